@@ -1,0 +1,50 @@
+"""The SQLAlchemy data model of proctor. Imports nothing else of ours."""
+
+from models.audit import AuditEvent
+from models.base import Base, cents_to_credits, utcnow
+from models.catalog import (
+    Course,
+    CourseCategory,
+    CourseKind,
+    Enrolment,
+    EnrolmentSource,
+    Lesson,
+    TrainingClass,
+    TrainingClassCourse,
+    TrainingClassMember,
+)
+from models.credits import CourseCompletion, CreditEntry, CreditKind, CreditSource, TargetGroup
+from models.org import Liaison, OrgLevel, OrgUnit
+from models.people import Account, Learner, LoginSession, Role
+from models.rosters import BatchStatus, RosterBatch, RosterRow
+
+__all__ = [
+    "Account",
+    "AuditEvent",
+    "Base",
+    "BatchStatus",
+    "Course",
+    "CourseCategory",
+    "CourseCompletion",
+    "CourseKind",
+    "CreditEntry",
+    "CreditKind",
+    "CreditSource",
+    "Enrolment",
+    "EnrolmentSource",
+    "Learner",
+    "Lesson",
+    "Liaison",
+    "LoginSession",
+    "OrgLevel",
+    "OrgUnit",
+    "Role",
+    "RosterBatch",
+    "RosterRow",
+    "TargetGroup",
+    "TrainingClass",
+    "TrainingClassCourse",
+    "TrainingClassMember",
+    "cents_to_credits",
+    "utcnow",
+]

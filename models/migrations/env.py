@@ -1,0 +1,56 @@
+"""Alembic environment: async engine, URL from PROCTOR_DATABASE_URL or the caller's config."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+
+from alembic import context
+from sqlalchemy.engine import Connection
+
+import models
+from models.db import create_engine
+
+config = context.config
+target_metadata = models.Base.metadata
+
+
+def _url() -> str:
+    url = config.get_main_option("sqlalchemy.url") or os.environ.get("PROCTOR_DATABASE_URL")
+    if not url:
+        # Same embedded default as proctor's settings: a SQLite file in the data folder.
+        data_dir = os.environ.get("PROCTOR_DATA_DIR", "proctor-data")
+        os.makedirs(data_dir, exist_ok=True)
+        url = f"sqlite+aiosqlite:///{data_dir}/proctor.db"
+    return url
+
+
+def _configure(connection: Connection) -> None:
+    context.configure(
+        connection=connection,
+        target_metadata=target_metadata,
+        render_as_batch=connection.dialect.name == "sqlite",
+        compare_type=True,
+    )
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+async def _run_async() -> None:
+    engine = create_engine(_url())
+    async with engine.connect() as connection:
+        await connection.run_sync(_configure)
+        await connection.commit()
+    await engine.dispose()
+
+
+if context.is_offline_mode():
+    context.configure(url=_url(), target_metadata=target_metadata, literal_binds=True)
+    with context.begin_transaction():
+        context.run_migrations()
+else:
+    connection = config.attributes.get("connection")
+    if connection is not None:
+        _configure(connection)
+    else:
+        asyncio.run(_run_async())

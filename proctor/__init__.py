@@ -1,0 +1,1 @@
+"""proctor: the attendance, anti-fraud and learning-management application."""

@@ -1,0 +1,48 @@
+"""The resources every service call needs, opened once per process."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from functools import cached_property
+
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from models.db import create_engine, make_sessionmaker
+from proctor.security.passwords import Passwords
+from proctor.security.pii import PiiVault, load_or_create_secret
+from proctor.settings import Settings
+
+
+@dataclass
+class Context:
+    """Settings plus the open database, PII vault and password hasher."""
+
+    settings: Settings
+    engine: AsyncEngine
+    db: async_sessionmaker[AsyncSession]
+    vault: PiiVault
+    passwords: Passwords
+
+    @cached_property
+    def dummy_hash(self) -> str:
+        """A hash of nothing, verified against on unknown usernames to equalise timing."""
+        return self.passwords.hash(secrets.token_hex(8))
+
+    async def close(self) -> None:
+        """Release the database connections."""
+        await self.engine.dispose()
+
+
+def open_context(settings: Settings) -> Context:
+    """Open the resources described by the settings (no I/O until first use)."""
+    if not settings.database_url:
+        settings.ensure_data_dir()
+    engine = create_engine(settings.effective_database_url)
+    return Context(
+        settings=settings,
+        engine=engine,
+        db=make_sessionmaker(engine),
+        vault=PiiVault(load_or_create_secret(settings.secret_key, settings.data_dir)),
+        passwords=Passwords(settings.argon2_time_cost, settings.argon2_memory_kib),
+    )

@@ -1,0 +1,1 @@
+"""Learner records within management authority."""

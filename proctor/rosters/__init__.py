@@ -1,0 +1,1 @@
+"""Real-name roster upload, validation and approval (Art. 10)."""

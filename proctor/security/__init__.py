@@ -1,0 +1,1 @@
+"""Passwords, personal-data protection and tokens."""

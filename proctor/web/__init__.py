@@ -1,0 +1,1 @@
+"""Web pages (Simplified Chinese, server-rendered) and the JSON API."""

@@ -1,0 +1,42 @@
+"""The aiohttp application factory."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+from aiohttp import web
+
+from proctor.context import Context, open_context
+from proctor.settings import Settings
+from proctor.web.keys import CTX
+from proctor.web.middlewares import auth_middleware, error_middleware
+from proctor.web.openapi import OPENAPI_DOC, build_document, serve_document
+from proctor.web.render import TEMPLATES, make_environment
+from proctor.web.routes import setup_routes
+
+HERE = Path(__file__).parent
+
+
+def create_app(settings: Settings | None = None, *, ctx: Context | None = None) -> web.Application:
+    """Build the web application; it opens (or borrows) the resources in a cleanup context."""
+    settings = settings or (ctx.settings if ctx else Settings())
+    app = web.Application(
+        middlewares=[error_middleware, auth_middleware],
+        client_max_size=settings.max_upload_bytes + 64 * 1024,
+    )
+    app[TEMPLATES] = make_environment()
+
+    async def resources(app: web.Application) -> AsyncIterator[None]:
+        owned = ctx is None
+        app[CTX] = ctx if ctx is not None else open_context(settings)
+        yield
+        if owned:
+            await app[CTX].close()
+
+    app.cleanup_ctx.append(resources)
+    paths = setup_routes(app)
+    app[OPENAPI_DOC] = build_document(paths)
+    app.router.add_get("/api/openapi.json", serve_document)
+    app.router.add_static("/static/", HERE / "static", name="static")
+    return app

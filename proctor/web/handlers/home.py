@@ -1,0 +1,28 @@
+"""Landing page after sign-in: learners see their study, staff their administration."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiohttp import web
+
+from proctor.web.keys import actor_of
+from proctor.web.render import page
+
+routes = web.RouteTableDef()
+
+
+@routes.get("/")
+async def home(request: web.Request) -> web.StreamResponse:
+    actor = actor_of(request)
+    if actor.is_staff:
+        return page(request, "admin_home.html", {})
+    raise web.HTTPSeeOther("/learn")
+
+
+@routes.get("/healthz")
+async def healthz(request: web.Request) -> web.Response:
+    return web.json_response({"ok": True})
+
+
+OPENAPI: dict[str, dict[str, Any]] = {}

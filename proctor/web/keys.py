@@ -1,0 +1,28 @@
+"""Typed keys for application and request state."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from proctor.authz import Actor
+from proctor.context import Context
+
+CTX = web.AppKey("ctx", Context)
+ACTOR = web.RequestKey("actor", Actor)
+TOKEN = web.RequestKey("token", str)
+SESSION_COOKIE = "proctor_session"
+
+
+def ctx_of(request: web.Request) -> Context:
+    """The process's resources."""
+    return request.config_dict[CTX]
+
+
+def actor_of(request: web.Request) -> Actor:
+    """The signed-in actor (the auth middleware guarantees one on protected routes)."""
+    return request[ACTOR]
+
+
+def is_api(request: web.Request) -> bool:
+    """JSON API routes answer with problem bodies; pages answer with HTML."""
+    return request.path.startswith("/api/")

@@ -1,0 +1,97 @@
+"""Authentication and error rendering for pages and the API."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+
+from aiohttp import web
+
+from proctor.accounts import service as accounts
+from proctor.errors import ProctorError, Unauthenticated
+from proctor.web.keys import ACTOR, SESSION_COOKIE, TOKEN, ctx_of, is_api
+from proctor.web.problem import problem
+from proctor.web.render import page
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+# Reachable without signing in.
+PUBLIC_PREFIXES = ("/login", "/static/", "/api/v1/login", "/api/openapi.json", "/healthz")
+# Reachable while a first-login password change is pending.
+PASSWORD_CHANGE_PATHS = ("/password", "/api/v1/me/password", "/logout", "/api/v1/logout")
+
+_HTTP_CODES = {400: "bad_request", 404: "not_found", 405: "method_not_allowed", 413: "too_large"}
+
+
+def _page_error(request: web.Request, status: int, message: str) -> web.StreamResponse:
+    return page(request, "error.html", {"status": status, "message": message}, status=status)
+
+
+@web.middleware
+async def error_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Domain errors become problem bodies (API) or a Chinese message page."""
+    try:
+        return await handler(request)
+    except ProctorError as exc:
+        if is_api(request):
+            return problem(exc.status, exc.code, exc.message, field=exc.field, **exc.extra)
+        if isinstance(exc, Unauthenticated):
+            raise web.HTTPSeeOther(f"/login?next={request.path_qs}") from exc
+        return _page_error(request, exc.status, exc.message)
+    except web.HTTPException as exc:
+        if exc.status < 400 or not is_api(request):
+            if exc.status == 404 and not is_api(request):
+                return _page_error(request, 404, "页面不存在，或您无权查看")
+            raise
+        code = _HTTP_CODES.get(exc.status, "error")
+        detail = {
+            404: "资源不存在或不在您的管理范围内",
+            405: "不支持该请求方法",
+            413: "请求体过大",
+        }.get(exc.status, exc.reason)
+        return problem(exc.status, code, detail)
+    except Exception:
+        log.exception("unhandled error on %s %s", request.method, request.path)
+        if is_api(request):
+            return problem(500, "internal", "服务器内部错误，请稍后重试")
+        return _page_error(request, 500, "服务器内部错误，请稍后重试")
+
+
+def _token_from(request: web.Request) -> str | None:
+    header = request.headers.get("Authorization", "")
+    if header.startswith("Bearer "):
+        return header[7:].strip() or None
+    return request.cookies.get(SESSION_COOKIE)
+
+
+@web.middleware
+async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Resolve the session token; protected routes need a signed-in actor."""
+    token = _token_from(request)
+    if token:
+        try:
+            actor = await accounts.resolve(ctx_of(request), token)
+        except Unauthenticated:
+            actor = None
+        if actor is not None:
+            request[ACTOR] = actor
+            request[TOKEN] = token
+    if request.path.startswith(PUBLIC_PREFIXES) or request.path == "/favicon.ico":
+        return await handler(request)
+    if ACTOR not in request:
+        raise Unauthenticated("请先登录")
+    actor = request[ACTOR]
+    if actor.must_change_password and not request.path.startswith(PASSWORD_CHANGE_PATHS):
+        if is_api(request):
+            return problem(
+                403, "password_change_required", "首次登录须先修改初始密码", field="password"
+            )
+        raise web.HTTPSeeOther("/password")
+    # Cookie-authenticated form posts must come from our own pages (CSRF).
+    if request.method not in ("GET", "HEAD", "OPTIONS") and "Authorization" not in request.headers:
+        origin = request.headers.get("Origin")
+        if origin and origin not in (f"{request.scheme}://{request.host}", "null"):
+            return problem(403, "bad_origin", "跨站请求被拒绝")
+    return await handler(request)

@@ -1,0 +1,63 @@
+"""Page rendering and JSON responses."""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+from typing import Any
+
+import jinja2
+from aiohttp import web
+
+from models import Role
+from proctor.web.keys import ACTOR
+
+ROLE_NAMES = {
+    Role.LEARNER: "学员",
+    Role.LIAISON: "联络员",
+    Role.ORG_ADMIN: "组织管理员",
+    Role.REVIEWER: "审核员",
+    Role.ACADEMY_ADMIN: "学院管理员",
+}
+
+
+def _default(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        # Credits are exact; send them as strings so no client rounds them through a float.
+        return str(value)
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
+
+
+def json_response(data: Any, status: int = 200) -> web.Response:
+    """A JSON response that keeps Chinese readable and decimals exact."""
+    return web.Response(
+        text=json.dumps(data, ensure_ascii=False, default=_default),
+        status=status,
+        content_type="application/json",
+    )
+
+
+TEMPLATES = web.AppKey("templates", jinja2.Environment)
+
+
+def make_environment() -> jinja2.Environment:
+    """Jinja environment over the package's templates, autoescaping HTML."""
+    return jinja2.Environment(
+        loader=jinja2.PackageLoader("proctor.web", "templates"),
+        autoescape=jinja2.select_autoescape(["html"]),
+        undefined=jinja2.StrictUndefined,
+        enable_async=False,
+    )
+
+
+def page(
+    request: web.Request, template: str, context: dict[str, Any], *, status: int = 200
+) -> web.Response:
+    """Render a page with the signed-in actor available to the layout."""
+    env = request.config_dict[TEMPLATES]
+    html = env.get_template(template).render(
+        actor=request.get(ACTOR), role_names=ROLE_NAMES, Role=Role, request=request, **context
+    )
+    return web.Response(text=html, status=status, content_type="text/html")

@@ -1,0 +1,22 @@
+"""Every feature's routes and OpenAPI operations, in one list."""
+
+from __future__ import annotations
+
+from types import ModuleType
+from typing import Any
+
+from aiohttp import web
+
+from proctor.web.handlers import auth, home, learners
+
+FEATURES: list[ModuleType] = [auth, home, learners]
+
+
+def setup_routes(app: web.Application) -> dict[str, dict[str, Any]]:
+    """Add every feature's routes; return the OpenAPI paths they declare."""
+    paths: dict[str, dict[str, Any]] = {}
+    for feature in FEATURES:
+        app.router.add_routes(feature.routes)
+        for path, operations in getattr(feature, "OPENAPI", {}).items():
+            paths.setdefault(path, {}).update(operations)
+    return paths

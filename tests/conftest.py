@@ -1,0 +1,126 @@
+"""Shared fixtures: every data-layer test runs on SQLite and on PostgreSQL.
+
+PostgreSQL is taken from PROCTOR_TEST_POSTGRES_URL (default: the local server). When it does
+not answer, its half of the suite is skipped, unless PROCTOR_TEST_REQUIRE_SERVICES=1 (CI),
+in which case that is a failure.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+from aiohttp.test_utils import TestClient
+from sqlalchemy import text
+
+from models.db import create_engine
+from proctor import migrate
+from proctor.context import Context, open_context
+from proctor.settings import Settings
+from proctor.web.app import create_app
+
+pytest_plugins = ["tests.factories"]
+
+POSTGRES_URL = os.environ.get(
+    "PROCTOR_TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
+)
+REQUIRE_SERVICES = os.environ.get("PROCTOR_TEST_REQUIRE_SERVICES") == "1"
+# Reference data the migrations insert; never truncated between tests.
+KEEP_TABLES = {"course_category", "alembic_version"}
+
+
+async def _postgres_reachable() -> str | None:
+    engine = create_engine(POSTGRES_URL)
+    try:
+        async with engine.connect() as conn:
+            await conn.execute(text("select 1"))
+        return None
+    except Exception as exc:  # noqa: BLE001 - any failure means "not reachable"
+        return f"{type(exc).__name__}: {exc}"
+    finally:
+        await engine.dispose()
+
+
+async def _reset_postgres_schema() -> None:
+    engine = create_engine(POSTGRES_URL)
+    async with engine.begin() as conn:
+        await conn.execute(text("DROP SCHEMA public CASCADE"))
+        await conn.execute(text("CREATE SCHEMA public"))
+    await engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> str:
+    """The test PostgreSQL database, migrated once from scratch."""
+    problem = asyncio.run(_postgres_reachable())
+    if problem is not None:
+        if REQUIRE_SERVICES:
+            pytest.fail(f"PostgreSQL is required but not reachable at {POSTGRES_URL}: {problem}")
+        pytest.skip(f"PostgreSQL not reachable: {problem}")
+    asyncio.run(_reset_postgres_schema())
+    migrate.upgrade(POSTGRES_URL)
+    return POSTGRES_URL
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A SQLite file migrated once; each test gets a copy."""
+    path = tmp_path_factory.mktemp("sqlite-template") / "template.db"
+    migrate.upgrade(f"sqlite+aiosqlite:///{path}")
+    return path
+
+
+async def _truncate_postgres(url: str) -> None:
+    engine = create_engine(url)
+    async with engine.begin() as conn:
+        tables = (
+            await conn.execute(text("select tablename from pg_tables where schemaname = 'public'"))
+        ).scalars()
+        names = [t for t in tables if t not in KEEP_TABLES]
+        if names:
+            await conn.execute(text(f"TRUNCATE {', '.join(names)} RESTART IDENTITY CASCADE"))
+    await engine.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A clean, migrated database of each kind."""
+    if request.param == "sqlite":
+        template: Path = request.getfixturevalue("sqlite_template")
+        path = tmp_path / "test.db"
+        shutil.copy(template, path)
+        yield f"sqlite+aiosqlite:///{path}"
+    else:
+        url: str = request.getfixturevalue("postgres_url")
+        asyncio.run(_truncate_postgres(url))
+        yield url
+
+
+@pytest.fixture
+def settings(database_url: str, tmp_path: Path) -> Settings:
+    """Settings for a test: its own database and data folder, cheap password hashing."""
+    return Settings(
+        database_url=database_url,
+        data_dir=tmp_path / "data",
+        secret_key="test-secret-key-0123456789",
+        argon2_time_cost=1,
+        argon2_memory_kib=64,
+    )
+
+
+@pytest.fixture
+async def ctx(settings: Settings) -> AsyncIterator[Context]:
+    """Open resources for a test."""
+    context = open_context(settings)
+    yield context
+    await context.close()
+
+
+@pytest.fixture
+async def client(ctx: Context, aiohttp_client: object) -> TestClient:
+    """An HTTP client against the real app."""
+    return await aiohttp_client(create_app(ctx=ctx))  # type: ignore[operator,no-any-return]
