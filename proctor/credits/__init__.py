@@ -1,0 +1,1 @@
+"""Credit policy (Art. 12), the ledger and yearly quotas."""
