@@ -1,5 +1,6 @@
 """The SQLAlchemy data model of proctor. Imports nothing else of ours."""
 
+from models.attendance import Heartbeat, LessonProgress, SessionEvent, SessionSummary, StudySession
 from models.audit import AuditEvent
 from models.base import Base, cents_to_credits, utcnow
 from models.catalog import (
@@ -32,8 +33,10 @@ __all__ = [
     "CreditSource",
     "Enrolment",
     "EnrolmentSource",
+    "Heartbeat",
     "Learner",
     "Lesson",
+    "LessonProgress",
     "Liaison",
     "LoginSession",
     "OrgLevel",
@@ -41,6 +44,9 @@ __all__ = [
     "Role",
     "RosterBatch",
     "RosterRow",
+    "SessionEvent",
+    "SessionSummary",
+    "StudySession",
     "TargetGroup",
     "TrainingClass",
     "TrainingClassCourse",

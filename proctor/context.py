@@ -23,6 +23,7 @@ class Context:
     db: async_sessionmaker[AsyncSession]
     vault: PiiVault
     passwords: Passwords
+    secret: str  # root secret: PII keys and study-session tokens derive from it
 
     @cached_property
     def dummy_hash(self) -> str:
@@ -39,10 +40,12 @@ def open_context(settings: Settings) -> Context:
     if not settings.database_url:
         settings.ensure_data_dir()
     engine = create_engine(settings.effective_database_url)
+    secret = load_or_create_secret(settings.secret_key, settings.data_dir)
     return Context(
         settings=settings,
         engine=engine,
         db=make_sessionmaker(engine),
-        vault=PiiVault(load_or_create_secret(settings.secret_key, settings.data_dir)),
+        secret=secret,
+        vault=PiiVault(secret),
         passwords=Passwords(settings.argon2_time_cost, settings.argon2_memory_kib),
     )

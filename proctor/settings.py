@@ -13,6 +13,8 @@ from pathlib import Path
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from proctor.credits.policy import CreditRules
+
 
 class Settings(BaseSettings):
     """Configuration of proctor; every field maps to ``PROCTOR_<FIELD>``."""
@@ -37,6 +39,16 @@ class Settings(BaseSettings):
     class_hour_minutes: int = 45
     required_credit_per_hour: Decimal = Decimal("1")
     elective_credit_per_hour: Decimal = Decimal("0.5")
+    bonus_counts_toward_total: bool = True
+    # Tracker (see docs/protocol.md). The hot state lives in Redis when redis_url is set.
+    redis_prefix: str = "proctor:t:"
+    heartbeat_interval_s: int = Field(default=10, ge=2, le=60)
+    heartbeat_max_gap_s: int = Field(default=30, ge=5)
+    session_expire_s: int = Field(default=90, ge=10)
+    max_credited_rate: float = Field(default=1.0, gt=0, le=4)
+    completion_tail_s: int = Field(default=5, ge=0)
+    challenge_min_s: int = Field(default=240, ge=5)
+    challenge_max_s: int = Field(default=720, ge=5)
     # argon2 cost; the tests lower it, production keeps the library's defaults.
     argon2_time_cost: int = Field(default=3, ge=1)
     argon2_memory_kib: int = Field(default=65536, ge=8)
@@ -47,6 +59,16 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite+aiosqlite:///{self.data_dir / 'proctor.db'}"
+
+    @property
+    def credit_rules(self) -> CreditRules:
+        """The Art. 12 numbers as the pure policy takes them."""
+        return CreditRules(
+            class_hour_minutes=self.class_hour_minutes,
+            required_per_hour=self.required_credit_per_hour,
+            elective_per_hour=self.elective_credit_per_hour,
+            bonus_counts_toward_total=self.bonus_counts_toward_total,
+        )
 
     def ensure_data_dir(self) -> Path:
         """Create the data folder (embedded database, key file, demo videos)."""

@@ -9,11 +9,14 @@ from aiohttp import web
 
 from proctor.context import Context, open_context
 from proctor.settings import Settings
+from proctor.study.runtime import make_tracker
 from proctor.web.keys import CTX
 from proctor.web.middlewares import auth_middleware, error_middleware
 from proctor.web.openapi import OPENAPI_DOC, build_document, serve_document
 from proctor.web.render import TEMPLATES, make_environment
 from proctor.web.routes import setup_routes
+from tracker.web.app import background
+from tracker.web.keys import TRACKER
 
 HERE = Path(__file__).parent
 
@@ -29,14 +32,24 @@ def create_app(settings: Settings | None = None, *, ctx: Context | None = None) 
 
     async def resources(app: web.Application) -> AsyncIterator[None]:
         owned = ctx is None
-        app[CTX] = ctx if ctx is not None else open_context(settings)
-        yield
-        if owned:
-            await app[CTX].close()
+        app[CTX] = context = ctx if ctx is not None else open_context(settings)
+        tracker = make_tracker(context)
+        app[TRACKER] = tracker
+        try:
+            async with background(tracker):
+                yield
+        finally:
+            await tracker.store.close()
+            if owned:
+                await context.close()
 
     app.cleanup_ctx.append(resources)
     paths = setup_routes(app)
     app[OPENAPI_DOC] = build_document(paths)
     app.router.add_get("/api/openapi.json", serve_document)
     app.router.add_static("/static/", HERE / "static", name="static")
+    # Lesson videos live in the data folder (generated for the demo, uploaded in production).
+    media = settings.data_dir / "media"
+    media.mkdir(parents=True, exist_ok=True)
+    app.router.add_static("/media/", media, name="media")
     return app

@@ -10,8 +10,8 @@ from aiohttp import web
 from proctor.accounts import service as accounts
 from proctor.errors import ProctorError, Unauthenticated
 from proctor.web.keys import ACTOR, SESSION_COOKIE, TOKEN, ctx_of, is_api
-from proctor.web.problem import problem
 from proctor.web.render import page
+from tracker.web.problem import problem
 
 log = logging.getLogger(__name__)
 

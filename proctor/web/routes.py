@@ -7,9 +7,10 @@ from typing import Any
 
 from aiohttp import web
 
-from proctor.web.handlers import auth, home, learners
+from proctor.web.handlers import auth, catalog, classes, home, learners, study
+from tracker.web import handlers as tracker_handlers
 
-FEATURES: list[ModuleType] = [auth, home, learners]
+FEATURES: list[ModuleType] = [auth, home, learners, catalog, classes, study, tracker_handlers]
 
 
 def setup_routes(app: web.Application) -> dict[str, dict[str, Any]]:

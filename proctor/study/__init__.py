@@ -1,0 +1,1 @@
+"""Studying a lesson: starting tracked sessions and turning completions into credits."""

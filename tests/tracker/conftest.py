@@ -1,0 +1,49 @@
+"""Hot-state stores for the contract suite: the embedded store and a real Redis server."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import AsyncIterator
+
+import pytest
+from redis import asyncio as aioredis
+
+from tracker.hotstate.base import HotStore
+from tracker.hotstate.memory import MemoryStore
+from tracker.hotstate.redis import RedisStore
+
+REDIS_URL = os.environ.get("PROCTOR_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+REQUIRE_SERVICES = os.environ.get("PROCTOR_TEST_REQUIRE_SERVICES") == "1"
+
+
+async def redis_or_skip() -> aioredis.Redis:
+    """A client of the test Redis, or skip (fail under CI) when it does not answer."""
+    client = aioredis.from_url(REDIS_URL, decode_responses=True)
+    try:
+        await client.ping()
+    except Exception as exc:  # noqa: BLE001 - any failure means "not reachable"
+        await client.aclose()
+        if REQUIRE_SERVICES:
+            pytest.fail(f"Redis is required but not reachable at {REDIS_URL}: {exc}")
+        pytest.skip(f"Redis not reachable: {exc}")
+    return client
+
+
+async def drop_prefix(client: aioredis.Redis, prefix: str) -> None:
+    """Delete a test's keys (each test has its own prefix; nothing else is touched)."""
+    async for key in client.scan_iter(match=f"{prefix}*"):
+        await client.delete(key)
+
+
+@pytest.fixture(params=["memory", "redis"])
+async def store(request: pytest.FixtureRequest) -> AsyncIterator[HotStore]:
+    """Each contract test runs against both stores."""
+    if request.param == "memory":
+        yield MemoryStore(expire_ms=90_000)
+        return
+    client = await redis_or_skip()
+    prefix = f"test:{secrets.token_hex(4)}:"
+    yield RedisStore(REDIS_URL, prefix=prefix, expire_ms=90_000, client=client)
+    await drop_prefix(client, prefix)
+    await client.aclose()

@@ -1,0 +1,169 @@
+"""The hot-state contract both stores implement, and its (de)serialisation.
+
+Every change of a learner's state is a compare-and-set on the learner's version: a beat
+loads the learner's snapshot, the pure verifier decides, and the commit succeeds only if
+no other beat of the same learner (from any tracker process) committed in between. The
+commit appends the beat's evidence in the same atomic step, so an acknowledged beat
+always has its evidence recorded.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from tracker import segments as seg
+from tracker.verify import Challenge, LearnerState, SessionState
+
+Evidence = dict[str, Any]
+
+
+class StoreUnavailable(Exception):
+    """The hot state cannot be reached; the tracker refuses rather than credit blindly."""
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """A session, its learner's stream and lesson coverage, and the learner's version."""
+
+    session: SessionState | None
+    learner: LearnerState
+    version: int
+
+
+class HotStore(Protocol):
+    """What the tracker needs from its hot state."""
+
+    # True when evidence appended by a commit survives the tracker process being killed
+    # (Redis); False for the in-process store, whose caller must flush before answering.
+    durable: bool
+
+    async def ping(self) -> None:
+        """Raise StoreUnavailable when the store cannot be used."""
+
+    async def create_session(self, session: SessionState, coverage: seg.Segments) -> None:
+        """Store a new session; seed the lesson's coverage unless the store has newer."""
+
+    async def load(self, sid: str, learner_id: int, lesson_id: int) -> Snapshot:
+        """The current snapshot (session None when unknown or gone)."""
+
+    async def commit(
+        self,
+        expected_version: int,
+        session: SessionState,
+        learner: LearnerState,
+        evidence: list[Evidence],
+    ) -> bool:
+        """Atomically write both states and append evidence if the version is unchanged."""
+
+    async def append_evidence(self, evidence: list[Evidence]) -> None:
+        """Append evidence without touching state (refused beats)."""
+
+    async def read_evidence(self, count: int) -> list[tuple[str, Evidence]]:
+        """Up to ``count`` unacknowledged evidence entries, oldest first, with their ids."""
+
+    async def ack_evidence(self, ids: list[str]) -> None:
+        """Forget entries that are durably written to SQL."""
+
+    async def due_sessions(self, now_ms: int, count: int) -> list[str]:
+        """Ids of sessions whose last beat is older than the expiry (to be ended)."""
+
+    async def forget_deadline(self, sid: str) -> None:
+        """Stop tracking a session's expiry (it ended)."""
+
+    async def close(self) -> None:
+        """Release connections."""
+
+
+def session_to_fields(s: SessionState) -> dict[str, str]:
+    """Flat string fields with short names: Redis memory per session stays small."""
+    f = {
+        "l": str(s.learner_id),
+        "n": str(s.lesson_id),
+        "c": str(s.course_id),
+        "d": str(s.duration_ms),
+        "st": str(s.started_ms),
+        "t": str(s.last_ms),
+        "q": str(s.last_seq),
+        "p": str(s.last_pos_ms),
+        "a": "1" if s.attentive else "0",
+        "h": s.body_hash,
+        "r": s.reply,
+        "e": "1" if s.ended else "0",
+        "cd": str(s.challenge_due_ms),
+    }
+    if s.challenge is not None:
+        ch = s.challenge
+        f |= {
+            "ci": ch.id,
+            "cp": ch.prompt,
+            "co": "|".join(ch.options),
+            "ca": ch.answer,
+            "ct": str(ch.issued_ms),
+        }
+    return f
+
+
+def session_from_fields(sid: str, f: dict[str, str]) -> SessionState:
+    """Inverse of :func:`session_to_fields`."""
+    challenge = None
+    if f.get("ci"):
+        challenge = Challenge(
+            id=f["ci"],
+            prompt=f["cp"],
+            options=tuple(f["co"].split("|")),
+            answer=f["ca"],
+            issued_ms=int(f["ct"]),
+        )
+    return SessionState(
+        sid=sid,
+        learner_id=int(f["l"]),
+        lesson_id=int(f["n"]),
+        course_id=int(f["c"]),
+        duration_ms=int(f["d"]),
+        started_ms=int(f["st"]),
+        last_ms=int(f["t"]),
+        last_seq=int(f["q"]),
+        last_pos_ms=int(f["p"]),
+        attentive=f["a"] == "1",
+        body_hash=f.get("h", ""),
+        reply=f.get("r", ""),
+        ended=f.get("e") == "1",
+        challenge=challenge,
+        challenge_due_ms=int(f.get("cd", "0")),
+    )
+
+
+def learner_from_fields(f: dict[str, str | None], coverage: str | None) -> LearnerState:
+    """Learner stream fields plus one lesson's coverage."""
+    return LearnerState(
+        credited_until_ms=int(f.get("cu") or 0),
+        stream_sid=f.get("ss") or "",
+        stream_until_ms=int(f.get("su") or 0),
+        coverage=seg.decode(coverage or ""),
+    )
+
+
+def learner_to_fields(learner: LearnerState) -> dict[str, str]:
+    """Learner stream fields (coverage is stored per lesson, separately)."""
+    return {
+        "cu": str(learner.credited_until_ms),
+        "ss": learner.stream_sid,
+        "su": str(learner.stream_until_ms),
+    }
+
+
+def dumps(evidence: Evidence) -> str:
+    """Compact JSON for an evidence entry."""
+    return json.dumps(evidence, separators=(",", ":"), ensure_ascii=False)
+
+
+def parse_sid(sid: str) -> tuple[int, int] | None:
+    """Learner and lesson ids encoded in a session id ("<learner>-<lesson>-<random>")."""
+    parts = sid.split("-")
+    if len(parts) != 3 or not parts[0].isdigit() or not parts[1].isdigit():
+        return None
+    if len(parts[2]) != 24 or any(c not in "0123456789abcdef" for c in parts[2]):
+        return None
+    return int(parts[0]), int(parts[1])

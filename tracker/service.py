@@ -1,0 +1,413 @@
+"""The tracker's operations: start a session, take a beat, answer a challenge, end, expire.
+
+The client reports; the server decides. Every decision is made by the pure functions in
+:mod:`tracker.verify` on the hot state, committed atomically with its evidence.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass, replace
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from models import LessonProgress, StudySession
+from tracker import segments as seg
+from tracker.challenges import draw_challenge, next_due
+from tracker.hotstate.base import Evidence, HotStore, Snapshot, parse_sid
+from tracker.tokens import session_token, token_valid
+from tracker.verify import (
+    Beat,
+    BeatRefused,
+    LearnerState,
+    Policy,
+    SessionState,
+    Verdict,
+    answer_challenge,
+    check_sequence,
+    is_complete,
+    verify,
+)
+from tracker.writer import EvidenceWriter, ms_to_dt
+
+MAX_CAS_RETRIES = 8
+
+
+class TrackerError(Exception):
+    """A request the tracker refuses; carries an HTTP status and a Chinese message."""
+
+    def __init__(self, code: str, status: int, message: str, **extra: Any) -> None:
+        super().__init__(message)
+        self.code = code
+        self.status = status
+        self.message = message
+        self.extra = extra
+
+
+@dataclass(frozen=True)
+class ChallengeTiming:
+    """How often presence challenges fall due (random within the range, server-held)."""
+
+    min_ms: int = 4 * 60_000
+    max_ms: int = 12 * 60_000
+
+
+@dataclass
+class Tracker:
+    """Hot state, SQL and policy, wired together."""
+
+    store: HotStore
+    db: async_sessionmaker[AsyncSession]
+    writer: EvidenceWriter
+    policy: Policy
+    secret: bytes
+    challenges: ChallengeTiming = ChallengeTiming()
+
+    async def start_session(
+        self,
+        *,
+        learner_id: int,
+        lesson_id: int,
+        course_id: int,
+        duration_ms: int,
+        device: str,
+        user_agent: str,
+        ip: str,
+        now_ms: int,
+    ) -> dict[str, Any]:
+        """Open a session; the caller has checked the learner may study this lesson."""
+        await self.store.ping()
+        sid = f"{learner_id}-{lesson_id}-{secrets.token_hex(12)}"
+        async with self.db.begin() as s:
+            s.add(
+                StudySession(
+                    id=sid,
+                    learner_id=learner_id,
+                    lesson_id=lesson_id,
+                    course_id=course_id,
+                    started_at=ms_to_dt(now_ms),
+                    interval_s=self.policy.interval_ms // 1000,
+                    device=device[:128],
+                    user_agent=user_agent[:300],
+                    ip=ip[:64],
+                )
+            )
+            progress = await s.get(LessonProgress, (learner_id, lesson_id))
+        coverage = seg.decode(progress.segments) if progress else ()
+        state = SessionState(
+            sid=sid,
+            learner_id=learner_id,
+            lesson_id=lesson_id,
+            course_id=course_id,
+            duration_ms=duration_ms,
+            started_ms=now_ms,
+            last_ms=now_ms,
+            challenge_due_ms=next_due(now_ms, self.challenges.min_ms, self.challenges.max_ms),
+        )
+        await self.store.create_session(state, coverage)
+        snap = await self.store.load(sid, learner_id, lesson_id)
+        covered = seg.covered(snap.learner.coverage)
+        return {
+            "session_id": sid,
+            "token": session_token(self.secret, sid),
+            "heartbeat_interval_s": self.policy.interval_ms / 1000,
+            "server_time_ms": now_ms,
+            "duration_s": duration_ms / 1000,
+            "covered_s": covered / 1000,
+            "resume_at_s": _resume_point(snap.learner.coverage, duration_ms) / 1000,
+            "completed": is_complete(snap.learner.coverage, duration_ms, self.policy),
+        }
+
+    async def _snapshot(self, sid: str, token: str) -> Snapshot:
+        ids = parse_sid(sid)
+        if ids is None:
+            raise TrackerError("unknown_session", 404, "学习会话不存在")
+        if not token_valid(self.secret, sid, token):
+            raise TrackerError("bad_token", 403, "学习会话令牌无效")
+        snap = await self.store.load(sid, *ids)
+        if snap.session is None:
+            raise TrackerError("unknown_session", 404, "学习会话不存在或已过期")
+        return snap
+
+    async def heartbeat(
+        self, sid: str, token: str, beat: Beat, *, ip: str, now_ms: int
+    ) -> dict[str, Any]:
+        """Verify one beat and answer with what it earned."""
+        for _ in range(MAX_CAS_RETRIES):
+            snap = await self._snapshot(sid, token)
+            state = snap.session
+            assert state is not None  # noqa: S101 - _snapshot guarantees it
+            try:
+                if check_sequence(state, beat, now_ms, self.policy):
+                    return self._replay(state, snap, beat, now_ms)
+            except BeatRefused as refused:
+                await self._record_refusal(state, beat, refused, ip=ip, now_ms=now_ms)
+                raise TrackerError(refused.code, refused.status, refused.message) from refused
+            verdict = verify(
+                state, snap.learner, beat, now_ms, self.policy, candidate_challenge=draw_challenge()
+            )
+            reply = self._reply(
+                verdict.session, verdict.learner, beat, verdict.credited_ms, verdict.codes, now_ms
+            )
+            # Only what a retry cannot re-derive is kept: credit and codes (Redis memory).
+            new_state = replace(
+                verdict.session, reply=f"{verdict.credited_ms}|{','.join(verdict.codes)}"
+            )
+            evidence = [_beat_evidence(state, verdict, beat, ip=ip, now_ms=now_ms, accepted=True)]
+            if verdict.issued is not None:
+                evidence.append(
+                    _event(sid, now_ms, "challenge_issued", {"challenge_id": verdict.issued.id})
+                )
+            if await self.store.commit(snap.version, new_state, verdict.learner, evidence):
+                await self._settle()
+                return reply
+        raise TrackerError("busy", 503, "服务繁忙，请稍后重试", retry_after=1)
+
+    def _replay(
+        self, state: SessionState, snap: Snapshot, beat: Beat, now_ms: int
+    ) -> dict[str, Any]:
+        """The answer to a retried beat: its recorded credit, the state as it now stands."""
+        credited, _, codes = state.reply.partition("|")
+        return self._reply(
+            state,
+            snap.learner,
+            beat,
+            int(credited or 0),
+            tuple(c for c in codes.split(",") if c),
+            now_ms,
+        )
+
+    def _reply(
+        self,
+        s: SessionState,
+        learner: LearnerState,
+        beat: Beat,
+        credited_ms: int,
+        codes: tuple[str, ...],
+        now_ms: int,
+    ) -> dict[str, Any]:
+        covered = seg.covered(learner.coverage)
+        challenge = s.challenge
+        return {
+            "seq": beat.seq,
+            "credited_s": credited_ms / 1000,
+            "codes": list(codes),
+            "covered_s": covered / 1000,
+            "duration_s": s.duration_ms / 1000,
+            "progress": round(min(1.0, covered / s.duration_ms), 4) if s.duration_ms else 0.0,
+            "completed": is_complete(learner.coverage, s.duration_ms, self.policy),
+            "challenge": None
+            if challenge is None
+            else {
+                "id": challenge.id,
+                "prompt": challenge.prompt,
+                "options": list(challenge.options),
+            },
+            "next_beat_s": self.policy.interval_ms / 1000,
+            "server_time_ms": now_ms,
+        }
+
+    async def _record_refusal(
+        self, state: SessionState, beat: Beat, refused: BeatRefused, *, ip: str, now_ms: int
+    ) -> None:
+        # Evidence of the attempt, for reviewers; the session state is left untouched.
+        entry = {
+            "k": "beat",
+            "sid": state.sid,
+            "l": state.learner_id,
+            "n": state.lesson_id,
+            "c": state.course_id,
+            "q": beat.seq,
+            "t": now_ms,
+            "ct": beat.client_time_ms,
+            "p": beat.position_ms,
+            "r": beat.rate,
+            "pa": beat.paused,
+            "vi": beat.visible,
+            "fo": beat.focused,
+            "mu": beat.muted,
+            "vo": beat.volume,
+            "i": beat.interactions,
+            "el": max(0, now_ms - state.last_ms),
+            "cr": 0,
+            "nc": 0,
+            "ok": False,
+            "codes": refused.code,
+            "ip": ip,
+            "cov": "",
+        }
+        await self.store.append_evidence([entry])
+        await self._settle()
+
+    async def answer(
+        self, sid: str, token: str, challenge_id: str, answer: str, *, now_ms: int
+    ) -> dict[str, Any]:
+        """Check a challenge answer; credit resumes only after a correct one."""
+        for _ in range(MAX_CAS_RETRIES):
+            snap = await self._snapshot(sid, token)
+            state = snap.session
+            assert state is not None  # noqa: S101
+            try:
+                result = answer_challenge(
+                    state,
+                    challenge_id,
+                    answer,
+                    now_ms,
+                    next_due_ms=next_due(now_ms, self.challenges.min_ms, self.challenges.max_ms),
+                    replacement=draw_challenge(),
+                )
+            except BeatRefused as refused:
+                raise TrackerError(refused.code, refused.status, refused.message) from refused
+            evidence = [
+                _event(
+                    sid,
+                    now_ms,
+                    "challenge_answered",
+                    {
+                        "challenge_id": challenge_id,
+                        "correct": result.correct,
+                        "latency_ms": result.latency_ms,
+                    },
+                )
+            ]
+            if result.reissued and result.session.challenge is not None:
+                evidence.append(
+                    _event(
+                        sid,
+                        now_ms,
+                        "challenge_issued",
+                        {"challenge_id": result.session.challenge.id},
+                    )
+                )
+            if await self.store.commit(snap.version, result.session, snap.learner, evidence):
+                await self._settle()
+                nxt = result.session.challenge
+                return {
+                    "correct": result.correct,
+                    "latency_ms": result.latency_ms,
+                    "challenge": None
+                    if nxt is None
+                    else {"id": nxt.id, "prompt": nxt.prompt, "options": list(nxt.options)},
+                }
+        raise TrackerError("busy", 503, "服务繁忙，请稍后重试", retry_after=1)
+
+    async def end(
+        self, sid: str, token: str, *, now_ms: int, reason: str = "ended"
+    ) -> dict[str, Any]:
+        """End a session explicitly (idempotent)."""
+        snap = await self._snapshot(sid, token)
+        assert snap.session is not None  # noqa: S101
+        if not snap.session.ended:
+            await self._finish(snap, now_ms, reason)
+        covered = seg.covered(snap.learner.coverage)
+        return {
+            "ended": True,
+            "covered_s": covered / 1000,
+            "duration_s": snap.session.duration_ms / 1000,
+        }
+
+    async def _finish(self, snap: Snapshot, now_ms: int, reason: str) -> bool:
+        state = snap.session
+        assert state is not None  # noqa: S101
+        learner = snap.learner
+        if learner.stream_sid == state.sid:
+            learner = replace(learner, stream_sid="", stream_until_ms=0)
+        ended_at = now_ms if reason == "ended" else state.last_ms
+        end = {
+            "k": "end",
+            "sid": state.sid,
+            "t": ended_at,
+            "reason": reason,
+            "l": state.learner_id,
+            "n": state.lesson_id,
+            "c": state.course_id,
+        }
+        ok = await self.store.commit(snap.version, replace(state, ended=True), learner, [end])
+        if ok:
+            await self._settle()
+        return ok
+
+    async def expire(self, now_ms: int, limit: int = 200) -> int:
+        """End sessions that missed their heartbeats; returns how many were ended."""
+        count = 0
+        for sid in await self.store.due_sessions(now_ms, limit):
+            ids = parse_sid(sid)
+            snap = await self.store.load(sid, *ids) if ids else None
+            if snap is None or snap.session is None or snap.session.ended:
+                await self.store.forget_deadline(sid)
+                continue
+            if now_ms - snap.session.last_ms >= self.policy.expire_ms and await self._finish(
+                snap, now_ms, "expired"
+            ):
+                count += 1
+        return count
+
+    async def status(self, sid: str, token: str) -> dict[str, Any]:
+        """Where a session stands (for a player that reloads)."""
+        snap = await self._snapshot(sid, token)
+        state = snap.session
+        assert state is not None  # noqa: S101
+        covered = seg.covered(snap.learner.coverage)
+        ch = state.challenge
+        return {
+            "session_id": sid,
+            "ended": state.ended,
+            "last_seq": state.last_seq,
+            "covered_s": covered / 1000,
+            "duration_s": state.duration_ms / 1000,
+            "completed": is_complete(snap.learner.coverage, state.duration_ms, self.policy),
+            "challenge": None
+            if ch is None
+            else {"id": ch.id, "prompt": ch.prompt, "options": list(ch.options)},
+        }
+
+    async def _settle(self) -> None:
+        # The in-process store would lose evidence with the process: write it before answering.
+        if not self.store.durable:
+            await self.writer.flush()
+
+
+def _resume_point(coverage: seg.Segments, duration_ms: int) -> int:
+    """Where a returning learner should resume: the start of the first uncovered part."""
+    pos = 0
+    for s, e in coverage:
+        if s > pos:
+            break
+        pos = max(pos, e)
+    return min(pos, duration_ms)
+
+
+def _event(sid: str, now_ms: int, kind: str, detail: dict[str, Any]) -> Evidence:
+    return {"k": "event", "sid": sid, "t": now_ms, "kind": kind, "detail": detail}
+
+
+def _beat_evidence(
+    state: SessionState, v: Verdict, beat: Beat, *, ip: str, now_ms: int, accepted: bool
+) -> Evidence:
+    return {
+        "k": "beat",
+        "sid": state.sid,
+        "l": state.learner_id,
+        "n": state.lesson_id,
+        "c": state.course_id,
+        "q": beat.seq,
+        "t": now_ms,
+        "ct": beat.client_time_ms,
+        "p": beat.position_ms,
+        "r": beat.rate,
+        "pa": beat.paused,
+        "vi": beat.visible,
+        "fo": beat.focused,
+        "mu": beat.muted,
+        "vo": beat.volume,
+        "i": beat.interactions,
+        "el": v.elapsed_ms,
+        "cr": v.credited_ms,
+        "nc": v.new_coverage_ms,
+        "ok": accepted,
+        "codes": ",".join(v.codes),
+        "ip": ip,
+        "cov": seg.encode(v.learner.coverage),
+        "done": v.completed,
+    }

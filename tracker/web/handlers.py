@@ -1,0 +1,212 @@
+"""Heartbeat, challenge, end and status endpoints. Session start lives with the caller
+(proctor), which knows who the learner is and whether they may study the lesson."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from aiohttp import web
+
+from tracker.hotstate.base import StoreUnavailable
+from tracker.protocol import MAX_BODY_BYTES, parse_answer, parse_beat, parse_body
+from tracker.service import TrackerError
+from tracker.web.keys import TRACKER
+from tracker.web.problem import problem
+
+routes = web.RouteTableDef()
+PREFIX = "/api/v1/track/sessions/{sid}"
+TOKEN_HEADER = "X-Study-Token"  # noqa: S105 - a header name, not a secret
+
+
+def now_ms() -> int:
+    """The server clock: the only clock credit is measured by."""
+    return int(time.time() * 1000)
+
+
+async def read_body(request: web.Request) -> dict[str, Any]:
+    """The JSON body, refusing oversized ones before reading them whole."""
+    if request.content_length is not None and request.content_length > MAX_BODY_BYTES:
+        raise TrackerError("too_large", 413, f"请求体过大（最多 {MAX_BODY_BYTES} 字节）")
+    raw = await request.content.read(MAX_BODY_BYTES + 1)
+    return parse_body(raw)
+
+
+def _token(request: web.Request) -> str:
+    token = request.headers.get(TOKEN_HEADER, "")
+    if not token:
+        raise TrackerError("bad_token", 401, f"缺少学习会话令牌（请求头 {TOKEN_HEADER}）")
+    return token
+
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+def tracked(handler: Handler) -> Handler:
+    """Turn tracker errors into problem bodies; refuse with 503 when the hot state is down."""
+
+    async def wrapper(request: web.Request) -> web.StreamResponse:
+        try:
+            return await handler(request)
+        except TrackerError as exc:
+            headers = (
+                {"Retry-After": str(exc.extra.pop("retry_after"))}
+                if "retry_after" in exc.extra
+                else None
+            )
+            return problem(exc.status, exc.code, exc.message, headers=headers, **exc.extra)
+        except StoreUnavailable:
+            return problem(
+                503,
+                "hot_state_unavailable",
+                "学习记录服务暂时不可用，本次心跳未计入学时，请稍后重试",
+                headers={"Retry-After": "5"},
+            )
+
+    return wrapper
+
+
+def client_ip(request: web.Request) -> str:
+    """The peer address (a reverse proxy in front would set it from X-Forwarded-For)."""
+    return request.remote or ""
+
+
+@routes.post(PREFIX + "/beats")
+@tracked
+async def beat(request: web.Request) -> web.StreamResponse:
+    data = await read_body(request)
+    hb = parse_beat(data)
+    reply = await request.config_dict[TRACKER].heartbeat(
+        request.match_info["sid"], _token(request), hb, ip=client_ip(request), now_ms=now_ms()
+    )
+    return web.json_response(reply)
+
+
+@routes.post(PREFIX + "/challenge")
+@tracked
+async def challenge(request: web.Request) -> web.StreamResponse:
+    cid, answer = parse_answer(await read_body(request))
+    reply = await request.config_dict[TRACKER].answer(
+        request.match_info["sid"], _token(request), cid, answer, now_ms=now_ms()
+    )
+    return web.json_response(reply)
+
+
+@routes.post(PREFIX + "/end")
+@tracked
+async def end(request: web.Request) -> web.StreamResponse:
+    reply = await request.config_dict[TRACKER].end(
+        request.match_info["sid"], _token(request), now_ms=now_ms()
+    )
+    return web.json_response(reply)
+
+
+@routes.get(PREFIX)
+@tracked
+async def status(request: web.Request) -> web.StreamResponse:
+    reply = await request.config_dict[TRACKER].status(request.match_info["sid"], _token(request))
+    return web.json_response(reply)
+
+
+_SID = {"name": "sid", "in": "path", "required": True, "schema": {"type": "string"}}
+_TOKEN = {"name": TOKEN_HEADER, "in": "header", "required": True, "schema": {"type": "string"}}
+_PROBLEM = {"description": "Problem (RFC 9457)", "content": {"application/problem+json": {}}}
+_ERRORS = {str(c): _PROBLEM for c in (400, 401, 403, 404, 409, 410, 413, 422, 503)}
+BEAT_SCHEMA = {
+    "type": "object",
+    "required": [
+        "seq",
+        "position",
+        "rate",
+        "paused",
+        "visible",
+        "focused",
+        "muted",
+        "volume",
+        "interactions",
+    ],
+    "properties": {
+        "seq": {
+            "type": "integer",
+            "minimum": 1,
+            "description": "1, 2, 3... per session; a retry repeats it",
+        },
+        "position": {"type": "number", "minimum": 0, "description": "video position, seconds"},
+        "rate": {"type": "number", "exclusiveMinimum": 0, "maximum": 16},
+        "paused": {"type": "boolean"},
+        "visible": {"type": "boolean", "description": "document.visibilityState == 'visible'"},
+        "focused": {"type": "boolean", "description": "document.hasFocus()"},
+        "muted": {"type": "boolean"},
+        "volume": {"type": "number", "minimum": 0, "maximum": 1},
+        "interactions": {
+            "type": "integer",
+            "minimum": 0,
+            "description": "pointer/key/scroll events since last beat",
+        },
+        "client_time": {
+            "type": "number",
+            "description": "client clock, ms since epoch: recorded, never trusted",
+        },
+    },
+}
+
+OPENAPI: dict[str, dict[str, Any]] = {
+    "/api/v1/track/sessions/{sid}/beats": {
+        "post": {
+            "summary": "Heartbeat: the server decides the verified seconds it earned",
+            "tags": ["tracker"],
+            "parameters": [_SID, _TOKEN],
+            "requestBody": {
+                "required": True,
+                "content": {"application/json": {"schema": BEAT_SCHEMA}},
+            },
+            "responses": {
+                "200": {
+                    "description": "credited seconds, reason codes, coverage, maybe a challenge"
+                }
+            }
+            | _ERRORS,
+        }
+    },
+    "/api/v1/track/sessions/{sid}/challenge": {
+        "post": {
+            "summary": "Answer the presence challenge the last beat carried",
+            "tags": ["tracker"],
+            "parameters": [_SID, _TOKEN],
+            "requestBody": {
+                "required": True,
+                "content": {
+                    "application/json": {
+                        "schema": {
+                            "type": "object",
+                            "required": ["challenge_id", "answer"],
+                            "properties": {
+                                "challenge_id": {"type": "string"},
+                                "answer": {"type": "string"},
+                            },
+                        }
+                    }
+                },
+            },
+            "responses": {"200": {"description": "correct or not; a new challenge when wrong"}}
+            | _ERRORS,
+        }
+    },
+    "/api/v1/track/sessions/{sid}/end": {
+        "post": {
+            "summary": "End the session",
+            "tags": ["tracker"],
+            "parameters": [_SID, _TOKEN],
+            "responses": {"200": {"description": "ended"}} | _ERRORS,
+        }
+    },
+    "/api/v1/track/sessions/{sid}": {
+        "get": {
+            "summary": "Session status (for a reloading player)",
+            "tags": ["tracker"],
+            "parameters": [_SID, _TOKEN],
+            "responses": {"200": {"description": "status"}} | _ERRORS,
+        }
+    },
+}
