@@ -100,6 +100,11 @@ async def add_account(
 @pytest.fixture
 async def world(ctx: Context) -> World:
     """The shared tree, accounts of every role, and four learners in three counties."""
+    return await build_world(ctx)
+
+
+async def build_world(ctx: Context) -> World:
+    """Build the shared tree in a context's database."""
     w = World()
     async with ctx.db.begin() as s:
         hn = await add_org(s, None, OrgLevel.PROVINCE, "湖南省", "43")

@@ -8,7 +8,6 @@ server-observed elapsed time and position continuity count. See docs/protocol.md
 from __future__ import annotations
 
 import hashlib
-import json
 from dataclasses import dataclass, replace
 
 from tracker import segments as seg
@@ -66,9 +65,25 @@ class Beat:
         return not self.paused and self.visible and self.focused and self.rate > 0
 
     def body_hash(self) -> str:
-        """Identity of the beat's content, to tell a retry from a conflicting reuse of seq."""
-        raw = json.dumps(self.__dict__, sort_keys=True, separators=(",", ":"))
-        return hashlib.sha256(raw.encode()).hexdigest()[:16]
+        """Identity of the beat's content, to tell a retry from a conflicting reuse of seq.
+
+        Stable across processes (a retry may reach another tracker), unlike hash().
+        """
+        raw = repr(
+            (
+                self.seq,
+                self.position_ms,
+                self.rate,
+                self.paused,
+                self.visible,
+                self.focused,
+                self.muted,
+                self.volume,
+                self.interactions,
+                self.client_time_ms,
+            )
+        )
+        return hashlib.blake2b(raw.encode(), digest_size=8).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -159,6 +174,16 @@ def check_sequence(state: SessionState, beat: Beat, now_ms: int, policy: Policy)
     return False
 
 
+def challenge_due(state: SessionState, beat: Beat, now_ms: int) -> bool:
+    """A challenge is issued on this beat: none pending, due time reached, player playing."""
+    return (
+        state.challenge is None
+        and state.challenge_due_ms > 0
+        and now_ms >= state.challenge_due_ms
+        and beat.attentive
+    )
+
+
 def verify(
     state: SessionState,
     learner: LearnerState,
@@ -170,8 +195,8 @@ def verify(
 ) -> Verdict:
     """Decide how many milliseconds of lesson content this beat verifiably attended.
 
-    ``candidate_challenge`` is a freshly drawn challenge the caller offers; it is issued
-    only when the server-held due time has come and none is pending.
+    ``candidate_challenge`` is a freshly drawn challenge the caller offers when
+    :func:`challenge_due`; it is issued only then.
     """
     codes: list[str] = []
     elapsed = max(0, now_ms - state.last_ms)
@@ -252,13 +277,7 @@ def verify(
 
     issued = None
     challenge = state.challenge
-    if (
-        challenge is None
-        and candidate_challenge is not None
-        and beat.attentive
-        and state.challenge_due_ms
-        and now_ms >= state.challenge_due_ms
-    ):
+    if candidate_challenge is not None and challenge_due(state, beat, now_ms):
         issued = replace(candidate_challenge, issued_ms=now_ms)
         challenge = issued
 

@@ -47,3 +47,42 @@ async def store(request: pytest.FixtureRequest) -> AsyncIterator[HotStore]:
     yield RedisStore(REDIS_URL, prefix=prefix, expire_ms=90_000, client=client)
     await drop_prefix(client, prefix)
     await client.aclose()
+
+
+class FakeClock:
+    """The server clock under test control (milliseconds since the epoch)."""
+
+    def __init__(self) -> None:
+        self.ms = 1_790_000_000_000
+
+    def __call__(self) -> int:
+        return self.ms
+
+    def advance(self, seconds: float) -> int:
+        self.ms += int(seconds * 1000)
+        return self.ms
+
+
+@pytest.fixture
+def clock(monkeypatch: pytest.MonkeyPatch) -> FakeClock:
+    """Replace the tracker's server clock in every handler that reads it."""
+    fake = FakeClock()
+    monkeypatch.setattr("tracker.web.handlers.now_ms", fake)
+    monkeypatch.setattr("proctor.web.handlers.study.now_ms", fake)
+    return fake
+
+
+@pytest.fixture(params=["memory", "redis"])
+async def hot_settings(request: pytest.FixtureRequest, settings: object) -> AsyncIterator[object]:
+    """The test settings with the embedded store or a real Redis (own key prefix)."""
+    from proctor.settings import Settings
+
+    assert isinstance(settings, Settings)
+    if request.param == "memory":
+        yield settings
+        return
+    client = await redis_or_skip()
+    prefix = f"test:{secrets.token_hex(4)}:"
+    yield settings.model_copy(update={"redis_url": REDIS_URL, "redis_prefix": prefix})
+    await drop_prefix(client, prefix)
+    await client.aclose()

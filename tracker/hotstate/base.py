@@ -45,8 +45,15 @@ class HotStore(Protocol):
     async def create_session(self, session: SessionState, coverage: seg.Segments) -> None:
         """Store a new session; seed the lesson's coverage unless the store has newer."""
 
-    async def load(self, sid: str, learner_id: int, lesson_id: int) -> Snapshot:
-        """The current snapshot (session None when unknown or gone)."""
+    async def load(
+        self, sid: str, learner_id: int, lesson_id: int, *, fresh: bool = False
+    ) -> Snapshot:
+        """The snapshot (session None when unknown or gone).
+
+        It may come from a per-process cache and be older than the store's; that is safe
+        for anything followed by a commit (a stale version fails the compare-and-set and
+        refreshes the cache). Pass ``fresh=True`` for a decision taken without a commit.
+        """
 
     async def commit(
         self,
@@ -76,62 +83,61 @@ class HotStore(Protocol):
         """Release connections."""
 
 
-def session_to_fields(s: SessionState) -> dict[str, str]:
-    """Flat string fields with short names: Redis memory per session stays small."""
-    f = {
-        "l": str(s.learner_id),
-        "n": str(s.lesson_id),
-        "c": str(s.course_id),
-        "d": str(s.duration_ms),
-        "st": str(s.started_ms),
-        "t": str(s.last_ms),
-        "q": str(s.last_seq),
-        "p": str(s.last_pos_ms),
-        "a": "1" if s.attentive else "0",
-        "h": s.body_hash,
-        "r": s.reply,
-        "e": "1" if s.ended else "0",
-        "cd": str(s.challenge_due_ms),
-    }
-    if s.challenge is not None:
-        ch = s.challenge
-        f |= {
-            "ci": ch.id,
-            "cp": ch.prompt,
-            "co": "|".join(ch.options),
-            "ca": ch.answer,
-            "ct": str(ch.issued_ms),
-        }
-    return f
+_SEP = "\x1f"  # never in server-generated text, so no escaping is needed
+_OPT = "\x1e"
 
 
-def session_from_fields(sid: str, f: dict[str, str]) -> SessionState:
-    """Inverse of :func:`session_to_fields`."""
-    challenge = None
-    if f.get("ci"):
-        challenge = Challenge(
-            id=f["ci"],
-            prompt=f["cp"],
-            options=tuple(f["co"].split("|")),
-            answer=f["ca"],
-            issued_ms=int(f["ct"]),
-        )
+def pack_session(s: SessionState) -> str:
+    """One compact string per session: cheap to send to Redis and small in its memory."""
+    ch = s.challenge
+    return _SEP.join(
+        [
+            str(s.learner_id),
+            str(s.lesson_id),
+            str(s.course_id),
+            str(s.duration_ms),
+            str(s.started_ms),
+            str(s.last_ms),
+            str(s.last_seq),
+            str(s.last_pos_ms),
+            "1" if s.attentive else "0",
+            s.body_hash,
+            s.reply,
+            "1" if s.ended else "0",
+            str(s.challenge_due_ms),
+            ch.id if ch else "",
+            ch.prompt if ch else "",
+            _OPT.join(ch.options) if ch else "",
+            ch.answer if ch else "",
+            str(ch.issued_ms) if ch else "0",
+        ]
+    )
+
+
+def unpack_session(sid: str, packed: str) -> SessionState:
+    """Inverse of :func:`pack_session`."""
+    (lr, n, c, d, st, t, q, p, a, h, r, e, cd, ci, cp, co, ca, ct) = packed.split(_SEP)
+    challenge = (
+        Challenge(id=ci, prompt=cp, options=tuple(co.split(_OPT)), answer=ca, issued_ms=int(ct))
+        if ci
+        else None
+    )
     return SessionState(
         sid=sid,
-        learner_id=int(f["l"]),
-        lesson_id=int(f["n"]),
-        course_id=int(f["c"]),
-        duration_ms=int(f["d"]),
-        started_ms=int(f["st"]),
-        last_ms=int(f["t"]),
-        last_seq=int(f["q"]),
-        last_pos_ms=int(f["p"]),
-        attentive=f["a"] == "1",
-        body_hash=f.get("h", ""),
-        reply=f.get("r", ""),
-        ended=f.get("e") == "1",
+        learner_id=int(lr),
+        lesson_id=int(n),
+        course_id=int(c),
+        duration_ms=int(d),
+        started_ms=int(st),
+        last_ms=int(t),
+        last_seq=int(q),
+        last_pos_ms=int(p),
+        attentive=a == "1",
+        body_hash=h,
+        reply=r,
+        ended=e == "1",
         challenge=challenge,
-        challenge_due_ms=int(f.get("cd", "0")),
+        challenge_due_ms=int(cd),
     )
 
 

@@ -15,8 +15,8 @@ from tracker.hotstate.base import (
     Snapshot,
     learner_from_fields,
     learner_to_fields,
-    session_from_fields,
-    session_to_fields,
+    pack_session,
+    unpack_session,
 )
 from tracker.verify import LearnerState, SessionState
 
@@ -27,7 +27,7 @@ class MemoryStore:
     durable = False
 
     def __init__(self, expire_ms: int = 90_000) -> None:
-        self._sessions: dict[str, dict[str, str]] = {}
+        self._sessions: dict[str, str] = {}
         self._learners: dict[int, dict[str, str]] = {}
         self._versions: dict[int, int] = {}
         self._evidence: dict[str, Evidence] = {}
@@ -41,16 +41,18 @@ class MemoryStore:
         return None
 
     async def create_session(self, session: SessionState, coverage: seg.Segments) -> None:
-        self._sessions[session.sid] = session_to_fields(session)
+        self._sessions[session.sid] = pack_session(session)
         fields = self._learners.setdefault(session.learner_id, {})
         fields.setdefault(f"c:{session.lesson_id}", seg.encode(coverage))
         self._versions[session.learner_id] = self._versions.get(session.learner_id, 0) + 1
         self._deadlines[session.sid] = session.last_ms + self._expire_ms
 
-    async def load(self, sid: str, learner_id: int, lesson_id: int) -> Snapshot:
-        fields = self._sessions.get(sid)
+    async def load(
+        self, sid: str, learner_id: int, lesson_id: int, *, fresh: bool = False
+    ) -> Snapshot:
+        packed = self._sessions.get(sid)
         learner = self._learners.get(learner_id, {})
-        state = session_from_fields(sid, fields) if fields is not None else None
+        state = unpack_session(sid, packed) if packed is not None else None
         return Snapshot(
             session=state,
             learner=learner_from_fields(dict(learner), learner.get(f"c:{lesson_id}")),
@@ -66,7 +68,7 @@ class MemoryStore:
     ) -> bool:
         if self._versions.get(session.learner_id, 0) != expected_version:
             return False
-        self._sessions[session.sid] = session_to_fields(session)
+        self._sessions[session.sid] = pack_session(session)
         fields = self._learners.setdefault(session.learner_id, {})
         fields.update(learner_to_fields(learner))
         fields[f"c:{session.lesson_id}"] = seg.encode(learner.coverage)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import socket
+from collections import OrderedDict
 from typing import Any
 
 from redis import asyncio as aioredis
@@ -24,58 +25,48 @@ from tracker.hotstate.base import (
     StoreUnavailable,
     dumps,
     learner_from_fields,
-    learner_to_fields,
-    session_from_fields,
-    session_to_fields,
+    pack_session,
+    unpack_session,
 )
 from tracker.verify import LearnerState, SessionState
 
 _LOAD = """
-local s = redis.call('HGETALL', KEYS[1])
+local s = redis.call('GET', KEYS[1])
 local l = redis.call('HMGET', KEYS[2], 'v', 'cu', 'ss', 'su', ARGV[1])
-return {s, l}
+return {s or '', l}
 """
 
 # KEYS: session, learner, stream, deadlines
-# ARGV: expected version, coverage field, coverage, session ttl s, learner ttl s,
-#       deadline score (or '' to drop), sid, n learner pairs, learner pairs...,
-#       n session pairs, session pairs..., evidence json...
+# ARGV: expected version, coverage field, coverage, cu, ss, su, packed session,
+#       session ttl s, learner ttl s, deadline score (or '' to drop), sid, evidence json...
 _COMMIT = """
 local v = tonumber(redis.call('HGET', KEYS[2], 'v') or '0')
-if v ~= tonumber(ARGV[1]) then return 0 end
-local i = 8
-local nl = tonumber(ARGV[i]); i = i + 1
-local lf = {'v', tostring(v + 1), ARGV[2], ARGV[3]}
-for _ = 1, nl do table.insert(lf, ARGV[i]); table.insert(lf, ARGV[i + 1]); i = i + 2 end
-redis.call('HSET', KEYS[2], unpack(lf))
-redis.call('EXPIRE', KEYS[2], tonumber(ARGV[5]))
-local ns = tonumber(ARGV[i]); i = i + 1
-local sf = {}
-for _ = 1, ns do table.insert(sf, ARGV[i]); table.insert(sf, ARGV[i + 1]); i = i + 2 end
-redis.call('DEL', KEYS[1])
-redis.call('HSET', KEYS[1], unpack(sf))
-redis.call('EXPIRE', KEYS[1], tonumber(ARGV[4]))
-if ARGV[6] == '' then
-  redis.call('ZREM', KEYS[4], ARGV[7])
-else
-  redis.call('ZADD', KEYS[4], tonumber(ARGV[6]), ARGV[7])
+if v ~= tonumber(ARGV[1]) then
+  -- Lost the race: hand back the current state so the caller retries without a load.
+  local s = redis.call('GET', KEYS[1])
+  local l = redis.call('HMGET', KEYS[2], 'v', 'cu', 'ss', 'su', ARGV[2])
+  return {s or '', l}
 end
-while i <= #ARGV do
+redis.call('HSET', KEYS[2], 'v', v + 1, ARGV[2], ARGV[3], 'cu', ARGV[4], 'ss', ARGV[5], 'su', ARGV[6])
+redis.call('EXPIRE', KEYS[2], tonumber(ARGV[9]))
+redis.call('SET', KEYS[1], ARGV[7], 'EX', tonumber(ARGV[8]))
+if ARGV[10] == '' then
+  redis.call('ZREM', KEYS[4], ARGV[11])
+else
+  redis.call('ZADD', KEYS[4], tonumber(ARGV[10]), ARGV[11])
+end
+for i = 12, #ARGV do
   redis.call('XADD', KEYS[3], '*', 'e', ARGV[i])
-  i = i + 1
 end
 return 1
 """
 
-# KEYS: session, learner, deadlines; ARGV: coverage field, coverage, ttls, deadline, sid, pairs...
+# KEYS: session, learner, deadlines; ARGV: coverage field, coverage, ttls, deadline, sid, packed
 _CREATE = """
 redis.call('HSETNX', KEYS[2], ARGV[1], ARGV[2])
 redis.call('HINCRBY', KEYS[2], 'v', 1)
 redis.call('EXPIRE', KEYS[2], tonumber(ARGV[4]))
-local sf = {}
-for i = 7, #ARGV, 2 do table.insert(sf, ARGV[i]); table.insert(sf, ARGV[i + 1]) end
-redis.call('HSET', KEYS[1], unpack(sf))
-redis.call('EXPIRE', KEYS[1], tonumber(ARGV[3]))
+redis.call('SET', KEYS[1], ARGV[7], 'EX', tonumber(ARGV[3]))
 redis.call('ZADD', KEYS[3], tonumber(ARGV[5]), ARGV[6])
 return 1
 """
@@ -97,6 +88,7 @@ class RedisStore:
         session_ttl_s: int = 24 * 3600,
         learner_ttl_s: int = 2 * 24 * 3600,
         client: aioredis.Redis | None = None,
+        cache_size: int = 50_000,
     ) -> None:
         self._redis = client or aioredis.from_url(url, decode_responses=True)
         self._p = prefix
@@ -110,6 +102,8 @@ class RedisStore:
         self._deadlines = f"{prefix}dl"
         self._consumer = f"{socket.gethostname()}-{os.getpid()}"
         self._group_ready = False
+        self._cache: OrderedDict[str, Snapshot] = OrderedDict()
+        self._cache_size = cache_size
 
     def _skey(self, sid: str) -> str:
         return f"{self._p}s:{sid}"
@@ -124,7 +118,6 @@ class RedisStore:
             raise StoreUnavailable(str(exc)) from exc
 
     async def create_session(self, session: SessionState, coverage: seg.Segments) -> None:
-        pairs = [x for kv in session_to_fields(session).items() for x in kv]
         await self._call(
             self._create,
             [self._skey(session.sid), self._lkey(session.learner_id), self._deadlines],
@@ -135,21 +128,44 @@ class RedisStore:
                 self._learner_ttl,
                 session.last_ms + self._expire_ms,
                 session.sid,
-                *pairs,
+                pack_session(session),
             ],
         )
 
-    async def load(self, sid: str, learner_id: int, lesson_id: int) -> Snapshot:
-        raw_session, raw_learner = await self._call(
+    async def load(
+        self, sid: str, learner_id: int, lesson_id: int, *, fresh: bool = False
+    ) -> Snapshot:
+        if not fresh:
+            cached = self._cache.get(sid)
+            if cached is not None:
+                self._cache.move_to_end(sid)
+                return cached
+        raw = await self._call(
             self._load, [self._skey(sid), self._lkey(learner_id)], [f"c:{lesson_id}"]
         )
-        fields = dict(zip(raw_session[::2], raw_session[1::2], strict=True))
+        return self._remember(sid, raw)
+
+    def _remember(self, sid: str, raw: Any) -> Snapshot:
+        raw_session, raw_learner = raw
         version, cu, ss, su, coverage = raw_learner
-        return Snapshot(
-            session=session_from_fields(sid, fields) if fields else None,
+        snap = Snapshot(
+            session=unpack_session(sid, raw_session) if raw_session else None,
             learner=learner_from_fields({"cu": cu, "ss": ss, "su": su}, coverage),
             version=int(version or 0),
         )
+        if snap.session is None:
+            self._cache.pop(sid, None)
+        else:
+            self._put(sid, snap)
+        return snap
+
+    def _put(self, sid: str, snap: Snapshot) -> None:
+        # Most beats of a session reach the process that took the previous one, so the
+        # snapshot it committed is usually still current: the beat then costs one round trip.
+        self._cache[sid] = snap
+        self._cache.move_to_end(sid)
+        while len(self._cache) > self._cache_size:
+            self._cache.popitem(last=False)
 
     async def commit(
         self,
@@ -158,21 +174,19 @@ class RedisStore:
         learner: LearnerState,
         evidence: list[Evidence],
     ) -> bool:
-        lpairs = [x for kv in learner_to_fields(learner).items() for x in kv]
-        spairs = [x for kv in session_to_fields(session).items() for x in kv]
         deadline = "" if session.ended else str(session.last_ms + self._expire_ms)
         args: list[Any] = [
             expected_version,
             f"c:{session.lesson_id}",
             seg.encode(learner.coverage),
+            learner.credited_until_ms,
+            learner.stream_sid,
+            learner.stream_until_ms,
+            pack_session(session),
             self._session_ttl,
             self._learner_ttl,
             deadline,
             session.sid,
-            len(lpairs) // 2,
-            *lpairs,
-            len(spairs) // 2,
-            *spairs,
             *(dumps(e) for e in evidence),
         ]
         keys = [
@@ -181,7 +195,12 @@ class RedisStore:
             self._stream,
             self._deadlines,
         ]
-        return bool(await self._call(self._commit, keys, args))
+        result = await self._call(self._commit, keys, args)
+        if result == 1:
+            self._put(session.sid, Snapshot(session, learner, expected_version + 1))
+            return True
+        self._remember(session.sid, result)
+        return False
 
     async def append_evidence(self, evidence: list[Evidence]) -> None:
         try:
