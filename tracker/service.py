@@ -64,6 +64,9 @@ class Tracker:
     policy: Policy
     secret: bytes
     challenges: ChallengeTiming = ChallengeTiming()
+    # The in-process store flushes evidence before answering; a batch driver (the
+    # simulator) turns this off and flushes on its own schedule.
+    eager_flush: bool = True
     _tokens: dict[str, str] = field(default_factory=dict, repr=False)
 
     async def start_session(
@@ -380,7 +383,7 @@ class Tracker:
 
     async def _settle(self) -> None:
         # The in-process store would lose evidence with the process: write it before answering.
-        if not self.store.durable:
+        if self.eager_flush and not self.store.durable:
             await self.writer.flush()
 
 

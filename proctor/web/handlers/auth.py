@@ -62,7 +62,7 @@ async def login_form(request: web.Request) -> web.StreamResponse:
         )
     redirect = web.HTTPSeeOther(_home_for(actor.must_change_password, next_url))
     _set_cookie(request, redirect, token)
-    return redirect
+    raise redirect
 
 
 @routes.post("/api/v1/login")
@@ -92,7 +92,7 @@ async def logout_form(request: web.Request) -> web.StreamResponse:
     await accounts.logout(ctx_of(request), request[TOKEN])
     redirect = web.HTTPSeeOther("/login")
     redirect.del_cookie(SESSION_COOKIE, path="/")
-    return redirect
+    raise redirect
 
 
 @routes.post("/api/v1/logout")
