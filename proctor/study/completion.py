@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from models import Course
 from proctor.context import Context
+from proctor.credits import ledger
 from tracker.writer import CourseCompleted
 
 # Study years follow the academy's calendar (China Standard Time), not UTC.
@@ -26,8 +27,6 @@ def post_completion_credits(ctx: Context) -> CourseCompleted:
     async def hook(
         s: AsyncSession, learner_id: int, course_id: int, at: dt.datetime, sessions: list[str]
     ) -> None:
-        from proctor.credits import ledger  # noqa: PLC0415 - TEMP until the ledger lands
-
         course = await s.get_one(Course, course_id)
         await ledger.post_course_completion(
             s,

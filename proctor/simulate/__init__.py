@@ -1,0 +1,1 @@
+"""Behaviour simulator: honest learners and fraud archetypes driven through the real tracker."""

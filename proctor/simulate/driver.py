@@ -1,0 +1,231 @@
+"""Run session plans through the real tracker service, in simulated (server) time.
+
+The driver plays every plan as a client would (a real player, a headless script, or a
+forger), interleaving all sessions in time order; the tracker verifies each beat with the
+same code and stores the same evidence and summaries as in production.
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+import math
+import random
+from dataclasses import dataclass
+from typing import Any
+
+from proctor.simulate.behaviour import Plan
+from tracker.service import Tracker, TrackerError
+from tracker.verify import Beat
+
+# A session longer than this many beats is a stuck plan (e.g. a challenge never answered).
+MAX_STEPS = 2000
+
+
+@dataclass
+class Run:
+    """A plan being played."""
+
+    plan: Plan
+    sid: str = ""
+    token: str = ""
+    seq: int = 0
+    pos: float = 0.0
+    end_pos: float = 0.0
+    duration: float = 0.0
+    paused_until: int = 0
+    hidden_until: int = 0
+    challenge: dict[str, Any] | None = None
+    answer_at: int = 0
+    steps: int = 0
+    done: bool = False
+
+
+class Driver:
+    """Plays plans against a tracker; one event queue for all sessions."""
+
+    def __init__(self, tracker: Tracker, rng: random.Random, *, flush_every: int = 2000) -> None:
+        self.tracker = tracker
+        self.rng = rng
+        self.interval_ms = tracker.policy.interval_ms
+        self.flush_every = flush_every
+        self._queue: list[tuple[int, int, Run]] = []
+        self._counter = itertools.count()
+        self.beats = 0
+
+    def add(self, plan: Plan) -> None:
+        """Schedule a plan at its start time."""
+        heapq.heappush(self._queue, (plan.start_ms, next(self._counter), Run(plan)))
+
+    async def run(self) -> None:
+        """Play everything to the end, then expire what was left open and flush."""
+        steps = 0
+        last = 0
+        while self._queue:
+            now, _, run = heapq.heappop(self._queue)
+            last = max(last, now)
+            nxt = await self._step(run, now)
+            if nxt is not None:
+                heapq.heappush(self._queue, (nxt, next(self._counter), run))
+            steps += 1
+            if steps % self.flush_every == 0:
+                await self.tracker.writer.flush()
+        await self.tracker.expire(last + 10 * 60_000, limit=1_000_000)
+        await self.tracker.writer.flush()
+
+    async def _step(self, run: Run, now: int) -> int | None:
+        p, c = run.plan, run.plan.client
+        if not run.sid:
+            lesson = p.course.lessons[p.lesson_index]
+            started = await self.tracker.start_session(
+                learner_id=p.learner_id,
+                lesson_id=lesson.id,
+                course_id=p.course.id,
+                duration_ms=lesson.seconds * 1000,
+                device=p.device,
+                user_agent=p.user_agent,
+                ip=p.ip,
+                now_ms=now,
+            )
+            run.sid, run.token = started["session_id"], started["token"]
+            run.duration = lesson.seconds
+            run.pos = 0.0 if c.mode != "player" else float(started["resume_at_s"])
+            if run.pos >= run.duration - 5:
+                run.pos = 0.0  # already complete: a learner rewatches from the start
+            run.end_pos = min(run.duration, run.pos + p.watch_s)
+            await self._beat(run, now, paused=False, visible=True, focused=True, interactions=0)
+            return now + self._gap(c.jitter_s)
+        if c.mode == "forged":
+            run.pos = run.duration
+            await self._beat(run, now, paused=False, visible=True, focused=True, interactions=0)
+            await self._end(run, now + 500)
+            return None
+        if run.challenge is not None and run.answer_at and now >= run.answer_at:
+            await self._answer(run, now)
+        dt_s = self.interval_ms / 1000
+        paused = visible_lost = False
+        if c.mode == "player":
+            if run.challenge is not None or now < run.paused_until:
+                paused = True
+            elif self.rng.random() < c.pause_p:
+                run.paused_until = now + int(self.rng.uniform(20, 300) * 1000)
+                run.pos += dt_s * c.rate * self.rng.random()
+                paused = True
+            else:
+                run.pos += dt_s * c.rate
+            if now < run.hidden_until:
+                visible_lost = True
+            elif self.rng.random() < c.hide_p:
+                run.hidden_until = now + int(self.rng.uniform(10, 150) * 1000)
+                visible_lost = True
+            if self.rng.random() < c.seek_back_p:
+                run.pos = max(0.0, run.pos - self.rng.uniform(20, 120))
+        else:  # a headless script: steady progress, all flags "fine", challenges ignored
+            run.pos += dt_s * c.rate
+        run.pos = min(run.pos, run.duration)
+        lam = c.interactions
+        interactions = _poisson(self.rng, lam * (3 if paused else 1)) if lam > 0 else 0
+        await self._beat(
+            run,
+            now,
+            paused=paused,
+            visible=not visible_lost,
+            focused=not visible_lost,
+            interactions=interactions,
+        )
+        run.steps += 1
+        finished = run.pos >= run.end_pos - 0.5 and (run.challenge is None or c.answer == "never")
+        if finished or run.steps > MAX_STEPS:
+            await self._end(run, now + 1000)
+            return None
+        if run.done:
+            return None
+        nxt = now + self._gap(c.jitter_s)
+        if run.challenge is not None and run.answer_at and run.answer_at < nxt:
+            return run.answer_at
+        return nxt
+
+    def _gap(self, jitter_s: float) -> int:
+        return int(self.interval_ms + self.rng.gauss(0, jitter_s) * 1000)
+
+    async def _beat(
+        self, run: Run, now: int, *, paused: bool, visible: bool, focused: bool, interactions: int
+    ) -> None:
+        c = run.plan.client
+        run.seq += 1
+        beat = Beat(
+            seq=run.seq,
+            position_ms=round(run.pos * 1000),
+            rate=c.rate,
+            paused=paused,
+            visible=visible,
+            focused=focused,
+            muted=c.muted,
+            volume=0.0 if c.muted else 0.8,
+            interactions=interactions,
+            client_time_ms=now + c.skew_ms,
+        )
+        self.beats += 1
+        try:
+            reply = await self.tracker.heartbeat(
+                run.sid, run.token, beat, ip=run.plan.ip, now_ms=now
+            )
+        except TrackerError:
+            run.done = True
+            return
+        if reply.get("challenge") and run.challenge is None:
+            run.challenge = reply["challenge"]
+            latency = self._latency(run)
+            run.answer_at = now + latency if latency else 0
+
+    async def _answer(self, run: Run, now: int) -> None:
+        ch = run.challenge
+        assert ch is not None  # noqa: S101
+        snap = await self.tracker.store.load(
+            run.sid,
+            run.plan.learner_id,
+            run.plan.course.lessons[run.plan.lesson_index].id,
+            fresh=True,
+        )
+        truth = snap.session.challenge.answer if snap.session and snap.session.challenge else ""
+        wrong = self.rng.random() < 0.03 and run.plan.client.answer == "human"
+        answer = next((o for o in ch["options"] if o != truth), truth) if wrong else truth
+        try:
+            res = await self.tracker.answer(run.sid, run.token, ch["id"], answer, now_ms=now)
+        except TrackerError:
+            run.challenge = None
+            return
+        if res["correct"]:
+            run.challenge = None
+            run.answer_at = 0
+        else:
+            run.challenge = res["challenge"]
+            latency = self._latency(run)
+            run.answer_at = now + latency if latency else 0
+
+    def _latency(self, run: Run) -> int:
+        c = run.plan.client
+        if c.answer == "never":
+            return 0
+        if c.answer == "bot":
+            return int((self.rng.uniform(0, c.poll_s) + self.rng.uniform(0.05, 0.25)) * 1000)
+        if self.rng.random() < c.miss_p:
+            return int(self.rng.uniform(30, 180) * 1000)
+        return int(c.latency_median_s * math.exp(self.rng.gauss(0, c.latency_sigma)) * 1000)
+
+    async def _end(self, run: Run, now: int) -> None:
+        run.done = True
+        try:
+            await self.tracker.end(run.sid, run.token, now_ms=now)
+        except TrackerError:
+            return
+
+
+def _poisson(rng: random.Random, lam: float) -> int:
+    """Knuth's method; lam is small here."""
+    limit, k, p = math.exp(-lam), 0, 1.0
+    while True:
+        p *= rng.random()
+        if p <= limit:
+            return k
+        k += 1
