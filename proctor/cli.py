@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import shutil
 import sys
 
 import click
@@ -116,8 +115,9 @@ def demo(port: int | None, learners: int, no_serve: bool) -> None:
             "proctor demo 会新建一个演示数据库，请勿设置 PROCTOR_DATABASE_URL（演示数据放在数据目录）"
         )
     demo_dir = base.data_dir / "demo"
-    if demo_dir.exists():
-        shutil.rmtree(demo_dir)
+    # A fresh database every time; generated lesson videos (media/) are kept, they are slow to make.
+    for stale in ("proctor.db", "proctor.db-wal", "proctor.db-shm", "secret.key"):
+        (demo_dir / stale).unlink(missing_ok=True)
     settings = base.model_copy(update={"data_dir": demo_dir})
     settings.ensure_data_dir()
     click.echo(f"正在创建演示数据库：{demo_dir / 'proctor.db'}")
@@ -130,6 +130,7 @@ def demo(port: int | None, learners: int, no_serve: bool) -> None:
         finally:
             await ctx.close()
 
+    click.echo("正在写入演示数据并生成课程视频（首次约需 1 分钟）…")
     logins = asyncio.run(prepare())
     port = port or settings.port
     click.echo(f"\n演示站点：http://{settings.host}:{port}/")
