@@ -72,7 +72,7 @@ class Credits(TypeDecorator[Decimal]):
     def process_result_value(self, value: Any, dialect: Dialect) -> Decimal | None:
         if value is None:
             return None
-        return Decimal(int(value)) / 100
+        return (Decimal(int(value)) / 100).quantize(Decimal("0.01"))
 
 
 def cents_to_credits(value: int | None) -> Decimal:

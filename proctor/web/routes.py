@@ -7,10 +7,19 @@ from typing import Any
 
 from aiohttp import web
 
-from proctor.web.handlers import auth, catalog, classes, home, learners, study
+from proctor.web.handlers import archive, auth, catalog, classes, home, learners, study
 from tracker.web import handlers as tracker_handlers
 
-FEATURES: list[ModuleType] = [auth, home, learners, catalog, classes, study, tracker_handlers]
+FEATURES: list[ModuleType] = [
+    auth,
+    home,
+    learners,
+    catalog,
+    classes,
+    study,
+    tracker_handlers,
+    archive,
+]
 
 
 def setup_routes(app: web.Application) -> dict[str, dict[str, Any]]:

@@ -1,0 +1,1 @@
+"""The electronic learning archive (Art. 13)."""
