@@ -70,6 +70,7 @@ class Plan:
     user_agent: str
     client: Client
     watch_s: int  # content to watch before ending (the lesson's end at most)
+    concurrent: bool = False  # may run while another session of the learner is open
 
 
 @dataclass
@@ -263,6 +264,7 @@ def fraud(
                         UA_DESKTOP,
                         client,
                         course.lessons[li].seconds,
+                        concurrent=True,
                     )
                 )
         return profile
@@ -324,8 +326,8 @@ def _human_proxy(
     profile = Profile(learner, "human_proxy", "human_proxy")
     own_device, own_ip = _device(rng, "pc"), learner.unit_ip
     own = Client(interactions=0.5)
-    for day in range(0, days // 3):
-        if rng.random() < 0.5 and queue:
+    for day in range(0, max(2, days // 3)):
+        if (rng.random() < 0.8 or day < 2) and queue:
             course, li = queue.pop(0)
             profile.plans.append(
                 Plan(
@@ -343,7 +345,7 @@ def _human_proxy(
     proxy_device = _device(rng, "pc")
     proxy_ip = _home_ip(rng, rng.choice(world.city_prefixes))
     proxy = Client(interactions=rng.choice([0.2, 0.8]), latency_median_s=rng.uniform(1.5, 3.0))
-    for day in range(days // 3, days):
+    for day in range(max(2, days // 3), days):
         h = rng.uniform(20.5, 23.0) if rng.random() < 0.8 else rng.uniform(6.0, 7.5)
         for _ in range(rng.randint(2, 4)):
             if not queue:

@@ -37,6 +37,7 @@ class Run:
     hidden_until: int = 0
     challenge: dict[str, Any] | None = None
     answer_at: int = 0
+    last_ms: int = 0
     steps: int = 0
     done: bool = False
 
@@ -51,6 +52,7 @@ class Driver:
         self.flush_every = flush_every
         self._queue: list[tuple[int, int, Run]] = []
         self._counter = itertools.count()
+        self._active: set[int] = set()
         self.beats = 0
 
     def add(self, plan: Plan) -> None:
@@ -75,7 +77,11 @@ class Driver:
 
     async def _step(self, run: Run, now: int) -> int | None:
         p, c = run.plan, run.plan.client
+        if not run.sid and not p.concurrent and p.learner_id in self._active:
+            # One person watches one lesson at a time: try again once the other has ended.
+            return now + int(self.rng.uniform(30, 120) * 1000)
         if not run.sid:
+            self._active.add(p.learner_id)
             lesson = p.course.lessons[p.lesson_index]
             started = await self.tracker.start_session(
                 learner_id=p.learner_id,
@@ -93,6 +99,7 @@ class Driver:
             if run.pos >= run.duration - 5:
                 run.pos = 0.0  # already complete: a learner rewatches from the start
             run.end_pos = min(run.duration, run.pos + p.watch_s)
+            run.last_ms = now
             await self._beat(run, now, paused=False, visible=True, focused=True, interactions=0)
             return now + self._gap(c.jitter_s)
         if c.mode == "forged":
@@ -102,7 +109,9 @@ class Driver:
             return None
         if run.challenge is not None and run.answer_at and now >= run.answer_at:
             await self._answer(run, now)
-        dt_s = self.interval_ms / 1000
+        # The video advances by the time that really passed since the last beat.
+        dt_s = max(0.0, (now - run.last_ms) / 1000)
+        run.last_ms = now
         paused = visible_lost = False
         if c.mode == "player":
             if run.challenge is not None or now < run.paused_until:
@@ -135,10 +144,8 @@ class Driver:
         )
         run.steps += 1
         finished = run.pos >= run.end_pos - 0.5 and (run.challenge is None or c.answer == "never")
-        if finished or run.steps > MAX_STEPS:
+        if finished or run.steps > MAX_STEPS or run.done:
             await self._end(run, now + 1000)
-            return None
-        if run.done:
             return None
         nxt = now + self._gap(c.jitter_s)
         if run.challenge is not None and run.answer_at and run.answer_at < nxt:
@@ -172,6 +179,7 @@ class Driver:
             )
         except TrackerError:
             run.done = True
+            self._active.discard(run.plan.learner_id)
             return
         if reply.get("challenge") and run.challenge is None:
             run.challenge = reply["challenge"]
@@ -215,6 +223,7 @@ class Driver:
 
     async def _end(self, run: Run, now: int) -> None:
         run.done = True
+        self._active.discard(run.plan.learner_id)
         try:
             await self.tracker.end(run.sid, run.token, now_ms=now)
         except TrackerError:

@@ -1,0 +1,175 @@
+"""From features to flags: rules, anomaly score and reviewers' model blended, with reasons.
+
+A flag is not a finding: it opens a case for a person to review. Each flag carries the rules
+that fired and the features that drove the score, with the learner's value against the
+cohort (percentile), in Chinese.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from proctor.detection.features import FEATURES
+from proctor.detection.model import AnomalyDetector, ReviewedClassifier
+from proctor.detection.rules import RULES, Thresholds, evaluate, explain
+
+FEATURE_LABELS = {
+    "sessions": "学习会话数",
+    "wall_hours": "在线时长（小时）",
+    "verified_ratio": "核验学时占在线时长比例",
+    "zero_credit_share": "零学时会话比例",
+    "forward_seeks": "快进/跳转次数",
+    "rate_violations": "倍速违规次数",
+    "overlap_share": "并行会话时间占比",
+    "challenges_issued": "随机确认提示次数",
+    "challenge_unanswered_share": "确认提示未作答比例",
+    "challenge_latency_p50_s": "确认提示响应中位时间（秒）",
+    "interactions_per_min": "每分钟操作次数",
+    "pauses_per_hour": "每小时暂停次数",
+    "hidden_share": "页面不可见比例",
+    "muted_share": "静音比例",
+    "night_share": "深夜学习比例",
+    "daily_hours_max": "单日最长学习时长（小时）",
+    "back_to_back_share": "课程无间隔连播比例",
+    "devices": "使用设备数",
+    "addresses": "使用网络地址数",
+    "cities_max_per_day": "单日登录地区数",
+    "device_concurrent_accounts": "同设备同时学习的其他账号数",
+    "device_accounts": "同设备其他账号数",
+    "address_accounts": "同网络地址其他账号数",
+    "takeover_share": "新设备接管学时比例",
+    "takeover_hour_shift": "新设备学习时段偏移（小时）",
+    "course_density_corr": "选课顺序与学分效率相关系数",
+    "non_browser_share": "非浏览器客户端会话比例",
+}
+# Honest explanations a reviewer must weigh for signals that also fit innocent situations.
+BENIGN = {
+    "address_accounts": "同一单位出口网络（NAT）下多人共用地址属正常",
+    "device_accounts": "办公室共用电脑在不同时段登录多个账号属正常",
+    "night_share": "夜班、值班人员可能在深夜学习",
+    "daily_hours_max": "年底集中补学可能导致单日时长较长",
+    "challenge_latency_p50_s": "不同人员反应速度差异较大",
+}
+
+
+@dataclass(frozen=True)
+class Decision:
+    """The outcome for one learner-period."""
+
+    learner_id: int
+    flagged: bool
+    risk: float
+    band: str  # high | medium | low | none
+    kind: str  # behaviour | technical | none
+    rules: list[dict[str, str]] = field(default_factory=list)
+    drivers: list[dict[str, Any]] = field(default_factory=list)
+
+
+@dataclass
+class Detector:
+    """The fitted layers and their versions."""
+
+    anomaly: AnomalyDetector
+    reviewed: ReviewedClassifier
+    thresholds: Thresholds
+    version: str
+    window: tuple[dt.date, dt.date]
+    cohort_X: NDArray[np.float64] = field(default_factory=lambda: np.zeros((0, len(FEATURES))))
+
+
+def fit(
+    X: NDArray[np.float64],
+    thresholds: Thresholds,
+    *,
+    window: tuple[dt.date, dt.date],
+    reviewed_X: NDArray[np.float64] | None = None,
+    reviewed_y: NDArray[np.int64] | None = None,
+    target_fpr: float = 0.01,
+    random_state: int = 0,
+) -> Detector:
+    """Fit the anomaly model on a cohort and the supervised layer on reviewers' decisions."""
+    anomaly = AnomalyDetector(target_fpr=target_fpr, random_state=random_state).fit(X)
+    reviewed = ReviewedClassifier(random_state=random_state)
+    if reviewed_X is not None and reviewed_y is not None and len(reviewed_y):
+        reviewed.fit(reviewed_X, reviewed_y)
+    else:
+        reviewed.fit(np.zeros((0, X.shape[1])), np.zeros(0, dtype=int))
+    version = f"det-{window[0]:%Y%m%d}-{window[1]:%Y%m%d}-n{len(X)}-r{int(reviewed.active_)}"
+    return Detector(anomaly, reviewed, thresholds, version, window, cohort_X=X)
+
+
+def _percentiles(cohort: NDArray[np.float64], row: NDArray[np.float64]) -> NDArray[np.float64]:
+    return np.asarray((cohort <= row).mean(axis=0), dtype=float)
+
+
+def score(detector: Detector, ids: NDArray[np.int64], X: NDArray[np.float64]) -> list[Decision]:
+    """Decide for every learner-period: flag or not, how risky, and why."""
+    if len(X) == 0:
+        return []
+    hits = evaluate(X, detector.thresholds)
+    anomaly_pct = detector.anomaly.anomaly_percentile(X)
+    outlier = detector.anomaly.predict(X) == -1
+    prob = detector.reviewed.predict_proba(X)[:, 1]
+    cohort = detector.cohort_X if len(detector.cohort_X) else X
+    med = np.median(cohort, axis=0)
+    spread = np.subtract(*np.percentile(cohort, [90, 10], axis=0))
+    spread[spread == 0] = 1.0
+    decisions = []
+    behaviour_idx = [i for i, r in enumerate(RULES) if r.kind == "behaviour"]
+    for n, lid in enumerate(ids):
+        values = dict(zip(FEATURES, X[n].tolist(), strict=True))
+        fired = [RULES[i] for i in np.flatnonzero(hits[n])]
+        behaviour = bool(hits[n, behaviour_idx].any())
+        supervised = bool(detector.reviewed.active_ and prob[n] >= 0.5)
+        flagged = behaviour or bool(outlier[n]) or supervised or bool(fired)
+        risk = max(
+            0.9 if behaviour else 0.0,
+            0.5 if fired else 0.0,
+            float(anomaly_pct[n]) * 0.8,
+            float(prob[n]),
+        )
+        band = "none"
+        if flagged:
+            band = (
+                "high"
+                if behaviour or prob[n] >= 0.8
+                else ("medium" if outlier[n] or supervised else "low")
+            )
+        kind = (
+            "behaviour"
+            if (behaviour or outlier[n] or supervised)
+            else ("technical" if fired else "none")
+        )
+        pct = _percentiles(cohort, X[n])
+        z = np.abs(X[n] - med) / spread
+        drivers = [
+            {
+                "feature": FEATURES[j],
+                "label": FEATURE_LABELS[FEATURES[j]],
+                "value": round(float(X[n, j]), 3),
+                "percentile": round(float(pct[j]) * 100, 1),
+                "benign": BENIGN.get(FEATURES[j], ""),
+            }
+            for j in np.argsort(-z)[:4]
+            if z[j] > 0
+        ]
+        decisions.append(
+            Decision(
+                learner_id=int(lid),
+                flagged=flagged,
+                risk=round(risk, 4),
+                band=band,
+                kind=kind,
+                rules=[
+                    {"id": r.id, "name": r.name, "kind": r.kind, "text": explain(r, values)}
+                    for r in fired
+                ],
+                drivers=drivers,
+            )
+        )
+    return decisions
