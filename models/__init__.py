@@ -15,6 +15,7 @@ from models.catalog import (
     TrainingClassMember,
 )
 from models.credits import CourseCompletion, CreditEntry, CreditKind, CreditSource, TargetGroup
+from models.detection import DetectionFlag
 from models.org import Liaison, OrgLevel, OrgUnit
 from models.people import Account, Learner, LoginSession, Role
 from models.rosters import BatchStatus, RosterBatch, RosterRow
@@ -31,6 +32,7 @@ __all__ = [
     "CreditEntry",
     "CreditKind",
     "CreditSource",
+    "DetectionFlag",
     "Enrolment",
     "EnrolmentSource",
     "Heartbeat",

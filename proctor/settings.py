@@ -49,6 +49,9 @@ class Settings(BaseSettings):
     completion_tail_s: int = Field(default=5, ge=0)
     challenge_min_s: int = Field(default=240, ge=5)
     challenge_max_s: int = Field(default=720, ge=5)
+    # Detection: JSON object overriding rule thresholds (see proctor/detection/rules.py).
+    detection_thresholds: str = ""
+    detection_target_fpr: float = Field(default=0.01, gt=0, lt=0.5)
     # argon2 cost; the tests lower it, production keeps the library's defaults.
     argon2_time_cost: int = Field(default=3, ge=1)
     argon2_memory_kib: int = Field(default=65536, ge=8)

@@ -1,0 +1,95 @@
+"""The detection batch job: features for a period, fit or load the model, store flags."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from sqlalchemy import select
+
+from models import DetectionFlag
+from proctor.context import Context
+from proctor.detection import artifact
+from proctor.detection.features import TZ, compute, course_density, load_sessions
+from proctor.detection.rules import load_thresholds
+from proctor.detection.scoring import Decision, Detector, fit, score
+
+
+@dataclass(frozen=True)
+class DetectResult:
+    """What a detection run did."""
+
+    learners: int
+    flagged: int
+    model_version: str
+    decisions: list[Decision]
+
+
+def period_bounds(start: dt.date, end: dt.date) -> tuple[dt.datetime, dt.datetime]:
+    """The period [start, end] in academy days as UTC instants."""
+    lo = dt.datetime(start.year, start.month, start.day, tzinfo=TZ)
+    hi = dt.datetime(end.year, end.month, end.day, tzinfo=TZ) + dt.timedelta(days=1)
+    return lo.astimezone(dt.UTC), hi.astimezone(dt.UTC)
+
+
+async def reviewed_labels(ctx: Context) -> tuple[list[int], list[int]]:
+    """Reviewers' decisions so far (learner id, 1 confirmed / 0 dismissed); none yet."""
+    return [], []
+
+
+async def run_detect(
+    ctx: Context,
+    start: dt.date,
+    end: dt.date,
+    *,
+    retrain: bool = True,
+    store: bool = True,
+    random_state: int = 0,
+) -> DetectResult:
+    """Score every learner who studied in the period and store the flags."""
+    lo, hi = period_bounds(start, end)
+    async with ctx.db() as s:
+        records = await load_sessions(s, lo, hi)
+        density = await course_density(s)
+    ids, X = compute(records, density)
+    folder = ctx.settings.data_dir / "models"
+    detector: Detector | None = None if retrain else artifact.load_current(folder)
+    if detector is None:
+        detector = fit(
+            X,
+            load_thresholds(ctx.settings.detection_thresholds),
+            window=(start, end),
+            random_state=random_state,
+        )
+        artifact.save(detector, folder)
+    decisions = score(detector, ids, X)
+    flagged = [d for d in decisions if d.flagged]
+    if store and flagged:
+        async with ctx.db.begin() as s:
+            for d in flagged:
+                s.add(
+                    DetectionFlag(
+                        learner_id=d.learner_id,
+                        period_start=start,
+                        period_end=end,
+                        risk=d.risk,
+                        band=d.band,
+                        kind=d.kind,
+                        rules=d.rules,
+                        drivers=d.drivers,
+                        model_version=detector.version,
+                        thresholds=detector.thresholds,
+                    )
+                )
+    return DetectResult(len(decisions), len(flagged), detector.version, decisions)
+
+
+async def latest_flags(ctx: Context, limit: int = 50) -> list[DetectionFlag]:
+    """The most recent flags, riskiest first."""
+    async with ctx.db() as s:
+        rows = await s.scalars(
+            select(DetectionFlag)
+            .order_by(DetectionFlag.created_at.desc(), DetectionFlag.risk.desc())
+            .limit(limit)
+        )
+        return list(rows.all())
