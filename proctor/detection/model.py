@@ -93,7 +93,7 @@ class ReviewedClassifier(ClassifierMixin, BaseEstimator):
 
     def fit(self, X: Any, y: Any) -> ReviewedClassifier:
         """Fit when both classes have ``min_per_class`` examples; otherwise stay inactive."""
-        X = check_array(X)
+        X = check_array(X, ensure_min_samples=0)
         y = np.asarray(y, dtype=int)
         self.classes_ = np.array([0, 1])
         self.n_features_in_ = X.shape[1]

@@ -1,0 +1,192 @@
+"""Features, rules and explanations on hand-made sessions; estimator conventions."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+import pytest
+from sklearn.base import clone
+
+from proctor.detection.features import FEATURES, SessionRecord, compute
+from proctor.detection.model import AnomalyDetector, ReviewedClassifier
+from proctor.detection.rules import DEFAULT_THRESHOLDS, RULES, evaluate, load_thresholds
+from proctor.detection.scoring import fit, score
+
+T0 = dt.datetime(2026, 3, 2, 1, 0, tzinfo=dt.UTC)  # 09:00 in China
+
+
+def rec(
+    lid: int,
+    start_h: float,
+    hours: float,
+    *,
+    device: str = "pc-1",
+    ip: str = "10.1.0.1",
+    course: int = 1,
+    ua: str = "Mozilla/5.0 Chrome",
+    verified: float | None = None,
+    **f: object,
+) -> SessionRecord:
+    start = T0 + dt.timedelta(hours=start_h)
+    wall = hours * 3600
+    base = {
+        "challenges_issued": 2,
+        "challenges_correct": 2,
+        "challenges_wrong": 0,
+        "challenge_latencies_ms": [2500, 3100],
+        "interactions": int(hours * 60 * 2),
+        "codes": {"paused": 3},
+        "beats": int(wall / 10),
+        "muted_frac": 0.0,
+        "seeks_forward": 0,
+        "rate_exceeded": 0,
+        "overlap_s": 0.0,
+    }
+    base.update(f)
+    return SessionRecord(
+        lid,
+        course,
+        start,
+        start + dt.timedelta(hours=hours),
+        wall,
+        wall if verified is None else verified,
+        device,
+        ip,
+        ua,
+        base,
+    )
+
+
+def row(ids: np.ndarray, X: np.ndarray, lid: int) -> dict[str, float]:
+    return dict(zip(FEATURES, X[list(ids).index(lid)], strict=True))
+
+
+def test_feature_columns_are_named_and_complete() -> None:
+    """One column per named feature, one row per learner."""
+    ids, X = compute([rec(1, 0, 1), rec(2, 0, 2), rec(1, 24, 1)], {1: 0.02})
+    assert list(ids) == [1, 2]
+    assert X.shape == (2, len(FEATURES))
+    assert row(ids, X, 1)["sessions"] == 2
+    assert row(ids, X, 1)["wall_hours"] == pytest.approx(2.0)
+
+
+def test_shared_office_pc_is_not_concurrent_but_a_farm_is() -> None:
+    """Two colleagues on one PC at different times: shared, not concurrent. Same time: concurrent."""
+    office = [rec(1, 0, 1, device="office"), rec(2, 2, 1, device="office")]
+    farm = [rec(3, 0, 2, device="farm"), rec(4, 0.5, 2, device="farm")]
+    ids, X = compute(office + farm, {})
+    assert row(ids, X, 1)["device_accounts"] == 1
+    assert row(ids, X, 1)["device_concurrent_accounts"] == 0
+    assert row(ids, X, 3)["device_concurrent_accounts"] == 1
+
+
+def test_takeover_and_cities() -> None:
+    """The owner studies mornings on one PC; then a new device at night carries the credit."""
+    owner = [rec(1, d * 24, 1, device="own") for d in range(2)]
+    proxy = [rec(1, d * 24 + 12.5, 1, device="new", ip="10.6.3.3") for d in range(2, 8)]
+    sharing = [rec(2, 0, 1, ip="10.1.0.1"), rec(2, 5, 1, ip="10.7.9.9", device="pc-2")]
+    ids, X = compute(owner + proxy + sharing, {})
+    r = row(ids, X, 1)
+    assert r["takeover_share"] >= 0.7
+    assert r["takeover_hour_shift"] >= 10
+    assert row(ids, X, 2)["cities_max_per_day"] == 2
+
+
+def test_course_order_by_credit_density() -> None:
+    """Courses taken in order of credits per minute correlate ~1."""
+    density = {c: 1.0 / c for c in range(1, 9)}
+    sessions = [rec(1, i * 2, 1, course=c) for i, c in enumerate(range(1, 9))]
+    ids, X = compute(sessions, density)
+    assert row(ids, X, 1)["course_density_corr"] == pytest.approx(1.0)
+
+
+def _matrix(**values: float) -> np.ndarray:
+    x = np.zeros((1, len(FEATURES)))
+    x[0, FEATURES.index("sessions")] = 10
+    x[0, FEATURES.index("wall_hours")] = 5
+    x[0, FEATURES.index("interactions_per_min")] = 2
+    x[0, FEATURES.index("pauses_per_hour")] = 20
+    x[0, FEATURES.index("cities_max_per_day")] = 1
+    for k, v in values.items():
+        x[0, FEATURES.index(k)] = v
+    return x
+
+
+@pytest.mark.parametrize(
+    ("values", "expected"),
+    [
+        ({}, []),
+        ({"overlap_share": 0.2}, ["R01"]),
+        ({"rate_violations": 40}, ["R02"]),
+        ({"zero_credit_share": 1.0}, ["R03"]),
+        ({"challenges_issued": 8, "challenge_unanswered_share": 1.0}, ["R04"]),
+        ({"interactions_per_min": 0.0, "pauses_per_hour": 0.0}, ["R05"]),
+        ({"device_concurrent_accounts": 3}, ["R06"]),
+        ({"cities_max_per_day": 2}, ["R07"]),
+        ({"takeover_share": 0.9, "takeover_hour_shift": 8}, ["R08"]),
+        ({"takeover_share": 0.9, "takeover_hour_shift": 1}, []),  # a new device at the usual hours
+        ({"course_density_corr": 0.97}, ["R09"]),
+        ({"non_browser_share": 1.0}, ["T01"]),
+        (
+            {
+                "night_share": 1.0,
+                "daily_hours_max": 9,
+                "address_accounts": 40,
+                "device_accounts": 3,
+            },
+            [],
+        ),  # hard negatives
+    ],
+)
+def test_rules_table(values: dict[str, float], expected: list[str]) -> None:
+    """Each rule fires on its evidence and not on the innocent look-alikes."""
+    hits = evaluate(_matrix(**values), DEFAULT_THRESHOLDS)
+    assert [r.id for r, h in zip(RULES, hits[0], strict=True) if h] == expected
+
+
+def test_thresholds_are_configuration() -> None:
+    """A JSON override moves a threshold; an unknown key is refused."""
+    t = load_thresholds('{"R07.cities_per_day": 3}')
+    assert not evaluate(_matrix(cities_max_per_day=2), t).any()
+    with pytest.raises(ValueError, match="unknown"):
+        load_thresholds('{"R99.nothing": 1}')
+
+
+def test_explanations_are_chinese_with_values_and_percentiles() -> None:
+    """A flag names its rules with the learner's value, and its drivers with cohort percentiles."""
+    rng = np.random.default_rng(0)
+    cohort = np.vstack([_matrix() + rng.normal(0, 0.01, (1, len(FEATURES))) for _ in range(60)])
+    cohort = np.abs(cohort)
+    bad = _matrix(cities_max_per_day=2, overlap_share=0.3)
+    det = fit(cohort, DEFAULT_THRESHOLDS, window=(dt.date(2026, 3, 1), dt.date(2026, 3, 14)))
+    (decision,) = score(det, np.array([99]), bad)
+    assert decision.flagged
+    assert decision.band == "high"
+    texts = " ".join(r["text"] for r in decision.rules)
+    assert "30%" in texts
+    assert "2 个不同地区" in texts
+    assert decision.drivers
+    assert all(0 <= d["percentile"] <= 100 for d in decision.drivers)
+    assert {d["feature"] for d in decision.drivers} & {"overlap_share", "cities_max_per_day"}
+
+
+def test_estimators_follow_sklearn_conventions() -> None:
+    """Parameters set in __init__ only, clone works, fitted attributes end in _, random_state reproduces."""
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(200, 5))
+    a = AnomalyDetector(random_state=3, target_fpr=0.05)
+    assert a.get_params()["target_fpr"] == 0.05
+    b = clone(a)
+    assert not hasattr(b, "threshold_")
+    s1 = a.fit(X).score_samples(X)
+    s2 = b.fit(X).score_samples(X)
+    assert np.allclose(s1, s2)
+    assert (a.predict(X) == -1).mean() == pytest.approx(0.05, abs=0.01)
+    clf = ReviewedClassifier().fit(X[:8], [0, 1] * 4)
+    assert not clf.active_  # too few decisions yet
+    assert (clf.predict_proba(X)[:, 1] == 0).all()
+    y = (X[:, 0] > 0).astype(int)
+    clf = ReviewedClassifier().fit(X, y)
+    assert clf.active_
+    assert (clf.predict(X) == y).mean() > 0.9
