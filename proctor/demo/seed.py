@@ -55,6 +55,21 @@ RANK_WEIGHTS_COUNTY = [0, 0, 0, 0, 2, 5, 12, 18, 50, 13]
 RANK_WEIGHTS_PROVINCE = [0, 0, 2, 4, 12, 18, 20, 18, 22, 4]
 
 
+async def _simulated_weeks(
+    ctx: Context, org_path: str, seed: int, learners: int = 90, days: int = 7
+) -> None:
+    """A week of study by Changsha learners, honest and fraudulent, through the real tracker,
+    then a detection run, so reviewers find flagged learners with their explanations."""
+    from proctor.detection.service import run_detect
+    from proctor.simulate.run import simulate
+
+    day0 = utcnow().date() - dt.timedelta(days=days + 2)
+    await simulate(
+        ctx, seed=seed, learners=learners, days=days, day0=day0, within=org_path, fraud_share=0.15
+    )
+    await run_detect(ctx, day0, day0 + dt.timedelta(days=days - 1))
+
+
 async def seed_demo(ctx: Context, *, learners: int, random_seed: int) -> list[tuple[str, str, str]]:
     """Seed an empty database; return (username, password, role) logins to print."""
     rng = random.Random(random_seed)
@@ -345,6 +360,7 @@ async def seed_demo(ctx: Context, *, learners: int, random_seed: int) -> list[tu
                     )
 
     ensure_videos(ctx.settings.data_dir / "media", lengths)
+    await _simulated_weeks(ctx, named["长沙市"].path, random_seed)
     changsha_learners = [
         i for i, r in enumerate(learner_rows) if r.org_path.startswith(named["长沙市"].path)
     ][:3]

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import select
 
-from models import DetectionFlag
+from models import DetectionFlag, Learner, OrgUnit, Role
+from proctor.authz import Actor
 from proctor.context import Context
 from proctor.detection import artifact
 from proctor.detection.features import TZ, compute, course_density, load_sessions
@@ -93,3 +95,59 @@ async def latest_flags(ctx: Context, limit: int = 50) -> list[DetectionFlag]:
             .limit(limit)
         )
         return list(rows.all())
+
+
+@dataclass(frozen=True)
+class FlagView:
+    """A flag as reviewers see it in the list."""
+
+    id: int
+    learner_id: int
+    learner_name: str
+    unit: str
+    period: str
+    risk: float
+    band: str
+    kind: str
+    rules: list[dict[str, Any]]
+    drivers: list[dict[str, Any]]
+    model_version: str
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON shape."""
+        return dict(self.__dict__)
+
+
+async def flags_in_scope(
+    ctx: Context, actor: Actor, *, band: str = "", limit: int = 200
+) -> list[FlagView]:
+    """Open flags of learners within the actor's authority, riskiest first."""
+    actor.require(frozenset({Role.REVIEWER, Role.ORG_ADMIN, Role.ACADEMY_ADMIN}), "查看检测标记")
+    async with ctx.db() as s:
+        stmt = (
+            select(DetectionFlag, Learner.name, OrgUnit.name)
+            .join(Learner, Learner.id == DetectionFlag.learner_id)
+            .join(OrgUnit, OrgUnit.id == Learner.unit_id)
+            .where(actor.in_scope(Learner.org_path), DetectionFlag.status == "open")
+            .order_by(DetectionFlag.risk.desc(), DetectionFlag.id)
+            .limit(limit)
+        )
+        if band:
+            stmt = stmt.where(DetectionFlag.band == band)
+        rows = (await s.execute(stmt)).all()
+    return [
+        FlagView(
+            f.id,
+            f.learner_id,
+            name,
+            unit,
+            f"{f.period_start} 至 {f.period_end}",
+            f.risk,
+            f.band,
+            f.kind,
+            f.rules,
+            f.drivers,
+            f.model_version,
+        )
+        for f, name, unit in rows
+    ]

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from proctor.context import Context
 from proctor.simulate.behaviour import ARCHETYPES, HARD_NEGATIVES, Profile, fraud, honest
 from proctor.simulate.driver import Driver
-from proctor.simulate.world import build_world
+from proctor.simulate.world import build_world, world_from_database
 from proctor.study.runtime import make_tracker
 from tracker.hotstate.memory import MemoryStore
 
@@ -35,10 +35,18 @@ async def simulate(
     fraud_share: float = 0.2,
     hard_negative_share: float = 0.4,
     day0: dt.date = dt.date(2026, 3, 2),
+    within: str | None = None,
 ) -> SimResult:
-    """Build a world in the (empty) database and play everyone's sessions through the tracker."""
+    """Play everyone's sessions through the tracker.
+
+    Without ``within`` the world (orgs, learners, catalog) is built in an empty database;
+    with an org path, learners of that subtree in an existing database are used (the demo).
+    """
     rng = random.Random(seed)
-    world = await build_world(ctx, rng, learners=learners)
+    if within is None:
+        world = await build_world(ctx, rng, learners=learners)
+    else:
+        world = await world_from_database(ctx, rng, org_path=within, learners=learners)
     n_fraud = int(learners * fraud_share)
     people = list(world.learners)
     rng.shuffle(people)

@@ -12,7 +12,9 @@ import random
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from models import Course, CourseKind, Learner, Lesson, OrgLevel
+from sqlalchemy import func, select
+
+from models import Course, CourseKind, Learner, Lesson, OrgLevel, OrgUnit
 from proctor.context import Context
 from proctor.credits.policy import course_credits
 from proctor.demo.identity import random_id_number
@@ -146,4 +148,69 @@ async def build_world(
                     course.id, tuple(lessons), credits, float(credits) / (sum(lesson_secs) / 60)
                 )
             )
+    return world
+
+
+async def world_from_database(
+    ctx: Context, rng: random.Random, *, org_path: str, learners: int
+) -> SimWorld:
+    """A simulated world over an existing academy (the demo): learners of a subtree, its catalog.
+
+    Address prefixes follow the learners' cities, so cities stay distinguishable.
+    """
+    async with ctx.db() as s:
+        cities = {
+            o.path: f"10.{i + 1}"
+            for i, o in enumerate(
+                (
+                    await s.scalars(
+                        select(OrgUnit).where(OrgUnit.level == OrgLevel.CITY).order_by(OrgUnit.id)
+                    )
+                ).all()
+            )
+        }
+        rows = (
+            await s.scalars(
+                select(Learner)
+                .where(Learner.org_path.startswith(org_path), Learner.active.is_(True))
+                .order_by(Learner.id)
+            )
+        ).all()
+        courses = (
+            await s.scalars(
+                select(Course)
+                .where(Course.published.is_(True), func.length(Course.owner_path) <= 3)
+                .order_by(Course.id)
+            )
+        ).all()
+        lessons = (await s.scalars(select(Lesson).order_by(Lesson.course_id, Lesson.ordinal))).all()
+    world = SimWorld(city_prefixes=sorted(set(cities.values())))
+    picked = rng.sample(list(rows), k=min(learners, len(rows)))
+    for learner in sorted(picked, key=lambda r: r.id):
+        city_path = "/".join(learner.org_path.split("/")[:3]) + "/"
+        prefix = cities.get(city_path, "10.99")
+        world.learners.append(
+            SimLearner(learner.id, learner.unit_id, prefix, f"{prefix}.{learner.unit_id % 250}.1")
+        )
+    by_course: dict[int, list[Lesson]] = {}
+    for lesson in lessons:
+        by_course.setdefault(lesson.course_id, []).append(lesson)
+    for course in courses:
+        parts = by_course.get(course.id, [])
+        if not parts:
+            continue
+        credits = course_credits(
+            course.kind,
+            course.lecture_seconds,
+            course.designated_credits,
+            ctx.settings.credit_rules,
+        )
+        world.courses.append(
+            SimCourse(
+                course.id,
+                tuple(SimLesson(x.id, course.id, x.duration_seconds) for x in parts),
+                credits,
+                float(credits) / max(1.0, course.lecture_seconds / 60),
+            )
+        )
     return world

@@ -190,3 +190,44 @@ def test_estimators_follow_sklearn_conventions() -> None:
     clf = ReviewedClassifier().fit(X, y)
     assert clf.active_
     assert (clf.predict(X) == y).mean() > 0.9
+
+
+async def test_flags_are_scoped(client: object, ctx: object, world: object) -> None:
+    """A city reviewer sees flags of their city's learners only; learners cannot list flags."""
+    from aiohttp.test_utils import TestClient
+
+    from models import DetectionFlag
+    from proctor.context import Context
+    from tests.factories import World, login
+
+    assert isinstance(client, TestClient)
+    assert isinstance(ctx, Context)
+    assert isinstance(world, World)
+    async with ctx.db.begin() as s:
+        for key in ("zhang", "zhao"):
+            s.add(
+                DetectionFlag(
+                    learner_id=world.learners[key].id,
+                    period_start=dt.date(2026, 3, 1),
+                    period_end=dt.date(2026, 3, 7),
+                    risk=0.9,
+                    band="high",
+                    kind="behaviour",
+                    rules=[
+                        {
+                            "id": "R07",
+                            "name": "同日异地学习",
+                            "text": "同一天内从 2 个不同地区的网络登录学习",
+                        }
+                    ],
+                    drivers=[],
+                    model_version="t",
+                    thresholds={},
+                )
+            )
+    resp = await client.get("/api/v1/flags", headers=await login(client, "cs_reviewer"))
+    names = [f["learner_name"] for f in (await resp.json())["items"]]
+    assert names == ["张伟"]
+    page = await client.get("/admin/flags", headers=await login(client, "cs_reviewer"))
+    assert "同日异地学习" in await page.text()
+    assert (await client.get("/api/v1/flags", headers=await login(client, "zhang"))).status == 403
