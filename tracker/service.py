@@ -173,7 +173,7 @@ class Tracker:
             new_state = replace(
                 verdict.session, reply=f"{verdict.credited_ms}|{','.join(verdict.codes)}"
             )
-            evidence = [_beat_evidence(state, verdict, beat, ip=ip, now_ms=now_ms, accepted=True)]
+            evidence = [_beat_evidence(state, verdict, beat, ip=ip, now_ms=now_ms)]
             if verdict.issued is not None:
                 evidence.append(
                     _event(sid, now_ms, "challenge_issued", {"challenge_id": verdict.issued.id})
@@ -231,29 +231,12 @@ class Tracker:
         self, state: SessionState, beat: Beat, refused: BeatRefused, *, ip: str, now_ms: int
     ) -> None:
         # Evidence of the attempt, for reviewers; the session state is left untouched.
-        entry = {
-            "k": "beat",
-            "sid": state.sid,
-            "l": state.learner_id,
-            "n": state.lesson_id,
-            "c": state.course_id,
-            "q": beat.seq,
-            "t": now_ms,
-            "ct": beat.client_time_ms,
-            "p": beat.position_ms,
-            "r": beat.rate,
-            "pa": beat.paused,
-            "vi": beat.visible,
-            "fo": beat.focused,
-            "mu": beat.muted,
-            "vo": beat.volume,
-            "i": beat.interactions,
+        entry = _beat_record(state, beat, ip=ip, now_ms=now_ms) | {
             "el": max(0, now_ms - state.last_ms),
             "cr": 0,
             "nc": 0,
             "ok": False,
             "codes": refused.code,
-            "ip": ip,
             "cov": "",
         }
         await self.store.append_evidence([entry])
@@ -401,9 +384,8 @@ def _event(sid: str, now_ms: int, kind: str, detail: dict[str, Any]) -> Evidence
     return {"k": "event", "sid": sid, "t": now_ms, "kind": kind, "detail": detail}
 
 
-def _beat_evidence(
-    state: SessionState, v: Verdict, beat: Beat, *, ip: str, now_ms: int, accepted: bool
-) -> Evidence:
+def _beat_record(state: SessionState, beat: Beat, *, ip: str, now_ms: int) -> Evidence:
+    """What the client sent and when the server received it."""
     return {
         "k": "beat",
         "sid": state.sid,
@@ -421,12 +403,20 @@ def _beat_evidence(
         "mu": beat.muted,
         "vo": beat.volume,
         "i": beat.interactions,
+        "ip": ip,
+    }
+
+
+def _beat_evidence(
+    state: SessionState, v: Verdict, beat: Beat, *, ip: str, now_ms: int
+) -> Evidence:
+    """A verified beat: what was sent, and what the server decided."""
+    return _beat_record(state, beat, ip=ip, now_ms=now_ms) | {
         "el": v.elapsed_ms,
         "cr": v.credited_ms,
         "nc": v.new_coverage_ms,
-        "ok": accepted,
+        "ok": True,
         "codes": ",".join(v.codes),
-        "ip": ip,
         "cov": seg.encode(v.learner.coverage),
         "done": v.completed,
     }
