@@ -1,7 +1,6 @@
 """Detection throughput: features, fit and scoring of 100,000 learner-periods.
 
-Synthetic session summaries (8 per learner, devices and addresses shared the way units
-share them) go through the same feature, model and scoring code as `proctor detect`.
+Synthetic session summaries (8 per learner; a unit's learners share its NAT address) go through the same feature, model and scoring code as `proctor detect`.
 Last line: learner_periods_per_s=N
 """
 

@@ -103,8 +103,13 @@ def fit(
     return Detector(anomaly, reviewed, thresholds, version, window, cohort_X=X)
 
 
-def _percentiles(cohort: NDArray[np.float64], row: NDArray[np.float64]) -> NDArray[np.float64]:
-    return np.asarray((cohort <= row).mean(axis=0), dtype=float)
+def _percentiles(cohort: NDArray[np.float64], X: NDArray[np.float64]) -> NDArray[np.float64]:
+    """For every cell of X, the share of the cohort at or below it in its column."""
+    ranked = np.sort(cohort, axis=0)
+    out = np.empty_like(X, dtype=float)
+    for j in range(X.shape[1]):
+        out[:, j] = np.searchsorted(ranked[:, j], X[:, j], side="right")
+    return out / max(1, len(cohort))
 
 
 def score(detector: Detector, ids: NDArray[np.int64], X: NDArray[np.float64]) -> list[Decision]:
@@ -119,6 +124,8 @@ def score(detector: Detector, ids: NDArray[np.int64], X: NDArray[np.float64]) ->
     med = np.median(cohort, axis=0)
     spread = np.subtract(*np.percentile(cohort, [90, 10], axis=0))
     spread[spread == 0] = 1.0
+    pct_all = _percentiles(cohort, X)
+    z_all = np.abs(X - med) / spread
     decisions = []
     behaviour_idx = [i for i, r in enumerate(RULES) if r.kind == "behaviour"]
     for n, lid in enumerate(ids):
@@ -145,8 +152,7 @@ def score(detector: Detector, ids: NDArray[np.int64], X: NDArray[np.float64]) ->
             if (behaviour or outlier[n] or supervised)
             else ("technical" if fired else "none")
         )
-        pct = _percentiles(cohort, X[n])
-        z = np.abs(X[n] - med) / spread
+        pct, z = pct_all[n], z_all[n]
         drivers = [
             {
                 "feature": FEATURES[j],
