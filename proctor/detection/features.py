@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 from numpy.typing import NDArray
+from scipy.stats import spearmanr
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -128,13 +129,12 @@ def _circular_mean_hour(hours: Sequence[float]) -> float:
 
 
 def _spearman(x: Sequence[float], y: Sequence[float]) -> float:
-    if len(x) < 4:
+    """Rank correlation with ties averaged: courses of equal credit density carry no order
+    (breaking ties by position would invent a perfect correlation)."""
+    if len(x) < 6 or len(set(x)) < 3:
         return 0.0
-    rx = np.argsort(np.argsort(x)).astype(float)
-    ry = np.argsort(np.argsort(y)).astype(float)
-    if rx.std() == 0 or ry.std() == 0:
-        return 0.0
-    return float(np.corrcoef(rx, ry)[0, 1])
+    rho = spearmanr(x, y).statistic
+    return 0.0 if rho is None or math.isnan(rho) else float(rho)
 
 
 def _device_graph(
@@ -210,7 +210,8 @@ def _takeover(rs: list[SessionRecord], verified: float) -> tuple[float, float]:
         after = [r for r in rs if r.started >= t0]
         after_v = sum(r.verified_s for r in after)
         on_device = sum(r.verified_s for r in after if r.device == device)
-        if after_v <= 0 or on_device / after_v < 0.9:
+        # A handful of sessions on a new device is ordinary; a sustained switch is not.
+        if after_v <= 0 or on_device / after_v < 0.9 or sum(r.device == device for r in after) < 5:
             continue
         share = on_device / max(1.0, verified)
         if share > best:
