@@ -64,6 +64,7 @@ class RosterRow(Base):
     unit_name: Mapped[str] = mapped_column(String(100))
     unit_id: Mapped[int | None] = mapped_column(ForeignKey("org_unit.id"))
     rank: Mapped[str] = mapped_column(String(40))
+    position: Mapped[str] = mapped_column(String(60), default="")
     phone_cipher: Mapped[bytes | None] = mapped_column(LargeBinary)
     phone_masked: Mapped[str] = mapped_column(String(32))
     ok: Mapped[bool]

@@ -7,7 +7,17 @@ from typing import Any
 
 from aiohttp import web
 
-from proctor.web.handlers import archive, auth, catalog, classes, home, learners, study
+from proctor.web.handlers import (
+    archive,
+    auth,
+    catalog,
+    classes,
+    flags,
+    home,
+    learners,
+    rosters,
+    study,
+)
 from tracker.web import handlers as tracker_handlers
 
 FEATURES: list[ModuleType] = [
@@ -18,7 +28,9 @@ FEATURES: list[ModuleType] = [
     classes,
     study,
     tracker_handlers,
+    rosters,
     archive,
+    flags,
 ]
 
 

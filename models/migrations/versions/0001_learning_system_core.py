@@ -439,6 +439,7 @@ def upgrade() -> None:
         sa.Column("unit_name", sa.String(length=100), nullable=False),
         sa.Column("unit_id", sa.Integer(), nullable=True),
         sa.Column("rank", sa.String(length=40), nullable=False),
+        sa.Column("position", sa.String(length=60), nullable=False),
         sa.Column("phone_cipher", sa.LargeBinary(), nullable=True),
         sa.Column("phone_masked", sa.String(length=32), nullable=False),
         sa.Column("ok", sa.Boolean(), nullable=False),
