@@ -118,6 +118,14 @@ async def evaluate(
         "pr_auc": round(float(average_precision_score(y_true, risk)), 4),
         "archetypes": archetypes,
         "honest_variants": variants,
+        "honest_flags": [
+            {
+                "variant": test.variants[lid],
+                "band": decisions[lid].band,
+                "rules": [r["id"] for r in decisions[lid].rules],
+            }
+            for lid in honest_flagged
+        ],
         "model_version": detector.version,
         "supervised_active": bool(detector.reviewed.active_),
         "beats_simulated": test.beats,

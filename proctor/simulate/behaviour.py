@@ -71,6 +71,7 @@ class Plan:
     client: Client
     watch_s: int  # content to watch before ending (the lesson's end at most)
     concurrent: bool = False  # may run while another session of the learner is open
+    device_in_use_ok: bool = False  # may run while another account uses the device (a farm)
 
 
 @dataclass
@@ -288,6 +289,7 @@ def fraud(
         return _sharing(rng, world, learner, days, day0, queue)
     else:  # credit_targeting: human-like pacing, courses in order of credit density, no slack
         client = Client(interactions=0.3, latency_median_s=2.5, pause_p=0.01, hide_p=0.0)
+    farm = archetype == "farm"
     ua = UA_HEADLESS if archetype in ("autoplay_bot", "farm") and rng.random() < 0.5 else UA_DESKTOP
     hour = 4.5 if archetype == "autoplay_bot" else rng.uniform(8, 20)
     for day in range(days):
@@ -304,7 +306,18 @@ def fraud(
             course, li = queue.pop(0)
             secs = course.lessons[li].seconds
             profile.plans.append(
-                Plan(learner.id, course, li, at(day0, day, h), device, ip, ua, client, secs)
+                Plan(
+                    learner.id,
+                    course,
+                    li,
+                    at(day0, day, h),
+                    device,
+                    ip,
+                    ua,
+                    client,
+                    secs,
+                    device_in_use_ok=farm,
+                )
             )
             gap = 12 / 3600 if archetype in ("autoplay_bot", "farm") else rng.uniform(0.05, 0.5)
             h += secs / 3600 / max(1.0, client.rate if client.rate <= 1 else 1.0) + gap

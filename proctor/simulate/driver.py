@@ -40,6 +40,7 @@ class Run:
     last_ms: int = 0
     steps: int = 0
     done: bool = False
+    released: bool = False
 
 
 class Driver:
@@ -53,6 +54,7 @@ class Driver:
         self._queue: list[tuple[int, int, Run]] = []
         self._counter = itertools.count()
         self._active: set[int] = set()
+        self._devices: dict[str, int] = {}
         self.beats = 0
 
     def add(self, plan: Plan) -> None:
@@ -77,11 +79,15 @@ class Driver:
 
     async def _step(self, run: Run, now: int) -> int | None:
         p, c = run.plan, run.plan.client
-        if not run.sid and not p.concurrent and p.learner_id in self._active:
-            # One person watches one lesson at a time: try again once the other has ended.
+        busy_person = not p.concurrent and p.learner_id in self._active
+        busy_device = not p.device_in_use_ok and self._devices.get(p.device, 0) > 0
+        if not run.sid and (busy_person or busy_device):
+            # One person watches one lesson at a time, and a colleague waits for the shared
+            # office PC: try again a little later.
             return now + int(self.rng.uniform(30, 120) * 1000)
         if not run.sid:
             self._active.add(p.learner_id)
+            self._devices[p.device] = self._devices.get(p.device, 0) + 1
             lesson = p.course.lessons[p.lesson_index]
             started = await self.tracker.start_session(
                 learner_id=p.learner_id,
@@ -179,7 +185,7 @@ class Driver:
             )
         except TrackerError:
             run.done = True
-            self._active.discard(run.plan.learner_id)
+            self._release(run)
             return
         if reply.get("challenge") and run.challenge is None:
             run.challenge = reply["challenge"]
@@ -221,9 +227,17 @@ class Driver:
             return int(self.rng.uniform(30, 180) * 1000)
         return int(c.latency_median_s * math.exp(self.rng.gauss(0, c.latency_sigma)) * 1000)
 
+    def _release(self, run: Run) -> None:
+        """The person and the device are free again (once per run)."""
+        if run.released:
+            return
+        run.released = True
+        self._active.discard(run.plan.learner_id)
+        self._devices[run.plan.device] -= 1
+
     async def _end(self, run: Run, now: int) -> None:
         run.done = True
-        self._active.discard(run.plan.learner_id)
+        self._release(run)
         try:
             await self.tracker.end(run.sid, run.token, now_ms=now)
         except TrackerError:
