@@ -194,3 +194,42 @@ async def test_playback_rate_16_earns_no_more_than_wall_time(
     assert not done
     assert covered <= wall_ms
     assert covered < LESSON_S * 1000 / 2
+
+
+async def test_first_login_forces_password_change_then_learner_home(
+    served: tuple[str, Context, World, int], page: Any
+) -> None:
+    """A new account must change its initial password before anything else; then sees its home."""
+    from sqlalchemy import update
+
+    from models import Account
+
+    base, ctx, world, _ = served
+    async with ctx.db.begin() as s:
+        await s.execute(
+            update(Account).where(Account.username == "wang").values(must_change_password=True)
+        )
+    await sign_in(page, base, "wang")
+    assert page.url.endswith("/password")
+    await page.goto(f"{base}/catalog")
+    assert page.url.endswith("/password")  # nothing else until the password is changed
+    await page.fill("input[name=current_password]", PASSWORD)
+    await page.fill("input[name=new_password]", "Xin-Mima-2026")
+    await page.fill("input[name=confirm_password]", "Xin-Mima-2026")
+    await page.click("form[action='/password'] button[type=submit]")
+    await page.wait_for_load_state("networkidle")
+    assert page.url.endswith("/learn")
+    assert "年度学分" in await page.inner_text("main")
+
+
+async def test_staff_search_shows_masked_identity_numbers(
+    served: tuple[str, Context, World, int], page: Any
+) -> None:
+    """A county administrator finds their learners with masked identity numbers, not others'."""
+    base, _, _, _ = served
+    await sign_in(page, base, "fr_admin")
+    await page.goto(f"{base}/admin/learners")
+    text = await page.inner_text("table")
+    assert "张伟" in text
+    assert "王芳" not in text  # 天心区, another county
+    assert "4301**********" in text
