@@ -151,7 +151,8 @@ async def build(session: AsyncSession, ctx: Context, learner: Learner, year: int
         EntryView(
             id=e.id,
             posted_at=e.posted_at,
-            course=title or ("历史学分" if e.source in (CreditSource.LEGACY, CreditSource.REVERSAL) else ""),
+            course=title
+            or ("历史学分" if e.source in (CreditSource.LEGACY, CreditSource.REVERSAL) else ""),
             kind=e.kind.value,
             source=e.source.value,
             amount=e.amount,

@@ -204,7 +204,7 @@ async def test_first_login_forces_password_change_then_learner_home(
 
     from models import Account
 
-    base, ctx, world, _ = served
+    base, ctx, _, _ = served
     async with ctx.db.begin() as s:
         await s.execute(
             update(Account).where(Account.username == "wang").values(must_change_password=True)
