@@ -54,7 +54,7 @@ class Driver:
         self._queue: list[tuple[int, int, Run]] = []
         self._counter = itertools.count()
         self._active: set[int] = set()
-        self._devices: dict[str, int] = {}
+        self._devices: dict[str, set[int]] = {}  # device -> learners with a session open on it
         self.beats = 0
 
     def add(self, plan: Plan) -> None:
@@ -80,14 +80,15 @@ class Driver:
     async def _step(self, run: Run, now: int) -> int | None:
         p, c = run.plan, run.plan.client
         busy_person = not p.concurrent and p.learner_id in self._active
-        busy_device = not p.device_in_use_ok and self._devices.get(p.device, 0) > 0
+        others = self._devices.get(p.device, set()) - {p.learner_id}
+        busy_device = not p.device_in_use_ok and bool(others)
         if not run.sid and (busy_person or busy_device):
             # One person watches one lesson at a time, and a colleague waits for the shared
             # office PC: try again a little later.
             return now + int(self.rng.uniform(30, 120) * 1000)
         if not run.sid:
             self._active.add(p.learner_id)
-            self._devices[p.device] = self._devices.get(p.device, 0) + 1
+            self._devices.setdefault(p.device, set()).add(p.learner_id)
             lesson = p.course.lessons[p.lesson_index]
             started = await self.tracker.start_session(
                 learner_id=p.learner_id,
@@ -233,7 +234,7 @@ class Driver:
             return
         run.released = True
         self._active.discard(run.plan.learner_id)
-        self._devices[run.plan.device] -= 1
+        self._devices[run.plan.device].discard(run.plan.learner_id)
 
     async def _end(self, run: Run, now: int) -> None:
         run.done = True
