@@ -66,12 +66,15 @@ def seed(demo: bool, learners: int, random_seed: int) -> None:
     if not demo:
         raise click.UsageError("目前仅支持 --demo")
     from proctor.demo.seed import seed_demo
+    from proctor.errors import ProctorError
 
     ctx = open_context(_settings())
 
     async def run() -> None:
         try:
             logins = await seed_demo(ctx, learners=learners, random_seed=random_seed)
+        except ProctorError as exc:
+            raise click.ClickException(exc.message) from exc
         finally:
             await ctx.close()
         _print_logins(logins)

@@ -7,7 +7,6 @@ hot-state store, so a fresh machine needs neither PostgreSQL nor Redis.
 from __future__ import annotations
 
 from decimal import Decimal
-from functools import cached_property
 from pathlib import Path
 
 from pydantic import Field
@@ -56,7 +55,7 @@ class Settings(BaseSettings):
     argon2_time_cost: int = Field(default=3, ge=1)
     argon2_memory_kib: int = Field(default=65536, ge=8)
 
-    @cached_property
+    @property
     def effective_database_url(self) -> str:
         """The configured URL, or the embedded SQLite file in the data folder."""
         if self.database_url:

@@ -1,91 +1,160 @@
-"""Archive exports HR departments can file: XLSX (formatted) and CSV (UTF-8 with BOM)."""
+"""Archive exports HR departments can file: XLSX (formatted) and CSV (UTF-8 with BOM).
+
+The workbook has a summary sheet, the completed courses and the ledger lines. The CSV is the
+ledger lines only, one table with its header first so it imports cleanly; each row repeats the
+learner and year so that files of several learners can be concatenated.
+"""
 
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
+from collections.abc import Sequence
 from decimal import Decimal
 
 from openpyxl import Workbook
 from openpyxl.styles import Font, PatternFill
+from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.worksheet import Worksheet
 
 from proctor.archive.service import KIND_NAMES, SOURCE_NAMES, Archive
 
-HEADER = ["日期", "课程", "类别", "来源", "学分", "说明"]
+LEDGER_HEADER = ["记录号", "日期", "课程", "类别", "来源", "学分", "说明"]
+LEDGER_WIDTHS = [8, 12, 40, 8, 20, 10, 48]
+COURSE_HEADER = ["完成日期", "课程", "课程分类", "性质", "学分", "状态"]
+COURSE_WIDTHS = [12, 40, 20, 8, 10, 12]
+CSV_HEADER = ["姓名", "单位", "年度", *LEDGER_HEADER]
+
+CREDIT_FORMAT = "0.00"
+DATE_FORMAT = "yyyy-mm-dd"
+HEADER_FONT = Font(bold=True, color="FFFFFF")
+HEADER_FILL = PatternFill("solid", fgColor="B71C1C")
+
+Cell = str | int | Decimal | dt.date | None
 
 
-def _rows(archive: Archive) -> list[list[object]]:
+def _ledger_rows(archive: Archive) -> list[list[Cell]]:
     return [
         [
-            e.posted_at.strftime("%Y-%m-%d"),
+            e.id,
+            e.date,
             e.course,
             KIND_NAMES[e.kind],
             SOURCE_NAMES[e.source],
-            float(e.amount),
-            (
-                f"冲销：{e.reason}"
-                if e.source == "reversal"
-                else ("已被冲销" if e.reversed_by else "")
-            ),
+            e.amount,
+            e.note,
         ]
         for e in archive.entries
     ]
 
 
-def _summary(archive: Archive) -> list[list[object]]:
+def _course_rows(archive: Archive) -> list[list[Cell]]:
+    return [
+        [
+            c.date,
+            c.title,
+            c.category,
+            KIND_NAMES[c.kind],
+            c.credits,
+            "已冲销" if c.revoked else None,
+        ]
+        for c in archive.completions
+    ]
+
+
+def _summary_rows(archive: Archive) -> list[list[Cell]]:
     st = archive.status
     quota = st.quota
-    return [
+    rows: list[list[Cell]] = [
         ["姓名", archive.name],
         ["单位", archive.unit],
         ["职级", archive.rank],
         ["年度", archive.year],
-        ["参学对象", archive.group or "非本年度参学对象"],
-        ["必修学分", float(st.required)],
-        ["选修学分", float(st.elective)],
-        ["奖励学分", float(st.bonus)],
-        ["年度总学分", float(st.total)],
-        ["年度要求（总/必修）", f"{quota.total}/{quota.required}" if quota else "—"],
-        ["是否完成", "已完成" if st.met else "未完成"],
+        ["参学对象", archive.group_label],
+        ["必修学分", st.required],
+        ["选修学分", st.elective],
+        ["奖励学分", st.bonus],
+        ["年度总学分", st.total],
+        ["年度要求总学分", quota.total if quota else None],
+        ["其中必修不少于", quota.required if quota else None],
+        ["总学分是否达标", "—" if quota is None else ("是" if st.total_met else "否")],
+        ["必修学分是否达标", "—" if quota is None else ("是" if st.required_met else "否")],
+        ["是否完成年度要求", "—" if quota is None else ("已完成" if st.met else "未完成")],
     ]
+    rows.extend(["审核结论", f.text] for f in archive.findings)
+    return rows
+
+
+def _format(sheet: Worksheet) -> None:
+    """Credits to two decimals, dates as dates, and text that looks like a formula kept text."""
+    for row in sheet.iter_rows():
+        for cell in row:
+            if isinstance(cell.value, Decimal):
+                cell.number_format = CREDIT_FORMAT
+            elif isinstance(cell.value, dt.date):
+                cell.number_format = DATE_FORMAT
+            elif cell.data_type == "f":
+                # openpyxl turns any string starting with "=" into a formula; titles and
+                # names are data, never something Excel should evaluate.
+                cell.data_type = "s"
+
+
+def _table(
+    sheet: Worksheet, header: list[str], rows: Sequence[list[Cell]], widths: list[int]
+) -> None:
+    sheet.append(header)
+    for cell in sheet[1]:
+        cell.font = HEADER_FONT
+        cell.fill = HEADER_FILL
+    for row in rows:
+        sheet.append(row)
+    for i, width in enumerate(widths, start=1):
+        sheet.column_dimensions[get_column_letter(i)].width = width
+    sheet.freeze_panes = "A2"
+    _format(sheet)
 
 
 def to_xlsx(archive: Archive) -> bytes:
-    """A workbook with a summary sheet and the ledger lines, numbers as numbers."""
+    """A workbook: summary, completed courses, ledger lines; numbers and dates typed."""
     wb = Workbook()
     summary = wb.active
     assert summary is not None  # noqa: S101 - a new workbook always has a sheet
     summary.title = "档案概要"
-    for row in _summary(archive):
+    for row in _summary_rows(archive):
         summary.append(row)
     for cell in summary["A"]:
         cell.font = Font(bold=True)
-    summary.column_dimensions["A"].width = 22
+    summary.column_dimensions["A"].width = 20
     summary.column_dimensions["B"].width = 36
-    lines = wb.create_sheet("学分明细")
-    lines.append(HEADER)
-    for cell in lines[1]:
-        cell.font = Font(bold=True, color="FFFFFF")
-        cell.fill = PatternFill("solid", fgColor="B71C1C")
-    for row in _rows(archive):
-        lines.append(row)
-    for col, width in zip("ABCDEF", (12, 40, 8, 18, 8, 30), strict=True):
-        lines.column_dimensions[col].width = width
-    for cell in lines["E"][1:]:
-        cell.number_format = "0.00"
+    _format(summary)
+    _table(wb.create_sheet("已完成课程"), COURSE_HEADER, _course_rows(archive), COURSE_WIDTHS)
+    _table(wb.create_sheet("学分明细"), LEDGER_HEADER, _ledger_rows(archive), LEDGER_WIDTHS)
     out = io.BytesIO()
     wb.save(out)
     return out.getvalue()
+
+
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _csv_cell(value: Cell) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, Decimal):
+        return f"{value:.2f}"
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    text = str(value)
+    # A leading quote stops Excel evaluating a title or name as a formula (CSV injection).
+    return "'" + text if text.startswith(FORMULA_START) else text
 
 
 def to_csv(archive: Archive) -> bytes:
     """The ledger lines as CSV with a BOM, which Excel opens as UTF-8."""
     buf = io.StringIO()
     writer = csv.writer(buf)
-    for row in _summary(archive):
-        writer.writerow([f"{v:.2f}" if isinstance(v, float) else v for v in row])
-    writer.writerow([])
-    writer.writerow(HEADER)
-    for row in _rows(archive):
-        writer.writerow([f"{v:.2f}" if isinstance(v, float | Decimal) else v for v in row])
+    writer.writerow(CSV_HEADER)
+    for row in _ledger_rows(archive):
+        writer.writerow([_csv_cell(v) for v in (archive.name, archive.unit, archive.year, *row)])
     return ("\ufeff" + buf.getvalue()).encode("utf-8")

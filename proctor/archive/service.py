@@ -1,9 +1,14 @@
-"""A learner's archive for a year: credits by kind against the quota, courses, every entry."""
+"""A learner's archive for a year: credits by kind against the quota, courses, every entry.
+
+The numbers come from the ledger only (SQL sums through :func:`ledger.balances`); the archive
+never keeps a copy of its own. Revoked entries stay listed next to the reversal that cancels
+them, with its reason and case.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass
 from decimal import Decimal
 from typing import Any
 
@@ -19,13 +24,15 @@ from models import (
     CreditSource,
     Learner,
     OrgUnit,
+    utcnow,
 )
 from proctor.authz import Actor
 from proctor.context import Context
 from proctor.credits import ledger
 from proctor.credits.policy import QuotaStatus, quota_status
-from proctor.credits.quota import quota_of, resolve_group
+from proctor.credits.quota import NOT_IN_GROUP, quota_of, resolve_group
 from proctor.learners.service import load_in_scope
+from proctor.study.completion import ACADEMY_TZ, study_year
 
 KIND_NAMES = {"required": "必修", "elective": "选修", "bonus": "奖励"}
 SOURCE_NAMES = {
@@ -35,6 +42,18 @@ SOURCE_NAMES = {
     "legacy": "历史记录导入",
     "reversal": "冲销",
 }
+LEGACY_COURSE = "历史学分（原系统导入）"
+CENT = Decimal("0.01")
+
+
+def _cents(value: Decimal) -> Decimal:
+    """Credits always with two decimals, as the ledger stores them ("0.00", not "0")."""
+    return value.quantize(CENT)
+
+
+def local_date(at: dt.datetime) -> dt.date:
+    """The academy's calendar date of a moment (a 07:00 CST posting is not "yesterday")."""
+    return at.astimezone(ACADEMY_TZ).date()
 
 
 @dataclass(frozen=True)
@@ -42,37 +61,72 @@ class EntryView:
     """One ledger line as the archive shows it."""
 
     id: int
+    date: dt.date
     posted_at: dt.datetime
+    course_id: int | None
     course: str
     kind: str
     source: str
     amount: Decimal
     reason: str
     case_id: int | None
+    reverses_id: int | None
     reversed_by: int | None
+    evidence: dict[str, Any]
+
+    @property
+    def is_reversal(self) -> bool:
+        """This line cancels another."""
+        return self.source == CreditSource.REVERSAL.value
+
+    @property
+    def note(self) -> str:
+        """The remark column of pages and exports."""
+        if self.is_reversal:
+            case = f"（案件 #{self.case_id}）" if self.case_id is not None else ""
+            return f"冲销记录 #{self.reverses_id}：{self.reason}{case}"
+        if self.reversed_by is not None:
+            return f"已被冲销（见记录 #{self.reversed_by}）"
+        return ""
 
     def as_dict(self) -> dict[str, Any]:
         """JSON shape."""
-        return dict(self.__dict__)
+        return asdict(self)
 
 
 @dataclass(frozen=True)
 class CompletionView:
-    """A course the learner completed in the year."""
+    """A course the learner completed in the year, with the credits it posted."""
 
     course_id: int
     title: str
     category: str
     kind: str
     completed_at: dt.datetime
+    date: dt.date
     credits: Decimal
+    revoked: bool
 
     def as_dict(self) -> dict[str, Any]:
         """JSON shape."""
-        return dict(self.__dict__)
+        return asdict(self)
 
 
-@dataclass
+@dataclass(frozen=True)
+class Finding:
+    """A standing conclusion on the learner's record (e.g. a review decision)."""
+
+    kind: str
+    text: str
+    case_id: int | None
+    date: dt.date
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON shape."""
+        return asdict(self)
+
+
+@dataclass(frozen=True)
 class Archive:
     """Everything the archive page, the API and the exports show."""
 
@@ -86,10 +140,20 @@ class Archive:
     status: QuotaStatus
     completions: list[CompletionView]
     entries: list[EntryView]
-    findings: list[dict[str, Any]] = field(default_factory=list)
+    findings: list[Finding]
+
+    @property
+    def group_label(self) -> str:
+        """The target group's name, or that the learner is not in this year's group."""
+        return self.group or NOT_IN_GROUP
+
+    @property
+    def exams(self) -> list[EntryView]:
+        """Exam bonuses of the year (the bonus ledger lines, revoked ones included)."""
+        return [e for e in self.entries if e.kind == CreditKind.BONUS.value and not e.is_reversal]
 
     def as_dict(self) -> dict[str, Any]:
-        """JSON shape (credits as exact decimal strings)."""
+        """JSON shape (credits as exact decimal strings once rendered)."""
         st = self.status
         return {
             "learner_id": self.learner_id,
@@ -99,6 +163,7 @@ class Archive:
             "year": self.year,
             "years": self.years,
             "target_group": self.group,
+            "in_target_group": self.group is not None,
             "credits": {
                 "required": st.required,
                 "elective": st.elective,
@@ -111,19 +176,102 @@ class Archive:
             "quota_met": st.met,
             "total_met": st.total_met,
             "required_met": st.required_met,
-            "remaining": {"total": st.remaining_total, "required": st.remaining_required},
+            "remaining": {
+                "total": _cents(st.remaining_total),
+                "required": _cents(st.remaining_required),
+            },
             "courses_completed": [c.as_dict() for c in self.completions],
-            "exams": [e.as_dict() for e in self.entries if e.source == "exam"],
+            "exams": [e.as_dict() for e in self.exams],
             "entries": [e.as_dict() for e in self.entries],
-            "findings": self.findings,
+            "findings": [f.as_dict() for f in self.findings],
         }
 
 
-async def standing_findings(
-    session: AsyncSession, learner_id: int, year: int
-) -> list[dict[str, Any]]:
-    """Findings on the learner's record for the year (the review workflow adds them)."""
+async def standing_findings(session: AsyncSession, learner_id: int, year: int) -> list[Finding]:
+    """Findings standing on the learner's record for the year.
+
+    Extension point: the review workflow (cases, decisions) returns its conclusions here; the
+    page, the API and the exports already show whatever this returns.
+    """
     return []
+
+
+async def _entries(session: AsyncSession, learner_id: int, year: int) -> list[EntryView]:
+    rows = (
+        await session.execute(
+            select(CreditEntry, Course.title)
+            .outerjoin(Course, Course.id == CreditEntry.course_id)
+            .where(CreditEntry.learner_id == learner_id, CreditEntry.year == year)
+            .order_by(CreditEntry.posted_at, CreditEntry.id)
+        )
+    ).all()
+    reversed_by = {e.reverses_id: e.id for e, _ in rows if e.reverses_id is not None}
+    return [
+        EntryView(
+            id=e.id,
+            date=local_date(e.posted_at),
+            posted_at=e.posted_at,
+            course_id=e.course_id,
+            course=title or (LEGACY_COURSE if e.course_id is None else ""),
+            kind=e.kind.value,
+            source=e.source.value,
+            amount=e.amount,
+            reason=e.reason,
+            case_id=e.case_id,
+            reverses_id=e.reverses_id,
+            reversed_by=reversed_by.get(e.id),
+            evidence=dict(e.evidence or {}),
+        )
+        for e, title in rows
+    ]
+
+
+async def _completions(
+    session: AsyncSession, learner_id: int, year: int, entries: list[EntryView]
+) -> list[CompletionView]:
+    # The credits a completion earned are those of its course line (not a bonus, not the
+    # reversal), found by the course key the ledger posts it under.
+    keys = {
+        ledger.course_key(learner_id, e.course_id): e
+        for e in entries
+        if e.course_id is not None and e.source in ("attention", "designated")
+    }
+    rows = (
+        await session.execute(
+            select(CourseCompletion, Course, CourseCategory.name)
+            .join(Course, Course.id == CourseCompletion.course_id)
+            .join(CourseCategory, CourseCategory.id == Course.category_id)
+            .where(CourseCompletion.learner_id == learner_id, CourseCompletion.year == year)
+            .order_by(CourseCompletion.completed_at, CourseCompletion.id)
+        )
+    ).all()
+    out = []
+    for done, course, category in rows:
+        line = keys.get(ledger.course_key(learner_id, course.id))
+        out.append(
+            CompletionView(
+                course_id=course.id,
+                title=course.title,
+                category=category,
+                kind=course.kind.value,
+                completed_at=done.completed_at,
+                date=local_date(done.completed_at),
+                credits=line.amount if line else Decimal("0.00"),
+                revoked=line is not None and line.reversed_by is not None,
+            )
+        )
+    return out
+
+
+async def _years(session: AsyncSession, learner_id: int, year: int) -> list[int]:
+    """Years with anything on record, plus the one asked for and the current one."""
+    posted = await session.scalars(
+        select(CreditEntry.year).where(CreditEntry.learner_id == learner_id).distinct()
+    )
+    completed = await session.scalars(
+        select(CourseCompletion.year).where(CourseCompletion.learner_id == learner_id).distinct()
+    )
+    return sorted({*posted, *completed, year, study_year(utcnow())}, reverse=True)
 
 
 async def build(session: AsyncSession, ctx: Context, learner: Learner, year: int) -> Archive:
@@ -138,75 +286,17 @@ async def build(session: AsyncSession, ctx: Context, learner: Learner, year: int
         quota_of(group),
         ctx.settings.credit_rules,
     )
-    rows = (
-        await session.execute(
-            select(CreditEntry, Course.title)
-            .outerjoin(Course, Course.id == CreditEntry.course_id)
-            .where(CreditEntry.learner_id == learner.id, CreditEntry.year == year)
-            .order_by(CreditEntry.posted_at, CreditEntry.id)
-        )
-    ).all()
-    reversed_by = {e.reverses_id: e.id for e, _ in rows if e.reverses_id is not None}
-    entries = [
-        EntryView(
-            id=e.id,
-            posted_at=e.posted_at,
-            course=title
-            or ("历史学分" if e.source in (CreditSource.LEGACY, CreditSource.REVERSAL) else ""),
-            kind=e.kind.value,
-            source=e.source.value,
-            amount=e.amount,
-            reason=e.reason,
-            case_id=e.case_id,
-            reversed_by=reversed_by.get(e.id),
-        )
-        for e, title in rows
-    ]
-    credited = {
-        e.course_id: e.amount
-        for e, _ in rows
-        if e.course_id is not None and e.source is not CreditSource.EXAM
-    }
-    completions = [
-        CompletionView(
-            c.course_id,
-            course.title,
-            category,
-            course.kind.value,
-            c.completed_at,
-            credited.get(c.course_id, Decimal("0")),
-        )
-        for c, course, category in (
-            await session.execute(
-                select(CourseCompletion, Course, CourseCategory.name)
-                .join(Course, Course.id == CourseCompletion.course_id)
-                .join(CourseCategory, CourseCategory.id == Course.category_id)
-                .where(CourseCompletion.learner_id == learner.id, CourseCompletion.year == year)
-                .order_by(CourseCompletion.completed_at)
-            )
-        ).all()
-    ]
-    years = sorted(
-        set(
-            (
-                await session.scalars(
-                    select(CreditEntry.year).where(CreditEntry.learner_id == learner.id).distinct()
-                )
-            ).all()
-        )
-        | {year},
-        reverse=True,
-    )
+    entries = await _entries(session, learner.id, year)
     return Archive(
         learner_id=learner.id,
         name=learner.name,
         unit=unit.name,
         rank=learner.rank,
         year=year,
-        years=years,
+        years=await _years(session, learner.id, year),
         group=group.name if group else None,
         status=status,
-        completions=completions,
+        completions=await _completions(session, learner.id, year, entries),
         entries=entries,
         findings=await standing_findings(session, learner.id, year),
     )

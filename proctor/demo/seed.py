@@ -1,19 +1,32 @@
-"""The realistic demo data set: Hunan's org tree, thousands of learners, catalog, history."""
+"""The realistic demo data set: Hunan's org tree, thousands of learners, catalog, history.
+
+Everything is drawn from one ``random.Random(random_seed)``, so a seed always gives the same
+people, units and history. Rows are written in bulk: 3000 learners take seconds.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
+import logging
 import random
+import time
+from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import func, insert, select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from models import (
     Account,
     Course,
     CourseCategory,
+    CourseCompletion,
     CourseKind,
+    CreditEntry,
     CreditKind,
+    CreditSource,
     Enrolment,
     EnrolmentSource,
     Learner,
@@ -29,33 +42,565 @@ from models import (
     utcnow,
 )
 from proctor.context import Context
-from proctor.credits import ledger
+from proctor.credits.policy import CreditRules, course_credits
 from proctor.demo import courses as catalog
-from proctor.demo.hunan import CITIES, COUNTY_DEPARTMENTS, PROVINCIAL, PROVINCIAL_DEPARTMENTS
-from proctor.demo.identity import make_id_number, random_phone
+from proctor.demo.hunan import (
+    CITIES,
+    CORE_DEPARTMENTS,
+    COUNTY_DEPARTMENTS,
+    PROVINCE,
+    PROVINCIAL_CITY,
+    PROVINCIAL_COUNTY,
+    PROVINCIAL_DEPARTMENTS,
+    all_county_codes,
+)
+from proctor.demo.identity import random_phone
 from proctor.demo.media import ensure_videos, video_url
 from proctor.demo.names import random_name
+from proctor.demo.people import Person, UnitSlot, draw_people
 from proctor.errors import Conflict
-from proctor.learners.ranks import DIVISION_AND_ABOVE, RANKS, SECTION_AND_ABOVE
+from proctor.learners.ranks import DIVISION_AND_ABOVE, SECTION_AND_ABOVE
 from proctor.orgs.service import add_org
 from proctor.security.pii import mask_id_number, mask_phone
 
+log = logging.getLogger(__name__)
+
 DEMO_PASSWORD = "Demo@2026"  # noqa: S105 - the published demo password, printed by `proctor demo`
-POSITIONS = {
-    "厅局级正职": ["厅长", "主任"],
-    "厅局级副职": ["副厅长", "副主任"],
-    "县处级正职": ["处长", "局长", "一级调研员"],
-    "县处级副职": ["副处长", "副局长", "二级调研员"],
-    "乡科级正职": ["科长", "四级调研员"],
-    "乡科级副职": ["副科长", "一级主任科员"],
-    "科员": ["科员", "二级主任科员", "四级主任科员"],
-    "办事员": ["办事员"],
+YEAR = 2026
+# Where learners work: provincial departments, the pilot city 长沙市, everywhere else.
+SHARES = (0.17, 0.25, 0.58)
+# The printed learner logins xy000001.. are these people, so the demo script is stable:
+# a deputy section chief in the Changsha group, a clerk in no target group, a county bureau
+# head, and a provincial deputy division director in the province-wide pilot group.
+FIRST_LEARNERS = (
+    ("芙蓉区财政局", "乡科级副职"),
+    ("芙蓉区教育局", "科员"),
+    ("浏阳市教育局", "乡科级正职"),
+    ("湖南省财政厅", "县处级副职"),
+)
+STAFF = (
+    ("admin", "学院管理员", Role.ACADEMY_ADMIN, "湖南省"),
+    ("admin2", "学院教务员", Role.ACADEMY_ADMIN, "湖南省"),
+    ("hn_admin", "省委组织部干部教育处", Role.ORG_ADMIN, "湖南省"),
+    ("cs_admin", "长沙市委组织部", Role.ORG_ADMIN, "长沙市"),
+    ("zz_admin", "株洲市委组织部", Role.ORG_ADMIN, "株洲市"),
+    ("yy_admin", "岳阳市委组织部", Role.ORG_ADMIN, "岳阳市"),
+    ("fr_admin", "芙蓉区委组织部", Role.ORG_ADMIN, "芙蓉区"),
+    ("tx_admin", "天心区委组织部", Role.ORG_ADMIN, "天心区"),
+    ("liuyang_admin", "浏阳市委组织部", Role.ORG_ADMIN, "浏阳市"),
+    ("ht_admin", "荷塘区委组织部", Role.ORG_ADMIN, "荷塘区"),
+    ("cs_liaison1", "", Role.LIAISON, "芙蓉区财政局"),
+    ("cs_liaison2", "", Role.LIAISON, "浏阳市教育局"),
+    ("hn_liaison1", "", Role.LIAISON, "湖南省财政厅"),
+    ("reviewer_hn", "省委组织部审核员", Role.REVIEWER, "湖南省"),
+    ("reviewer_cs", "长沙市委组织部审核员", Role.REVIEWER, "长沙市"),
+)
+ROLE_NAMES = {
+    Role.LEARNER: "学员",
+    Role.ACADEMY_ADMIN: "学院管理员",
+    Role.ORG_ADMIN: "组织管理员",
+    Role.LIAISON: "联络员",
+    Role.REVIEWER: "审核员",
 }
-RANK_WEIGHTS_COUNTY = [0, 0, 0, 0, 2, 5, 12, 18, 50, 13]
-RANK_WEIGHTS_PROVINCE = [0, 0, 2, 4, 12, 18, 20, 18, 22, 4]
+CLASS_COURSES = ("数字政府建设与政务服务改革", "人工智能与公共管理", "长沙市城市更新实践")
+CLASS_SIZE = 50
+# Courses completed this year before the switch to this platform: from none to nearly the
+# quota, so archives show every state (about 20 courses make the 40 credits).
+COMPLETED_2026 = (0, 1, 2, 3, 4, 6, 8, 10, 14, 18)
 
 
-async def _simulated_weeks(
+@dataclass
+class _Tree:
+    """The org nodes the rest of the seed refers to."""
+
+    province: OrgUnit
+    named: dict[str, OrgUnit]  # every node by name: names are unique in the demo tree
+    units: list[OrgUnit]  # unit-level nodes, in UnitSlot.index order
+    groups: list[list[UnitSlot]]  # provincial, 长沙市, others (see SHARES)
+
+    def slot(self, name: str) -> UnitSlot:
+        """The drawing slot of a unit by name."""
+        return next(s for group in self.groups for s in group if s.name == name)
+
+
+def _username(index: int) -> str:
+    return f"xy{index + 1:06d}"
+
+
+async def seed_demo(
+    ctx: Context,
+    *,
+    learners: int,
+    random_seed: int,
+    videos: bool = True,
+    study_week: bool = True,
+) -> list[tuple[str, str, str]]:
+    """Seed an empty database; return (username, password, role) logins to print.
+
+    ``videos`` generates the lesson videos (ffmpeg, cached in the data folder) while the
+    database is written; ``study_week`` then plays a week of study through the tracker and
+    runs detection. Tests switch both off to stay fast.
+    """
+    rng = random.Random(random_seed)
+    started = time.perf_counter()
+    media_job: asyncio.Future[int] | None = None
+    try:
+        async with ctx.db.begin() as s:
+            if (await s.scalar(select(func.count()).select_from(OrgUnit))) or 0:
+                raise Conflict(
+                    "数据库中已有机构数据：演示数据只能写入空数据库（proctor demo 会新建一个）"
+                )
+            if videos:
+                # ffmpeg works in its own process while Python writes the database.
+                lengths = {
+                    sec for c in catalog.COURSES + catalog.CHANGSHA_COURSES for _, sec in c.lessons
+                }
+                media_job = asyncio.ensure_future(
+                    asyncio.to_thread(ensure_videos, ctx.settings.data_dir / "media", lengths)
+                )
+            tree = await _org_tree(s, rng)
+            people = draw_people(
+                rng,
+                [(share, group) for share, group in zip(SHARES, tree.groups, strict=True)],
+                learners,
+                [(tree.slot(unit), rank) for unit, rank in FIRST_LEARNERS],
+            )
+            learner_ids = await _learners(s, ctx, tree, people)
+            staff = await _staff(s, ctx, rng, tree)
+            _target_groups(s, tree)
+            courses = await _catalog(s, rng, tree)
+            await _history(s, rng, ctx.settings.credit_rules, tree, people, learner_ids, courses)
+            await _training_class(s, rng, tree, people, learner_ids, courses, staff["cs_admin"])
+        log.info("demo database written in %.1f s", time.perf_counter() - started)
+        if study_week and learners:
+            await _simulated_week(ctx, tree.named["长沙市"].path, random_seed)
+            log.info("simulated week done at %.1f s", time.perf_counter() - started)
+    finally:
+        if media_job is not None:
+            made = await media_job
+            log.info("%d lesson videos ready at %.1f s", made, time.perf_counter() - started)
+
+    logins = [
+        (_username(i), DEMO_PASSWORD, f"学员（{p.name}，{tree.units[p.unit].name}，{p.rank}）")
+        for i, p in enumerate(people[: len(FIRST_LEARNERS)])
+    ]
+    for username, display, role, org in STAFF:
+        scope = org if role is not Role.ACADEMY_ADMIN else display
+        logins.append((username, DEMO_PASSWORD, f"{ROLE_NAMES[role]}（{scope}）"))
+    return logins
+
+
+async def _org_tree(s: AsyncSession, rng: random.Random) -> _Tree:
+    """湖南省 -> cities -> counties -> departments, with real names and GB/T 2260 codes."""
+    province = await add_org(s, None, OrgLevel.PROVINCE, *PROVINCE)
+    named = {province.name: province}
+    units: list[OrgUnit] = []
+    groups: list[list[UnitSlot]] = [[], [], []]
+    everywhere = tuple(all_county_codes())
+
+    async def unit(
+        parent: OrgUnit, name: str, code: str, group: int, regions: tuple[str, ...]
+    ) -> None:
+        node = await add_org(s, parent, OrgLevel.UNIT, name, code)
+        named[name] = node
+        groups[group].append(UnitSlot(len(units), name, group == 0, regions))
+        units.append(node)
+
+    city = await add_org(s, province, OrgLevel.CITY, *PROVINCIAL_CITY)
+    county = await add_org(s, city, OrgLevel.COUNTY, *PROVINCIAL_COUNTY)
+    named.update({city.name: city, county.name: county})
+    for i, name in enumerate(PROVINCIAL_DEPARTMENTS, start=1):
+        await unit(county, name, f"{county.code}{i:03d}", 0, everywhere)
+    for c in CITIES:
+        city = await add_org(s, province, OrgLevel.CITY, c.name, c.code)
+        named[c.name] = city
+        for county_name, code in c.counties:
+            county = await add_org(s, city, OrgLevel.COUNTY, county_name, code)
+            named[county_name] = county
+            # Every county has the core departments and 1-4 of the others: 3-6 units.
+            extra = rng.sample(COUNTY_DEPARTMENTS[CORE_DEPARTMENTS:], k=rng.randint(1, 4))
+            for suffix, dept in sorted([*COUNTY_DEPARTMENTS[:CORE_DEPARTMENTS], *extra]):
+                group = 1 if c.name == "长沙市" else 2
+                await unit(county, f"{county_name}{dept}", f"{code}{suffix}", group, (code,))
+    return _Tree(province, named, units, groups)
+
+
+async def _learners(s: AsyncSession, ctx: Context, tree: _Tree, people: list[Person]) -> list[int]:
+    """Learner rows (PII encrypted, hashed and masked) and their accounts; returns ids."""
+    rows = []
+    for p in people:
+        unit = tree.units[p.unit]
+        rows.append(
+            Learner(
+                name=p.name,
+                id_hash=ctx.vault.lookup_hash(p.id_number),
+                id_cipher=ctx.vault.encrypt(p.id_number),
+                id_masked=mask_id_number(p.id_number),
+                birth_date=p.birth_date,
+                gender=p.gender,
+                phone_cipher=ctx.vault.encrypt(p.phone),
+                phone_masked=mask_phone(p.phone),
+                unit_id=unit.id,
+                org_path=unit.path,
+                rank=p.rank,
+                position=p.position,
+            )
+        )
+    s.add_all(rows)
+    await s.flush()
+    # Demo only: every demo learner shares one published password, so it is hashed once;
+    # argon2 is deliberately slow and thousands of hashes would take minutes.
+    shared_hash = ctx.passwords.hash(DEMO_PASSWORD)
+    now = utcnow()
+    if rows:
+        await s.execute(
+            insert(Account),
+            [
+                {
+                    "username": _username(i),
+                    "display_name": row.name,
+                    "password_hash": shared_hash,
+                    "role": Role.LEARNER,
+                    "org_id": row.unit_id,
+                    "learner_id": row.id,
+                    "must_change_password": False,
+                    "created_at": now,
+                }
+                for i, row in enumerate(rows)
+            ],
+        )
+    return [row.id for row in rows]
+
+
+async def _staff(
+    s: AsyncSession, ctx: Context, rng: random.Random, tree: _Tree
+) -> dict[str, Account]:
+    """Staff accounts of every role, and a named liaison (Art. 9) for the pilot's units."""
+    shared_hash = ctx.passwords.hash(DEMO_PASSWORD)
+    accounts: dict[str, Account] = {}
+    for username, display, role, org in STAFF:
+        account = Account(
+            username=username,
+            display_name=display or random_name(rng, rng.random() < 0.5, rng.randint(1970, 1995)),
+            password_hash=shared_hash,
+            role=role,
+            org_id=tree.named[org].id,
+            must_change_password=False,
+        )
+        s.add(account)
+        accounts[username] = account
+    await s.flush()
+    with_account = {a.org_id: a for a in accounts.values() if a.role is Role.LIAISON}
+    pilot_units = [u for u in tree.units if u.path.startswith(tree.named["长沙市"].path)]
+    pilot_units += [tree.named[name] for name in PROVINCIAL_DEPARTMENTS]
+    for unit in pilot_units:
+        liaison = with_account.get(unit.id)
+        s.add(
+            Liaison(
+                org_id=unit.id,
+                name=liaison.display_name
+                if liaison
+                else random_name(rng, rng.random() < 0.5, rng.randint(1970, 1995)),
+                phone=random_phone(rng),
+                email=None,
+                account_id=liaison.id if liaison else None,
+            )
+        )
+    return accounts
+
+
+def _target_groups(s: AsyncSession, tree: _Tree) -> None:
+    """Who must study (Art. 5) with the pilot quota of 40 credits, 24 required (Art. 12).
+
+    The pilot covers deputy-division level and above everywhere and, in 长沙市, deputy-section
+    level and above; the Changsha group is deeper in the tree, so it wins for its members.
+    Last year's groups stay for the archive's history.
+    """
+    changsha = tree.named["长沙市"]
+    for year in (YEAR - 1, YEAR):
+        for name, org, ranks in (
+            ("试点：县处级副职及以上", tree.province, DIVISION_AND_ABOVE),
+            ("长沙市副科级及以上", changsha, SECTION_AND_ABOVE),
+        ):
+            s.add(
+                TargetGroup(
+                    year=year,
+                    name=name,
+                    org_id=org.id,
+                    org_path=org.path,
+                    ranks=list(ranks),
+                    total_credits=Decimal(40),
+                    required_credits=Decimal(24),
+                )
+            )
+
+
+async def _catalog(s: AsyncSession, rng: random.Random, tree: _Tree) -> list[Course]:
+    """Provincial courses and 长沙市's local ones, each with its lessons and demo videos."""
+    categories = {c.code: c.id for c in (await s.scalars(select(CourseCategory))).all()}
+    courses: list[Course] = []
+    lessons: list[dict[str, Any]] = []
+    for owner, prefix, specs in (
+        (tree.province, "HN", catalog.COURSES),
+        (tree.named["长沙市"], "CS", catalog.CHANGSHA_COURSES),
+    ):
+        for n, spec in enumerate(specs, start=1):
+            name = random_name(rng, rng.random() < 0.65, rng.randint(1960, 1985))
+            course = Course(
+                code=f"{prefix}{YEAR}{n:03d}",
+                title=spec.title,
+                category_id=categories[spec.category],
+                kind=CourseKind(spec.kind),
+                lecture_seconds=spec.lecture_seconds,
+                designated_credits=spec.designated,
+                owner_org_id=owner.id,
+                owner_path=owner.path,
+                lecturer=catalog.lecturer(rng, spec.category, name),
+                description=catalog.description(spec),
+            )
+            s.add(course)
+            courses.append(course)
+    await s.flush()
+    specs_by_title = {c.title: c for c in catalog.COURSES + catalog.CHANGSHA_COURSES}
+    for course in courses:
+        for k, (title, seconds) in enumerate(specs_by_title[course.title].lessons, start=1):
+            lessons.append(
+                {
+                    "course_id": course.id,
+                    "ordinal": k,
+                    "title": title,
+                    "duration_seconds": seconds,
+                    "video_url": video_url(seconds),
+                }
+            )
+    await s.execute(insert(Lesson), lessons)
+    return courses
+
+
+def _moment(rng: random.Random, first: dt.date, last: dt.date) -> dt.datetime:
+    """A random office-hours moment (Beijing time, stored as UTC) between two days."""
+    day = first + dt.timedelta(days=rng.randint(0, max(0, (last - first).days)))
+    # 08:30-17:30 in Beijing is 00:30-09:30 UTC.
+    return dt.datetime(day.year, day.month, day.day, tzinfo=dt.UTC) + dt.timedelta(
+        minutes=rng.randint(30, 570)
+    )
+
+
+async def _history(
+    s: AsyncSession,
+    rng: random.Random,
+    rules: CreditRules,
+    tree: _Tree,
+    people: list[Person],
+    learner_ids: list[int],
+    courses: list[Course],
+) -> None:
+    """Credits imported from the academy's previous system, so archives are not empty:
+    last year's totals, this year's completed courses until the switch, a few electives
+    chosen and not finished yet.
+
+    These rows are bulk-inserted instead of going through ``proctor.credits.ledger``: its
+    post-once check costs a query and a savepoint per entry, which for ~15000 entries is
+    half a minute, and the database is known to be empty (seed_demo refuses otherwise).
+    Keys follow the ledger's scheme ("legacy:<record>" for imported totals,
+    "course:<learner>:<course>" for a completed course), so if the tracker completes one of
+    these courses again its credit is still posted only once.
+    """
+    changsha_path = tree.named["长沙市"].path
+    now = utcnow()
+    switch = min(dt.date(YEAR, 10, 31), (now - dt.timedelta(days=7)).date())
+    year_start = dt.date(YEAR, 1, 5)
+    provincial = [c for c in courses if c.owner_path == tree.province.path]
+    everything = list(courses)
+    credits = {
+        c.id: course_credits(c.kind, c.lecture_seconds, c.designated_credits, rules)
+        for c in courses
+    }
+    entries: list[dict[str, Any]] = []
+    completions: list[dict[str, Any]] = []
+    enrolments: list[dict[str, Any]] = []
+
+    def legacy(
+        learner_id: int, record: str, kind: CreditKind, amount: Decimal, at: dt.datetime
+    ) -> None:
+        entries.append(
+            {
+                "learner_id": learner_id,
+                "year": YEAR - 1,
+                "course_id": None,
+                "kind": kind,
+                "amount": amount,
+                "source": CreditSource.LEGACY,
+                "evidence": {"legacy_record": record},
+                "idempotency_key": f"legacy:{record}",
+                "posted_at": at,
+            }
+        )
+
+    for i, (person, learner_id) in enumerate(zip(people, learner_ids, strict=True)):
+        demo = i < len(FIRST_LEARNERS)
+        if demo or rng.random() < 0.85:
+            # Most met last year's quota (40, of which 24 required); some fell short.
+            if rng.random() < 0.7:
+                total = rng.randint(40, 52)
+                required = rng.randint(24, min(total - 4, 34))
+            else:
+                total = rng.randint(12, 39)
+                required = rng.randint(min(total, 8), min(total, 24))
+            elective = Decimal(total - required) - (Decimal("0.5") if rng.random() < 0.3 else 0)
+            first_half = required // 2
+            record = f"HN{YEAR - 1}-{i + 1:06d}"
+            first, last = dt.date(YEAR - 1, 3, 1), dt.date(YEAR - 1, 12, 20)
+            legacy(
+                learner_id,
+                f"{record}-1",
+                CreditKind.REQUIRED,
+                Decimal(first_half),
+                _moment(rng, first, dt.date(YEAR - 1, 6, 30)),
+            )
+            legacy(
+                learner_id,
+                f"{record}-2",
+                CreditKind.REQUIRED,
+                Decimal(required - first_half),
+                _moment(rng, dt.date(YEAR - 1, 7, 1), last),
+            )
+            if elective > 0:
+                legacy(
+                    learner_id,
+                    f"{record}-3",
+                    CreditKind.ELECTIVE,
+                    elective,
+                    _moment(rng, first, last),
+                )
+
+        visible = (
+            everything if tree.units[person.unit].path.startswith(changsha_path) else provincial
+        )
+        done = rng.sample(
+            visible, k=min(len(visible), rng.choice(COMPLETED_2026) + (3 if demo else 0))
+        )
+        for course in done:
+            at = _moment(rng, year_start, switch)
+            completions.append(
+                {
+                    "learner_id": learner_id,
+                    "course_id": course.id,
+                    "year": YEAR,
+                    "completed_at": at,
+                    "evidence": {"legacy_record": f"HN{YEAR}-C-{i + 1:06d}-{course.code}"},
+                }
+            )
+            entries.append(
+                {
+                    "learner_id": learner_id,
+                    "year": YEAR,
+                    "course_id": course.id,
+                    "kind": CreditKind.REQUIRED
+                    if course.kind is CourseKind.REQUIRED
+                    else CreditKind.ELECTIVE,
+                    "amount": credits[course.id],
+                    "source": CreditSource.LEGACY,
+                    "evidence": {"legacy_record": f"HN{YEAR}-C-{i + 1:06d}-{course.code}"},
+                    "idempotency_key": f"course:{learner_id}:{course.id}",
+                    "posted_at": at,
+                }
+            )
+            enrolments.append(
+                {
+                    "learner_id": learner_id,
+                    "course_id": course.id,
+                    "source": EnrolmentSource.SELF,
+                    "training_class_id": None,
+                    "enrolled_at": at - dt.timedelta(days=rng.randint(1, 30)),
+                }
+            )
+        open_electives = [c for c in visible if c.kind is CourseKind.ELECTIVE and c not in done]
+        if open_electives and (demo or rng.random() < 0.35):
+            for course in rng.sample(open_electives, k=min(len(open_electives), rng.randint(1, 2))):
+                enrolments.append(
+                    {
+                        "learner_id": learner_id,
+                        "course_id": course.id,
+                        "source": EnrolmentSource.SELF,
+                        "training_class_id": None,
+                        "enrolled_at": now
+                        - dt.timedelta(days=rng.randint(1, 60), minutes=rng.randint(0, 600)),
+                    }
+                )
+    for model, rows in (
+        (CreditEntry, entries),
+        (CourseCompletion, completions),
+        (Enrolment, enrolments),
+    ):
+        if rows:
+            await s.execute(insert(model), rows)
+
+
+async def _training_class(
+    s: AsyncSession,
+    rng: random.Random,
+    tree: _Tree,
+    people: list[Person],
+    learner_ids: list[int],
+    courses: list[Course],
+    creator: Account,
+) -> None:
+    """An online special training class (Art. 11) opened by 长沙市 for its section chiefs."""
+    changsha = tree.named["长沙市"]
+    klass = TrainingClass(
+        name=f"长沙市{YEAR}年数字政府建设网上专题培训班",
+        org_id=changsha.id,
+        org_path=changsha.path,
+        starts_on=dt.date(YEAR, 9, 1),
+        ends_on=dt.date(YEAR, 12, 31),
+        created_by=creator.id,
+    )
+    s.add(klass)
+    await s.flush()
+    picked = [c for c in courses if c.title in CLASS_COURSES]
+    s.add_all(TrainingClassCourse(class_id=klass.id, course_id=c.id) for c in picked)
+    local = [i for i, p in enumerate(people) if tree.units[p.unit].path.startswith(changsha.path)]
+    # The demo's Changsha learners are in the class; the rest favour section level and up.
+    demo = [i for i in local if i < len(FIRST_LEARNERS)]
+    senior = [i for i in local if i not in demo and people[i].rank in SECTION_AND_ABOVE]
+    junior = [i for i in local if i not in demo and people[i].rank not in SECTION_AND_ABOVE]
+    rng.shuffle(senior)
+    rng.shuffle(junior)
+    members = sorted((demo + senior + junior)[:CLASS_SIZE])
+    if not members:
+        return
+    member_ids = [learner_ids[i] for i in members]
+    await s.execute(
+        insert(TrainingClassMember), [{"class_id": klass.id, "learner_id": m} for m in member_ids]
+    )
+    enrolled = {
+        (learner_id, course_id)
+        for learner_id, course_id in await s.execute(
+            select(Enrolment.learner_id, Enrolment.course_id).where(
+                Enrolment.learner_id.in_(member_ids),
+                Enrolment.course_id.in_([c.id for c in picked]),
+            )
+        )
+    }
+    opened = dt.datetime(YEAR, 9, 1, 1, 0, tzinfo=dt.UTC)
+    rows = [
+        {
+            "learner_id": m,
+            "course_id": c.id,
+            "source": EnrolmentSource.TRAINING_CLASS,
+            "training_class_id": klass.id,
+            "enrolled_at": opened,
+        }
+        for m in member_ids
+        for c in picked
+        if (m, c.id) not in enrolled
+    ]
+    if rows:
+        await s.execute(insert(Enrolment), rows)
+
+
+async def _simulated_week(
     ctx: Context, org_path: str, seed: int, learners: int = 90, days: int = 7
 ) -> None:
     """A week of study by Changsha learners, honest and fraudulent, through the real tracker,
@@ -68,311 +613,3 @@ async def _simulated_weeks(
         ctx, seed=seed, learners=learners, days=days, day0=day0, within=org_path, fraud_share=0.15
     )
     await run_detect(ctx, day0, day0 + dt.timedelta(days=days - 1))
-
-
-async def seed_demo(ctx: Context, *, learners: int, random_seed: int) -> list[tuple[str, str, str]]:
-    """Seed an empty database; return (username, password, role) logins to print."""
-    rng = random.Random(random_seed)
-    async with ctx.db.begin() as s:
-        if (await s.scalar(select(func.count()).select_from(OrgUnit))) or 0:
-            raise Conflict(
-                "数据库中已有机构数据：演示数据只能写入空数据库（proctor demo 会新建一个）"
-            )
-        province = await add_org(s, None, OrgLevel.PROVINCE, "湖南省", "43")
-        units: list[tuple[OrgUnit, str, bool]] = []  # unit, region code, provincial
-        named: dict[str, OrgUnit] = {"湖南省": province}
-        pname, pcode, pcounties = PROVINCIAL
-        pcity = await add_org(s, province, OrgLevel.CITY, pname, pcode)
-        pcounty = await add_org(s, pcity, OrgLevel.COUNTY, pcounties[0][0], pcounties[0][1])
-        for i, dept in enumerate(PROVINCIAL_DEPARTMENTS):
-            units.append(
-                (
-                    await add_org(s, pcounty, OrgLevel.UNIT, dept, f"430000{i + 1:03d}"),
-                    "430102",
-                    True,
-                )
-            )
-        for city_name, city_code, counties in CITIES:
-            city = await add_org(s, province, OrgLevel.CITY, city_name, city_code)
-            named[city_name] = city
-            for county_name, county_code in counties:
-                county = await add_org(s, city, OrgLevel.COUNTY, county_name, county_code)
-                named[county_name] = county
-                n_depts = rng.randint(3, len(COUNTY_DEPARTMENTS))
-                for j, dept in enumerate(COUNTY_DEPARTMENTS[:n_depts]):
-                    unit = await add_org(
-                        s,
-                        county,
-                        OrgLevel.UNIT,
-                        f"{county_name}{dept}",
-                        f"{county_code}{j + 1:03d}",
-                    )
-                    named[unit.name] = unit
-                    units.append((unit, county_code, False))
-
-        # Learners: a quarter in 长沙市 (the pilot city), a sixth in provincial departments.
-        demo_hash = ctx.passwords.hash(DEMO_PASSWORD)  # one hash for all demo learners: demo only
-        changsha = [u for u in units if u[0].path.startswith(named["长沙市"].path)]
-        provincial = [u for u in units if u[2]]
-        others = [u for u in units if not u[2] and u not in changsha]
-        seen: set[str] = set()
-        learner_rows: list[Learner] = []
-        for _ in range(learners):
-            pick = rng.random()
-            unit, region, is_prov = rng.choice(
-                changsha if pick < 0.25 else provincial if pick < 0.42 else others
-            )
-            rank = rng.choices(
-                RANKS, weights=RANK_WEIGHTS_PROVINCE if is_prov else RANK_WEIGHTS_COUNTY
-            )[0]
-            male = rng.random() < 0.6
-            while True:
-                birth = dt.date(2026, 1, 1) - dt.timedelta(
-                    days=rng.randint(24 * 365 + 10, 59 * 365)
-                )
-                seq = rng.randrange(1, 999, 2) if male else rng.randrange(2, 999, 2)
-                id_number = make_id_number(region, birth, seq)
-                if id_number not in seen:
-                    seen.add(id_number)
-                    break
-            phone = random_phone(rng)
-            learner_rows.append(
-                Learner(
-                    name=random_name(rng, male),
-                    id_hash=ctx.vault.lookup_hash(id_number),
-                    id_cipher=ctx.vault.encrypt(id_number),
-                    id_masked=mask_id_number(id_number),
-                    birth_date=birth,
-                    gender="M" if male else "F",
-                    phone_cipher=ctx.vault.encrypt(phone),
-                    phone_masked=mask_phone(phone),
-                    unit_id=unit.id,
-                    org_path=unit.path,
-                    rank=rank,
-                    position=rng.choice(POSITIONS[rank]) if rank in POSITIONS else "",
-                )
-            )
-        s.add_all(learner_rows)
-        await s.flush()
-        await s.execute(
-            insert(Account),
-            [
-                {
-                    "username": f"xy{i + 1:06d}",
-                    "display_name": row.name,
-                    "password_hash": demo_hash,
-                    "role": Role.LEARNER,
-                    "org_id": row.unit_id,
-                    "learner_id": row.id,
-                    "must_change_password": False,
-                    "created_at": utcnow(),
-                }
-                for i, row in enumerate(learner_rows)
-            ],
-        )
-
-        staff = [
-            ("admin", "学院管理员", Role.ACADEMY_ADMIN, province),
-            ("hn_admin", "省委组织部干部教育处", Role.ORG_ADMIN, province),
-            ("cs_admin", "长沙市委组织部", Role.ORG_ADMIN, named["长沙市"]),
-            ("zz_admin", "株洲市委组织部", Role.ORG_ADMIN, named["株洲市"]),
-            ("fr_admin", "芙蓉区委组织部", Role.ORG_ADMIN, named["芙蓉区"]),
-            ("liuyang_admin", "浏阳市委组织部", Role.ORG_ADMIN, named["浏阳市"]),
-            ("tx_admin", "天心区委组织部", Role.ORG_ADMIN, named["天心区"]),
-            ("cs_liaison1", "芙蓉区财政局联络员", Role.LIAISON, named["芙蓉区财政局"]),
-            ("cs_liaison2", "浏阳市教育局联络员", Role.LIAISON, named["浏阳市教育局"]),
-            ("reviewer_hn", "省级审核员", Role.REVIEWER, province),
-            ("reviewer_cs", "长沙市审核员", Role.REVIEWER, named["长沙市"]),
-        ]
-        staff_hash = ctx.passwords.hash(DEMO_PASSWORD)
-        accounts: dict[str, Account] = {}
-        for username, display, role, org in staff:
-            account = Account(
-                username=username,
-                display_name=display,
-                password_hash=staff_hash,
-                role=role,
-                org_id=org.id,
-                must_change_password=False,
-            )
-            s.add(account)
-            accounts[username] = account
-        await s.flush()
-        for username in ("cs_liaison1", "cs_liaison2"):
-            account = accounts[username]
-            s.add(
-                Liaison(
-                    org_id=account.org_id,
-                    name=random_name(rng, rng.random() < 0.5),
-                    phone=random_phone(rng),
-                    email=None,
-                    account_id=account.id,
-                )
-            )
-
-        # Target groups (Art. 5): the pilot group province-wide, and Changsha's wider group.
-        for year in (2025, 2026):
-            s.add(
-                TargetGroup(
-                    year=year,
-                    name=f"{year}年试点：县处级副职及以上",
-                    org_id=province.id,
-                    org_path=province.path,
-                    ranks=list(DIVISION_AND_ABOVE),
-                    total_credits=Decimal(40),
-                    required_credits=Decimal(24),
-                )
-            )
-            cs = named["长沙市"]
-            s.add(
-                TargetGroup(
-                    year=year,
-                    name=f"{year}年长沙市副科级及以上",
-                    org_id=cs.id,
-                    org_path=cs.path,
-                    ranks=list(SECTION_AND_ABOVE),
-                    total_credits=Decimal(40),
-                    required_credits=Decimal(24),
-                    priority=1,
-                )
-            )
-
-        # Catalog.
-        categories = {c.code: c.id for c in (await s.scalars(select(CourseCategory))).all()}
-        all_courses: list[Course] = []
-        lengths: set[int] = set()
-        for owner, specs in (
-            (province, catalog.COURSES),
-            (named["长沙市"], catalog.CHANGSHA_COURSES),
-        ):
-            for n, (cat, title, kind, lessons, designated) in enumerate(specs):
-                course = Course(
-                    code=f"{'HN' if owner is province else 'CS'}{n + 1:03d}",
-                    title=title,
-                    category_id=categories[cat],
-                    kind=CourseKind(kind),
-                    lecture_seconds=sum(lessons),
-                    designated_credits=designated,
-                    owner_org_id=owner.id,
-                    owner_path=owner.path,
-                    lecturer=random_name(rng, rng.random() < 0.6) + " 教授",
-                    description=f"{title}。本课程共 {len(lessons)} 讲。",
-                )
-                s.add(course)
-                await s.flush()
-                for k, secs in enumerate(lessons):
-                    s.add(
-                        Lesson(
-                            course_id=course.id,
-                            ordinal=k + 1,
-                            title=f"第{k + 1}讲",
-                            duration_seconds=secs,
-                            video_url=video_url(secs),
-                        )
-                    )
-                    lengths.add(secs)
-                all_courses.append(course)
-        await s.flush()
-
-        # History: last year's credits (imported from the previous system) and this year's
-        # first completions, so archives and reports show a year in progress.
-        provincial_courses = [c for c in all_courses if c.owner_path == province.path]
-        now = utcnow()
-        enrol_rows = []
-        for row in learner_rows:
-            if rng.random() < 0.8:
-                total = Decimal(rng.randint(18, 48))
-                required = min(total, Decimal(rng.randint(12, 30)))
-                await ledger.post_legacy(
-                    s,
-                    learner_id=row.id,
-                    course_id=None,
-                    year=2025,
-                    kind=CreditKind.REQUIRED,
-                    amount=required,
-                    record_id=f"2025-R-{row.id}",
-                )
-                if total > required:
-                    await ledger.post_legacy(
-                        s,
-                        learner_id=row.id,
-                        course_id=None,
-                        year=2025,
-                        kind=CreditKind.ELECTIVE,
-                        amount=(total - required) / 2,
-                        record_id=f"2025-E-{row.id}",
-                    )
-            done = rng.sample(provincial_courses, k=rng.choice([0, 0, 1, 2, 3, 5, 8]))
-            for course in done:
-                when = now - dt.timedelta(days=rng.randint(5, 200))
-                await ledger.post_course_completion(
-                    s,
-                    learner_id=row.id,
-                    course=course,
-                    year=2026,
-                    completed_at=when,
-                    evidence={"legacy_record": f"2026-C-{row.id}-{course.id}"},
-                    rules=ctx.settings.credit_rules,
-                )
-                enrol_rows.append(
-                    {
-                        "learner_id": row.id,
-                        "course_id": course.id,
-                        "source": EnrolmentSource.SELF,
-                        "enrolled_at": when,
-                    }
-                )
-        if enrol_rows:
-            await s.execute(insert(Enrolment), enrol_rows)
-
-        # A special training class in 长沙市.
-        cs = named["长沙市"]
-        klass = TrainingClass(
-            name="长沙市2026年数字政府建设专题培训班",
-            org_id=cs.id,
-            org_path=cs.path,
-            starts_on=dt.date(2026, 9, 1),
-            ends_on=dt.date(2026, 12, 31),
-            created_by=accounts["cs_admin"].id,
-        )
-        s.add(klass)
-        await s.flush()
-        class_courses = [
-            c
-            for c in all_courses
-            if c.title in ("数字政府建设与政务服务改革", "人工智能与公共管理", "长沙市城市更新实践")
-        ]
-        for c in class_courses:
-            s.add(TrainingClassCourse(class_id=klass.id, course_id=c.id))
-        enrolled = {(e["learner_id"], e["course_id"]) for e in enrol_rows}
-        members = [r for r in learner_rows if r.org_path.startswith(cs.path)][:50]
-        for m in members:
-            s.add(TrainingClassMember(class_id=klass.id, learner_id=m.id))
-            for c in class_courses:
-                if (m.id, c.id) not in enrolled:
-                    s.add(
-                        Enrolment(
-                            learner_id=m.id,
-                            course_id=c.id,
-                            source=EnrolmentSource.TRAINING_CLASS,
-                            training_class_id=klass.id,
-                        )
-                    )
-
-    ensure_videos(ctx.settings.data_dir / "media", lengths)
-    await _simulated_weeks(ctx, named["长沙市"].path, random_seed)
-    changsha_learners = [
-        i for i, r in enumerate(learner_rows) if r.org_path.startswith(named["长沙市"].path)
-    ][:3]
-    logins = [
-        (f"xy{i + 1:06d}", DEMO_PASSWORD, f"学员（{learner_rows[i].name}）")
-        for i in changsha_learners
-    ]
-    role_names = {
-        Role.ACADEMY_ADMIN: "学院管理员",
-        Role.ORG_ADMIN: "组织管理员",
-        Role.LIAISON: "联络员",
-        Role.REVIEWER: "审核员",
-    }
-    logins += [(u, DEMO_PASSWORD, f"{role_names[r]}（{d}）") for u, d, r, _ in staff]
-    return logins

@@ -1,142 +1,123 @@
-"""The archive shows the ledger exactly, against the quota, within scope; exports open in Excel."""
+"""The archive shows the ledger exactly, against the year's quota."""
 
 from __future__ import annotations
 
-import io
 from decimal import Decimal
 
 from aiohttp.test_utils import TestClient
-from openpyxl import load_workbook
 
-from models import Course, CourseKind, CreditKind, TargetGroup, utcnow
+from models import CreditKind
 from proctor.context import Context
 from proctor.credits import ledger
 from tests.factories import World, login
+from tests.proctor.archive.helpers import YEAR, add_course, complete, legacy, seed_boundary
 
 
-async def seed(ctx: Context, world: World) -> None:
-    """zhang: 23 required + 17 elective in 2026 under a 40/24 quota; one entry revoked."""
-    province = world.org("湖南省")
-    learner = world.learners["zhang"].id
-    async with ctx.db.begin() as s:
-        s.add(
-            TargetGroup(
-                year=2026,
-                name="试点",
-                org_id=province.id,
-                org_path=province.path,
-                ranks=["县处级副职"],
-                total_credits=Decimal(40),
-                required_credits=Decimal(24),
-            )
-        )
-        course = Course(
-            code="A1",
-            title="党章学习",
-            category_id=7,
-            kind=CourseKind.REQUIRED,
-            lecture_seconds=2 * 2700,
-            owner_org_id=province.id,
-            owner_path=province.path,
-        )
-        s.add(course)
-        await s.flush()
-        await ledger.post_course_completion(
-            s, learner_id=learner, course=course, year=2026, completed_at=utcnow(), evidence={}
-        )
-        await ledger.post_legacy(
-            s,
-            learner_id=learner,
-            course_id=None,
-            year=2026,
-            kind=CreditKind.REQUIRED,
-            amount=Decimal(21),
-            record_id="r1",
-        )
-        await ledger.post_legacy(
-            s,
-            learner_id=learner,
-            course_id=None,
-            year=2026,
-            kind=CreditKind.ELECTIVE,
-            amount=Decimal(17),
-            record_id="e1",
-        )
-        bad = await ledger.post_legacy(
-            s,
-            learner_id=learner,
-            course_id=None,
-            year=2026,
-            kind=CreditKind.ELECTIVE,
-            amount=Decimal(3),
-            record_id="e2",
-        )
-        await s.flush()
-        await ledger.revoke(s, entry_id=bad.id, reason="代刷查实", case_id=12, actor_id=None)
+async def my_archive(client: TestClient, username: str, year: int = YEAR) -> dict:
+    resp = await client.get(
+        f"/api/v1/me/archive?year={year}", headers=await login(client, username)
+    )
+    assert resp.status == 200, await resp.text()
+    return await resp.json()
 
 
-async def test_archive_matches_ledger_and_quota_boundary(
+async def test_numbers_equal_the_ledger_and_40_with_23_required_is_not_met(
     client: TestClient, ctx: Context, world: World
 ) -> None:
-    """40 credits with 23 required: total met, required minimum not met, so the year is not met."""
-    await seed(ctx, world)
-    body = await (
-        await client.get("/api/v1/me/archive?year=2026", headers=await login(client, "zhang"))
-    ).json()
+    """40 credits with 23 required: the total is met, the required minimum is not, so the year is not."""
+    await seed_boundary(ctx, world)
+    body = await my_archive(client, "zhang")
+    async with ctx.db() as s:
+        sums = await ledger.balances(s, world.learners["zhang"].id, YEAR)
     assert body["credits"] == {
-        "required": "23.00",
-        "elective": "17.00",
-        "bonus": "0.00",
+        "required": str(sums[CreditKind.REQUIRED]),
+        "elective": str(sums[CreditKind.ELECTIVE]),
+        "bonus": str(sums[CreditKind.BONUS]),
         "total": "40.00",
     }
-    assert body["total_met"] is True
-    assert body["required_met"] is False
-    assert body["quota_met"] is False
-    assert body["remaining"]["required"] == "1.00"
-    assert [c["title"] for c in body["courses_completed"]] == ["党章学习"]
-    reversal = [e for e in body["entries"] if e["source"] == "reversal"]
-    assert len(reversal) == 1
-    assert reversal[0]["amount"] == "-3.00"
-    assert reversal[0]["case_id"] == 12
+    assert body["credits"]["required"] == "23.00"
+    assert body["credits"]["elective"] == "17.00"
+    assert body["target_group"] == "县处级试点"
+    assert body["quota"] == {"total": "40.00", "required": "24.00"}
+    assert (body["total_met"], body["required_met"], body["quota_met"]) == (True, False, False)
+    assert body["remaining"] == {"total": "0.00", "required": "1.00"}
 
 
-async def test_archive_scope(client: TestClient, ctx: Context, world: World) -> None:
-    """A county admin reads their learners' archives, not another county's; learners only their own."""
-    await seed(ctx, world)
+async def test_one_more_required_credit_meets_the_quota(
+    client: TestClient, ctx: Context, world: World
+) -> None:
+    """With 24 required credits the same year is complete; exam bonuses are listed as exams."""
+    await seed_boundary(ctx, world)
     zhang = world.learners["zhang"].id
-    assert (
-        await client.get(
-            f"/api/v1/learners/{zhang}/archive", headers=await login(client, "fr_admin")
+    await legacy(ctx, zhang, CreditKind.REQUIRED, "1", "R-2")
+    course = await add_course(ctx, world, "X1", "党史专题")
+    async with ctx.db.begin() as s:
+        await ledger.post_exam_bonus(
+            s, learner_id=zhang, course_id=course.id, year=YEAR, amount=Decimal(2), evidence={}
         )
-    ).status == 200
-    assert (
-        await client.get(
-            f"/api/v1/learners/{zhang}/archive", headers=await login(client, "tx_admin")
-        )
-    ).status == 404
-    assert (
-        await client.get(f"/api/v1/learners/{zhang}/archive", headers=await login(client, "li"))
-    ).status == 404
-    page = await client.get("/archive", headers=await login(client, "zhang"))
-    assert page.status == 200
-    assert "代刷查实" in await page.text()
+    body = await my_archive(client, "zhang")
+    assert body["credits"] == {
+        "required": "24.00",
+        "elective": "17.00",
+        "bonus": "2.00",
+        "total": "43.00",
+    }
+    assert body["quota_met"] is True
+    assert [(e["course"], e["amount"], e["source"]) for e in body["exams"]] == [
+        ("党史专题", "2.00", "exam")
+    ]
 
 
-async def test_exports(client: TestClient, ctx: Context, world: World) -> None:
-    """XLSX with Chinese headers and numeric credits; CSV with a BOM."""
-    await seed(ctx, world)
-    headers = await login(client, "fr_admin")
-    zhang = world.learners["zhang"].id
-    resp = await client.get(f"/api/v1/learners/{zhang}/archive.xlsx?year=2026", headers=headers)
-    assert resp.status == 200
-    wb = load_workbook(io.BytesIO(await resp.read()))
-    sheet = wb["学分明细"]
-    assert [c.value for c in sheet[1]] == ["日期", "课程", "类别", "来源", "学分", "说明"]
-    amounts = [row[4].value for row in sheet.iter_rows(min_row=2)]
-    assert all(isinstance(a, int | float) for a in amounts)  # numbers, not text
-    assert sum(amounts) == 40
-    csv_resp = await client.get(f"/api/v1/learners/{zhang}/archive.csv?year=2026", headers=headers)
-    raw = await csv_resp.read()
-    assert raw.startswith("\ufeff".encode())
-    assert "学分明细" not in raw.decode("utf-8-sig")
-    assert "年度总学分,40.00" in raw.decode("utf-8-sig").replace("\r", "")
+async def test_revocation_stays_visible_with_reason_and_case(
+    client: TestClient, ctx: Context, world: World
+) -> None:
+    """The revoked course keeps its line, marked; the reversal cites reason and case."""
+    ids = await seed_boundary(ctx, world)
+    body = await my_archive(client, "zhang")
+    courses = {c["title"]: c for c in body["courses_completed"]}
+    assert set(courses) == {"党章学习", "数字经济"}
+    assert (courses["党章学习"]["credits"], courses["党章学习"]["revoked"]) == ("2.00", False)
+    assert (courses["数字经济"]["credits"], courses["数字经济"]["revoked"]) == ("1.00", True)
+    assert courses["数字经济"]["kind"] == "elective"
+    assert courses["党章学习"]["category"]  # the category's name, from the seeded list
+    entries = {e["id"]: e for e in body["entries"]}
+    assert len(entries) == 5
+    original, reversal = entries[ids["digital"]], entries[ids["reversal"]]
+    assert original["amount"] == "1.00"
+    assert original["reversed_by"] == ids["reversal"]
+    assert reversal["amount"] == "-1.00"
+    assert (reversal["source"], reversal["reverses_id"]) == ("reversal", ids["digital"])
+    assert (reversal["reason"], reversal["case_id"]) == ("代刷查实", 12)
+    assert body["findings"] == []
+
+
+async def test_not_in_target_group(client: TestClient, ctx: Context, world: World) -> None:
+    """A 科员 outside the pilot group owes nothing; their credits still count in the archive."""
+    await seed_boundary(ctx, world)
+    li = world.learners["li"].id
+    await complete(ctx, li, await add_course(ctx, world, "L1", "公文写作"))
+    body = await my_archive(client, "li")
+    assert body["target_group"] is None
+    assert body["in_target_group"] is False
+    assert body["quota"] is None
+    assert body["credits"]["required"] == "1.00"
+    assert body["quota_met"] is True
+    assert body["remaining"] == {"total": "0.00", "required": "0.00"}
+
+
+async def test_years_are_kept_apart(client: TestClient, ctx: Context, world: World) -> None:
+    """Last year's imported credits show under last year only; both years are selectable."""
+    await seed_boundary(ctx, world)
+    await legacy(ctx, world.learners["zhang"].id, CreditKind.ELECTIVE, "30", "OLD-1", YEAR - 1)
+    this_year = await my_archive(client, "zhang")
+    last_year = await my_archive(client, "zhang", YEAR - 1)
+    assert this_year["credits"]["elective"] == "17.00"
+    assert last_year["credits"] == {
+        "required": "0.00",
+        "elective": "30.00",
+        "bonus": "0.00",
+        "total": "30.00",
+    }
+    assert last_year["target_group"] is None  # the group is defined for this year only
+    assert last_year["courses_completed"] == []
+    assert this_year["years"][:2] == [YEAR, YEAR - 1]

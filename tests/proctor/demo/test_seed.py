@@ -1,0 +1,317 @@
+"""The demo data set: real Hunan geography, valid people, logins of every role, history."""
+
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+from collections import Counter
+from pathlib import Path
+
+import pytest
+from aiohttp.test_utils import TestClient
+from sqlalchemy import func, select
+
+from models import (
+    Account,
+    Course,
+    CourseCategory,
+    CourseCompletion,
+    CreditEntry,
+    Learner,
+    Lesson,
+    OrgLevel,
+    OrgUnit,
+    Role,
+    TargetGroup,
+    TrainingClass,
+    TrainingClassMember,
+)
+from proctor.context import Context, open_context
+from proctor.demo.seed import DEMO_PASSWORD, seed_demo
+from proctor.errors import Conflict
+from proctor.learners.ranks import DIVISION_AND_ABOVE, RANKS, SECTION_AND_ABOVE
+from proctor.rosters.validation import IdNumber, parse_id_number
+from proctor.security.pii import mask_id_number
+from proctor.settings import Settings
+
+LEARNERS = 200
+SEED = 7
+CITIES = {
+    "长沙市": "4301",
+    "株洲市": "4302",
+    "湘潭市": "4303",
+    "衡阳市": "4304",
+    "邵阳市": "4305",
+    "岳阳市": "4306",
+    "常德市": "4307",
+    "张家界市": "4308",
+    "益阳市": "4309",
+    "郴州市": "4310",
+    "永州市": "4311",
+    "怀化市": "4312",
+    "娄底市": "4313",
+    "湘西土家族苗族自治州": "4331",
+}
+
+Logins = list[tuple[str, str, str]]
+
+
+async def seed(ctx: Context, random_seed: int = SEED) -> Logins:
+    return await seed_demo(
+        ctx, learners=LEARNERS, random_seed=random_seed, videos=False, study_week=False
+    )
+
+
+@pytest.fixture
+async def logins(ctx: Context) -> Logins:
+    return await seed(ctx)
+
+
+async def _orgs(ctx: Context) -> dict[int, OrgUnit]:
+    async with ctx.db() as s:
+        return {o.id: o for o in (await s.scalars(select(OrgUnit))).all()}
+
+
+async def test_tree_is_hunan_with_real_cities_counties_and_units(
+    ctx: Context, logins: Logins
+) -> None:
+    orgs = await _orgs(ctx)
+    [province] = [o for o in orgs.values() if o.level is OrgLevel.PROVINCE]
+    assert (province.name, province.code) == ("湖南省", "43")
+    cities = {o.name: o for o in orgs.values() if o.level is OrgLevel.CITY}
+    assert {n: c.code for n, c in cities.items() if n in CITIES} == CITIES
+    # Provincial departments hang under a pseudo-city, keeping the tree four levels deep.
+    assert set(cities) - set(CITIES) == {"省直机关"}
+    assert cities["省直机关"].code == "4300"
+
+    counties = [o for o in orgs.values() if o.level is OrgLevel.COUNTY]
+    changsha = {c.name: c.code for c in counties if c.parent_id == cities["长沙市"].id}
+    assert changsha["芙蓉区"] == "430102"
+    assert changsha["浏阳市"] == "430181"
+    for city in cities.values():
+        mine = [c for c in counties if c.parent_id == city.id]
+        assert 1 <= len(mine) <= 5
+        assert all(c.code.startswith(city.code) and len(c.code) == 6 for c in mine)
+    for county in counties:
+        units = [u for u in orgs.values() if u.parent_id == county.id]
+        assert all(u.level is OrgLevel.UNIT for u in units)
+        assert 3 <= len(units) <= 10
+        for unit in units:
+            assert unit.code.startswith(county.code) and len(unit.code) == 9
+            if county.name != "省直单位":
+                assert unit.name.startswith(county.name)  # "浏阳市财政局": unique full names
+    assert len({o.name for o in orgs.values()}) == len(orgs)
+    assert "湖南省财政厅" in {o.name for o in orgs.values() if o.level is OrgLevel.UNIT}
+
+
+async def test_learners_are_plausible_valid_people_in_units(ctx: Context, logins: Logins) -> None:
+    orgs = await _orgs(ctx)
+    async with ctx.db() as s:
+        learners = (await s.scalars(select(Learner))).all()
+        usernames = {
+            learner_id: username
+            for learner_id, username in await s.execute(
+                select(Account.learner_id, Account.username).where(Account.role == Role.LEARNER)
+            )
+        }
+    assert len(learners) == LEARNERS
+    seen: set[str] = set()
+    for learner in learners:
+        id_number = ctx.vault.decrypt(learner.id_cipher)
+        parsed = parse_id_number(id_number, today=dt.date(2026, 1, 1))
+        assert isinstance(parsed, IdNumber), (id_number, parsed)
+        assert id_number not in seen
+        seen.add(id_number)
+        assert parsed.gender == learner.gender
+        assert parsed.birth_date == learner.birth_date
+        assert 24 <= (dt.date(2026, 1, 1) - learner.birth_date).days // 365.25 <= 59
+        assert learner.id_hash == ctx.vault.lookup_hash(id_number)
+        assert learner.id_masked == mask_id_number(id_number)
+        assert "*" in learner.phone_masked
+        unit = orgs[learner.unit_id]
+        assert unit.level is OrgLevel.UNIT
+        assert learner.org_path == unit.path
+        county = orgs[unit.parent_id or 0]
+        if county.name != "省直单位":
+            assert id_number.startswith(county.code)  # registered where they work
+        else:
+            assert id_number.startswith("43")
+        assert learner.rank in RANKS
+        assert learner.position
+        assert 2 <= len(learner.name) <= 4
+        assert usernames[learner.id].startswith("xy")
+    ranks = Counter(learner.rank for learner in learners)
+    junior = sum(ranks[r] for r in ("乡科级正职", "乡科级副职", "科员", "办事员"))
+    assert junior / LEARNERS > 0.75
+    assert ranks["厅局级正职"] + ranks["厅局级副职"] <= LEARNERS * 0.03
+    assert Counter(learner.gender for learner in learners).keys() == {"M", "F"}
+    heads = [learner for learner in learners if learner.position == "局长"]
+    assert all(learner.rank == "乡科级正职" for learner in heads)
+    assert len({h.unit_id for h in heads}) == len(heads)  # one head per bureau
+
+
+async def test_every_printed_login_signs_in_and_every_role_is_there(
+    client: TestClient, ctx: Context, logins: Logins
+) -> None:
+    roles: Counter[str] = Counter()
+    for username, password, label in logins:
+        assert password == DEMO_PASSWORD
+        resp = await client.post("/api/v1/login", json={"username": username, "password": password})
+        assert resp.status == 200, (username, await resp.text())
+        body = await resp.json()
+        assert body["must_change_password"] is False
+        roles[body["role"]] += 1
+        assert label  # a Chinese role label to print
+    assert set(roles) == {r.value for r in Role}
+    assert min(roles.values()) >= 2
+    learner_logins = [u for u, _, _ in logins if u.startswith("xy")]
+    async with ctx.db() as s:
+        paths = (
+            await s.scalars(
+                select(Learner.org_path)
+                .join(Account, Account.learner_id == Learner.id)
+                .where(Account.username.in_(learner_logins))
+            )
+        ).all()
+        changsha = await s.scalar(select(OrgUnit.path).where(OrgUnit.name == "长沙市"))
+    assert sum(p.startswith(changsha or "?") for p in paths) >= 2
+
+
+async def test_demo_learners_have_history_and_belong_to_the_pilot_groups(
+    client: TestClient, logins: Logins
+) -> None:
+    async def archive(username: str, year: int) -> dict[str, object]:
+        resp = await client.post(
+            "/api/v1/login", json={"username": username, "password": DEMO_PASSWORD}
+        )
+        token = (await resp.json())["token"]
+        resp = await client.get(
+            f"/api/v1/me/archive?year={year}", headers={"Authorization": f"Bearer {token}"}
+        )
+        assert resp.status == 200, await resp.text()
+        result: dict[str, object] = await resp.json()
+        return result
+
+    section_chief = await archive("xy000001", 2026)  # 芙蓉区, 乡科级副职
+    assert section_chief["target_group"] == "长沙市副科级及以上"
+    assert section_chief["entries"]  # courses completed this year, imported
+    assert (await archive("xy000001", 2025))["entries"]  # last year's imported credits
+    assert (await archive("xy000002", 2026))["target_group"] is None  # a 科员
+    assert (await archive("xy000004", 2026))["target_group"] == "试点：县处级副职及以上"
+
+
+async def test_catalog_groups_and_class(ctx: Context, logins: Logins) -> None:
+    async with ctx.db() as s:
+        courses = (await s.scalars(select(Course))).all()
+        lessons = (await s.scalars(select(Lesson))).all()
+        categories = set((await s.scalars(select(CourseCategory.id))).all())
+        groups = (await s.scalars(select(TargetGroup))).all()
+        changsha = await s.scalar(select(OrgUnit).where(OrgUnit.name == "长沙市"))
+        province = await s.scalar(select(OrgUnit).where(OrgUnit.level == OrgLevel.PROVINCE))
+        [klass] = (await s.scalars(select(TrainingClass))).all()
+        members = (
+            await s.scalars(
+                select(Learner.org_path)
+                .join(TrainingClassMember, TrainingClassMember.learner_id == Learner.id)
+                .where(TrainingClassMember.class_id == klass.id)
+            )
+        ).all()
+        completions = await s.scalar(select(func.count()).select_from(CourseCompletion))
+        keyed = await s.scalar(
+            select(func.count())
+            .select_from(CreditEntry)
+            .where(CreditEntry.idempotency_key.startswith("course:"))
+        )
+    assert changsha is not None and province is not None
+    assert 35 <= len(courses) <= 50
+    assert {c.category_id for c in courses} == categories
+    assert {c.kind.value for c in courses} == {"required", "elective"}
+    assert sum(c.designated_credits is not None for c in courses) >= 2
+    local = [c for c in courses if c.owner_path == changsha.path]
+    assert 2 <= len(local) <= 3
+    assert all(c.owner_path in (province.path, changsha.path) for c in courses)
+    by_course: dict[int, list[Lesson]] = {}
+    for lesson in lessons:
+        by_course.setdefault(lesson.course_id, []).append(lesson)
+    for course in courses:
+        parts = by_course[course.id]
+        assert 2 <= len(parts) <= 4
+        assert sum(p.duration_seconds for p in parts) == course.lecture_seconds
+        assert 20 * 60 <= course.lecture_seconds <= 120 * 60
+        for p in parts:
+            assert p.video_url == f"/media/lessons/lesson-{p.duration_seconds}s.webm"
+
+    by_year = {(g.year, g.name): g for g in groups}
+    pilot = by_year[(2026, "试点：县处级副职及以上")]
+    assert (pilot.org_id, pilot.ranks) == (province.id, list(DIVISION_AND_ABOVE))
+    assert (pilot.total_credits, pilot.required_credits) == (40, 24)
+    cs = by_year[(2026, "长沙市副科级及以上")]
+    assert (cs.org_id, cs.ranks) == (changsha.id, list(SECTION_AND_ABOVE))
+    assert (2025, "试点：县处级副职及以上") in by_year
+
+    assert klass.org_id == changsha.id
+    assert 1 <= len(members) <= 50
+    assert all(p.startswith(changsha.path) for p in members)
+    # Each completed course posted its credit under the ledger's once-per-course key.
+    assert completions and completions == keyed
+
+
+async def test_seeding_a_database_with_orgs_is_refused_and_changes_nothing(
+    ctx: Context, logins: Logins
+) -> None:
+    async def counts() -> tuple[int | None, int | None]:
+        async with ctx.db() as s:
+            return (
+                await s.scalar(select(func.count()).select_from(OrgUnit)),
+                await s.scalar(select(func.count()).select_from(Learner)),
+            )
+
+    before = await counts()
+    with pytest.raises(Conflict, match="空数据库"):
+        await seed(ctx)
+    assert await counts() == before
+
+
+async def _people(ctx: Context) -> list[tuple[object, ...]]:
+    async with ctx.db() as s:
+        rows = (
+            await s.execute(
+                select(Learner, OrgUnit.code)
+                .join(OrgUnit, OrgUnit.id == Learner.unit_id)
+                .order_by(Learner.id)
+            )
+        ).all()
+    return [
+        (
+            learner.name,
+            learner.gender,
+            learner.birth_date,
+            ctx.vault.decrypt(learner.id_cipher),
+            ctx.vault.decrypt(learner.phone_cipher),
+            code,
+            learner.rank,
+            learner.position,
+        )
+        for learner, code in rows
+    ]
+
+
+async def test_same_seed_same_data_other_seed_other_people(
+    ctx: Context, logins: Logins, sqlite_template: Path, tmp_path: Path, settings: Settings
+) -> None:
+    async def fresh(name: str, random_seed: int) -> tuple[Logins, list[tuple[object, ...]]]:
+        db = tmp_path / f"{name}.db"
+        shutil.copy(sqlite_template, db)
+        other = open_context(
+            settings.model_copy(update={"database_url": f"sqlite+aiosqlite:///{db}"})
+        )
+        try:
+            return await seed(other, random_seed), await _people(other)
+        finally:
+            await other.close()
+
+    again_logins, again_people = await fresh("again", SEED)
+    assert again_logins == logins
+    assert again_people == await _people(ctx)
+    _, other_people = await fresh("other", SEED + 1)
+    assert other_people != again_people
