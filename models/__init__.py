@@ -18,6 +18,7 @@ from models.credits import CourseCompletion, CreditEntry, CreditKind, CreditSour
 from models.detection import DetectionFlag
 from models.org import Liaison, OrgLevel, OrgUnit
 from models.people import Account, Learner, LoginSession, Role
+from models.review import CaseEvent, CaseState, ExcellenceBar, Finding, Notification, ReviewCase
 from models.rosters import BatchStatus, RosterBatch, RosterRow
 
 __all__ = [
@@ -25,6 +26,8 @@ __all__ = [
     "AuditEvent",
     "Base",
     "BatchStatus",
+    "CaseEvent",
+    "CaseState",
     "Course",
     "CourseCategory",
     "CourseCompletion",
@@ -35,14 +38,18 @@ __all__ = [
     "DetectionFlag",
     "Enrolment",
     "EnrolmentSource",
+    "ExcellenceBar",
+    "Finding",
     "Heartbeat",
     "Learner",
     "Lesson",
     "LessonProgress",
     "Liaison",
     "LoginSession",
+    "Notification",
     "OrgLevel",
     "OrgUnit",
+    "ReviewCase",
     "Role",
     "RosterBatch",
     "RosterRow",

@@ -28,6 +28,14 @@ class DetectionFlag(Base):
     model_version: Mapped[str] = mapped_column(String(80))
     thresholds: Mapped[dict[str, float]] = mapped_column(JSON, default=dict)
     status: Mapped[str] = mapped_column(String(16), default="open")
+    # Where the flag came from: "study" (the detection batch) or "exam" (exam forensics and
+    # invigilation). Exam flags name the attempt and carry their own evidence (item tables,
+    # response times, p-values) in ``evidence``.
+    source: Mapped[str] = mapped_column(String(16), default="study")
+    attempt_id: Mapped[int | None]
+    evidence: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # The review case this flag was merged into (null until the review intake runs).
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("review_case.id"), index=True)
     created_at: Mapped[CreatedAt]
 
     __table_args__ = (Index("ix_detection_flag_learner_period", "learner_id", "period_start"),)
