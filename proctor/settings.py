@@ -51,6 +51,8 @@ class Settings(BaseSettings):
     # Detection: JSON object overriding rule thresholds (see proctor/detection/rules.py).
     detection_thresholds: str = ""
     detection_target_fpr: float = Field(default=0.01, gt=0, lt=0.5)
+    # Review (Art. 16): days a learner has to appeal a finding after being notified.
+    appeal_days: int = Field(default=15, ge=1, le=365)
     # argon2 cost; the tests lower it, production keeps the library's defaults.
     argon2_time_cost: int = Field(default=3, ge=1)
     argon2_memory_kib: int = Field(default=65536, ge=8)

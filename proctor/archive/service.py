@@ -8,7 +8,7 @@ them, with its reason and case.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from decimal import Decimal
 from typing import Any
 
@@ -32,6 +32,7 @@ from proctor.credits import ledger
 from proctor.credits.policy import QuotaStatus, quota_status
 from proctor.credits.quota import NOT_IN_GROUP, quota_of, resolve_group
 from proctor.learners.service import load_in_scope
+from proctor.review.learner_cases import LearnerCase, cases_of, standing_bars
 from proctor.study.completion import ACADEMY_TZ, study_year
 
 KIND_NAMES = {"required": "必修", "elective": "选修", "bonus": "奖励"}
@@ -84,6 +85,8 @@ class EntryView:
         """The remark column of pages and exports."""
         if self.is_reversal:
             case = f"（案件 #{self.case_id}）" if self.case_id is not None else ""
+            if self.amount > 0:
+                return f"恢复学分（撤销冲销记录 #{self.reverses_id}）：{self.reason}{case}"
             return f"冲销记录 #{self.reverses_id}：{self.reason}{case}"
         if self.reversed_by is not None:
             return f"已被冲销（见记录 #{self.reversed_by}）"
@@ -141,6 +144,7 @@ class Archive:
     completions: list[CompletionView]
     entries: list[EntryView]
     findings: list[Finding]
+    cases: list[LearnerCase] = field(default_factory=list)
 
     @property
     def group_label(self) -> str:
@@ -184,16 +188,37 @@ class Archive:
             "exams": [e.as_dict() for e in self.exams],
             "entries": [e.as_dict() for e in self.entries],
             "findings": [f.as_dict() for f in self.findings],
+            "cases": [c.as_dict() for c in self.cases],
         }
 
 
 async def standing_findings(session: AsyncSession, learner_id: int, year: int) -> list[Finding]:
-    """Findings standing on the learner's record for the year.
-
-    Extension point: the review workflow (cases, decisions) returns its conclusions here; the
-    page, the API and the exports already show whatever this returns.
-    """
-    return []
+    """Findings standing on the learner's record for the year: confirmed misconduct from
+    review decisions (while it stands), and bars on an excellent rating (Art. 16)."""
+    out = []
+    for case in await cases_of(session, learner_id, year):
+        if case.finding is None:
+            continue
+        pending = "；当事人已提出申诉，正在复核" if case.state == "appealed" else ""
+        when = case.decided_at or utcnow()
+        out.append(
+            Finding(
+                kind=case.finding,
+                text=f"经人工审核认定“{case.finding_name}”：{case.decision_reason}{pending}",
+                case_id=case.id,
+                date=local_date(when),
+            )
+        )
+    for bar in await standing_bars(session, learner_id, year):
+        out.append(
+            Finding(
+                kind="excellence_bar",
+                text=bar.reason,
+                case_id=bar.case_id,
+                date=local_date(bar.created_at),
+            )
+        )
+    return out
 
 
 async def _entries(session: AsyncSession, learner_id: int, year: int) -> list[EntryView]:
@@ -245,6 +270,7 @@ async def _completions(
             .order_by(CourseCompletion.completed_at, CourseCompletion.id)
         )
     ).all()
+    reinstated = {e.reverses_id for e in entries if e.is_reversal and e.amount > 0}
     out = []
     for done, course, category in rows:
         line = keys.get(ledger.course_key(learner_id, course.id))
@@ -257,7 +283,10 @@ async def _completions(
                 completed_at=done.completed_at,
                 date=local_date(done.completed_at),
                 credits=line.amount if line else Decimal("0.00"),
-                revoked=line is not None and line.reversed_by is not None,
+                # Revoked while a reversal stands; an upheld appeal cancels the reversal.
+                revoked=line is not None
+                and line.reversed_by is not None
+                and line.reversed_by not in reinstated,
             )
         )
     return out
@@ -299,6 +328,7 @@ async def build(session: AsyncSession, ctx: Context, learner: Learner, year: int
         completions=await _completions(session, learner.id, year, entries),
         entries=entries,
         findings=await standing_findings(session, learner.id, year),
+        cases=await cases_of(session, learner.id, year),
     )
 
 

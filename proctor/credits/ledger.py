@@ -243,6 +243,45 @@ async def revoke(
     return reversal
 
 
+async def reinstate(
+    session: AsyncSession,
+    *,
+    reversal_id: int,
+    reason: str,
+    case_id: int | None,
+    actor_id: int | None,
+) -> CreditEntry:
+    """Restore credits a reversal took away (an appeal upheld): a new entry cancelling it.
+
+    Only a reversal can be reinstated, and only once; the original line and the reversal stay.
+    """
+    reason = reason.strip()
+    if not reason:
+        raise InvalidInput("恢复学分必须写明原因", field="reason")
+    reversal = await session.get(CreditEntry, reversal_id)
+    if reversal is None or reversal.source is not CreditSource.REVERSAL:
+        raise NotFound("冲销记录不存在")
+    if reversal.amount >= 0:
+        raise Conflict("恢复记录不能再被恢复")
+    return await _post_once(
+        session,
+        CreditEntry(
+            learner_id=reversal.learner_id,
+            year=reversal.year,
+            course_id=reversal.course_id,
+            kind=reversal.kind,
+            amount=-reversal.amount,
+            source=CreditSource.REVERSAL,
+            evidence={"reinstates": reversal.reverses_id, "cancels": reversal.id},
+            reverses_id=reversal.id,
+            reason=reason,
+            case_id=case_id,
+            posted_by=actor_id,
+            idempotency_key=f"reinstate:{reversal.id}",
+        ),
+    )
+
+
 async def balances(session: AsyncSession, learner_id: int, year: int) -> dict[CreditKind, Decimal]:
     """Credits by kind for a learner's year, revocations netted (every kind present)."""
     cents = func.sum(type_coerce(CreditEntry.amount, Integer))

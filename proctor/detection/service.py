@@ -6,15 +6,19 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+from numpy.typing import NDArray
 from sqlalchemy import select
 
 from models import DetectionFlag, Learner, OrgUnit, Role
 from proctor.authz import Actor
 from proctor.context import Context
 from proctor.detection import artifact
-from proctor.detection.features import TZ, compute, course_density, load_sessions
+from proctor.detection.features import FEATURES, TZ, compute, course_density, load_sessions
 from proctor.detection.rules import load_thresholds
 from proctor.detection.scoring import Decision, Detector, fit, score
+from proctor.review.intake import intake
+from proctor.review.learning import Label, study_labels
 
 
 @dataclass(frozen=True)
@@ -34,9 +38,28 @@ def period_bounds(start: dt.date, end: dt.date) -> tuple[dt.datetime, dt.datetim
     return lo.astimezone(dt.UTC), hi.astimezone(dt.UTC)
 
 
-async def reviewed_labels(ctx: Context) -> tuple[list[int], list[int]]:
-    """Reviewers' decisions so far (learner id, 1 confirmed / 0 dismissed); none yet."""
-    return [], []
+async def reviewed_examples(ctx: Context) -> tuple[NDArray[np.float64], NDArray[np.int64]]:
+    """Reviewers' decisions so far as training data: each decided learner-period's features
+    (recomputed over that case's period, against that period's cohort) and its label."""
+    async with ctx.db() as s:
+        labels = await study_labels(s)
+        density = await course_density(s)
+        by_period: dict[tuple[dt.date, dt.date], list[Label]] = {}
+        for label in labels:
+            by_period.setdefault((label.period_start, label.period_end), []).append(label)
+        rows: list[NDArray[np.float64]] = []
+        ys: list[int] = []
+        for (start, end), group in by_period.items():
+            lo, hi = period_bounds(start, end)
+            ids, X = compute(await load_sessions(s, lo, hi), density)
+            index = {int(i): n for n, i in enumerate(ids)}
+            for label in group:
+                if label.learner_id in index:
+                    rows.append(X[index[label.learner_id]])
+                    ys.append(label.label)
+    if not rows:
+        return np.zeros((0, len(FEATURES))), np.zeros(0, dtype=np.int64)
+    return np.vstack(rows), np.asarray(ys, dtype=np.int64)
 
 
 async def run_detect(
@@ -57,10 +80,13 @@ async def run_detect(
     folder = ctx.settings.data_dir / "models"
     detector: Detector | None = None if retrain else artifact.load_current(folder)
     if detector is None:
+        reviewed_X, reviewed_y = await reviewed_examples(ctx)
         detector = fit(
             X,
             load_thresholds(ctx.settings.detection_thresholds),
             window=(start, end),
+            reviewed_X=reviewed_X,
+            reviewed_y=reviewed_y,
             random_state=random_state,
         )
         artifact.save(detector, folder)
@@ -83,6 +109,8 @@ async def run_detect(
                         thresholds=detector.thresholds,
                     )
                 )
+            await s.flush()
+            await intake(s)
     return DetectResult(len(decisions), len(flagged), detector.version, decisions)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from decimal import Decimal
 from typing import Any
@@ -12,6 +13,7 @@ from aiohttp import web
 from models import Role
 from proctor.web.keys import ACTOR
 
+BEIJING = dt.timezone(dt.timedelta(hours=8), "CST")
 ROLE_NAMES = {
     Role.LEARNER: "学员",
     Role.LIAISON: "联络员",
@@ -44,12 +46,21 @@ TEMPLATES = web.AppKey("templates", jinja2.Environment)
 
 def make_environment() -> jinja2.Environment:
     """Jinja environment over the package's templates, autoescaping HTML."""
-    return jinja2.Environment(
+    env = jinja2.Environment(
         loader=jinja2.PackageLoader("proctor.web", "templates"),
         autoescape=jinja2.select_autoescape(["html"]),
         undefined=jinja2.StrictUndefined,
         enable_async=False,
     )
+    env.filters["local"] = local_time
+    return env
+
+
+def local_time(value: dt.datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
+    """A server timestamp as academy (Beijing) time, the way every page shows times."""
+    if value is None:
+        return ""
+    return value.astimezone(BEIJING).strftime(fmt)
 
 
 def page(

@@ -15,6 +15,7 @@ from proctor.web.handlers import (
     flags,
     home,
     learners,
+    review,
     rosters,
     study,
 )
@@ -31,6 +32,7 @@ FEATURES: list[ModuleType] = [
     rosters,
     archive,
     flags,
+    review,
 ]
 
 

@@ -13,6 +13,7 @@ from proctor.archive.service import KIND_NAMES, SOURCE_NAMES, Archive, learner_a
 from proctor.authz import STAFF_ROLES
 from proctor.catalog.service import my_courses
 from proctor.errors import Forbidden
+from proctor.review.learner_cases import unread_notices
 from proctor.study.completion import study_year
 from proctor.web import parse
 from proctor.web.keys import actor_of, ctx_of
@@ -140,7 +141,8 @@ async def learner_home(request: web.Request) -> web.Response:
     ctx, actor = ctx_of(request), actor_of(request)
     archive = await learner_archive(ctx, actor, _own_id(request), study_year(utcnow()))
     courses = await my_courses(ctx, actor)
-    return page(request, "learn/home.html", {"a": archive, "courses": courses})
+    notices = await unread_notices(ctx, actor)
+    return page(request, "learn/home.html", {"a": archive, "courses": courses, "notices": notices})
 
 
 _YEAR = query("year", INT, "credit year (default: the current year, China time)")

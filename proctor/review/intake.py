@@ -1,0 +1,187 @@
+"""Flags become cases: one open case per learner, category and period, new flags merged in."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from models import CaseEvent, CaseState, DetectionFlag, Learner, ReviewCase, utcnow
+
+BAND_RANK = {"high": 3, "medium": 2, "low": 1}
+# Study rules that point at a specific kind of misconduct; the case's kind is the strongest.
+RULE_KINDS = {
+    "R08": "proxy",  # someone else's device and hours
+    "R07": "proxy",
+    "R06": "proxy",
+    "R01": "fraud",
+    "R02": "fraud",
+    "R03": "fraud",
+    "R09": "fraud",
+    "R04": "bot",
+    "R05": "bot",
+    "T01": "technical",
+}
+KIND_ORDER = ("proxy", "fraud", "exam", "bot", "anomaly", "technical")
+
+
+def priority(risk: float, band: str) -> int:
+    """Queue order: band first, then risk; higher is more urgent."""
+    return BAND_RANK.get(band, 0) * 1000 + round(max(0.0, min(1.0, risk)) * 999)
+
+
+def category_of(flag: DetectionFlag) -> str:
+    """Technical and data-quality flags are triaged apart from behaviour flags."""
+    if flag.kind == "technical" or (
+        flag.rules and all(r.get("kind") == "technical" for r in flag.rules)
+    ):
+        return "technical"
+    return "behaviour"
+
+
+def kind_of(flags: list[DetectionFlag]) -> str:
+    """What the merged flags point at, for the queue's type filter."""
+    kinds: Counter[str] = Counter()
+    for f in flags:
+        if f.source == "exam":
+            kinds["exam"] += 1
+        for r in f.rules:
+            kinds[RULE_KINDS.get(str(r.get("id")), "")] += 1
+        if not f.rules:
+            kinds["anomaly"] += 1
+    for k in KIND_ORDER:
+        if kinds[k]:
+            return k
+    return "anomaly"
+
+
+@dataclass(frozen=True)
+class IntakeResult:
+    """What an intake run did."""
+
+    flags: int
+    opened: int
+    merged: int
+
+
+async def intake(session: AsyncSession) -> IntakeResult:
+    """Attach every flag not yet in a case to its learner's open case, opening one if needed.
+
+    A flag joins an open case of the same learner and category whose period overlaps its own;
+    the case widens to cover both periods and takes the higher risk and band.
+    """
+    flags = list(
+        (
+            await session.scalars(
+                select(DetectionFlag)
+                .where(DetectionFlag.case_id.is_(None))
+                .order_by(DetectionFlag.learner_id, DetectionFlag.period_start, DetectionFlag.id)
+            )
+        ).all()
+    )
+    if not flags:
+        return IntakeResult(0, 0, 0)
+    learner_ids = {f.learner_id for f in flags}
+    rows = await session.execute(
+        select(Learner.id, Learner.org_path).where(Learner.id.in_(learner_ids))
+    )
+    paths: dict[int, str] = {lid: path for lid, path in rows.all()}
+    open_cases = list(
+        (
+            await session.scalars(
+                select(ReviewCase).where(
+                    ReviewCase.learner_id.in_(learner_ids),
+                    ReviewCase.state.in_([CaseState.NEW, CaseState.IN_REVIEW]),
+                )
+            )
+        ).all()
+    )
+    members: dict[int, list[DetectionFlag]] = {}
+    opened = merged = 0
+    now = utcnow()
+    for flag in flags:
+        category = category_of(flag)
+        case = next(
+            (
+                c
+                for c in open_cases
+                if c.learner_id == flag.learner_id
+                and c.category == category
+                and c.period_start <= flag.period_end
+                and flag.period_start <= c.period_end
+            ),
+            None,
+        )
+        if case is None:
+            case = ReviewCase(
+                learner_id=flag.learner_id,
+                org_path=paths[flag.learner_id],
+                year=flag.period_start.year,
+                period_start=flag.period_start,
+                period_end=flag.period_end,
+                category=category,
+                kind="anomaly",
+                risk=flag.risk,
+                band=flag.band,
+                priority=priority(flag.risk, flag.band),
+                state=CaseState.NEW,
+                model_version=flag.model_version,
+                thresholds=flag.thresholds,
+                updated_at=now,
+            )
+            session.add(case)
+            await session.flush()
+            session.add(
+                CaseEvent(
+                    case_id=case.id,
+                    action="open",
+                    to_state=CaseState.NEW.value,
+                    reason="由自动检测标记生成",
+                    model_version=flag.model_version,
+                    thresholds=flag.thresholds,
+                    detail={"flag_id": flag.id},
+                )
+            )
+            open_cases.append(case)
+            members[case.id] = []
+            opened += 1
+        else:
+            members.setdefault(case.id, [])
+            case.period_start = min(case.period_start, flag.period_start)
+            case.period_end = max(case.period_end, flag.period_end)
+            if BAND_RANK.get(flag.band, 0) > BAND_RANK.get(case.band, 0):
+                case.band = flag.band
+            case.risk = max(case.risk, flag.risk)
+            case.priority = priority(case.risk, case.band)
+            case.model_version = flag.model_version
+            case.thresholds = flag.thresholds
+            case.updated_at = now
+            session.add(
+                CaseEvent(
+                    case_id=case.id,
+                    action="merge_flag",
+                    from_state=case.state.value,
+                    to_state=case.state.value,
+                    reason="新的检测标记并入本案",
+                    model_version=flag.model_version,
+                    thresholds=flag.thresholds,
+                    detail={"flag_id": flag.id},
+                )
+            )
+            merged += 1
+        flag.case_id = case.id
+        members[case.id].append(flag)
+    for case in open_cases:
+        if case.id in members:
+            everything = list(
+                (
+                    await session.scalars(
+                        select(DetectionFlag).where(DetectionFlag.case_id == case.id)
+                    )
+                ).all()
+            )
+            case.kind = kind_of(everything)
+    await session.flush()
+    return IntakeResult(len(flags), opened, merged)
