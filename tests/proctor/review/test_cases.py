@@ -509,3 +509,16 @@ async def test_exam_flags_join_the_queue_with_their_evidence(
     assert "答案雷同" in await page.text()
     async with ctx.db() as s:
         assert (await s.get_one(DetectionFlag, fid)).case_id == case_id
+
+
+async def test_detect_retrains_on_decided_cases_features(
+    ctx: Context, client: TestClient, fraud: Fraud, world: World  # noqa: F811
+) -> None:
+    from proctor.detection.features import FEATURES
+    from proctor.detection.service import reviewed_examples
+
+    assert (await _decide(client, "cs_reviewer", fraud.case_id, "confirmed_fraud")).status == 200
+    X, y = await reviewed_examples(ctx)
+    assert X.shape == (1, len(FEATURES)) and list(y) == [1]
+    # The recomputed features are the learner's own for the case's week: two sessions.
+    assert X[0, FEATURES.index("sessions")] == 2
