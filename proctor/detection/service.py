@@ -70,6 +70,7 @@ async def run_detect(
     retrain: bool = True,
     store: bool = True,
     random_state: int = 0,
+    target_fpr: float | None = None,
 ) -> DetectResult:
     """Score every learner who studied in the period and store the flags."""
     lo, hi = period_bounds(start, end)
@@ -87,6 +88,7 @@ async def run_detect(
             window=(start, end),
             reviewed_X=reviewed_X,
             reviewed_y=reviewed_y,
+            target_fpr=target_fpr or ctx.settings.detection_target_fpr,
             random_state=random_state,
         )
         artifact.save(detector, folder)

@@ -512,7 +512,10 @@ async def test_exam_flags_join_the_queue_with_their_evidence(
 
 
 async def test_detect_retrains_on_decided_cases_features(
-    ctx: Context, client: TestClient, fraud: Fraud, world: World  # noqa: F811
+    ctx: Context,
+    client: TestClient,
+    fraud: Fraud,
+    world: World,  # noqa: F811
 ) -> None:
     from proctor.detection.features import FEATURES
     from proctor.detection.service import reviewed_examples
