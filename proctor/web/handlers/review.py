@@ -6,9 +6,11 @@ from typing import Any
 
 from aiohttp import web
 
+from models import utcnow
 from proctor.errors import InvalidInput, ProctorError
 from proctor.review import charts, learner_cases
 from proctor.review.evidence import gather
+from proctor.review.fairness import fairness
 from proctor.review.learning import precision_so_far
 from proctor.review.service import (
     BANDS,
@@ -26,6 +28,7 @@ from proctor.review.service import (
     release,
 )
 from proctor.review.states import APPEAL_OUTCOMES, DECISIONS, STATE_NAMES
+from proctor.study.completion import study_year
 from proctor.web import parse
 from proctor.web.keys import actor_of, ctx_of
 from proctor.web.openapi import INT, STR, obj, op, path_id, query
@@ -133,6 +136,19 @@ async def precision_api(request: web.Request) -> web.Response:
     return json_response({k: [p.as_dict() for p in v] for k, v in table.items()})
 
 
+def _year(q: dict[str, Any]) -> int:
+    return parse.integer(q, "year", required=False, minimum=2000, maximum=2100) or study_year(
+        utcnow()
+    )
+
+
+@routes.get("/api/v1/review/fairness")
+async def fairness_api(request: web.Request) -> web.Response:
+    year = _year(dict(request.query))
+    table = await fairness(ctx_of(request), actor_of(request), year)
+    return json_response({"year": year, "groups": [g.as_dict() for g in table]})
+
+
 @routes.get("/api/v1/me/cases")
 async def my_cases_api(request: web.Request) -> web.Response:
     cases = await learner_cases.my_cases(ctx_of(request), actor_of(request))
@@ -161,6 +177,7 @@ async def queue_page(request: web.Request) -> web.Response:
     f = _filter(q)
     rows, total = await queue(ctx, actor, f)
     table = await precision_so_far(ctx, actor)
+    groups = await fairness(ctx, actor, _year(q))
     return page(
         request,
         "review/queue.html",
@@ -175,6 +192,7 @@ async def queue_page(request: web.Request) -> web.Response:
             "state_names": STATE_NAMES,
             "sorts": SORTS,
             "precision": table,
+            "fairness": groups,
         },
     )
 
@@ -402,6 +420,13 @@ OPENAPI: dict[str, dict[str, Any]] = {
         "get": op(
             "Each rule's and band's precision so far: decided cases and how many were confirmed",
             tag="review",
+        )
+    },
+    "/api/v1/review/fairness": {
+        "get": op(
+            "Flag and confirmation rates by gender, age band and rank in my authority, for a year",
+            tag="review",
+            params=[query("year", INT)],
         )
     },
     "/api/v1/me/cases": {"get": op("My decided cases, their reasons and decisions", tag="review")},

@@ -525,3 +525,21 @@ async def test_detect_retrains_on_decided_cases_features(
     assert X.shape == (1, len(FEATURES)) and list(y) == [1]
     # The recomputed features are the learner's own for the case's week: two sessions.
     assert X[0, FEATURES.index("sessions")] == 2
+
+
+async def test_fairness_counts_learners_who_studied_in_authority(
+    ctx: Context,
+    client: TestClient,
+    fraud: Fraud,
+) -> None:
+    assert (await _decide(client, "cs_reviewer", fraud.case_id, "confirmed_fraud")).status == 200
+    resp = await client.get(
+        f"/api/v1/review/fairness?year={YEAR}", headers=await login(client, "cs_reviewer")
+    )
+    groups = {(g["dimension"], g["group"]): g for g in (await resp.json())["groups"]}
+    men = groups[("性别", "男")]
+    assert (men["active"], men["flagged"], men["confirmed"]) == (1, 1, 1)
+    resp = await client.get(
+        f"/api/v1/review/fairness?year={YEAR}", headers=await login(client, "tx_reviewer")
+    )
+    assert (await resp.json())["groups"] == []

@@ -172,3 +172,23 @@ def test_links_come_with_the_honest_explanation(
     same_unit: bool, devices: int, ips: int, words: str
 ) -> None:
     assert words in explain_link(same_unit, devices, ips)
+
+
+def test_fairness_rates_per_group() -> None:
+    from proctor.review.fairness import age_band, rates
+
+    people = {
+        1: ("M", dt.date(1990, 1, 1), "科员"),
+        2: ("F", dt.date(1960, 1, 1), "科员"),
+        3: ("F", dt.date(1962, 1, 1), "县处级副职"),
+        4: ("F", dt.date(1985, 1, 1), "科员"),
+    }
+    outcomes: dict[int, list[int | None]] = {2: [0], 3: [1], 4: [None]}
+    table = {(g.dimension, g.group): g for g in rates(people, {1, 2, 3, 4}, outcomes, 2026)}
+    women = table[("性别", "女")]
+    assert (women.active, women.flagged, women.confirmed, women.dismissed) == (3, 3, 1, 1)
+    assert women.confirm_rate == 0.5 and women.flag_rate == 1.0
+    assert table[("性别", "男")].flag_rate == 0.0 and table[("性别", "男")].confirm_rate is None
+    assert table[("年龄", "55岁及以上")].active == 2
+    assert age_band(dt.date(1991, 6, 1), 2026) == "35-44岁"
+    assert age_band(dt.date(1992, 6, 1), 2026) == "35岁以下"
