@@ -216,6 +216,8 @@ def detect(start: str, end: str, reuse_model: bool) -> None:
             await ctx.close()
         click.echo(
             f"检测完成：{result.learners} 名学员，标记 {result.flagged} 名待人工审核；模型 {result.model_version}"
+            f"（用 {result.labels} 个审核结论训练）；新立案 {result.cases_opened} 件，"
+            f"并入已有案件 {result.cases_merged} 件"
         )
         for d in sorted((d for d in result.decisions if d.flagged), key=lambda d: -d.risk)[:15]:
             reasons = "；".join(r["name"] for r in d.rules) or "行为异常（模型评分）"

@@ -17,7 +17,7 @@ from proctor.detection import artifact
 from proctor.detection.features import FEATURES, TZ, compute, course_density, load_sessions
 from proctor.detection.rules import load_thresholds
 from proctor.detection.scoring import Decision, Detector, fit, score
-from proctor.review.intake import intake
+from proctor.review.intake import IntakeResult, intake
 from proctor.review.learning import Label, study_labels
 
 
@@ -29,6 +29,9 @@ class DetectResult:
     flagged: int
     model_version: str
     decisions: list[Decision]
+    cases_opened: int = 0
+    cases_merged: int = 0
+    labels: int = 0
 
 
 def period_bounds(start: dt.date, end: dt.date) -> tuple[dt.datetime, dt.datetime]:
@@ -80,8 +83,10 @@ async def run_detect(
     ids, X = compute(records, density)
     folder = ctx.settings.data_dir / "models"
     detector: Detector | None = None if retrain else artifact.load_current(folder)
+    labels_used = 0
     if detector is None:
         reviewed_X, reviewed_y = await reviewed_examples(ctx)
+        labels_used = len(reviewed_y)
         detector = fit(
             X,
             load_thresholds(ctx.settings.detection_thresholds),
@@ -94,6 +99,7 @@ async def run_detect(
         artifact.save(detector, folder)
     decisions = score(detector, ids, X)
     flagged = [d for d in decisions if d.flagged]
+    taken = IntakeResult(0, 0, 0)
     if store and flagged:
         async with ctx.db.begin() as s:
             for d in flagged:
@@ -112,8 +118,16 @@ async def run_detect(
                     )
                 )
             await s.flush()
-            await intake(s)
-    return DetectResult(len(decisions), len(flagged), detector.version, decisions)
+            taken = await intake(s)
+    return DetectResult(
+        len(decisions),
+        len(flagged),
+        detector.version,
+        decisions,
+        cases_opened=taken.opened,
+        cases_merged=taken.merged,
+        labels=labels_used,
+    )
 
 
 async def latest_flags(ctx: Context, limit: int = 50) -> list[DetectionFlag]:
