@@ -16,6 +16,15 @@ from models.catalog import (
 )
 from models.credits import CourseCompletion, CreditEntry, CreditKind, CreditSource, TargetGroup
 from models.detection import DetectionFlag
+from models.exams import (
+    AttemptState,
+    Exam,
+    ExamAnswer,
+    ExamAttempt,
+    ExamEvent,
+    ExamItem,
+    ItemKind,
+)
 from models.org import Liaison, OrgLevel, OrgUnit
 from models.people import Account, Learner, LoginSession, Role
 from models.review import CaseEvent, CaseState, ExcellenceBar, Finding, Notification, ReviewCase
@@ -23,6 +32,7 @@ from models.rosters import BatchStatus, RosterBatch, RosterRow
 
 __all__ = [
     "Account",
+    "AttemptState",
     "AuditEvent",
     "Base",
     "BatchStatus",
@@ -38,9 +48,15 @@ __all__ = [
     "DetectionFlag",
     "Enrolment",
     "EnrolmentSource",
+    "Exam",
+    "ExamAnswer",
+    "ExamAttempt",
+    "ExamEvent",
+    "ExamItem",
     "ExcellenceBar",
     "Finding",
     "Heartbeat",
+    "ItemKind",
     "Learner",
     "Lesson",
     "LessonProgress",
