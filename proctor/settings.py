@@ -13,6 +13,7 @@ from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from proctor.credits.policy import CreditRules
+from proctor.exams.rules import Limits
 
 
 class Settings(BaseSettings):
@@ -53,6 +54,12 @@ class Settings(BaseSettings):
     detection_target_fpr: float = Field(default=0.01, gt=0, lt=0.5)
     # Review (Art. 16): days a learner has to appeal a finding after being notified.
     appeal_days: int = Field(default=15, ge=1, le=365)
+    # Exams: invigilation counts at which an attempt goes to review (never an automatic fail).
+    exam_max_focus_losses: int = Field(default=5, ge=1)
+    exam_max_fullscreen_exits: int = Field(default=3, ge=1)
+    exam_max_clipboard: int = Field(default=3, ge=1)
+    exam_max_address_changes: int = Field(default=1, ge=1)
+    exam_max_concurrent: int = Field(default=1, ge=1)
     # argon2 cost; the tests lower it, production keeps the library's defaults.
     argon2_time_cost: int = Field(default=3, ge=1)
     argon2_memory_kib: int = Field(default=65536, ge=8)
@@ -72,6 +79,17 @@ class Settings(BaseSettings):
             required_per_hour=self.required_credit_per_hour,
             elective_per_hour=self.elective_credit_per_hour,
             bonus_counts_toward_total=self.bonus_counts_toward_total,
+        )
+
+    @property
+    def exam_limits(self) -> Limits:
+        """Invigilation thresholds as the pure policy takes them."""
+        return Limits(
+            focus_losses=self.exam_max_focus_losses,
+            fullscreen_exits=self.exam_max_fullscreen_exits,
+            clipboard=self.exam_max_clipboard,
+            address_changes=self.exam_max_address_changes,
+            concurrent=self.exam_max_concurrent,
         )
 
     def ensure_data_dir(self) -> Path:

@@ -19,7 +19,7 @@ MUTED = "#90a4ae"
 FONT = 'font-family="Noto Sans CJK SC, sans-serif" font-size="11"'
 
 
-def _svg(width: int, height: int, body: list[str], label: str, chart: str) -> Markup:
+def svg_frame(width: int, height: int, body: list[str], label: str, chart: str) -> Markup:
     # Every piece of text in ``body`` went through escape(); the rest are our own numbers.
     return Markup(  # noqa: S704
         f'<svg class="chart" data-chart="{chart}" role="img" aria-label="{escape(label)}" '
@@ -28,7 +28,7 @@ def _svg(width: int, height: int, body: list[str], label: str, chart: str) -> Ma
     )
 
 
-def _text(x: float, y: float, s: str, anchor: str = "start", extra: str = "") -> str:
+def svg_text(x: float, y: float, s: str, anchor: str = "start", extra: str = "") -> str:
     return f'<text x="{x:.1f}" y="{y:.1f}" text-anchor="{anchor}" {FONT} {extra}>{escape(s)}</text>'
 
 
@@ -41,7 +41,7 @@ def daily_bars(days: list[tuple[dt.date, float, float]]) -> Markup:
     bw = (w - left - 10) / n
     body = [
         f'<line x1="{left}" y1="{h - bottom}" x2="{w - 6}" y2="{h - bottom}" stroke="#999"/>',
-        _text(4, top + 4, f"{peak:.1f} 小时"),
+        svg_text(4, top + 4, f"{peak:.1f} 小时"),
     ]
     for i, (day, verified, unverified) in enumerate(days):
         x = left + i * bw + 2
@@ -56,12 +56,12 @@ def daily_bars(days: list[tuple[dt.date, float, float]]) -> Markup:
             f'height="{hu:.1f}" fill="{UNVERIFIED}"><title>{day} 未核验时长 {unverified:.2f} 小时</title></rect>'
         )
         if n <= 16 or i % math.ceil(n / 16) == 0:
-            body.append(_text(x + bw / 2 - 2, h - bottom + 14, f"{day:%m-%d}", "middle"))
+            body.append(svg_text(x + bw / 2 - 2, h - bottom + 14, f"{day:%m-%d}", "middle"))
     body.append(f'<rect x="{left}" y="{h - 14}" width="10" height="10" fill="{VERIFIED}"/>')
-    body.append(_text(left + 14, h - 5, "服务器核验的有效学习"))
+    body.append(svg_text(left + 14, h - 5, "服务器核验的有效学习"))
     body.append(f'<rect x="{left + 150}" y="{h - 14}" width="10" height="10" fill="{UNVERIFIED}"/>')
-    body.append(_text(left + 164, h - 5, "在线但未核验（倍速、后台、跳转、并行等）"))
-    return _svg(w, h, body, "每日有效与未核验学习时长", "daily")
+    body.append(svg_text(left + 164, h - 5, "在线但未核验（倍速、后台、跳转、并行等）"))
+    return svg_frame(w, h, body, "每日有效与未核验学习时长", "daily")
 
 
 WEEKDAYS = ("周一", "周二", "周三", "周四", "周五", "周六", "周日")
@@ -73,10 +73,10 @@ def heat_map(grid: list[list[float]]) -> Markup:
     w, h = left + 24 * cell + 8, top + 7 * cell + 8
     peak = max([v for row in grid for v in row] + [0.01])
     body = [
-        _text(left + hour * cell + cell / 2, 12, f"{hour}", "middle") for hour in range(0, 24, 2)
+        svg_text(left + hour * cell + cell / 2, 12, f"{hour}", "middle") for hour in range(0, 24, 2)
     ]
     for d, row in enumerate(grid):
-        body.append(_text(2, top + d * cell + 15, WEEKDAYS[d]))
+        body.append(svg_text(2, top + d * cell + 15, WEEKDAYS[d]))
         for hour, v in enumerate(row):
             alpha = 0.06 + 0.94 * (v / peak) if v else 0.0
             body.append(
@@ -84,7 +84,7 @@ def heat_map(grid: list[list[float]]) -> Markup:
                 f'height="{cell - 2}" fill="#1565c0" fill-opacity="{alpha:.2f}" stroke="#eceff1">'
                 f"<title>{WEEKDAYS[d]} {hour}:00 学习 {v:.2f} 小时</title></rect>"
             )
-    return _svg(w, h, body, "学习时段分布（星期 × 小时）", "heat")
+    return svg_frame(w, h, body, "学习时段分布（星期 × 小时）", "heat")
 
 
 def trace_chart(trace: Trace) -> Markup:
@@ -102,9 +102,9 @@ def trace_chart(trace: Trace) -> Markup:
     body = [
         f'<line x1="{left}" y1="{h - bottom}" x2="{w - 6}" y2="{h - bottom}" stroke="#999"/>',
         f'<line x1="{left}" y1="{top}" x2="{left}" y2="{h - bottom}" stroke="#999"/>',
-        _text(4, top + 8, f"{p_max / 60:.0f}分"),
-        _text(w - 8, h - bottom + 14, f"{t_max / 60:.0f} 分钟（服务器时间）", "end"),
-        _text(left + 2, h - bottom + 14, "0"),
+        svg_text(4, top + 8, f"{p_max / 60:.0f}分"),
+        svg_text(w - 8, h - bottom + 14, f"{t_max / 60:.0f} 分钟（服务器时间）", "end"),
+        svg_text(left + 2, h - bottom + 14, "0"),
     ]
     # Shade stretches where the page was hidden or the player paused.
     for a, b in itertools.pairwise(pts):
@@ -147,7 +147,7 @@ def trace_chart(trace: Trace) -> Markup:
                 f'<polygon points="{x:.1f},{top} {x - 5:.1f},{top - 8 + 8} {x + 5:.1f},{top}" '
                 f'fill="#6a1b9a"><title>回答确认提示：{ok}{lat}</title></polygon>'
             )
-            body.append(_text(x + 3, top + 10, f"{e.latency_s:.0f}s" if e.latency_s else ok))
+            body.append(svg_text(x + 3, top + 10, f"{e.latency_s:.0f}s" if e.latency_s else ok))
     legend = [
         ("#1565c0", "播放进度"),
         (UNVERIFIED, "跳转"),
@@ -159,8 +159,8 @@ def trace_chart(trace: Trace) -> Markup:
     for i, (colour, name) in enumerate(legend):
         x = left + i * 92
         body.append(f'<rect x="{x}" y="{h - 14}" width="10" height="10" fill="{colour}"/>')
-        body.append(_text(x + 14, h - 5, name))
-    return _svg(w, h, body, "会话播放进度与时间", "trace")
+        body.append(svg_text(x + 14, h - 5, name))
+    return svg_frame(w, h, body, "会话播放进度与时间", "trace")
 
 
 def lanes_chart(lanes: list[Lane]) -> Markup:
@@ -175,21 +175,21 @@ def lanes_chart(lanes: list[Lane]) -> Markup:
     span = max(60.0, (hi - lo).total_seconds())
     sx = (w - left - 10) / span
     body = [
-        _text(left, 12, f"{local(lo):%H:%M}"),
-        _text(w - 8, 12, f"{local(hi):%H:%M}", "end"),
+        svg_text(left, 12, f"{local(lo):%H:%M}"),
+        svg_text(w - 8, 12, f"{local(hi):%H:%M}", "end"),
     ]
     for i, lane in enumerate(lanes):
         y = top + i * row
         x0 = left + (lane.start - lo).total_seconds() * sx
         x1 = left + (lane.end - lo).total_seconds() * sx
         colour = "#1565c0" if lane.own else UNVERIFIED
-        body.append(_text(2, y + 14, lane.label[:16]))
+        body.append(svg_text(2, y + 14, lane.label[:16]))
         body.append(
             f'<rect class="lane" x="{x0:.1f}" y="{y + 3}" width="{max(2.0, x1 - x0):.1f}" '
             f'height="{row - 6}" fill="{colour}" fill-opacity="0.8">'
             f"<title>{escape(lane.label)} {local(lane.start):%H:%M}–{local(lane.end):%H:%M}</title></rect>"
         )
-    return _svg(w, h, body, "同一时间的学习会话", "lanes")
+    return svg_frame(w, h, body, "同一时间的学习会话", "lanes")
 
 
 def link_graph(name: str, devices: list[str], linked: list[Linked]) -> Markup:
@@ -214,11 +214,13 @@ def link_graph(name: str, devices: list[str], linked: list[Linked]) -> Markup:
         body.append(
             f'<circle cx="{x:.1f}" cy="{y:.1f}" r="16" fill="#fff" stroke="{colour}" stroke-width="2"/>'
         )
-        body.append(_text(x, y + 30, other.name[:10], "middle"))
-        body.append(_text(x, y + 4, "同单位" if other.same_unit else "他单位", "middle"))
+        body.append(svg_text(x, y + 30, other.name[:10], "middle"))
+        body.append(svg_text(x, y + 4, "同单位" if other.same_unit else "他单位", "middle"))
     body.append(f'<circle cx="{cx}" cy="{cy}" r="22" fill="#1565c0"/>')
-    body.append(_text(cx, cy + 4, name[:4], "middle", 'fill="#fff"'))
+    body.append(svg_text(cx, cy + 4, name[:4], "middle", 'fill="#fff"'))
     body.append(
-        _text(6, h - 6, f"本人设备 {len(set(devices))} 台；实线 = 共用设备，虚线 = 仅共用网络地址")
+        svg_text(
+            6, h - 6, f"本人设备 {len(set(devices))} 台；实线 = 共用设备，虚线 = 仅共用网络地址"
+        )
     )
-    return _svg(w, h, body, "关联账号（共用设备或网络地址）", "graph")
+    return svg_frame(w, h, body, "关联账号（共用设备或网络地址）", "graph")

@@ -11,6 +11,7 @@ import jinja2
 from aiohttp import web
 
 from models import Role
+from proctor.exams import charts as exam_charts
 from proctor.web.keys import ACTOR
 
 BEIJING = dt.timezone(dt.timedelta(hours=8), "CST")
@@ -53,6 +54,8 @@ def make_environment() -> jinja2.Environment:
         enable_async=False,
     )
     env.filters["local"] = local_time
+    env.filters["exam_pictures"] = exam_charts.pictures
+    env.filters["exam_events"] = exam_charts.event_rows
     return env
 
 

@@ -26,19 +26,6 @@
     interval = { paused: video.paused || video.ended, hidden: document.visibilityState !== "visible", blurred: !document.hasFocus() };
   }
 
-  async function fingerprint() {
-    const parts = [navigator.userAgent, navigator.language, screen.width + "x" + screen.height, screen.colorDepth,
-      window.devicePixelRatio, Intl.DateTimeFormat().resolvedOptions().timeZone, navigator.hardwareConcurrency || 0,
-      navigator.platform || ""].join("|");
-    if (window.crypto && crypto.subtle) {
-      const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(parts));
-      return Array.from(new Uint8Array(digest)).slice(0, 16).map((b) => b.toString(16).padStart(2, "0")).join("");
-    }
-    let h = 0;
-    for (let i = 0; i < parts.length; i++) h = (Math.imul(31, h) + parts.charCodeAt(i)) | 0;
-    return "h" + (h >>> 0).toString(16);
-  }
-
   function fmt(seconds) {
     const m = Math.floor(seconds / 60);
     const s = Math.floor(seconds % 60);
@@ -164,7 +151,7 @@
   async function start(seekToResume) {
     const resp = await fetch("/api/v1/study/sessions", {
       method: "POST", headers: { "Content-Type": "application/json" }, credentials: "same-origin",
-      body: JSON.stringify({ lesson_id: lessonId, device: await fingerprint() }),
+      body: JSON.stringify({ lesson_id: lessonId, device: await window.deviceFingerprint() }),
     });
     const data = await resp.json().catch(() => ({}));
     if (!resp.ok) { text.textContent = data.detail || "无法开始学习"; return; }

@@ -1,0 +1,1 @@
+"""Online exams: banks, server-timed attempts, invigilation and post-exam forensics."""
