@@ -1,0 +1,135 @@
+"""A learner takes an exam in headless Chromium: resume after a reload, focus losses recorded,
+a pass, and the bonus credit in the archive."""
+
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+from collections.abc import AsyncIterator
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiohttp.test_utils import TestServer
+from sqlalchemy import select
+
+from models import ExamEvent, ExamItem, ItemKind, utcnow
+from proctor.context import Context, open_context
+from proctor.exams.bank import ExamInput, ItemInput, insert_exam, insert_items
+from proctor.settings import Settings
+from proctor.web.app import create_app
+from tests.browser.test_player import CHROMIUM, page, sign_in  # noqa: F401
+from tests.factories import build_world
+from tests.proctor.archive.helpers import add_course
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian chromium not installed"),
+]
+
+
+@pytest.fixture
+async def served(tmp_path: Path, sqlite_template: Path) -> AsyncIterator[tuple[str, Context]]:
+    db = tmp_path / "exam.db"
+    shutil.copy(sqlite_template, db)
+    settings = Settings(
+        database_url=f"sqlite+aiosqlite:///{db}",
+        data_dir=tmp_path / "data",
+        secret_key="browser-test-secret-0123456789",
+        argon2_time_cost=1,
+        argon2_memory_kib=64,
+    )
+    ctx = open_context(settings)
+    world = await build_world(ctx)
+    course = await add_course(ctx, world, "EXB", "廉洁从政专题")
+    opts = [{"id": c, "text": t} for c, t in zip("ABCD", ["甲", "乙", "丙", "丁"], strict=True)]
+    items = [
+        ItemInput(ItemKind.SINGLE, f"第 {i} 题：选出正确的表述", opts, "ABCD"[i % 4])
+        for i in range(8)
+    ]
+    items.append(ItemInput(ItemKind.MULTIPLE, "多选：哪些属于纪律要求", opts, "BD"))
+    items.append(
+        ItemInput(
+            ItemKind.TRUE_FALSE,
+            "判断：学时以服务器核验为准",
+            [{"id": "T", "text": "正确"}, {"id": "F", "text": "错误"}],
+            "T",
+        )
+    )
+    now = utcnow()
+    async with ctx.db.begin() as s:
+        await insert_items(s, course.id, items)
+        await insert_exam(
+            s,
+            course.id,
+            ExamInput(
+                title="廉洁从政专题考试",
+                item_count=6,
+                time_limit_s=1200,
+                pass_mark=60,
+                attempts_allowed=2,
+                bonus_credits=Decimal("1.5"),
+                opens_at=now - dt.timedelta(hours=1),
+                closes_at=now + dt.timedelta(days=1),
+            ),
+        )
+    server = TestServer(create_app(ctx=ctx), host="127.0.0.1")
+    await server.start_server()
+    yield str(server.make_url("/")).rstrip("/"), ctx
+    await server.close()
+    await ctx.close()
+
+
+async def _choose(key: dict[int, str], box: Any) -> None:
+    item_id = int(await box.get_attribute("data-item-id"))
+    for option in key[item_id]:
+        await box.locator(f'input[value="{option}"]').check()
+
+
+async def test_take_and_pass_an_exam_with_resume_and_focus_losses(
+    served: tuple[str, Context],
+    page: Any,  # noqa: F811
+) -> None:
+    base, ctx = served
+    async with ctx.db() as s:
+        key = {i.id: i.key for i in await s.scalars(select(ExamItem))}
+    await sign_in(page, base, "zhang")
+    await page.click("text=在线考试")
+    await page.click("button.start-exam")
+    await page.wait_for_url("**/exams/attempts/*")
+    timer = (await page.inner_text("#exam-timer")).strip()
+    assert timer.startswith(("20:", "19:"))
+    boxes = page.locator(".exam-item")
+    assert await boxes.count() == 6
+    for i in range(3):
+        await _choose(key, boxes.nth(i))
+    await page.wait_for_function("document.getElementById('exam-answered').textContent === '3'")
+    # A reload (or a lost connection) resumes with the saved answers and the server's clock.
+    await page.reload()
+    await page.wait_for_selector(".exam-item")
+    assert await page.locator(".exam-item input:checked").count() >= 3
+    assert (await page.inner_text("#exam-answered")).strip() == "3"
+    # The learner switches away from the exam window four times.
+    for _ in range(4):
+        await page.evaluate(
+            "window.dispatchEvent(new Event('blur')); window.dispatchEvent(new Event('focus'))"
+        )
+    boxes = page.locator(".exam-item")
+    for i in range(3, 6):
+        await _choose(key, boxes.nth(i))
+    await page.wait_for_function("document.getElementById('exam-answered').textContent === '6'")
+    await page.click("#exam-submit")
+    await page.click("#exam-submit")  # the second click confirms
+    await page.wait_for_selector("#exam-result")
+    result = await page.inner_text("#exam-result")
+    assert "100" in await page.inner_text("#exam-score")
+    assert "考试通过" in result and "1.50" in await page.inner_text("#exam-bonus")
+    assert (await page.locator("#exam-events td", has_text="考试窗口失去焦点").count()) == 4
+    async with ctx.db() as s:
+        kinds = [e.kind for e in await s.scalars(select(ExamEvent))]
+    assert kinds.count("blur") == 4 and kinds.count("resume") >= 2
+    # The bonus credit is in the learner's archive.
+    await page.click("text=我的档案")
+    assert "1.50" in await page.inner_text('[data-credits="bonus"]')
+    assert "廉洁从政专题" in await page.inner_text("main")
