@@ -1,0 +1,1 @@
+"""Exams: the exam model and its data forensics."""
