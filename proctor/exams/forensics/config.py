@@ -63,7 +63,7 @@ class ForensicConfig:
     preknowledge_min_items: int = 4
     rapid_fraction: float = 0.10
     rapid_cap_s: float = 10.0
-    rapid_min_share: float = 0.2
+    rapid_min_share: float = 0.1
     rapid_min_items: int = 4
     rapid_chance_alpha: float = 0.01
     compromised_min_share: float = 0.5
