@@ -143,6 +143,7 @@ def simulate_exam(
     travellers: int = 5,
     compromised_share: float = 0.25,
     difficulty: float = -0.3,
+    proxy_office_share: float = 0.0,
     exam_id: int = 0,
 ) -> SimExam:
     """Simulate one exam sitting (``examinees`` attempts, one per learner).
@@ -228,8 +229,9 @@ def simulate_exam(
         if label == "proxy":
             hours[k] = rng.uniform(0.0, 0.8)
             device[k] = f"proxy-pc-{learner[k]}"
-            # most proxies sit elsewhere; some use the learner's office network
-            ip[k] = f"172.16.{k % 250}.9" if rng.random() < 0.7 else ip[k]
+            # a proxy sits elsewhere; ``proxy_office_share`` of them use the learner's office
+            # network (only the "little study, high score" reason can catch those)
+            ip[k] = ip[k] if rng.random() < proxy_office_share else f"172.16.{k % 250}.9"
         elif variant == "new_device":
             device[k] = f"newpc-{learner[k]}"
         elif variant == "traveller":

@@ -85,6 +85,7 @@ class AnswerCopyingIndex(BaseEstimator):
         gamma: float = 0.3,
         weight_step: float = 0.1,
         screen: float = 0.05,
+        min_neighbours: int = 30,
     ) -> None:
         self.bandwidth = bandwidth
         self.smoothing = smoothing
@@ -92,6 +93,7 @@ class AnswerCopyingIndex(BaseEstimator):
         self.gamma = gamma
         self.weight_step = weight_step
         self.screen = screen
+        self.min_neighbours = min_neighbours
 
     def fit(self, X: ExamMatrix, y: Any = None) -> AnswerCopyingIndex:
         """Abilities (Rasch MAP) and kernel-weighted option counts on an ability grid."""
@@ -103,7 +105,14 @@ class AnswerCopyingIndex(BaseEstimator):
         grid = np.arange(-5.0, 5.0 + self.grid_step / 2, self.grid_step)
         cell = np.clip(np.rint((theta + 5.0) / self.grid_step).astype(np.int64), 0, len(grid) - 1)
         used, row = np.unique(cell, return_inverse=True)
-        w = np.exp(-0.5 * ((grid[used][:, None] - theta[None, :]) / h) ** 2)  # U × N
+        dist = np.abs(grid[used][:, None] - theta[None, :])  # U × N
+        # adaptive width: at the ends of the ability scale keep ``min_neighbours`` in reach,
+        # or the few extreme examinees' shared wrong options look improbable (the Type I
+        # inflation for low-ability copiers reported for ω)
+        k = min(n - 1, self.min_neighbours)
+        reach = np.partition(dist, k, axis=1)[:, k] if n > 1 else np.full(len(used), h)
+        width = np.maximum(h, reach)[:, None]
+        w = np.exp(-0.5 * (dist / width) ** 2)
         offsets = np.concatenate([[0], np.cumsum(m.n_codes)[:-1]]).astype(np.int64)
         onehot = np.zeros((n, int(m.n_codes.sum())))
         a_idx, i_idx = np.nonzero(m.presented)
