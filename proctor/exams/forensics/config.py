@@ -19,7 +19,10 @@ class ForensicConfig:
       per honest pair is at most ``copy_alpha``: 1e-4 by default, ten times under the
       0.001 target, because an exam of 300 has 44,850 pairs and 0.001 would put some 45
       honest pairs (a sixth of the examinees) in the review queue of every exam.
-    * ``copy_gamma`` – the share of copied items the weighted statistic is tuned for.
+    * ``copy_gamma`` – the share of copied items the weighted statistic is tuned for;
+      ``copy_use_times`` / ``copy_fast_shift`` – weight items the suspected copier answered
+      fast (copied answers take less time; the shift is in residual SDs). These shape the
+      power only: the null stays exact.
     * ``copy_correction`` – "none" (per-pair ``copy_alpha``) or "bonferroni"
       (``copy_alpha`` / pairs tested: the family-wise error of the whole exam).
     * ``min_common_items`` – pairs with fewer common answered items are not tested.
@@ -56,6 +59,8 @@ class ForensicConfig:
     copy_alpha: float = 1e-4
     copy_correction: str = "none"
     copy_gamma: float = 0.3
+    copy_use_times: bool = True
+    copy_fast_shift: float = 1.5
     min_common_items: int = 10
     bandwidth: float | None = None
     smoothing: float = 1.0

@@ -9,18 +9,25 @@ X_i ~ Bernoulli(P_i), P_i = P(c picks s's option on i | θ_c). Then
   Σ X_i, by dynamic programming: the normal approximation is poor on 40 items;
 * the same exact test restricted to the items the source got wrong (identical wrong
   answers, the strongest evidence: honest examinees rarely share a wrong option);
-* the decision statistic: a weighted match count W = Σ w_i X_i with the Neyman–Pearson
-  weights of the alternative "a share γ of the items was copied",
-  w_i = log(1 + γ(1 − P_i)/P_i), so an improbable match (a shared wrong or rare option)
-  counts more than a likely one (weighted ω, Trout & Gorney 2025). Its exact null is the
-  generalised binomial law of W on a grid of weights (dynamic programming).
+* the decision statistic: a weighted match count W = Σ w_i X_i. Here the *source's*
+  answers are the random part, Q_i = P(s picks c's option | θ_s) – the source worked
+  alone, so θ_s is not inflated by copying – and everything about the suspected copier
+  (answers and response times) is conditioned on. The weights are the Neyman–Pearson
+  log-likelihood ratios of the alternative "item i was copied with probability γ_i",
+  w_i = log((γ_i + (1 − γ_i) Q_i) / ((1 − γ_i) Q_i)): an improbable match (a shared
+  wrong or rare option) counts more than a likely one (weighted ω, Trout & Gorney
+  2025), and γ_i rises where the copier answered much faster than the lognormal model
+  expects (copying takes less time than working an item out). Because the weights are
+  functions of the conditioned-on data only, the exact null of W is the generalised
+  binomial law of Σ w_i X_i on a grid of weights (dynamic programming), whatever the
+  relation between the copier's speed and his own correctness.
 
 P(option | θ) is a nominal-response-style estimate that needs no IRT fitting: a Gaussian
 kernel (on the Rasch ability scale) average of the option choices of the *other*
 examinees, c and s left out, smoothed toward the item's overall option shares.
 
 The directional p-value is the exact p-value of W, computed for pairs that pass a loose
-screen (``min(p_count, p_wrong) < screen``; 1 otherwise: the screen only shrinks the
+screen (W's normal z above ``screen_z``; 1 otherwise: the screen only shrinks the
 rejection region, so the test stays valid and cheap). A pair's p-value is
 ``min(1, 2·min(p_c→s, p_s→c))`` (both directions, Bonferroni), so the per-pair Type I
 error at level α is at most α.
@@ -44,6 +51,7 @@ from proctor.exams.forensics.data import (
     poisson_binomial_sf,
     rasch_ability,
 )
+from proctor.exams.forensics.response_time import LognormalRT
 
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
@@ -84,20 +92,30 @@ class AnswerCopyingIndex(BaseEstimator):
         grid_step: float = 0.05,
         gamma: float = 0.3,
         weight_step: float = 0.1,
-        screen: float = 0.05,
+        screen_z: float = 1.28,
         min_neighbours: int = 30,
+        fast_shift: float = 1.5,
     ) -> None:
         self.bandwidth = bandwidth
         self.smoothing = smoothing
         self.grid_step = grid_step
         self.gamma = gamma
         self.weight_step = weight_step
-        self.screen = screen
+        self.screen_z = screen_z
+        self.fast_shift = fast_shift
         self.min_neighbours = min_neighbours
 
-    def fit(self, X: ExamMatrix, y: Any = None) -> AnswerCopyingIndex:
-        """Abilities (Rasch MAP) and kernel-weighted option counts on an ability grid."""
+    def fit(
+        self, X: ExamMatrix, y: Any = None, time_z: FloatArray | None = None
+    ) -> AnswerCopyingIndex:
+        """Abilities (Rasch MAP) and kernel-weighted option counts on an ability grid.
+
+        ``time_z``: the examinees' standardised log response-time residuals (attempts ×
+        items, NaN where untimed), from :class:`LognormalRT`; without them every item has
+        the prior copy share ``gamma``.
+        """
         m = X
+        self.time_z_ = time_z
         n = m.n_attempts
         theta = rasch_ability(m.correct, m.presented)
         sd = float(np.std(theta)) if n > 1 else 1.0
@@ -131,6 +149,22 @@ class AnswerCopyingIndex(BaseEstimator):
         self.bandwidth_ = h
         self.matrix_ = m
         return self
+
+    def _copy_share(self, copier: IntArray) -> FloatArray:
+        """Per item, the share γ_i of the alternative: copied answers come fast.
+
+        γ_i = γ f₁(z)/(γ f₁(z) + (1 − γ) f₀(z)), f₀ = N(0, 1) the honest residual density,
+        f₁ = N(−fast_shift, 1) the copied one; it only shapes the weights (the null is exact
+        whatever they are, because it conditions on the copier's answers and times).
+        """
+        m = self.matrix_
+        g = np.full((len(copier), m.n_items), self.gamma)
+        if self.time_z_ is None:
+            return g
+        z = self.time_z_[copier]
+        lr = np.exp(-self.fast_shift * np.nan_to_num(z, nan=0.0) - self.fast_shift**2 / 2)
+        post = self.gamma * lr / (self.gamma * lr + 1 - self.gamma)
+        return np.clip(np.where(np.isnan(z), self.gamma, post), 0.01, 0.95)
 
     def match_probabilities(self, copier: IntArray, source: IntArray) -> tuple[FloatArray, Any]:
         """P(copier picks the source's option) per item, and the common-item mask."""
@@ -173,19 +207,24 @@ class AnswerCopyingIndex(BaseEstimator):
         pw = np.where(wrong, p, 0.0)
         iw = (match & wrong).sum(1)
         p_wrong = poisson_binomial_sf(pw, iw)
-        units = np.where(
-            common,
-            np.rint(np.log1p(self.gamma * (1 - p) / np.maximum(p, 0.01)) / self.weight_step).astype(
-                np.int64
-            ),
-            0,
+        # decision statistic: the source's answers are the random part, P(s picks c's option
+        # | θ_s), everything about the suspected copier c (answers, times) is conditioned on
+        p_rev, common_rev = self.match_probabilities(source, copier)
+        match_rev = common_rev & (m.codes[copier] == m.codes[source])
+        gamma = self._copy_share(copier)
+        w = np.log(
+            (gamma + (1 - gamma) * np.maximum(p_rev, 0.01))
+            / ((1 - gamma) * np.maximum(p_rev, 0.01))
         )
-        observed = (units * match).sum(1)
+        units = np.where(common_rev, np.rint(w / self.weight_step).astype(np.int64), 0)
+        observed = (units * match_rev).sum(1)
+        mean_w = (units * p_rev).sum(1)
+        sd_w = np.sqrt(np.maximum((units**2 * p_rev * (1 - p_rev)).sum(1), 1e-12))
         p_w = np.ones(len(copier))
-        screened = np.nonzero(np.minimum(p_count, p_wrong) < self.screen)[0]
+        screened = np.nonzero((observed - mean_w) / sd_w > self.screen_z)[0]
         for start in range(0, len(screened), 2000):
             rows = screened[start : start + 2000]
-            p_w[rows] = weighted_sf(p[rows], units[rows], observed[rows])
+            p_w[rows] = weighted_sf(p_rev[rows], units[rows], observed[rows])
         return DirectionalStats(
             copier=np.asarray(copier, dtype=np.int64),
             source=np.asarray(source, dtype=np.int64),
@@ -329,9 +368,13 @@ def detect_copying(
 ) -> CopyingResult:
     """Test the candidate pairs and flag those below the configured threshold."""
     mode, pairs, reasons = candidate_pairs(m, attempts, cfg)
+    time_z = LognormalRT().fit(m).residuals(m) if cfg.copy_use_times else None
     model = AnswerCopyingIndex(
-        bandwidth=cfg.bandwidth, smoothing=cfg.smoothing, gamma=cfg.copy_gamma
-    ).fit(m)
+        bandwidth=cfg.bandwidth,
+        smoothing=cfg.smoothing,
+        gamma=cfg.copy_gamma,
+        fast_shift=cfg.copy_fast_shift,
+    ).fit(m, time_z=time_z)
     a, b = pairs[:, 0], pairs[:, 1]
     ab, ba = model.directional(a, b), model.directional(b, a)
     p_pair = np.minimum(1.0, 2.0 * np.minimum(ab.p_value, ba.p_value))
