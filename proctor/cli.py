@@ -231,9 +231,16 @@ def detect(start: str, end: str, reuse_model: bool) -> None:
 @click.option("--learners", default=300, show_default=True)
 @click.option("--days", default=14, show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON only.")
-def evaluate(seed: int, learners: int, days: int, as_json: bool) -> None:
+@click.option(
+    "--exams", is_flag=True, help="Evaluate exam forensics (copying, response times, proxies)."
+)
+def evaluate(seed: int, learners: int, days: int, as_json: bool, exams: bool) -> None:
     """Simulate fresh populations, run detection, and report how well it did."""
     import tempfile
+
+    if exams:
+        _evaluate_exams(seed, as_json)
+        return
 
     from proctor.detection.evaluate import evaluate as run_evaluation
 
@@ -252,6 +259,40 @@ def evaluate(seed: int, learners: int, days: int, as_json: bool) -> None:
         click.echo(f"{name:<20}{m['recall']:>8.2f}{m['precision']:>8.2f}{m['n']:>6}")
     for name, v in report["honest_variants"].items():
         click.echo(f"  诚实·{name:<16} 误报 {v['flagged']}/{v['n']}")
+
+
+def _evaluate_exams(seed: int, as_json: bool) -> None:
+    from proctor.exams.forensics.evaluate import evaluate_exams
+
+    r = evaluate_exams(seed)
+    if as_json:
+        click.echo(json.dumps({"exams": r}, ensure_ascii=False))
+        return
+    click.echo(
+        f"考试数据分析（种子 {seed}）：{r['exams']} 场考试 × {r['examinees']} 人 × {r['items']} 题；"
+        f"诚实考生对 {r['honest_pairs']} 对"
+    )
+    click.echo(
+        f"  抄袭检测阈值 p < {r['copy_threshold']:g}：诚实考生对误报率 {r['pair_fpr']:.6f}"
+        f"（{r['honest_pairs_flagged']} 对）；各阈值 "
+        + "，".join(f"{k}: {v:.6f}" for k, v in r["pair_fpr_at"].items())
+    )
+    for name, table in (("检出率", r["power"]), ("较难试卷检出率", r["power_hard_exam"])):
+        click.echo(
+            f"  抄袭{name}（按抄袭题目比例）：" + "，".join(f"{k} {v}" for k, v in table.items())
+        )
+    click.echo("  召回率：" + "，".join(f"{k} {v:.2f}" for k, v in r["recall"].items()))
+    click.echo(
+        f"  泄露题目找回 {r['compromised_items']['recall']:.2f}，误报题目 {r['compromised_items']['false_items']}"
+    )
+    for name, v in r["honest_variants"].items():
+        click.echo(
+            f"  诚实·{name:<12} 误报 {v['flagged']}/{v['n']}（中高风险 {v['medium_or_high']}）"
+        )
+    for name, t in r["targets"].items():
+        click.echo(
+            f"  目标 {name}: {t['target']}，实测 {t['measured']}，{'达标' if t['met'] else '未达标'}"
+        )
 
 
 if __name__ == "__main__":  # pragma: no cover

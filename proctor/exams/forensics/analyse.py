@@ -1,0 +1,416 @@
+"""One entry point: :func:`analyse` runs every exam forensic and returns reviewable flags.
+
+Each :class:`ExamFlag` is evidence for a human reviewer, never a verdict: it carries the
+statistic's p-value and the Type I error at the threshold that fired (where the method has
+a null distribution), reasons in Simplified Chinese with their values and thresholds, and a
+JSON-serialisable evidence object from which the review page can draw its table or chart.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+import numpy as np
+
+from proctor.exams.forensics.config import ForensicConfig
+from proctor.exams.forensics.data import (
+    AttemptRecord,
+    ExamMatrix,
+    ItemInfo,
+    StudyHistory,
+    build_matrix,
+)
+from proctor.exams.forensics.omega import CopyingResult, PairFinding, detect_copying
+from proctor.exams.forensics.proxy import check_proxy
+from proctor.exams.forensics.response_time import TimeFindings, analyse_times
+
+FlagKind = Literal["copying", "preknowledge", "rapid_guessing", "proxy"]
+RAPID_GUESSING_RISK = 0.3  # disengagement: worth a look, not misconduct by itself
+SOURCE_RISK_FACTOR = 0.8  # the source of a copied pair may not have known
+
+
+@dataclass(frozen=True)
+class ExamFlag:
+    """A finding about one attempt, for human review."""
+
+    attempt_id: int
+    learner_id: int
+    kind: FlagKind
+    risk: float  # 0..1
+    band: str  # "high" | "medium" | "low"
+    p_value: float | None
+    type1_error: float | None  # the false-flag probability at the threshold that fired
+    reasons: list[dict[str, Any]]
+    evidence: dict[str, Any]
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-serialisable form."""
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class ForensicReport:
+    """Every flag of the exam, plus how the tests were run and their error rates."""
+
+    n_attempts: int
+    n_items: int
+    flags: list[ExamFlag]
+    copying: dict[str, Any]  # mode, pairs tested, threshold, type1_error, flagged pairs
+    preknowledge: dict[str, Any]  # threshold, type1_error, compromised items
+    rapid_guessing: dict[str, Any]
+    proxy: dict[str, Any]
+    notes: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-serialisable form."""
+        return asdict(self)
+
+    def flags_of(self, kind: FlagKind) -> list[ExamFlag]:
+        """The flags of one kind."""
+        return [f for f in self.flags if f.kind == kind]
+
+
+def risk_from_p(p: float, threshold: float) -> float:
+    """0.5 at the threshold, rising by 0.25 per three decades below it, capped at 1."""
+    if p >= threshold:
+        return 0.0
+    decades = math.log10(threshold / max(p, 1e-300))
+    return round(min(1.0, 0.5 + decades / 12.0), 4)
+
+
+def _r(x: float, nd: int = 4) -> float:
+    return round(float(x), nd)
+
+
+def analyse(
+    items: Sequence[ItemInfo],
+    attempts: Sequence[AttemptRecord],
+    histories: Mapping[int, StudyHistory] | Sequence[StudyHistory],
+    config: ForensicConfig | None = None,
+) -> ForensicReport:
+    """Run copying, response-time and proxy forensics on one exam's attempts."""
+    cfg = config or ForensicConfig()
+    if not isinstance(histories, Mapping):
+        histories = {h.learner_id: h for h in histories}
+    notes: list[str] = []
+    m = build_matrix(items, attempts)
+    flags: list[ExamFlag] = []
+    copy_section: dict[str, Any] = {"mode": "skipped", "pairs_tested": 0, "pairs": []}
+    if m.n_attempts >= 3 and m.n_items > 0:
+        copying = detect_copying(m, attempts, cfg)
+        flags += _copying_flags(m, attempts, copying, cfg)
+        copy_section = _copy_section(m, copying, cfg)
+        if copying.mode == "candidates":
+            notes.append(
+                f"考生 {m.n_attempts} 人，超过全量两两比对上限 {cfg.all_pairs_max} 人："
+                "仅比对同一网络地址、同一单位、提交时间相近的考生对，另加随机抽样"
+            )
+    else:
+        notes.append("考生不足 3 人，未做抄袭检测")
+    times = analyse_times(m, cfg) if m.n_attempts >= 3 else None
+    if times is not None:
+        flags += _time_flags(m, attempts, times, cfg)
+    else:
+        notes.append("考生不足 3 人，未做作答时间分析")
+    score = np.nanmean(np.where(m.presented, m.correct, np.nan), axis=1)
+    score = np.nan_to_num(score)
+    for k, att in enumerate(attempts):
+        res = check_proxy(att, histories.get(att.learner_id), float(score[k]), cfg)
+        if res.flagged:
+            flags.append(
+                ExamFlag(
+                    attempt_id=att.attempt_id,
+                    learner_id=att.learner_id,
+                    kind="proxy",
+                    risk=res.risk,
+                    band=cfg.band(res.risk),
+                    p_value=None,
+                    type1_error=None,
+                    reasons=res.reasons,
+                    evidence=res.evidence,
+                )
+            )
+    flags.sort(key=lambda f: (-f.risk, f.attempt_id, f.kind))
+    return ForensicReport(
+        n_attempts=m.n_attempts,
+        n_items=m.n_items,
+        flags=flags,
+        copying=copy_section,
+        preknowledge={
+            "fast_z": cfg.fast_z,
+            "alpha": cfg.preknowledge_alpha,
+            "type1_error": cfg.preknowledge_alpha,
+            "min_items": cfg.preknowledge_min_items,
+            "compromised_items": times.compromised if times else [],
+        },
+        rapid_guessing={
+            "threshold_rule": f"min({cfg.rapid_fraction:g} × item median time, {cfg.rapid_cap_s:g} s)",
+            "min_items": cfg.rapid_min_items,
+            "min_share": cfg.rapid_min_share,
+            "chance_alpha": cfg.rapid_chance_alpha,
+        },
+        proxy={
+            "min_hours": cfg.proxy_min_hours,
+            "high_score": cfg.proxy_high_score,
+            "type1_error": None,
+        },
+        notes=notes,
+    )
+
+
+def _copy_section(m: ExamMatrix, res: CopyingResult, cfg: ForensicConfig) -> dict[str, Any]:
+    tested = int((res.p_values < 1.0).sum()) if len(res.p_values) else 0
+    return {
+        "mode": res.mode,
+        "pairs_tested": len(res.pairs),
+        "pairs_with_evidence": tested,
+        "candidate_reasons": res.candidate_reasons,
+        "alpha": cfg.copy_alpha,
+        "correction": cfg.copy_correction,
+        "threshold": res.threshold,
+        "type1_error": res.type1_error,
+        "expected_false_pairs": _r(res.expected_false_pairs, 3),
+        "pairs": [
+            {
+                "copier_attempt_id": m.attempt_ids[f.copier],
+                "source_attempt_id": m.attempt_ids[f.source],
+                "p_value": f.p_value,
+                "omega": _r(f.omega, 3),
+                "matches": f.matches,
+                "n_common": f.n_common,
+                "identical_wrong": f.identical_wrong,
+            }
+            for f in res.findings
+        ],
+    }
+
+
+def _copying_flags(
+    m: ExamMatrix, attempts: Sequence[AttemptRecord], res: CopyingResult, cfg: ForensicConfig
+) -> list[ExamFlag]:
+    by_row: dict[int, list[tuple[PairFinding, str]]] = {}
+    for f in res.findings:
+        by_row.setdefault(f.copier, []).append((f, "copier"))
+        by_row.setdefault(f.source, []).append((f, "source"))
+    out: list[ExamFlag] = []
+    model = res.model
+    if model is None:
+        return out
+    for row, found in by_row.items():
+        found.sort(key=lambda x: x[0].p_value)
+        f, role = found[0]
+        partner = f.source if role == "copier" else f.copier
+        att, other = attempts[row], attempts[partner]
+        risk = risk_from_p(f.p_value, res.threshold)
+        if role == "source":
+            risk = round(risk * SOURCE_RISK_FACTOR, 4)
+        reasons = [
+            {
+                "id": "C01",
+                "text": f"与考生（学员 {other.learner_id}）共同作答的 {f.n_common} 题中选项一致 {f.matches} 题，"
+                f"按本人能力独立作答预期约 {f.expected:.1f} 题（ω = {f.omega:.2f}）",
+                "value": f.matches,
+                "threshold": _r(f.expected, 2),
+            },
+            {
+                "id": "C02",
+                "text": f"对方答错的 {f.wrong_common} 题中有 {f.identical_wrong} 题选了同一个错误选项，"
+                f"独立作答预期约 {f.expected_wrong:.2f} 题",
+                "value": f.identical_wrong,
+                "threshold": _r(f.expected_wrong, 2),
+            },
+            {
+                "id": "C03",
+                "text": f"加权一致性统计的精确 p 值为 {f.p_value:.1e}，低于判定阈值 {res.threshold:.0e}"
+                f"（诚实考生对被误判的概率不超过 {res.type1_error:.0e}）",
+                "value": f.p_value,
+                "threshold": res.threshold,
+            },
+        ]
+        if role == "source":
+            reasons.append(
+                {
+                    "id": "C04",
+                    "text": "按作答方向判断本人更可能是被抄袭的一方（可能不知情），请结合其他证据审核",
+                    "value": None,
+                    "threshold": None,
+                }
+            )
+        evidence = {
+            "role": role,
+            "partner_attempt_id": other.attempt_id,
+            "partner_learner_id": other.learner_id,
+            "copier_attempt_id": m.attempt_ids[f.copier],
+            "source_attempt_id": m.attempt_ids[f.source],
+            "n_common": f.n_common,
+            "matches": f.matches,
+            "expected_matches": _r(f.expected),
+            "omega": _r(f.omega),
+            "p_matches": f.p_count,
+            "wrong_common": f.wrong_common,
+            "identical_wrong": f.identical_wrong,
+            "expected_identical_wrong": _r(f.expected_wrong),
+            "p_identical_wrong": f.p_wrong,
+            "weighted_matches": _r(f.weighted),
+            "p_value": f.p_value,
+            "same_ip": att.ip == other.ip,
+            "same_unit": att.unit_id == other.unit_id,
+            "submitted_apart_s": _r(abs(att.submitted_at - other.submitted_at), 1),
+            "other_partners": [
+                {
+                    "attempt_id": attempts[g.source if r == "copier" else g.copier].attempt_id,
+                    "learner_id": attempts[g.source if r == "copier" else g.copier].learner_id,
+                    "role": r,
+                    "p_value": g.p_value,
+                }
+                for g, r in found[1:]
+            ],
+            "items": model.pair_table(f.copier, f.source),
+        }
+        out.append(
+            ExamFlag(
+                attempt_id=att.attempt_id,
+                learner_id=att.learner_id,
+                kind="copying",
+                risk=risk,
+                band=cfg.band(risk),
+                p_value=f.p_value,
+                type1_error=res.type1_error,
+                reasons=reasons,
+                evidence=evidence,
+            )
+        )
+    return out
+
+
+def _time_rows(m: ExamMatrix, t: TimeFindings, k: int) -> list[dict[str, Any]]:
+    rows = []
+    for i in np.nonzero(m.presented[k])[0]:
+        sec = m.seconds[k, i]
+        rows.append(
+            {
+                "item": m.item_ids[i],
+                "seconds": None if np.isnan(sec) else _r(sec, 1),
+                "expected_seconds": _r(t.expected[k, i], 1),
+                "z": None if np.isnan(t.z[k, i]) else _r(t.z[k, i], 2),
+                "correct": bool(m.correct[k, i] == 1),
+                "fast_correct": bool(t.fast_correct_mask[k, i]),
+                "rapid": bool(t.rapid_mask[k, i]),
+                "rapid_threshold_s": _r(t.rapid_threshold[i], 1),
+            }
+        )
+    return rows
+
+
+def _time_flags(
+    m: ExamMatrix, attempts: Sequence[AttemptRecord], t: TimeFindings, cfg: ForensicConfig
+) -> list[ExamFlag]:
+    out: list[ExamFlag] = []
+    for k, att in enumerate(attempts):
+        if not (t.preknowledge[k] or t.rapid[k]):
+            continue
+        base = {
+            "speed_tau": _r(float(t.model.speed(_row(m, k))[0])),
+            "person_fit_lt": _r(t.lt[k], 2),
+            "person_fit_df": int(t.lt_df[k]),
+            "person_fit_p": float(t.lt_p[k]),
+            "items": _time_rows(m, t, k),
+        }
+        if t.preknowledge[k]:
+            p = float(t.preknowledge_p[k])
+            risk = risk_from_p(p, cfg.preknowledge_alpha)
+            expected = t.n_timed[k] * t.p_fast[k]
+            out.append(
+                ExamFlag(
+                    attempt_id=att.attempt_id,
+                    learner_id=att.learner_id,
+                    kind="preknowledge",
+                    risk=risk,
+                    band=cfg.band(risk),
+                    p_value=p,
+                    type1_error=cfg.preknowledge_alpha,
+                    reasons=[
+                        {
+                            "id": "K01",
+                            "text": f"{t.fast_correct[k]} 道题答对且用时远短于本人应有用时"
+                            f"（标准化残差低于 −{cfg.fast_z:g}），按模型仅应约 {expected:.1f} 题",
+                            "value": int(t.fast_correct[k]),
+                            "threshold": cfg.preknowledge_min_items,
+                        },
+                        {
+                            "id": "K02",
+                            "text": f"二项检验 p 值为 {p:.1e}，低于阈值 {cfg.preknowledge_alpha:.0e}；"
+                            "疑似事先知道部分题目的答案",
+                            "value": p,
+                            "threshold": cfg.preknowledge_alpha,
+                        },
+                        {
+                            "id": "K03",
+                            "text": f"作答时间个人拟合统计量 L_T = {t.lt[k]:.1f}（自由度 {int(t.lt_df[k])}，"
+                            f"p = {t.lt_p[k]:.1e}）",
+                            "value": _r(t.lt[k], 2),
+                            "threshold": None,
+                        },
+                    ],
+                    evidence={
+                        **base,
+                        "fast_correct": int(t.fast_correct[k]),
+                        "expected_fast": _r(expected),
+                        "items_timed": int(t.n_timed[k]),
+                    },
+                )
+            )
+        if t.rapid[k]:
+            out.append(
+                ExamFlag(
+                    attempt_id=att.attempt_id,
+                    learner_id=att.learner_id,
+                    kind="rapid_guessing",
+                    risk=RAPID_GUESSING_RISK,
+                    band=cfg.band(RAPID_GUESSING_RISK),
+                    p_value=float(t.rapid_p[k]),
+                    type1_error=None,
+                    reasons=[
+                        {
+                            "id": "G01",
+                            "text": f"{t.n_rapid[k]} 道题（占 {t.n_rapid[k] / max(1, t.n_timed[k]):.0%}）"
+                            f"用时低于快速作答阈值（题目中位用时的 {cfg.rapid_fraction:.0%}，最多 {cfg.rapid_cap_s:g} 秒）",
+                            "value": int(t.n_rapid[k]),
+                            "threshold": cfg.rapid_min_items,
+                        },
+                        {
+                            "id": "G02",
+                            "text": f"这些题答对 {t.rapid_correct[k]} 题，随机猜测预期约 {t.rapid_chance[k]:.1f} 题，"
+                            "正确率与猜测相当：疑似未认真作答",
+                            "value": int(t.rapid_correct[k]),
+                            "threshold": _r(t.rapid_chance[k], 2),
+                        },
+                    ],
+                    evidence={
+                        **base,
+                        "rapid": int(t.n_rapid[k]),
+                        "rapid_correct": int(t.rapid_correct[k]),
+                        "rapid_expected_correct": _r(t.rapid_chance[k]),
+                        "p_rapid_count": float(t.rapid_p[k]),
+                    },
+                )
+            )
+    return out
+
+
+def _row(m: ExamMatrix, k: int) -> ExamMatrix:
+    return ExamMatrix(
+        item_ids=m.item_ids,
+        attempt_ids=(m.attempt_ids[k],),
+        codes=m.codes[k : k + 1],
+        key_codes=m.key_codes,
+        n_codes=m.n_codes,
+        labels=m.labels,
+        correct=m.correct[k : k + 1],
+        seconds=m.seconds[k : k + 1],
+        presented=m.presented[k : k + 1],
+        chance=m.chance,
+    )

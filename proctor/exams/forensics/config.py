@@ -1,0 +1,93 @@
+"""Configuration of exam forensics: every threshold, with its default and why."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class ForensicConfig:
+    """Thresholds of :func:`proctor.exams.forensics.analyse.analyse` (all have defaults).
+
+    Answer copying (ω and identical wrong answers, exact generalised-binomial nulls):
+
+    * ``all_pairs_max`` – exams with at most this many attempts test every pair; larger
+      ones test candidate pairs (same address, same unit, submitted within
+      ``submit_window_s``) plus ``random_pairs`` random pairs.
+    * ``copy_alpha`` – per-pair significance level. The pair p-value is exact for the
+      weighted match statistic and corrected for the two directions, so the Type I error
+      per honest pair is at most ``copy_alpha``: 1e-4 by default, ten times under the
+      0.001 target, because an exam of 300 has 44,850 pairs and 0.001 would put some 45
+      honest pairs (a sixth of the examinees) in the review queue of every exam.
+    * ``copy_gamma`` – the share of copied items the weighted statistic is tuned for;
+      ``copy_use_times`` / ``copy_fast_shift`` – weight items the suspected copier answered
+      fast (copied answers take less time; the shift is in residual SDs). These shape the
+      power only: the null stays exact.
+    * ``copy_correction`` – "none" (per-pair ``copy_alpha``) or "bonferroni"
+      (``copy_alpha`` / pairs tested: the family-wise error of the whole exam).
+    * ``min_common_items`` – pairs with fewer common answered items are not tested.
+    * ``bandwidth`` – kernel width on the Rasch ability scale for the option model
+      (``None``: Silverman's rule); ``smoothing`` – pseudo-count toward the item's
+      overall option shares.
+
+    Response times (van der Linden's lognormal model):
+
+    * ``fast_z`` – a response is aberrantly fast when its standardised log-time residual is
+      below ``-fast_z``; its null probability is Φ(-fast_z) = 0.025 at 1.96.
+    * ``preknowledge_alpha`` – per-examinee level of the binomial test on the count of
+      fast-and-correct responses; ``preknowledge_min_items`` – and at least this many.
+    * ``rapid_fraction`` / ``rapid_cap_s`` – normative rapid-guess threshold per item:
+      ``min(rapid_fraction × median time, rapid_cap_s)`` (Wise & Ma's NT10 cap).
+    * ``rapid_min_share`` / ``rapid_min_items`` – rapid responses needed to flag, provided
+      the accuracy on them is not significantly above chance (``rapid_chance_alpha``).
+    * ``compromised_min_share`` – an item is a candidate compromised item when at least this
+      share of the examinees flagged for pre-knowledge answered it fast and correctly
+      (and at least ``compromised_min_count`` of them).
+
+    Proxy test-taker (rule):
+
+    * ``proxy_min_hours`` – verified study below this is "almost nothing";
+    * ``proxy_high_score`` – proportion correct at or above this is "scored high";
+    * ``missing_history_is_zero_hours`` – a learner without any study record counts as 0 h.
+
+    Risk bands: ``band_high`` / ``band_medium`` cut points on the risk in [0, 1].
+    """
+
+    all_pairs_max: int = 400
+    submit_window_s: float = 300.0
+    random_pairs: int = 20000
+    copy_alpha: float = 1e-4
+    copy_correction: str = "none"
+    copy_gamma: float = 0.3
+    copy_use_times: bool = True
+    copy_fast_shift: float = 1.5
+    min_common_items: int = 10
+    bandwidth: float | None = None
+    smoothing: float = 1.0
+
+    fast_z: float = 1.96
+    preknowledge_alpha: float = 1e-3
+    preknowledge_min_items: int = 4
+    rapid_fraction: float = 0.10
+    rapid_cap_s: float = 10.0
+    rapid_min_share: float = 0.1
+    rapid_min_items: int = 4
+    rapid_chance_alpha: float = 0.01
+    compromised_min_share: float = 0.5
+    compromised_min_count: int = 2
+
+    proxy_min_hours: float = 1.0
+    proxy_high_score: float = 0.85
+    missing_history_is_zero_hours: bool = True
+
+    band_high: float = 0.75
+    band_medium: float = 0.5
+    random_state: int = 0
+
+    def band(self, risk: float) -> str:
+        """ "high", "medium" or "low" for a risk in [0, 1]."""
+        if risk >= self.band_high:
+            return "high"
+        if risk >= self.band_medium:
+            return "medium"
+        return "low"

@@ -1,0 +1,419 @@
+"""Answer copying: Wollack's ω with an exact null, and identical wrong answers.
+
+For an ordered pair (copier c, source s) and their common items (drawn for both, answered
+by s), let X_i = 1 when c chose s's option on item i. Under independence given c's ability,
+X_i ~ Bernoulli(P_i), P_i = P(c picks s's option on i | θ_c). Then
+
+* ω = (h − Σ P_i) / sqrt(Σ P_i (1 − P_i)), h = Σ X_i (Wollack 1997);
+* the exact upper-tail p-value of h under the generalised (Poisson-) binomial law of
+  Σ X_i, by dynamic programming: the normal approximation is poor on 40 items;
+* the same exact test restricted to the items the source got wrong (identical wrong
+  answers, the strongest evidence: honest examinees rarely share a wrong option);
+* the decision statistic: a weighted match count W = Σ w_i X_i. Here the *source's*
+  answers are the random part, Q_i = P(s picks c's option | θ_s) – the source worked
+  alone, so θ_s is not inflated by copying – and everything about the suspected copier
+  (answers and response times) is conditioned on. The weights are the Neyman–Pearson
+  log-likelihood ratios of the alternative "item i was copied with probability γ_i",
+  w_i = log((γ_i + (1 − γ_i) Q_i) / ((1 − γ_i) Q_i)): an improbable match (a shared
+  wrong or rare option) counts more than a likely one (weighted ω, Trout & Gorney
+  2025), and γ_i rises where the copier answered much faster than the lognormal model
+  expects (copying takes less time than working an item out). Because the weights are
+  functions of the conditioned-on data only, the exact null of W is the generalised
+  binomial law of Σ w_i X_i on a grid of weights (dynamic programming), whatever the
+  relation between the copier's speed and his own correctness.
+
+P(option | θ) is a nominal-response-style estimate that needs no IRT fitting: a Gaussian
+kernel (on the Rasch ability scale) average of the option choices of the *other*
+examinees, c and s left out, smoothed toward the item's overall option shares.
+
+The directional p-value is the exact p-value of W, computed for pairs that pass a loose
+screen (W's normal z above ``screen_z``; 1 otherwise: the screen only shrinks the
+rejection region, so the test stays valid and cheap). A pair's p-value is
+``min(1, 2·min(p_c→s, p_s→c))`` (both directions, Bonferroni), so the per-pair Type I
+error at level α is at most α.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+from sklearn.base import BaseEstimator
+from sklearn.utils.validation import check_is_fitted
+
+from proctor.exams.forensics.config import ForensicConfig
+from proctor.exams.forensics.data import (
+    AttemptRecord,
+    ExamMatrix,
+    poisson_binomial_sf,
+    rasch_ability,
+)
+from proctor.exams.forensics.response_time import LognormalRT
+
+FloatArray = NDArray[np.float64]
+IntArray = NDArray[np.int64]
+_CHUNK = 20000
+
+
+@dataclass(frozen=True)
+class DirectionalStats:
+    """Per ordered pair (copier → source), arrays of equal length."""
+
+    copier: IntArray  # row indices into the matrix
+    source: IntArray
+    n_common: IntArray
+    matches: IntArray
+    expected: FloatArray
+    variance: FloatArray
+    omega: FloatArray
+    p_count: FloatArray
+    wrong_common: IntArray  # common items the source answered wrongly
+    identical_wrong: IntArray
+    expected_wrong: FloatArray
+    p_wrong: FloatArray
+    weighted: FloatArray  # W on the weight grid
+    p_value: FloatArray  # exact p-value of W (1 where the screen did not pass)
+
+
+class AnswerCopyingIndex(BaseEstimator):
+    """ω and identical-wrong-answer tests over an :class:`ExamMatrix` (scikit-learn style).
+
+    ``fit`` estimates the abilities and the kernel option model; ``directional`` tests
+    ordered pairs; ``score_samples`` returns pair p-values (higher is more normal).
+    """
+
+    def __init__(
+        self,
+        bandwidth: float | None = None,
+        smoothing: float = 1.0,
+        grid_step: float = 0.05,
+        gamma: float = 0.3,
+        weight_step: float = 0.1,
+        screen_z: float = 1.28,
+        min_neighbours: int = 30,
+        fast_shift: float = 1.5,
+    ) -> None:
+        self.bandwidth = bandwidth
+        self.smoothing = smoothing
+        self.grid_step = grid_step
+        self.gamma = gamma
+        self.weight_step = weight_step
+        self.screen_z = screen_z
+        self.fast_shift = fast_shift
+        self.min_neighbours = min_neighbours
+
+    def fit(
+        self, X: ExamMatrix, y: Any = None, time_z: FloatArray | None = None
+    ) -> AnswerCopyingIndex:
+        """Abilities (Rasch MAP) and kernel-weighted option counts on an ability grid.
+
+        ``time_z``: the examinees' standardised log response-time residuals (attempts ×
+        items, NaN where untimed), from :class:`LognormalRT`; without them every item has
+        the prior copy share ``gamma``.
+        """
+        m = X
+        self.time_z_ = time_z
+        n = m.n_attempts
+        theta = rasch_ability(m.correct, m.presented)
+        sd = float(np.std(theta)) if n > 1 else 1.0
+        h = self.bandwidth or float(np.clip(1.06 * max(sd, 0.3) * n ** (-0.2), 0.15, 0.8))
+        grid = np.arange(-5.0, 5.0 + self.grid_step / 2, self.grid_step)
+        cell = np.clip(np.rint((theta + 5.0) / self.grid_step).astype(np.int64), 0, len(grid) - 1)
+        used, row = np.unique(cell, return_inverse=True)
+        dist = np.abs(grid[used][:, None] - theta[None, :])  # U × N
+        # adaptive width: at the ends of the ability scale keep ``min_neighbours`` in reach,
+        # or the few extreme examinees' shared wrong options look improbable (the Type I
+        # inflation for low-ability copiers reported for ω)
+        k = min(n - 1, self.min_neighbours)
+        reach = np.partition(dist, k, axis=1)[:, k] if n > 1 else np.full(len(used), h)
+        width = np.maximum(h, reach)[:, None]
+        w = np.exp(-0.5 * (dist / width) ** 2)
+        offsets = np.concatenate([[0], np.cumsum(m.n_codes)[:-1]]).astype(np.int64)
+        onehot = np.zeros((n, int(m.n_codes.sum())))
+        a_idx, i_idx = np.nonzero(m.presented)
+        onehot[a_idx, offsets[i_idx] + m.codes[a_idx, i_idx]] = 1.0
+        counts = onehot.sum(0)
+        n_item = m.presented.sum(0).astype(float)
+        item_of_col = np.repeat(np.arange(m.n_items), m.n_codes)
+        self.prior_ = (counts + 0.5) / (n_item[item_of_col] + 0.5 * m.n_codes[item_of_col])
+        self.num_ = w @ onehot  # U × C
+        self.den_ = w @ m.presented.astype(float)  # U × I
+        self.weights_ = w
+        self.row_ = row.astype(np.int64)
+        self.self_weight_ = w[self.row_, np.arange(n)]
+        self.offsets_ = offsets
+        self.theta_ = theta
+        self.bandwidth_ = h
+        self.matrix_ = m
+        return self
+
+    def _copy_share(self, copier: IntArray) -> FloatArray:
+        """Per item, the share γ_i of the alternative: copied answers come fast.
+
+        γ_i = γ f₁(z)/(γ f₁(z) + (1 − γ) f₀(z)), f₀ = N(0, 1) the honest residual density,
+        f₁ = N(−fast_shift, 1) the copied one; it only shapes the weights (the null is exact
+        whatever they are, because it conditions on the copier's answers and times).
+        """
+        m = self.matrix_
+        g = np.full((len(copier), m.n_items), self.gamma)
+        if self.time_z_ is None:
+            return g
+        z = self.time_z_[copier]
+        lr = np.exp(-self.fast_shift * np.nan_to_num(z, nan=0.0) - self.fast_shift**2 / 2)
+        post = self.gamma * lr / (self.gamma * lr + 1 - self.gamma)
+        return np.clip(np.where(np.isnan(z), self.gamma, post), 0.01, 0.95)
+
+    def match_probabilities(self, copier: IntArray, source: IntArray) -> tuple[FloatArray, Any]:
+        """P(copier picks the source's option) per item, and the common-item mask."""
+        check_is_fitted(self)
+        m = self.matrix_
+        xs, xc = m.codes[source], m.codes[copier]
+        common = m.presented[copier] & m.presented[source] & (xs > 0)
+        k = np.where(common, xs, 0)
+        col = self.offsets_[None, :] + k
+        r = self.row_[copier]
+        w_self = self.self_weight_[copier][:, None]
+        w_cs = self.weights_[r, source][:, None]
+        num = self.num_[r[:, None], col] - w_self * (xc == k) - w_cs
+        den = self.den_[r][:, :] - w_self - w_cs
+        lam = self.smoothing
+        p = (np.maximum(num, 0.0) + lam * self.prior_[col]) / (np.maximum(den, 0.0) + lam)
+        return np.where(common, np.clip(p, 1e-6, 1 - 1e-6), 0.0), common
+
+    def directional(self, copier: IntArray, source: IntArray) -> DirectionalStats:
+        """All statistics for ordered pairs, in chunks to bound memory."""
+        parts = [
+            self._directional(copier[s : s + _CHUNK], source[s : s + _CHUNK])
+            for s in range(0, max(1, len(copier)), _CHUNK)
+        ]
+        fields = DirectionalStats.__dataclass_fields__
+        return DirectionalStats(
+            **{f: np.concatenate([getattr(p, f) for p in parts]) for f in fields}
+        )
+
+    def _directional(self, copier: IntArray, source: IntArray) -> DirectionalStats:
+        m = self.matrix_
+        p, common = self.match_probabilities(copier, source)
+        match = common & (m.codes[copier] == m.codes[source])
+        wrong = common & (m.codes[source] != 1)
+        h = match.sum(1)
+        e = p.sum(1)
+        v = (p * (1 - p)).sum(1)
+        omega = (h - e) / np.sqrt(np.maximum(v, 1e-12))
+        p_count = poisson_binomial_sf(p, h)
+        pw = np.where(wrong, p, 0.0)
+        iw = (match & wrong).sum(1)
+        p_wrong = poisson_binomial_sf(pw, iw)
+        # decision statistic: the source's answers are the random part, P(s picks c's option
+        # | θ_s), everything about the suspected copier c (answers, times) is conditioned on
+        p_rev, common_rev = self.match_probabilities(source, copier)
+        match_rev = common_rev & (m.codes[copier] == m.codes[source])
+        gamma = self._copy_share(copier)
+        w = np.log(
+            (gamma + (1 - gamma) * np.maximum(p_rev, 0.01))
+            / ((1 - gamma) * np.maximum(p_rev, 0.01))
+        )
+        units = np.where(common_rev, np.rint(w / self.weight_step).astype(np.int64), 0)
+        observed = (units * match_rev).sum(1)
+        mean_w = (units * p_rev).sum(1)
+        sd_w = np.sqrt(np.maximum((units**2 * p_rev * (1 - p_rev)).sum(1), 1e-12))
+        p_w = np.ones(len(copier))
+        screened = np.nonzero((observed - mean_w) / sd_w > self.screen_z)[0]
+        for start in range(0, len(screened), 2000):
+            rows = screened[start : start + 2000]
+            p_w[rows] = weighted_sf(p_rev[rows], units[rows], observed[rows])
+        return DirectionalStats(
+            copier=np.asarray(copier, dtype=np.int64),
+            source=np.asarray(source, dtype=np.int64),
+            n_common=common.sum(1),
+            matches=h,
+            expected=e,
+            variance=v,
+            omega=omega,
+            p_count=p_count,
+            wrong_common=wrong.sum(1),
+            identical_wrong=iw,
+            expected_wrong=pw.sum(1),
+            p_wrong=p_wrong,
+            weighted=observed * self.weight_step,
+            p_value=p_w,
+        )
+
+    def score_samples(self, pairs: IntArray) -> FloatArray:
+        """Pair p-values (both directions, Bonferroni ×2) for rows of index pairs."""
+        a, b = pairs[:, 0], pairs[:, 1]
+        ab, ba = self.directional(a, b), self.directional(b, a)
+        return np.minimum(1.0, 2.0 * np.minimum(ab.p_value, ba.p_value))
+
+    def pair_table(self, copier: int, source: int) -> list[dict[str, Any]]:
+        """Item-by-item evidence: answers, key, match and P(match) under independence."""
+        m = self.matrix_
+        c, s = np.array([copier]), np.array([source])
+        p, _ = self.match_probabilities(c, s)
+        rows: list[dict[str, Any]] = []
+        for i in np.nonzero(m.presented[copier] & m.presented[source])[0]:
+            ca, sa = int(m.codes[copier, i]), int(m.codes[source, i])
+            rows.append(
+                {
+                    "item": m.item_ids[i],
+                    "copier_answer": m.labels[i][ca],
+                    "source_answer": m.labels[i][sa],
+                    "key": m.labels[i][1],
+                    "match": bool(ca == sa and sa > 0),
+                    "p_match": round(float(p[0, i]), 4) if sa > 0 else None,
+                    "copier_seconds": _num(m.seconds[copier, i]),
+                    "source_seconds": _num(m.seconds[source, i]),
+                }
+            )
+        return rows
+
+
+def weighted_sf(p: FloatArray, units: IntArray, observed: IntArray) -> FloatArray:
+    """Exact P(Σ units_i X_i >= observed), X_i ~ Bernoulli(p_i), row by row (integer weights)."""
+    rows, trials = p.shape
+    if rows == 0:
+        return np.ones(0)
+    bins = int(units.sum(1).max()) + 1
+    dist = np.zeros((rows, bins))
+    dist[:, 0] = 1.0
+    cols = np.arange(bins)[None, :]
+    for i in range(trials):
+        src = cols - units[:, i : i + 1]
+        shifted = np.take_along_axis(dist, np.clip(src, 0, bins - 1), axis=1) * (src >= 0)
+        dist = dist * (1.0 - p[:, i : i + 1]) + shifted * p[:, i : i + 1]
+    tail = np.cumsum(dist[:, ::-1], axis=1)[:, ::-1]
+    out = tail[np.arange(rows), np.clip(observed, 0, bins - 1)]
+    return np.clip(np.where(observed <= 0, 1.0, out), 0.0, 1.0)
+
+
+def _num(x: float) -> float | None:
+    return None if np.isnan(x) else round(float(x), 1)
+
+
+@dataclass(frozen=True)
+class PairFinding:
+    """A flagged pair, oriented by its more significant direction (copier → source)."""
+
+    copier: int  # row indices
+    source: int
+    p_value: float  # pair p-value (both directions and both statistics corrected)
+    omega: float
+    matches: int
+    expected: float
+    n_common: int
+    identical_wrong: int
+    expected_wrong: float
+    wrong_common: int
+    p_count: float
+    p_wrong: float
+    weighted: float
+
+
+@dataclass
+class CopyingResult:
+    """Every tested pair's p-value, the flagged pairs, and the error rate at the threshold."""
+
+    mode: str  # "all_pairs" or "candidates"
+    pairs: IntArray  # tested pairs (row indices), shape (P, 2)
+    p_values: FloatArray
+    candidate_reasons: dict[str, int]
+    threshold: float
+    type1_error: float  # per-pair Type I error at the threshold (an upper bound)
+    expected_false_pairs: float
+    findings: list[PairFinding] = field(default_factory=list)
+    model: AnswerCopyingIndex | None = None
+
+
+def candidate_pairs(
+    m: ExamMatrix, attempts: Sequence[AttemptRecord], cfg: ForensicConfig
+) -> tuple[str, IntArray, dict[str, int]]:
+    """All pairs on small exams; on large ones, linked pairs plus a random sample."""
+    n = m.n_attempts
+    if n <= cfg.all_pairs_max:
+        a, b = np.triu_indices(n, k=1)
+        return "all_pairs", np.column_stack([a, b]).astype(np.int64), {"all": len(a)}
+    found: dict[str, set[tuple[int, int]]] = {"same_ip": set(), "same_unit": set()}
+    for name, key in (("same_ip", "ip"), ("same_unit", "unit_id")):
+        groups: dict[object, list[int]] = {}
+        for idx, att in enumerate(attempts):
+            groups.setdefault(getattr(att, key), []).append(idx)
+        for members in groups.values():
+            if len(members) > 1:
+                ga, gb = np.triu_indices(len(members), k=1)
+                found[name].update(zip(np.array(members)[ga], np.array(members)[gb], strict=True))
+    t = np.array([att.submitted_at for att in attempts])
+    order = np.argsort(t, kind="stable")
+    close: set[tuple[int, int]] = set()
+    j = 0
+    for k in range(n):
+        while t[order[k]] - t[order[j]] > cfg.submit_window_s:
+            j += 1
+        close.update((min(order[x], order[k]), max(order[x], order[k])) for x in range(j, k))
+    found["close_submission"] = close
+    rng = np.random.default_rng(cfg.random_state)
+    ra = rng.integers(0, n, size=cfg.random_pairs)
+    rb = rng.integers(0, n, size=cfg.random_pairs)
+    keep = ra != rb
+    found["random"] = {(min(x, y), max(x, y)) for x, y in zip(ra[keep], rb[keep], strict=True)}
+    everything = set().union(*found.values())
+    pairs = np.array(sorted(everything), dtype=np.int64).reshape(-1, 2)
+    return "candidates", pairs, {k: len(v) for k, v in found.items()}
+
+
+def detect_copying(
+    m: ExamMatrix, attempts: Sequence[AttemptRecord], cfg: ForensicConfig
+) -> CopyingResult:
+    """Test the candidate pairs and flag those below the configured threshold."""
+    mode, pairs, reasons = candidate_pairs(m, attempts, cfg)
+    time_z = LognormalRT().fit(m).residuals(m) if cfg.copy_use_times else None
+    model = AnswerCopyingIndex(
+        bandwidth=cfg.bandwidth,
+        smoothing=cfg.smoothing,
+        gamma=cfg.copy_gamma,
+        fast_shift=cfg.copy_fast_shift,
+    ).fit(m, time_z=time_z)
+    a, b = pairs[:, 0], pairs[:, 1]
+    ab, ba = model.directional(a, b), model.directional(b, a)
+    p_pair = np.minimum(1.0, 2.0 * np.minimum(ab.p_value, ba.p_value))
+    enough = (ab.n_common >= cfg.min_common_items) | (ba.n_common >= cfg.min_common_items)
+    p_pair = np.where(enough, p_pair, 1.0)
+    n_tested = int(enough.sum())
+    if cfg.copy_correction == "bonferroni":
+        threshold = cfg.copy_alpha / max(1, n_tested)
+    else:
+        threshold = cfg.copy_alpha
+    findings: list[PairFinding] = []
+    for q in np.nonzero(p_pair < threshold)[0]:
+        d = ab if ab.p_value[q] <= ba.p_value[q] else ba
+        findings.append(
+            PairFinding(
+                copier=int(d.copier[q]),
+                source=int(d.source[q]),
+                p_value=float(p_pair[q]),
+                omega=float(d.omega[q]),
+                matches=int(d.matches[q]),
+                expected=float(d.expected[q]),
+                n_common=int(d.n_common[q]),
+                identical_wrong=int(d.identical_wrong[q]),
+                expected_wrong=float(d.expected_wrong[q]),
+                wrong_common=int(d.wrong_common[q]),
+                p_count=float(d.p_count[q]),
+                p_wrong=float(d.p_wrong[q]),
+                weighted=float(d.weighted[q]),
+            )
+        )
+    findings.sort(key=lambda f: f.p_value)
+    return CopyingResult(
+        mode=mode,
+        pairs=pairs,
+        p_values=p_pair,
+        candidate_reasons=reasons,
+        threshold=threshold,
+        type1_error=threshold,
+        expected_false_pairs=threshold * n_tested,
+        findings=findings,
+        model=model,
+    )

@@ -1,0 +1,142 @@
+"""Answer copying: the exact null, planted copiers, identical wrong answers."""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pytest
+from scipy import stats
+
+from proctor.exams.forensics.config import ForensicConfig
+from proctor.exams.forensics.data import (
+    AttemptRecord,
+    ItemInfo,
+    build_matrix,
+    poisson_binomial_sf,
+)
+from proctor.exams.forensics.omega import AnswerCopyingIndex, candidate_pairs, detect_copying
+from proctor.exams.forensics.response_time import LognormalRT
+from proctor.simulate.exams import simulate_exam
+
+
+def _brute_sf(p: list[float], h: int) -> float:
+    total = 0.0
+    for xs in itertools.product([0, 1], repeat=len(p)):
+        if sum(xs) >= h:
+            total += float(np.prod([q if x else 1 - q for q, x in zip(p, xs, strict=True)]))
+    return total
+
+
+@pytest.mark.parametrize(
+    ("p", "h"),
+    [
+        ([0.1, 0.5, 0.9], 0),
+        ([0.1, 0.5, 0.9], 2),
+        ([0.2, 0.3, 0.4, 0.7, 0.05], 3),
+        ([0.2, 0.3, 0.4, 0.7, 0.05], 5),
+        ([0.2, 0.3, 0.4, 0.7, 0.05], 6),
+    ],
+)
+def test_poisson_binomial_matches_enumeration(p: list[float], h: int) -> None:
+    got = poisson_binomial_sf(np.array([p]), np.array([h]))[0]
+    assert got == pytest.approx(_brute_sf(p, h), abs=1e-12)
+
+
+def test_poisson_binomial_reduces_to_binomial() -> None:
+    p = np.full((3, 40), 0.3)
+    h = np.array([5, 12, 25])
+    assert np.allclose(poisson_binomial_sf(p, h), stats.binom.sf(h - 1, 40, 0.3))
+
+
+def _att(aid: int, answers: dict[int, str]) -> AttemptRecord:
+    return AttemptRecord(
+        attempt_id=aid,
+        learner_id=aid,
+        answers=answers,
+        seconds={i: 30.0 for i in answers},
+        submitted_at=0.0,
+        ip=f"ip{aid}",
+        device=f"d{aid}",
+        unit_id=aid,
+    )
+
+
+def test_identical_wrong_answers_are_counted() -> None:
+    items = [ItemInfo(i, 4, "A") for i in range(1, 7)]
+    rng = np.random.default_rng(0)
+    crowd = [
+        _att(100 + k, {i: str(rng.choice(list("AABCD"))) for i in range(1, 7)}) for k in range(30)
+    ]
+    source = _att(1, {1: "A", 2: "B", 3: "C", 4: "D", 5: "", 6: "B"})
+    copier = _att(2, {1: "A", 2: "B", 3: "C", 4: "B", 5: "B", 6: "B"})
+    m = build_matrix(items, [source, copier, *crowd])
+    model = AnswerCopyingIndex().fit(m)
+    d = model.directional(np.array([1]), np.array([0]))  # copier (row 1) from source (row 0)
+    # item 5: the source omitted -> not a common item; wrong common items: 2, 3, 4, 6
+    assert d.n_common[0] == 5
+    assert d.matches[0] == 4  # items 1, 2, 3, 6
+    assert d.wrong_common[0] == 4
+    assert d.identical_wrong[0] == 3  # items 2, 3, 6
+    table = model.pair_table(1, 0)
+    assert [r["match"] for r in table] == [True, True, True, False, False, True]
+    assert table[4]["p_match"] is None and table[0]["key"] == "A"
+
+
+def test_null_pvalues_control_type1_error_on_honest_pairs() -> None:
+    pair_p, count_p = [], []
+    for seed in range(2):
+        ex = simulate_exam(seed, examinees=200, rings=0, proxies=0, preknowledge=0, rapid=0)
+        m = build_matrix(ex.items, ex.attempts)
+        a, b = np.triu_indices(m.n_attempts, 1)
+        z = LognormalRT().fit(m).residuals(m) if seed == 0 else None  # with and without times
+        model = AnswerCopyingIndex().fit(m, time_z=z)
+        pair_p.append(model.score_samples(np.column_stack([a, b])))
+        count_p.append(model.directional(a, b).p_count)
+    p, pc = np.concatenate(pair_p), np.concatenate(count_p)
+    assert len(p) == 2 * 200 * 199 // 2
+    for alpha in (0.05, 0.01, 0.001):
+        # valid p-values: the rejection rate of honest pairs stays at or under alpha
+        assert (p < alpha).mean() <= alpha
+        assert (pc < alpha).mean() <= 1.1 * alpha
+    # the exact count p-value is near-uniform, conservative (discrete; c and s left out)
+    for q in (0.1, 0.3, 0.5):
+        assert 0.3 * q <= (pc < q).mean() <= 1.05 * q
+
+
+def test_planted_copier_is_found_with_the_right_partner() -> None:
+    ex = simulate_exam(
+        11, examinees=200, rings=4, copy_fractions=(0.8,), proxies=0, preknowledge=0, rapid=0
+    )
+    m = build_matrix(ex.items, ex.attempts)
+    res = detect_copying(m, ex.attempts, ForensicConfig(copy_alpha=1e-3))
+    found = {(m.attempt_ids[f.copier], m.attempt_ids[f.source]) for f in res.findings}
+    unordered = {frozenset(p) for p in found}
+    by_id = {a.attempt_id: a for a in ex.attempts}
+    keys = {it.item_id: it.key for it in ex.items}
+    informative = 0
+    for c, s, _ in ex.copy_pairs:
+        wrong = sum(ans not in ("", keys[i]) for i, ans in by_id[s].answers.items())
+        if wrong >= 8:  # a source with wrong answers to share: the copy must be found
+            informative += 1
+            assert (c, s) in found  # oriented: the copier, then the right partner
+    assert informative >= 3
+    assert res.mode == "all_pairs" and res.type1_error == 1e-3
+    planted = {frozenset((c, s)) for c, s, _ in ex.copy_pairs}
+    # honest pairs flagged stay within the Type I error (19,900 pairs tested at 0.001)
+    assert len(unordered - planted) <= 3 * 0.001 * 19900
+
+
+def test_large_exams_test_candidate_pairs() -> None:
+    ex = simulate_exam(5, examinees=150, rings=2, proxies=0, preknowledge=0, rapid=0)
+    m = build_matrix(ex.items, ex.attempts)
+    cfg = ForensicConfig(all_pairs_max=100, random_pairs=500)
+    mode, pairs, reasons = candidate_pairs(m, ex.attempts, cfg)
+    assert mode == "candidates"
+    assert set(reasons) == {"same_ip", "same_unit", "close_submission", "random"}
+    assert len(pairs) < 150 * 149 // 2
+    assert (pairs[:, 0] < pairs[:, 1]).all()
+    idx = {a: k for k, a in enumerate(m.attempt_ids)}
+    tested = {tuple(p) for p in pairs.tolist()}
+    for c, s, _ in ex.copy_pairs:  # rings share an address: always candidates
+        assert tuple(sorted((idx[c], idx[s]))) in tested
