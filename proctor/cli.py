@@ -13,6 +13,7 @@ from aiohttp import web
 
 from proctor import migrate
 from proctor.context import open_context
+from proctor.errors import ProctorError
 from proctor.settings import Settings
 
 
@@ -66,7 +67,6 @@ def seed(demo: bool, learners: int, random_seed: int) -> None:
     if not demo:
         raise click.UsageError("目前仅支持 --demo")
     from proctor.demo.seed import seed_demo
-    from proctor.errors import ProctorError
 
     ctx = open_context(_settings())
 
@@ -222,6 +222,42 @@ def detect(start: str, end: str, reuse_model: bool) -> None:
         for d in sorted((d for d in result.decisions if d.flagged), key=lambda d: -d.risk)[:15]:
             reasons = "；".join(r["name"] for r in d.rules) or "行为异常（模型评分）"
             click.echo(f"  学员 {d.learner_id:>6}  风险 {d.risk:.2f}  {d.band:<6} {reasons}")
+
+    asyncio.run(run())
+
+
+@main.group()
+def exams() -> None:
+    """Online exams: close attempts past their time, run post-exam forensics."""
+
+
+@exams.command("analyse")
+@click.option("--exam", "exam_id", type=int, default=None, help="Analyse this exam now.")
+def exams_analyse(exam_id: int | None) -> None:
+    """Forensics over closed exam windows (or one exam): flags go to the review queue."""
+    from models import utcnow
+    from proctor.exams.analysis import analyse_closed, analyse_exam
+
+    ctx = open_context(_settings())
+
+    async def run() -> None:
+        try:
+            runs = (
+                [await analyse_exam(ctx, exam_id)]
+                if exam_id is not None
+                else await analyse_closed(ctx, utcnow())
+            )
+        except ProctorError as exc:
+            raise click.ClickException(exc.message) from exc
+        finally:
+            await ctx.close()
+        if not runs:
+            click.echo("没有需要分析的考试（考试窗口结束后分析一次）")
+        for r in runs:
+            click.echo(
+                f"考试 #{r.exam_id}《{r.title}》：{r.attempts} 份答卷，检验 {r.pairs_tested} 对，"
+                f"标记 {r.flags} 条，新立案 {r.cases_opened} 件"
+            )
 
     asyncio.run(run())
 

@@ -44,6 +44,7 @@ from models import (
 from proctor.context import Context
 from proctor.credits.policy import CreditRules, course_credits
 from proctor.demo import courses as catalog
+from proctor.demo.exams import seed_exams
 from proctor.demo.hunan import (
     CITIES,
     CORE_DEPARTMENTS,
@@ -178,6 +179,14 @@ async def seed_demo(
             await _simulated_week(ctx, tree.named["长沙市"].path, random_seed)
             log.info("simulated week done at %.1f s", time.perf_counter() - started)
             reviewed = await review_history(ctx, DEMO_PASSWORD)
+            for run in await seed_exams(ctx, tree.named["长沙市"].path, random_seed):
+                log.info(
+                    "exam %d analysed: %d attempts, %d flags, %d cases",
+                    run.exam_id,
+                    run.attempts,
+                    run.flags,
+                    run.cases_opened,
+                )
     finally:
         if media_job is not None:
             made = await media_job

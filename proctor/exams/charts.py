@@ -84,7 +84,14 @@ def response_times(rows: list[dict[str, Any]]) -> Markup | None:
         return None
     w, h, left, bottom, top = 640, 220, 44, 30, 12
     peak = max(
-        [max(_num(r.get("seconds")) or 1.0, _num(r.get("expected")) or 1.0) for r in rows] + [10.0]
+        [
+            max(
+                _num(r.get("seconds")) or 1.0,
+                _num(r.get("expected_seconds", r.get("expected"))) or 1.0,
+            )
+            for r in rows
+        ]
+        + [10.0]
     )
     log_peak = math.log10(peak * 1.2)
     floor = -0.3  # half a second at the bottom of the axis
@@ -102,11 +109,11 @@ def response_times(rows: list[dict[str, Any]]) -> Markup | None:
             body.append(svg_text(left - 4, y + 4, f"{tick} 秒", "end"))
     for i, r in enumerate(rows):
         secs = _num(r.get("seconds")) or 0.0
-        expected = _num(r.get("expected"))
+        expected = _num(r.get("expected_seconds", r.get("expected")))
         x = left + i * bw + 1
         y = y_of(secs)
         colour = VERIFIED if r.get("correct") else UNVERIFIED
-        fast = bool(r.get("aberrant"))
+        fast = bool(r.get("fast_correct") or r.get("rapid") or r.get("aberrant"))
         stroke = ' stroke="#000" stroke-width="2"' if fast else ""
         z = _num(r.get("z"))
         title = (
@@ -145,7 +152,7 @@ def _num(v: Any) -> float | None:
 def pictures(evidence: dict[str, Any]) -> list[Markup]:
     """Every picture an exam flag's evidence supports."""
     out = [event_timeline(evidence)]
-    rows = evidence.get("items") or evidence.get("times") or []
+    rows = evidence.get("items") or []
     if isinstance(rows, list) and rows and isinstance(rows[0], dict) and "seconds" in rows[0]:
         out.append(response_times(rows))
     return [p for p in out if p is not None]

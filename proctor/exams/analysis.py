@@ -1,0 +1,236 @@
+"""Post-exam forensics over a closed exam window: load the attempts, run the statistics,
+store exam flags with their evidence, and send them to the review queue.
+
+The statistics are pure (``proctor/exams/forensics``); this module only moves data between
+the database and them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from models import (
+    AttemptState,
+    DetectionFlag,
+    Exam,
+    ExamAnswer,
+    ExamAttempt,
+    ExamItem,
+    Learner,
+    SessionSummary,
+    StudySession,
+)
+from proctor.context import Context
+from proctor.errors import NotFound
+from proctor.exams.forensics.analyse import ForensicConfig, analyse
+from proctor.exams.forensics.data import AttemptRecord, ItemInfo, StudyHistory
+from proctor.review.intake import intake
+from proctor.study.completion import ACADEMY_TZ
+
+MODEL_VERSION = "exam-forensics-1"
+# Short names the case page shows before each reason's sentence.
+REASON_NAMES = {
+    "C01": "答案雷同",
+    "C02": "相同的错误答案",
+    "C03": "雷同统计检验",
+    "C04": "可能为被抄袭方",
+    "K01": "答对题用时异常短",
+    "K02": "疑似事先知道部分答案",
+    "K03": "作答时间拟合异常",
+    "G01": "大量快速作答",
+    "G02": "快速作答正确率接近猜测",
+    "P01": "考试设备和网络地址从未出现在本人学习记录中",
+    "P02": "学时很少而成绩很高",
+}
+
+
+def _reasons(raw: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [
+        {"name": REASON_NAMES.get(str(r.get("id")), str(r.get("id"))), "kind": "behaviour", **r}
+        for r in raw
+    ]
+
+
+@dataclass(frozen=True)
+class ExamRun:
+    """What forensics did for one exam."""
+
+    exam_id: int
+    title: str
+    attempts: int
+    pairs_tested: int
+    flags: int
+    cases_opened: int
+
+
+async def _records(
+    s: AsyncSession, exam: Exam
+) -> tuple[list[ItemInfo], list[AttemptRecord], dict[int, StudyHistory], dict[int, int]]:
+    """The exam's items, each learner's last scored attempt, histories, and scores."""
+    attempts = list(
+        (
+            await s.scalars(
+                select(ExamAttempt).where(
+                    ExamAttempt.exam_id == exam.id,
+                    ExamAttempt.state.in_([AttemptState.SUBMITTED, AttemptState.EXPIRED]),
+                )
+            )
+        ).all()
+    )
+    # One sitting per learner: the last one, which is the one that counts for the bonus.
+    last: dict[int, ExamAttempt] = {}
+    for a in sorted(attempts, key=lambda a: a.number):
+        last[a.learner_id] = a
+    chosen = list(last.values())
+    item_ids = {slot["item_id"] for a in chosen for slot in a.items}
+    items = [
+        ItemInfo(item_id=i.id, n_options=len(i.options), key=i.key)
+        for i in await s.scalars(select(ExamItem).where(ExamItem.id.in_(item_ids)))
+    ]
+    answers: dict[int, dict[int, ExamAnswer]] = defaultdict(dict)
+    if chosen:
+        for ans in await s.scalars(
+            select(ExamAnswer).where(ExamAnswer.attempt_id.in_([a.id for a in chosen]))
+        ):
+            answers[ans.attempt_id][ans.item_id] = ans
+    learner_ids = [a.learner_id for a in chosen]
+    unit_rows = await s.execute(
+        select(Learner.id, Learner.unit_id).where(Learner.id.in_(learner_ids))
+    )
+    units: dict[int, int] = {lid: uid for lid, uid in unit_rows.all()}
+    records = [
+        AttemptRecord(
+            attempt_id=a.id,
+            learner_id=a.learner_id,
+            answers={slot["item_id"]: _choice(answers[a.id], slot["item_id"]) for slot in a.items},
+            seconds={
+                iid: ans.seconds for iid, ans in answers[a.id].items() if ans.seconds is not None
+            },
+            submitted_at=(a.finished_at or a.deadline_at).timestamp(),
+            ip=a.ip,
+            device=a.device,
+            unit_id=units.get(a.learner_id, 0),
+        )
+        for a in chosen
+    ]
+    histories = await _histories(s, learner_ids, exam)
+    return items, records, histories, {a.id: a.score or 0 for a in chosen}
+
+
+def _choice(saved: dict[int, ExamAnswer], item_id: int) -> str:
+    ans = saved.get(item_id)
+    return ans.choice if ans is not None else ""
+
+
+async def _histories(
+    s: AsyncSession, learner_ids: list[int], exam: Exam
+) -> dict[int, StudyHistory]:
+    """Each examinee's own study: devices and addresses used, verified hours on the course."""
+    devices: dict[int, set[str]] = defaultdict(set)
+    verified: dict[int, float] = {}
+    ips: dict[int, set[str]] = defaultdict(set)
+    if learner_ids:
+        rows = await s.execute(
+            select(StudySession.learner_id, StudySession.device, StudySession.ip).where(
+                StudySession.learner_id.in_(learner_ids),
+                StudySession.started_at < exam.closes_at,
+            )
+        )
+        for lid, device, ip in rows.all():
+            if device:
+                devices[lid].add(device)
+            if ip:
+                ips[lid].add(ip)
+        sums = await s.execute(
+            select(SessionSummary.learner_id, func.sum(SessionSummary.verified_s))
+            .where(
+                SessionSummary.learner_id.in_(learner_ids),
+                SessionSummary.course_id == exam.course_id,
+            )
+            .group_by(SessionSummary.learner_id)
+        )
+        verified = {lid: float(v or 0.0) for lid, v in sums.all()}
+    return {
+        lid: StudyHistory(
+            learner_id=lid,
+            devices=frozenset(devices[lid]),
+            ips=frozenset(ips[lid]),
+            verified_hours=float(verified.get(lid) or 0.0) / 3600,
+        )
+        for lid in learner_ids
+    }
+
+
+async def analyse_exam(
+    ctx: Context, exam_id: int, *, config: ForensicConfig | None = None
+) -> ExamRun:
+    """Run the forensics over one exam and store its flags (once per exam window)."""
+    async with ctx.db.begin() as s:
+        exam = await s.get(Exam, exam_id)
+        if exam is None:
+            raise NotFound(f"考试 #{exam_id} 不存在")
+        items, records, histories, scores = await _records(s, exam)
+        report = analyse(items, records, histories, config or ForensicConfig())
+        day = exam.closes_at.astimezone(ACADEMY_TZ).date()
+        for f in report.flags:
+            s.add(
+                DetectionFlag(
+                    learner_id=f.learner_id,
+                    period_start=day,
+                    period_end=day,
+                    risk=f.risk,
+                    band=f.band,
+                    kind="exam",
+                    rules=_reasons(f.reasons),
+                    drivers=[],
+                    model_version=MODEL_VERSION,
+                    thresholds={"p_value": f.type1_error} if f.type1_error is not None else {},
+                    source="exam",
+                    attempt_id=f.attempt_id,
+                    evidence={
+                        "type": f.kind,
+                        "course_id": exam.course_id,
+                        "exam_id": exam.id,
+                        "attempt_id": f.attempt_id,
+                        "p_value": f.p_value,
+                        "type1_error": f.type1_error,
+                        **f.evidence,
+                        "score": scores.get(f.attempt_id),
+                    },
+                )
+            )
+        exam.analysed_at = dt.datetime.now(dt.UTC)
+        await s.flush()
+        result = await intake(s)
+        return ExamRun(
+            exam_id=exam.id,
+            title=exam.title,
+            attempts=len(records),
+            pairs_tested=int(report.copying.get("pairs_tested", 0)),
+            flags=len(report.flags),
+            cases_opened=result.opened,
+        )
+
+
+async def analyse_closed(ctx: Context, now: dt.datetime) -> list[ExamRun]:
+    """Forensics over every exam whose window has closed and that was not analysed yet."""
+    from proctor.exams.service import close_expired
+
+    await close_expired(ctx, now)
+    async with ctx.db() as s:
+        due = list(
+            (
+                await s.scalars(
+                    select(Exam.id)
+                    .where(Exam.closes_at <= now, Exam.analysed_at.is_(None))
+                    .order_by(Exam.id)
+                )
+            ).all()
+        )
+    return [await analyse_exam(ctx, exam_id) for exam_id in due]

@@ -1,0 +1,124 @@
+"""Post-exam forensics over stored attempts (SQLite and PostgreSQL): a simulated sitting with
+known cheaters is analysed once, its flags reach the review queue with their evidence."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+from aiohttp.test_utils import TestClient
+from sqlalchemy import select
+
+from models import DetectionFlag, Exam, Learner, ReviewCase, utcnow
+from proctor.context import Context
+from proctor.demo.exam_bank import MEASURES_BANK
+from proctor.demo.exams import place_sitting
+from proctor.errors import NotFound
+from proctor.exams.analysis import analyse_closed, analyse_exam
+from proctor.exams.bank import ExamInput, insert_exam, insert_items
+from proctor.simulate.exams import simulate_exam
+from tests.factories import World, add_learner, login, world  # noqa: F401
+from tests.proctor.archive.helpers import add_course
+
+UNITS = ["芙蓉区财政局", "芙蓉区教育局", "天心区财政局"]
+
+
+@pytest.fixture
+async def sitting(ctx: Context, world: World) -> tuple[int, dict[int, int], object]:  # noqa: F811
+    for n in range(60):
+        await add_learner(
+            ctx, world, f"ex{n}", UNITS[n % 3], name=f"考生{n}", seq=100 + n, with_account=False
+        )
+    course = await add_course(ctx, world, "HN-EXAM", "党纪学习教育")
+    now = utcnow()
+    async with ctx.db.begin() as s:
+        await insert_items(s, course.id, MEASURES_BANK)
+        exam = await insert_exam(
+            s,
+            course.id,
+            ExamInput(
+                title="党纪学习教育测试",
+                item_count=30,
+                time_limit_s=2400,
+                pass_mark=60,
+                attempts_allowed=1,
+                bonus_credits=Decimal("1"),
+                opens_at=now - dt.timedelta(days=10),
+                closes_at=now - dt.timedelta(days=1),
+            ),
+        )
+        exam_id = exam.id
+        learners = list(
+            (await s.scalars(select(Learner).where(Learner.name.startswith("考生")))).all()
+        )
+    # A hard exam: copying is only visible in the source's wrong answers, so the source
+    # must have some (copying a perfect paper leaves no trace in the answers).
+    sim = simulate_exam(
+        1,
+        examinees=60,
+        n_items=30,
+        rings=1,
+        copy_fractions=(0.8,),
+        proxies=1,
+        preknowledge=0,
+        rapid=0,
+        friends=3,
+        strong=3,
+        slow=3,
+        new_device=2,
+        travellers=0,
+        difficulty=0.8,
+    )
+    placed = await place_sitting(ctx, exam_id, course, sim, learners)
+    return exam_id, placed, sim
+
+
+async def test_forensics_flag_the_planted_copier_and_proxy_once(
+    ctx: Context,
+    client: TestClient,
+    sitting: tuple[int, dict[int, int], object],
+) -> None:
+    exam_id, placed, sim = sitting
+    copier, source, _ = sim.copy_pairs[0]  # type: ignore[attr-defined]
+    proxy = next(a for a, label in sim.labels.items() if label == "proxy")  # type: ignore[attr-defined]
+    runs = await analyse_closed(ctx, utcnow())
+    assert [r.exam_id for r in runs] == [exam_id] and runs[0].attempts == 60
+    assert runs[0].pairs_tested == 60 * 59 // 2  # a small exam: every pair
+    async with ctx.db() as s:
+        flags = list((await s.scalars(select(DetectionFlag))).all())
+        exam = await s.get_one(Exam, exam_id)
+    by_attempt = {(f.attempt_id, f.evidence["type"]): f for f in flags}
+    copy_flag = by_attempt[(placed[copier], "copying")]
+    assert copy_flag.evidence["partner_attempt_id"] == placed[source]
+    assert copy_flag.evidence["identical_wrong"] >= 1
+    assert copy_flag.evidence["p_value"] < copy_flag.evidence["type1_error"] * 10
+    assert {r["id"] for r in copy_flag.rules} >= {"C01", "C02", "C03"}
+    assert (placed[proxy], "proxy") in by_attempt
+    # Honest examinees are not flagged for copying (a few may be for other reasons).
+    honest = {placed[a] for a, label in sim.labels.items() if label == "honest"}  # type: ignore[attr-defined]
+    assert not [f for f in flags if f.attempt_id in honest and f.evidence["type"] == "copying"]
+    assert all(f.source == "exam" and f.case_id is not None for f in flags)
+    assert exam.analysed_at is not None
+    # A closed window is analysed once: running again finds nothing to do.
+    assert await analyse_closed(ctx, utcnow()) == []
+
+    # The flag is a case in the reviewer's queue, with the pair's item table on the case page.
+    headers = await login(client, "academy")
+    async with ctx.db() as s:
+        case = await s.get_one(ReviewCase, copy_flag.case_id)
+    assert case.kind == "exam"
+    reviewer = await login(client, "cs_reviewer")
+    resp = await client.get("/api/v1/cases?kind=exam", headers=reviewer)
+    assert case.id in [c["id"] for c in (await resp.json())["items"]]
+    page = await client.get(f"/review/cases/{case.id}", headers=reviewer)
+    html = await page.text()
+    assert page.status == 200 and "答案雷同" in html and 'class="item-table"' in html
+    assert "第一类错误" in html
+    assert headers  # the academy administrator can read it too
+    assert (await client.get(f"/review/cases/{case.id}", headers=headers)).status == 200
+
+
+async def test_unknown_exam_is_a_clear_error(ctx: Context) -> None:
+    with pytest.raises(NotFound, match="不存在"):
+        await analyse_exam(ctx, 999)
