@@ -14,9 +14,9 @@ import hashlib
 import itertools
 from collections import defaultdict
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import insert, select
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from models import (
     AttemptState,
@@ -200,6 +200,8 @@ async def place_sitting(
         unit_of = {u: units[k % len(units)] for k, u in enumerate(sim_units)}
         taken: set[int] = set()
         answer_rows: list[dict[str, object]] = []
+        session_rows: list[dict[str, Any]] = []
+        summary_rows: list[dict[str, Any]] = []
         for a in sim.attempts:
             pool = [x for x in by_unit[unit_of[a.unit_id]] if x.id not in taken]
             learner = pool[0] if pool else next(x for x in learners if x.id not in taken)
@@ -242,62 +244,64 @@ async def place_sitting(
             attempt.score = correct * 100 // len(a.answers)
             attempt.passed = attempt.score >= 60
             if lesson is not None:
-                _study(s, learner.id, course.id, lesson.id, sim.histories[a.learner_id], exam_opens)
+                done, summed = _study(
+                    learner.id, course.id, lesson.id, sim.histories[a.learner_id], exam_opens
+                )
+                session_rows += done
+                summary_rows += summed
         await s.execute(insert(ExamAnswer), answer_rows)
+        if session_rows:
+            await s.execute(insert(StudySession), session_rows)
+            await s.execute(insert(SessionSummary), summary_rows)
     return placed
 
 
 def _study(
-    s: AsyncSession,
     learner_id: int,
     course_id: int,
     lesson_id: int,
     history: StudyHistory,
     before: dt.datetime,
-) -> None:
-    """The examinee's own study of the course before the sitting, on their own devices."""
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The examinee's own study of the course before the sitting, on their own devices:
+    study_session rows and their summaries."""
     devices = sorted(history.devices)
     ips = sorted(_address(i) for i in history.ips)
+    sessions: list[dict[str, Any]] = []
+    summaries: list[dict[str, Any]] = []
     remaining = history.verified_hours * 3600
     k = 0
     while remaining > 1:
         verified = min(SESSION_S, remaining)
         remaining -= verified
         started = before - dt.timedelta(days=1 + k % 20, hours=k % 7)
+        ended = started + dt.timedelta(seconds=verified + 60)
         sid = f"demo-exam-{learner_id}-{k}"
         device, ip = devices[k % len(devices)], ips[k % len(ips)]
-        s.add(
-            StudySession(
-                id=sid,
-                learner_id=learner_id,
-                lesson_id=lesson_id,
-                course_id=course_id,
-                started_at=started,
-                ended_at=started + dt.timedelta(seconds=verified + 60),
-                end_reason="ended",
-                interval_s=10,
-                device=device,
-                user_agent=USER_AGENT,
-                ip=ip,
-            )
+        common = {
+            "learner_id": learner_id,
+            "lesson_id": lesson_id,
+            "course_id": course_id,
+            "started_at": started,
+            "device": device,
+            "user_agent": USER_AGENT,
+            "ip": ip,
+        }
+        sessions.append(
+            common | {"id": sid, "ended_at": ended, "end_reason": "ended", "interval_s": 10}
         )
-        s.add(
-            SessionSummary(
-                session_id=sid,
-                learner_id=learner_id,
-                course_id=course_id,
-                lesson_id=lesson_id,
-                started_at=started,
-                ended_at=started + dt.timedelta(seconds=verified + 60),
-                wall_s=verified + 60,
-                verified_s=verified,
-                new_coverage_s=verified,
-                beats=int(verified // 10),
-                rejected_beats=0,
-                features={},
-                device=device,
-                ip=ip,
-                user_agent=USER_AGENT,
-            )
+        summaries.append(
+            common
+            | {
+                "session_id": sid,
+                "ended_at": ended,
+                "wall_s": verified + 60,
+                "verified_s": verified,
+                "new_coverage_s": verified,
+                "beats": int(verified // 10),
+                "rejected_beats": 0,
+                "features": {},
+            }
         )
         k += 1
+    return sessions, summaries
