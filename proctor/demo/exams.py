@@ -128,7 +128,8 @@ async def seed_exams(ctx: Context, org_path: str, seed: int) -> list[ExamRun]:
             ),
         )
         closed_id = closed.id
-    await _closed_sitting(ctx, closed_id, courses[0], org_path, seed)
+    if not await _closed_sitting(ctx, closed_id, courses[0], org_path, seed):
+        return []
     return [await analyse_exam(ctx, closed_id)]
 
 
@@ -153,7 +154,7 @@ def _sim(seed: int, examinees: int) -> SimExam:
 
 async def _closed_sitting(
     ctx: Context, exam_id: int, course: Course, org_path: str, seed: int
-) -> None:
+) -> bool:
     async with ctx.db() as s:
         learners = list(
             (
@@ -164,8 +165,11 @@ async def _closed_sitting(
                 )
             ).all()
         )
+    if len(learners) < 120:
+        return False  # too few examinees for the planted roles and a meaningful statistic
     sim = _sim(seed, min(150, len(learners)))
     await place_sitting(ctx, exam_id, course, sim, learners)
+    return True
 
 
 async def place_sitting(

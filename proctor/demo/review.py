@@ -13,7 +13,7 @@ from proctor.context import Context
 from proctor.review import service
 
 
-async def _actor(ctx: Context, username: str) -> Actor | None:
+async def actor_for(ctx: Context, username: str) -> Actor | None:
     async with ctx.db() as s:
         account = await s.scalar(select(Account).where(Account.username == username))
         if account is None:
@@ -38,7 +38,7 @@ async def _learner_account(ctx: Context, learner_id: int) -> str | None:
 async def review_history(ctx: Context, password: str) -> list[tuple[str, str, str]]:
     """Decide three cases as the provincial reviewer and appeal one as its learner; return the
     logins of the learners involved."""
-    reviewer = await _actor(ctx, "reviewer_hn")
+    reviewer = await actor_for(ctx, "reviewer_hn")
     if reviewer is None:
         return []
     async with ctx.db() as s:
@@ -64,7 +64,7 @@ async def review_history(ctx: Context, password: str) -> list[tuple[str, str, st
             "同一账号多路会话同时播放、倍速与跳转进度无对应观看时长，服务器时间核验证据充分",
         )
         username = await _learner_account(ctx, fraud.learner_id)
-        learner = await _actor(ctx, username) if username else None
+        learner = await actor_for(ctx, username) if username else None
         if learner is not None:
             await service.appeal(
                 ctx,

@@ -315,3 +315,32 @@ async def test_same_seed_same_data_other_seed_other_people(
     assert again_people == await _people(ctx)
     _, other_people = await fresh("other", SEED + 1)
     assert other_people != again_people
+
+
+async def test_demo_exams_open_for_learners_and_a_closed_sitting_in_review(
+    ctx: Context, logins: Logins
+) -> None:
+    from models import DetectionFlag, Exam, OrgUnit, ReviewCase, utcnow
+    from proctor.demo.exams import seed_exams
+    from proctor.demo.review import actor_for
+    from proctor.exams.service import exams_for_learner
+
+    # The demo places the sitting in 长沙市; this small seed needs the whole province.
+    async with ctx.db() as s:
+        province = await s.scalar(select(OrgUnit).where(OrgUnit.name == "湖南省"))
+    assert province is not None
+    runs = await seed_exams(ctx, province.path, SEED)
+    assert len(runs) == 1 and runs[0].attempts >= 100 and runs[0].flags >= 3
+    async with ctx.db() as s:
+        exams = list((await s.scalars(select(Exam))).all())
+        kinds = {
+            f.evidence["type"]
+            for f in await s.scalars(select(DetectionFlag).where(DetectionFlag.source == "exam"))
+        }
+        cases = list((await s.scalars(select(ReviewCase).where(ReviewCase.kind == "exam"))).all())
+    assert len(exams) == 4 and sum(e.analysed_at is not None for e in exams) == 1
+    assert {"copying", "proxy"} <= kinds and cases
+    learner = await actor_for(ctx, logins[0][0])
+    assert learner is not None
+    cards = await exams_for_learner(ctx, learner, utcnow())
+    assert [c.status for c in cards].count("open") == 3
