@@ -27,6 +27,8 @@ from proctor.exams.forensics.omega import CopyingResult, PairFinding, detect_cop
 from proctor.exams.forensics.proxy import check_proxy
 from proctor.exams.forensics.response_time import TimeFindings, analyse_times
 
+__all__ = ["ExamFlag", "FlagKind", "ForensicConfig", "ForensicReport", "analyse", "risk_from_p"]
+
 FlagKind = Literal["copying", "preknowledge", "rapid_guessing", "proxy"]
 RAPID_GUESSING_RISK = 0.3  # disengagement: worth a look, not misconduct by itself
 SOURCE_RISK_FACTOR = 0.8  # the source of a copied pair may not have known

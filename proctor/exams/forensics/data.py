@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -150,6 +151,7 @@ def poisson_binomial_sf(p: NDArray[np.float64], observed: NDArray[np.int64]) -> 
 
     ``p`` is rows × trials (use 0 for trials that do not count); vectorised over rows.
     """
+    (p,) = compact_trials(p)
     rows, trials = p.shape
     dist = np.zeros((rows, trials + 1))
     dist[:, 0] = 1.0
@@ -164,3 +166,17 @@ def poisson_binomial_sf(p: NDArray[np.float64], observed: NDArray[np.int64]) -> 
     inside = k <= trials
     out[inside] = tail[np.nonzero(inside)[0], k[inside]]
     return np.clip(np.where(k <= 0, 1.0, out), 0.0, 1.0)
+
+
+def compact_trials(p: NDArray[np.float64], *others: NDArray[Any]) -> tuple[NDArray[Any], ...]:
+    """Move each row's zero-probability trials to the end and drop the all-zero tail.
+
+    The order of independent trials does not change their sum's law, and an examinee pair
+    shares only the items drawn for both: on a large bank most columns are zeros.
+    """
+    nonzero = p > 0
+    keep = int(nonzero.sum(1).max()) if p.size else 0
+    if keep == p.shape[1]:
+        return (p, *others)
+    order = np.argsort(~nonzero, axis=1, kind="stable")[:, :keep]
+    return tuple(np.take_along_axis(a, order, axis=1) for a in (p, *others))

@@ -48,6 +48,7 @@ from proctor.exams.forensics.config import ForensicConfig
 from proctor.exams.forensics.data import (
     AttemptRecord,
     ExamMatrix,
+    compact_trials,
     poisson_binomial_sf,
     rasch_ability,
 )
@@ -185,9 +186,10 @@ class AnswerCopyingIndex(BaseEstimator):
 
     def directional(self, copier: IntArray, source: IntArray) -> DirectionalStats:
         """All statistics for ordered pairs, in chunks to bound memory."""
+        chunk = max(1000, _CHUNK * 40 // max(1, self.matrix_.n_items))
         parts = [
-            self._directional(copier[s : s + _CHUNK], source[s : s + _CHUNK])
-            for s in range(0, max(1, len(copier)), _CHUNK)
+            self._directional(copier[s : s + chunk], source[s : s + chunk])
+            for s in range(0, max(1, len(copier)), chunk)
         ]
         fields = DirectionalStats.__dataclass_fields__
         return DirectionalStats(
@@ -273,9 +275,10 @@ class AnswerCopyingIndex(BaseEstimator):
 
 def weighted_sf(p: FloatArray, units: IntArray, observed: IntArray) -> FloatArray:
     """Exact P(Σ units_i X_i >= observed), X_i ~ Bernoulli(p_i), row by row (integer weights)."""
-    rows, trials = p.shape
-    if rows == 0:
+    if len(p) == 0:
         return np.ones(0)
+    p, units = compact_trials(p, units)
+    rows, trials = p.shape
     bins = int(units.sum(1).max()) + 1
     dist = np.zeros((rows, bins))
     dist[:, 0] = 1.0
@@ -286,6 +289,7 @@ def weighted_sf(p: FloatArray, units: IntArray, observed: IntArray) -> FloatArra
         dist = dist * (1.0 - p[:, i : i + 1]) + shifted * p[:, i : i + 1]
     tail = np.cumsum(dist[:, ::-1], axis=1)[:, ::-1]
     out = tail[np.arange(rows), np.clip(observed, 0, bins - 1)]
+    out = np.where(observed >= bins, 0.0, out)
     return np.clip(np.where(observed <= 0, 1.0, out), 0.0, 1.0)
 
 
@@ -367,6 +371,8 @@ def detect_copying(
     m: ExamMatrix, attempts: Sequence[AttemptRecord], cfg: ForensicConfig
 ) -> CopyingResult:
     """Test the candidate pairs and flag those below the configured threshold."""
+    if cfg.copy_correction not in ("none", "bonferroni"):
+        raise ValueError(f"copy_correction must be 'none' or 'bonferroni': {cfg.copy_correction!r}")
     mode, pairs, reasons = candidate_pairs(m, attempts, cfg)
     time_z = LognormalRT().fit(m).residuals(m) if cfg.copy_use_times else None
     model = AnswerCopyingIndex(

@@ -15,7 +15,12 @@ from proctor.exams.forensics.data import (
     build_matrix,
     poisson_binomial_sf,
 )
-from proctor.exams.forensics.omega import AnswerCopyingIndex, candidate_pairs, detect_copying
+from proctor.exams.forensics.omega import (
+    AnswerCopyingIndex,
+    candidate_pairs,
+    detect_copying,
+    weighted_sf,
+)
 from proctor.exams.forensics.response_time import LognormalRT
 from proctor.simulate.exams import simulate_exam
 
@@ -36,11 +41,28 @@ def _brute_sf(p: list[float], h: int) -> float:
         ([0.2, 0.3, 0.4, 0.7, 0.05], 3),
         ([0.2, 0.3, 0.4, 0.7, 0.05], 5),
         ([0.2, 0.3, 0.4, 0.7, 0.05], 6),
+        ([0.0, 0.3, 0.0, 0.6, 0.0], 1),  # trials that do not count
+        ([0.0, 0.3, 0.0, 0.6, 0.0], 3),
     ],
 )
 def test_poisson_binomial_matches_enumeration(p: list[float], h: int) -> None:
     got = poisson_binomial_sf(np.array([p]), np.array([h]))[0]
     assert got == pytest.approx(_brute_sf(p, h), abs=1e-12)
+
+
+def test_weighted_tail_matches_enumeration() -> None:
+    p = np.array([[0.2, 0.0, 0.5, 0.7], [0.1, 0.4, 0.0, 0.0]])
+    units = np.array([[3, 0, 1, 2], [5, 2, 0, 0]])
+    for observed in range(0, 9):
+        got = weighted_sf(p, units, np.array([observed, observed]))
+        for r in range(2):
+            want = 0.0
+            for xs in itertools.product([0, 1], repeat=4):
+                if sum(u * x for u, x in zip(units[r], xs, strict=True)) >= observed:
+                    want += float(
+                        np.prod([q if x else 1 - q for q, x in zip(p[r], xs, strict=True)])
+                    )
+            assert got[r] == pytest.approx(want, abs=1e-12)
 
 
 def test_poisson_binomial_reduces_to_binomial() -> None:
@@ -140,3 +162,18 @@ def test_large_exams_test_candidate_pairs() -> None:
     tested = {tuple(p) for p in pairs.tolist()}
     for c, s, _ in ex.copy_pairs:  # rings share an address: always candidates
         assert tuple(sorted((idx[c], idx[s]))) in tested
+
+
+def test_bank_subsets_and_candidate_mode_through_detect_copying() -> None:
+    ex = simulate_exam(
+        8, examinees=240, bank_size=60, rings=4, copy_fractions=(0.9,), proxies=0, rapid=0
+    )
+    m = build_matrix(ex.items, ex.attempts)
+    res = detect_copying(m, ex.attempts, ForensicConfig(all_pairs_max=200, random_pairs=2000))
+    assert res.mode == "candidates" and len(res.pairs) == len(res.p_values)
+    flagged = {frozenset((m.attempt_ids[f.copier], m.attempt_ids[f.source])) for f in res.findings}
+    assert len(flagged & {frozenset((c, s)) for c, s, _ in ex.copy_pairs}) >= 1
+    bonf = detect_copying(m, ex.attempts, ForensicConfig(copy_correction="bonferroni"))
+    assert bonf.threshold < 1e-6 and bonf.type1_error == bonf.threshold
+    with pytest.raises(ValueError, match="copy_correction"):
+        detect_copying(m, ex.attempts, ForensicConfig(copy_correction="holm"))
