@@ -7,8 +7,8 @@ from typing import Any
 from aiohttp import web
 
 from models import utcnow
-from proctor.errors import InvalidInput
-from proctor.exams import bank, service
+from proctor.errors import Conflict, Forbidden, InvalidInput
+from proctor.exams import bank, overview, service
 from proctor.exams.rules import EVENT_NAMES
 from proctor.web import parse
 from proctor.web.keys import actor_of, ctx_of
@@ -167,7 +167,45 @@ async def create_api(request: web.Request) -> web.Response:
     return json_response({"exam_id": exam.id, "title": exam.title}, status=201)
 
 
+@routes.get("/api/v1/admin/exams")
+async def overview_api(request: web.Request) -> web.Response:
+    rows = await overview.overview(ctx_of(request), actor_of(request), utcnow())
+    return json_response({"items": [r.as_dict() for r in rows]})
+
+
+@routes.post("/api/v1/admin/exams/{exam_id}/analysis")
+async def analyse_api(request: web.Request) -> web.Response:
+    run = await overview.analyse_now(
+        ctx_of(request), actor_of(request), parse.path_int(request, "exam_id"), utcnow()
+    )
+    return json_response(run.__dict__, status=201)
+
+
 # ---------------------------------------------------------------- pages
+
+
+@routes.get("/admin/exams")
+async def overview_page(request: web.Request) -> web.Response:
+    rows = await overview.overview(ctx_of(request), actor_of(request), utcnow())
+    return page(request, "exams/overview.html", {"rows": rows, "done": None, "error": None})
+
+
+@routes.post("/admin/exams/{exam_id}/analysis")
+async def analyse_form(request: web.Request) -> web.Response:
+    ctx, actor = ctx_of(request), actor_of(request)
+    done, error = None, None
+    try:
+        done = await overview.analyse_now(ctx, actor, parse.path_int(request, "exam_id"), utcnow())
+    except (Conflict, Forbidden) as exc:
+        error = exc.message
+    rows = await overview.overview(ctx, actor, utcnow())
+    status = 200 if error is None else 409
+    return page(
+        request,
+        "exams/overview.html",
+        {"rows": rows, "done": done, "error": error},
+        status=status,
+    )
 
 
 @routes.get("/exams")
@@ -206,6 +244,25 @@ ATTEMPT_SCHEMA = obj(
 LEARNER_ERRORS = (400, 401, 403, 404, 409, 413, 422)
 
 OPENAPI: dict[str, dict[str, Any]] = {
+    "/api/v1/admin/exams": {
+        "get": op(
+            "Exams with their sitting counted over the caller's own learners (staff)",
+            tag="exams",
+            response=obj(items={"type": "array", "items": {"type": "object"}}),
+            errors=(401, 403),
+        )
+    },
+    "/api/v1/admin/exams/{exam_id}/analysis": {
+        "post": op(
+            "Run post-exam forensics on a closed exam now (course managers; once per window)",
+            tag="exams",
+            params=[path_id("exam_id")],
+            response=obj(
+                exam_id=INT, title=STR, attempts=INT, pairs_tested=INT, flags=INT, cases_opened=INT
+            ),
+            errors=(401, 403, 404, 409),
+        )
+    },
     "/api/v1/exams": {
         "get": op(
             "Exams the learner may take, with their attempts, best score and status",

@@ -122,3 +122,55 @@ async def test_forensics_flag_the_planted_copier_and_proxy_once(
 async def test_unknown_exam_is_a_clear_error(ctx: Context) -> None:
     with pytest.raises(NotFound, match="不存在"):
         await analyse_exam(ctx, 999)
+
+
+async def test_staff_overview_counts_only_their_learners_and_runs_the_analysis_once(
+    ctx: Context,
+    client: TestClient,
+    sitting: tuple[int, dict[int, int], object],
+) -> None:
+    exam_id = sitting[0]
+    async with ctx.db() as s:
+        paths = [
+            p
+            for (p,) in (
+                await s.execute(select(Learner.org_path).where(Learner.name.startswith("考生")))
+            ).all()
+        ]
+
+    async def row(headers: dict[str, str]) -> dict[str, object]:
+        resp = await client.get("/api/v1/admin/exams", headers=headers)
+        assert resp.status == 200
+        return next(r for r in (await resp.json())["items"] if r["exam_id"] == exam_id)
+
+    headers_academy = await login(client, "academy")
+    headers_tx = await login(client, "tx_admin")
+    headers_cs = await login(client, "cs_admin")
+    tianxin_path = await world_path(ctx, "天心区")
+    tianxin = sum(1 for p in paths if p.startswith(tianxin_path))
+    assert (await row(headers_academy))["examinees"] == 60
+    # The 天心区 administrator counts only 天心区's examinees (a third of them here).
+    tx_row = await row(headers_tx)
+    assert tx_row["examinees"] == tianxin and 0 < tianxin < 60
+    # Only the course's manager may run the analysis; the city administrator may not.
+    resp = await client.post(f"/api/v1/admin/exams/{exam_id}/analysis", headers=headers_cs)
+    assert resp.status == 403
+    resp = await client.post(f"/api/v1/admin/exams/{exam_id}/analysis", headers=headers_academy)
+    assert resp.status == 201 and (await resp.json())["flags"] >= 2
+    resp = await client.post(f"/api/v1/admin/exams/{exam_id}/analysis", headers=headers_academy)
+    assert resp.status == 409 and "已分析" in (await resp.json())["detail"]
+    assert (await row(headers_academy))["flags"] >= 2
+    # Learners have no staff view.
+    learner = await login(client, "zhang")
+    assert (await client.get("/api/v1/admin/exams", headers=learner)).status == 403
+    page = await client.get("/admin/exams", headers=headers_tx)
+    assert page.status == 200 and "党纪学习教育测试" in await page.text()
+
+
+async def world_path(ctx: Context, name: str) -> str:
+    from models import OrgUnit
+
+    async with ctx.db() as s:
+        org = await s.scalar(select(OrgUnit).where(OrgUnit.name == name))
+    assert org is not None
+    return org.path

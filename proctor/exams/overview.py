@@ -1,0 +1,136 @@
+"""Exams as staff see them: each exam's sitting within the actor's authority."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from sqlalchemy import case, func, select
+
+from models import AttemptState, Course, DetectionFlag, Exam, ExamAttempt, Learner
+from proctor.authz import STAFF_ROLES, Actor
+from proctor.catalog.service import can_manage, viewer_of, visible_clause
+from proctor.context import Context
+from proctor.errors import Conflict, Forbidden, NotFound
+from proctor.exams.analysis import ExamRun, analyse_exam
+
+
+@dataclass(frozen=True)
+class ExamRow:
+    """One exam and how its examinees in the actor's subtree did."""
+
+    exam: Exam
+    course: Course
+    status: str  # upcoming / open / closed
+    examinees: int
+    finished: int
+    passed: int
+    mean_score: float | None
+    flags: int
+    can_analyse: bool
+
+    def as_dict(self) -> dict[str, object]:
+        e = self.exam
+        return {
+            "exam_id": e.id,
+            "title": e.title,
+            "course_id": self.course.id,
+            "course_title": self.course.title,
+            "opens_at": e.opens_at,
+            "closes_at": e.closes_at,
+            "status": self.status,
+            "analysed_at": e.analysed_at,
+            "examinees": self.examinees,
+            "finished": self.finished,
+            "passed": self.passed,
+            "pass_rate": round(self.passed / self.finished, 4) if self.finished else None,
+            "mean_score": self.mean_score,
+            "flags": self.flags,
+        }
+
+
+async def overview(ctx: Context, actor: Actor, now: dt.datetime) -> list[ExamRow]:
+    """Every exam of a visible course, counted over the actor's own learners only."""
+    actor.require(STAFF_ROLES, "查看考试情况")
+    async with ctx.db() as s:
+        viewer = await viewer_of(s, actor)
+        exams = (
+            await s.execute(
+                select(Exam, Course)
+                .join(Course, Course.id == Exam.course_id)
+                .where(visible_clause(viewer))
+                .order_by(Exam.closes_at.desc(), Exam.id)
+            )
+        ).all()
+        finished = ExamAttempt.state != AttemptState.OPEN
+        stats = {
+            exam_id: (examinees, done, passed, mean)
+            for exam_id, examinees, done, passed, mean in (
+                await s.execute(
+                    select(
+                        ExamAttempt.exam_id,
+                        func.count(func.distinct(ExamAttempt.learner_id)),
+                        func.sum(case((finished, 1), else_=0)),
+                        func.sum(case((ExamAttempt.passed.is_(True), 1), else_=0)),
+                        func.avg(ExamAttempt.score),
+                    )
+                    .join(Learner, Learner.id == ExamAttempt.learner_id)
+                    .where(actor.in_scope(Learner.org_path))
+                    .group_by(ExamAttempt.exam_id)
+                )
+            ).all()
+        }
+        flags = dict(
+            (
+                await s.execute(
+                    select(ExamAttempt.exam_id, func.count(DetectionFlag.id))
+                    .join(ExamAttempt, ExamAttempt.id == DetectionFlag.attempt_id)
+                    .join(Learner, Learner.id == DetectionFlag.learner_id)
+                    .where(DetectionFlag.source == "exam", actor.in_scope(Learner.org_path))
+                    .group_by(ExamAttempt.exam_id)
+                )
+            ).all()
+        )
+    rows = []
+    for exam, course in exams:
+        examinees, done, passed, mean = stats.get(exam.id, (0, 0, 0, None))
+        status = (
+            "upcoming" if now < exam.opens_at else "closed" if now >= exam.closes_at else "open"
+        )
+        rows.append(
+            ExamRow(
+                exam=exam,
+                course=course,
+                status=status,
+                examinees=int(examinees or 0),
+                finished=int(done or 0),
+                passed=int(passed or 0),
+                mean_score=round(float(mean), 1) if mean is not None else None,
+                flags=int(flags.get(exam.id, 0)),
+                can_analyse=status == "closed" and can_manage(actor, course),
+            )
+        )
+    return rows
+
+
+async def analyse_now(ctx: Context, actor: Actor, exam_id: int, now: dt.datetime) -> ExamRun:
+    """Run forensics on a closed exam the actor manages (once per exam window)."""
+    actor.require(STAFF_ROLES, "分析考试")
+    async with ctx.db() as s:
+        row = (
+            await s.execute(
+                select(Exam, Course)
+                .join(Course, Course.id == Exam.course_id)
+                .where(Exam.id == exam_id, visible_clause(await viewer_of(s, actor)))
+            )
+        ).first()
+    if row is None:
+        raise NotFound("考试不存在")
+    exam, course = row
+    if not can_manage(actor, course):
+        raise Forbidden("只有课程的管理部门可以分析考试")
+    if now < exam.closes_at:
+        raise Conflict("考试尚未结束：考试窗口关闭后才能分析答卷")
+    if exam.analysed_at is not None:
+        raise Conflict("本场考试已分析过，标记已进入审核队列")
+    return await analyse_exam(ctx, exam_id)
