@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import case, func, select
 
-from models import AttemptState, Course, DetectionFlag, Exam, ExamAttempt, Learner
+from models import AttemptState, Course, DetectionFlag, Exam, ExamAttempt, ExamItem, Learner
 from proctor.authz import STAFF_ROLES, Actor
 from proctor.catalog.service import can_manage, viewer_of, visible_clause
 from proctor.context import Context
@@ -134,3 +134,35 @@ async def analyse_now(ctx: Context, actor: Actor, exam_id: int, now: dt.datetime
     if exam.analysed_at is not None:
         raise Conflict("本场考试已分析过，标记已进入审核队列")
     return await analyse_exam(ctx, exam_id)
+
+
+@dataclass(frozen=True)
+class BankRow:
+    """A course the actor manages, with the size of its question bank."""
+
+    course: Course
+    bank_size: int
+
+
+async def managed_courses(ctx: Context, actor: Actor) -> list[BankRow]:
+    """Courses whose bank and exams the actor may edit (the academy; a city its own courses)."""
+    actor.require(STAFF_ROLES, "管理题库")
+    async with ctx.db() as s:
+        viewer = await viewer_of(s, actor)
+        courses = [
+            c
+            for c in await s.scalars(
+                select(Course).where(visible_clause(viewer)).order_by(Course.code)
+            )
+            if can_manage(actor, c)
+        ]
+        sizes = dict(
+            (
+                await s.execute(
+                    select(ExamItem.course_id, func.count())
+                    .where(ExamItem.active.is_(True))
+                    .group_by(ExamItem.course_id)
+                )
+            ).all()
+        )
+    return [BankRow(c, int(sizes.get(c.id, 0))) for c in courses]

@@ -7,10 +7,11 @@ from typing import Any
 from aiohttp import web
 
 from models import utcnow
-from proctor.errors import Conflict, Forbidden, InvalidInput
-from proctor.exams import bank, overview, service
+from proctor.errors import Conflict, Forbidden, InvalidInput, NotFound
+from proctor.exams import bank, bank_import, overview, service
 from proctor.exams.rules import EVENT_NAMES
 from proctor.web import parse
+from proctor.web.handlers.rosters import read_upload, xlsx_response
 from proctor.web.keys import actor_of, ctx_of
 from proctor.web.openapi import DECIMAL, INT, STR, obj, op, path_id
 from proctor.web.render import json_response, page
@@ -158,6 +159,21 @@ async def items_api(request: web.Request) -> web.Response:
     return json_response({"added": len(items), "bank_size": size}, status=201)
 
 
+@routes.post("/api/v1/courses/{course_id}/exam-items.xlsx")
+async def items_xlsx_api(request: web.Request) -> web.Response:
+    _, data = await read_upload(request, "题库", "Excel .xlsx")
+    items = bank_import.read_bank(data)
+    size = await bank.add_items(
+        ctx_of(request), actor_of(request), parse.path_int(request, "course_id"), items
+    )
+    return json_response({"added": len(items), "bank_size": size}, status=201)
+
+
+@routes.get("/api/v1/exam-items/template.xlsx")
+async def template_api(request: web.Request) -> web.Response:
+    return xlsx_response(bank_import.template_xlsx(), "题库模板.xlsx", "exam-bank-template.xlsx")
+
+
 @routes.post("/api/v1/courses/{course_id}/exams")
 async def create_api(request: web.Request) -> web.Response:
     spec = bank.parse_exam(await parse.json_body(request))
@@ -184,28 +200,76 @@ async def analyse_api(request: web.Request) -> web.Response:
 # ---------------------------------------------------------------- pages
 
 
+async def _overview_page(
+    request: web.Request, *, done: Any = None, notice: str = "", error: str = "", status: int = 200
+) -> web.Response:
+    ctx, actor = ctx_of(request), actor_of(request)
+    rows = await overview.overview(ctx, actor, utcnow())
+    banks = await overview.managed_courses(ctx, actor)
+    return page(
+        request,
+        "exams/overview.html",
+        {"rows": rows, "banks": banks, "done": done, "notice": notice, "error": error},
+        status=status,
+    )
+
+
 @routes.get("/admin/exams")
 async def overview_page(request: web.Request) -> web.Response:
-    rows = await overview.overview(ctx_of(request), actor_of(request), utcnow())
-    return page(request, "exams/overview.html", {"rows": rows, "done": None, "error": None})
+    return await _overview_page(request)
+
+
+@routes.post("/admin/exams/courses/{course_id}/bank")
+async def bank_form(request: web.Request) -> web.Response:
+    try:
+        _, data = await read_upload(request, "题库", "Excel .xlsx")
+        items = bank_import.read_bank(data)
+        size = await bank.add_items(
+            ctx_of(request), actor_of(request), parse.path_int(request, "course_id"), items
+        )
+    except (InvalidInput, Forbidden, NotFound) as exc:
+        return await _overview_page(request, error=exc.message, status=exc.status)
+    return await _overview_page(request, notice=f"已导入 {len(items)} 道题，题库现有 {size} 道题。")
+
+
+@routes.post("/admin/exams/courses/{course_id}/exams")
+async def exam_form(request: web.Request) -> web.Response:
+    form = await parse.form_or_json(request)
+    try:
+        raw = {
+            "title": form.get("title", ""),
+            "item_count": parse.integer(form, "item_count", minimum=1),
+            "time_limit_s": (parse.required_int(form, "time_limit_min", minimum=1)) * 60,
+            "pass_mark": parse.integer(form, "pass_mark"),
+            "attempts_allowed": parse.integer(form, "attempts_allowed"),
+            "bonus_credits": form.get("bonus_credits", ""),
+            "opens_at": _local_moment(form.get("opens_at", "")),
+            "closes_at": _local_moment(form.get("closes_at", "")),
+        }
+        exam = await bank.create_exam(
+            ctx_of(request),
+            actor_of(request),
+            parse.path_int(request, "course_id"),
+            bank.parse_exam(raw),
+        )
+    except (InvalidInput, Forbidden, NotFound) as exc:
+        return await _overview_page(request, error=exc.message, status=exc.status)
+    return await _overview_page(request, notice=f"已发布考试《{exam.title}》。")
+
+
+def _local_moment(value: str) -> str:
+    """A datetime-local form value is academy (Beijing) time."""
+    return f"{value}:00+08:00" if len(value) == 16 else value
 
 
 @routes.post("/admin/exams/{exam_id}/analysis")
 async def analyse_form(request: web.Request) -> web.Response:
     ctx, actor = ctx_of(request), actor_of(request)
-    done, error = None, None
     try:
         done = await overview.analyse_now(ctx, actor, parse.path_int(request, "exam_id"), utcnow())
-    except (Conflict, Forbidden) as exc:
-        error = exc.message
-    rows = await overview.overview(ctx, actor, utcnow())
-    status = 200 if error is None else 409
-    return page(
-        request,
-        "exams/overview.html",
-        {"rows": rows, "done": done, "error": error},
-        status=status,
-    )
+    except (Conflict, Forbidden, NotFound) as exc:
+        return await _overview_page(request, error=exc.message, status=exc.status)
+    return await _overview_page(request, done=done)
 
 
 @routes.get("/exams")
@@ -343,6 +407,24 @@ OPENAPI: dict[str, dict[str, Any]] = {
             ),
             response=obj(added=INT, bank_size=INT),
         )
+    },
+    "/api/v1/courses/{course_id}/exam-items.xlsx": {
+        "post": op(
+            "Import questions from an Excel sheet (题型, 题干, 选项A…, 答案), all or none",
+            tag="exams",
+            params=[path_id("course_id")],
+            body={
+                "type": "object",
+                "properties": {"file": {"type": "string", "format": "binary"}},
+                "required": ["file"],
+            },
+            content_type="multipart/form-data",
+            response=obj(added=INT, bank_size=INT),
+            errors=(400, 401, 403, 404, 413, 422),
+        )
+    },
+    "/api/v1/exam-items/template.xlsx": {
+        "get": op("The question bank template (XLSX)", tag="exams", errors=(401,))
     },
     "/api/v1/courses/{course_id}/exams": {
         "post": op(

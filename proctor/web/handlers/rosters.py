@@ -30,9 +30,11 @@ MESSAGES = {
 }
 
 
-async def read_upload(request: web.Request) -> tuple[str, bytes]:
+async def read_upload(
+    request: web.Request, what: str = "花名册", formats: str = "Excel .xlsx 或 CSV"
+) -> tuple[str, bytes]:
     """The uploaded file's name and bytes (multipart field ``file``), held to the size limit."""
-    actor_of(request).require(ADMIN_ROLES, "上传花名册")
+    actor_of(request).require(ADMIN_ROLES, f"上传{what}")
     limit = ctx_of(request).settings.max_upload_bytes
     if request.content_length is not None and request.content_length > limit + FRAMING_BYTES:
         raise TooLarge(service.too_large_message(limit), field="file")
@@ -55,7 +57,7 @@ async def read_upload(request: web.Request) -> tuple[str, bytes]:
             return part.filename or "", b"".join(chunks)
     except ValueError as exc:
         raise InvalidInput("上传内容格式有误，请重新选择文件上传", field="file") from exc
-    raise InvalidInput("请选择要上传的花名册文件（Excel .xlsx 或 CSV）", field="file")
+    raise InvalidInput(f"请选择要上传的{what}文件（{formats}）", field="file")
 
 
 def xlsx_response(content: bytes, filename: str, ascii_name: str) -> web.Response:

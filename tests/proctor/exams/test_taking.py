@@ -425,3 +425,85 @@ async def test_exam_list_shows_status_and_only_to_learners(
     assert (await client.get("/api/v1/exams", headers=setup.academy)).status == 403
     page = await client.get("/exams", headers=setup.zhang)
     assert "开始考试" in await page.text()
+
+
+def _workbook(rows: list[list[object]]) -> bytes:
+    import io
+
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    sheet = book.active
+    assert sheet is not None
+    for r in rows:
+        sheet.append(r)
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+async def _upload(client: TestClient, course_id: int, data: bytes, headers: dict[str, str]) -> Any:
+    from aiohttp import FormData
+
+    form = FormData()
+    form.add_field("file", data, filename="题库.xlsx")
+    return await client.post(
+        f"/api/v1/courses/{course_id}/exam-items.xlsx", data=form, headers=headers
+    )
+
+
+async def test_bank_from_excel_all_or_none(ctx: Context, client: TestClient, setup: Setup) -> None:
+    # The template downloads and imports as it is (three example questions).
+    resp = await client.get("/api/v1/exam-items/template.xlsx", headers=setup.academy)
+    assert resp.status == 200
+    resp = await _upload(client, setup.course_id, await resp.read(), setup.academy)
+    assert resp.status == 201, await resp.text()
+    assert await resp.json() == {"added": 3, "bank_size": 28}
+    header = ["题型", "题干", "选项A", "选项B", "选项C", "选项D", "答案"]
+    bad = _workbook(
+        [
+            header,
+            ["单选", "好题", "甲", "乙", "丙", "丁", "B"],
+            ["判断", "坏的判断题", None, None, None, None, "也许"],
+            ["单选", "坏的单选题", "甲", "乙", None, None, "D"],
+            ["填空", "不支持的题型", None, None, None, None, "x"],
+        ]
+    )
+    resp = await _upload(client, setup.course_id, bad, setup.academy)
+    body = await resp.json()
+    assert resp.status == 422 and [r["row"] for r in body["rows"]] == [3, 4, 5]
+    assert "未导入任何题目" in body["detail"]
+    # A learner may not import; nothing changed.
+    resp = await _upload(client, setup.course_id, bad, setup.zhang)
+    assert resp.status == 403
+    async with ctx.db() as db:
+        assert await db.scalar(select(func.count()).select_from(ExamItem)) == 28
+
+
+async def test_exam_form_on_the_staff_page(ctx: Context, client: TestClient, setup: Setup) -> None:
+    page = await client.get("/admin/exams", headers=setup.academy)
+    html = await page.text()
+    assert page.status == 200 and "党章党规学习" in html and "新建考试" in html
+    form = {
+        "title": "第二期测试",
+        "item_count": "5",
+        "time_limit_min": "20",
+        "pass_mark": "80",
+        "attempts_allowed": "1",
+        "bonus_credits": "0.5",
+        "opens_at": "2026-12-01T09:00",
+        "closes_at": "2026-11-30T09:00",
+    }
+    url = f"/admin/exams/courses/{setup.course_id}/exams"
+    resp = await client.post(url, data=form, headers=setup.academy)
+    assert resp.status == 422 and "closes_at" in await resp.text()
+    resp = await client.post(
+        url, data=form | {"closes_at": "2026-12-08T18:00"}, headers=setup.academy
+    )
+    assert resp.status == 200 and "已发布考试《第二期测试》" in await resp.text()
+    async with ctx.db() as db:
+        from models import Exam
+
+        exam = await db.scalar(select(Exam).where(Exam.title == "第二期测试"))
+    assert exam is not None and exam.time_limit_s == 1200
+    assert exam.opens_at == dt.datetime(2026, 12, 1, 1, 0, tzinfo=dt.UTC)  # 09:00 in Beijing
