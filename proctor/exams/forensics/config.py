@@ -32,8 +32,12 @@ class ForensicConfig:
       ``2 × min(p_answers, p_timing) < copy_alpha`` (Bonferroni over the two tests, each
       already corrected for the two directions), so the per-pair Type I error stays at most
       ``copy_alpha``; a pair without timestamps is tested on its answers alone, as before.
-      ``timing_bound`` – "sequential" (a valid bound for drawing times without
-      replacement, the default) or "independent" (c_i / n_c, not guaranteed).
+      ``timing_bound`` – "exact" (the exact randomisation tail where it matters, the
+      sequential bound elsewhere; the default), "sequential" (a valid bound for drawing
+      times without replacement) or "independent" (c_i / n_c, not guaranteed).
+      ``timing_strata`` – "correct" permutes the copier's save times separately among the
+      items he got right and the others, so that an examinee who leaves the items he finds
+      hard for the end does not break the null; "none" permutes over all his items.
     * ``min_common_items`` – pairs with fewer common answered items are not tested.
     * ``bandwidth`` – kernel width on the Rasch ability scale for the option model
       (``None``: Silverman's rule); ``smoothing`` – pseudo-count toward the item's
@@ -72,7 +76,8 @@ class ForensicConfig:
     copy_fast_shift: float = 1.5
     copy_use_saved_at: bool = True
     timing_window_s: float = 120.0
-    timing_bound: str = "sequential"
+    timing_bound: str = "exact"
+    timing_strata: str = "correct"
     min_common_items: int = 10
     bandwidth: float | None = None
     smoothing: float = 1.0

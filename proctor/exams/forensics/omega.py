@@ -421,9 +421,14 @@ def detect_copying(
     p_pair = p_ans
     use_times = cfg.copy_use_saved_at and has_times(m)
     if use_times:
-        w, k, bound = cfg.timing_window_s, cfg.min_common_items, cfg.timing_bound
-        tab = timing_alignment(m, a, b, window_s=w, min_items=k, bound=bound)
-        tba = timing_alignment(m, b, a, window_s=w, min_items=k, bound=bound)
+        w, k, bound, strata = (
+            cfg.timing_window_s,
+            cfg.min_common_items,
+            cfg.timing_bound,
+            cfg.timing_strata,
+        )
+        tab = timing_alignment(m, a, b, window_s=w, min_items=k, bound=bound, strata=strata)
+        tba = timing_alignment(m, b, a, window_s=w, min_items=k, bound=bound, strata=strata)
         timed = tab.available | tba.available
         p_time = np.where(timed, np.minimum(1.0, 2.0 * np.minimum(tab.p_value, tba.p_value)), 1.0)
         # Bonferroni over the two tests where both apply; answers alone elsewhere

@@ -39,6 +39,8 @@ fewer than ``min_items`` commonly timed items is not tested (``available`` is Fa
 from __future__ import annotations
 
 from dataclasses import dataclass
+from fractions import Fraction
+from math import comb, factorial
 
 import numpy as np
 from numpy.typing import NDArray
@@ -48,8 +50,11 @@ from proctor.exams.forensics.data import ExamMatrix, poisson_binomial_sf
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
 BoolArray = NDArray[np.bool_]
-BOUNDS = ("sequential", "independent")
+BOUNDS = ("exact", "sequential", "independent")
+STRATA = ("correct", "none")
 _CHUNK = 4000
+EXACT_SCREEN = 1e-3  # compute the exact tail where the independent approximation is below
+MAX_ACTIVE = 10  # the exact programme's state is a subset of the rows one save time can serve
 
 
 @dataclass(frozen=True)
@@ -77,17 +82,26 @@ def timing_alignment(
     source: IntArray,
     window_s: float = 120.0,
     min_items: int = 10,
-    bound: str = "sequential",
+    bound: str = "exact",
+    strata: str = "correct",
 ) -> TimingStats:
-    """The alignment test for ordered pairs (row indices into ``m``), vectorised in chunks."""
+    """The alignment test for ordered pairs (row indices into ``m``), vectorised in chunks.
+
+    ``strata="correct"`` permutes the copier's save times separately among the items he
+    answered correctly and among the others (see the module text); "none" over all items.
+    """
     if bound not in BOUNDS:
         raise ValueError(f"bound must be one of {BOUNDS}: {bound!r}")
+    if strata not in STRATA:
+        raise ValueError(f"strata must be one of {STRATA}: {strata!r}")
     if window_s <= 0:
         raise ValueError("window_s must be positive")
     copier = np.asarray(copier, dtype=np.int64)
     source = np.asarray(source, dtype=np.int64)
     parts = [
-        _chunk(m, copier[s : s + _CHUNK], source[s : s + _CHUNK], window_s, min_items, bound)
+        _chunk(
+            m, copier[s : s + _CHUNK], source[s : s + _CHUNK], window_s, min_items, bound, strata
+        )
         for s in range(0, max(1, len(copier)), _CHUNK)
     ]
     fields = TimingStats.__dataclass_fields__
@@ -107,6 +121,7 @@ def _chunk(
     window_s: float,
     min_items: int,
     bound: str,
+    strata: str,
 ) -> TimingStats:
     rows = len(copier)
     t = _times(m)
@@ -130,31 +145,65 @@ def _chunk(
             expected=np.zeros(rows),
             p_value=np.ones(rows),
         )
+    # stratum of each of the copier's items: his own answer right or not (conditioned on)
+    group = (cc == 1) if strata == "correct" else np.zeros_like(timed_c)
     # the matched items in the order of the source's saves (padding: +inf at the end)
     key = np.where(match, ts, np.inf)
     order = np.argsort(key, axis=1, kind="stable")[:, :width]
     s_t = np.take_along_axis(key, order, axis=1)  # rows × width
     c_t = np.take_along_axis(np.where(match, tc, np.nan), order, axis=1)
+    g_t = np.take_along_axis(group, order, axis=1)
     valid_col = np.isfinite(s_t)
-    # the copier's save times, sorted (padding: NaN compares False)
-    c_all = np.sort(np.where(timed_c, tc, np.inf), axis=1)[:, : max(1, int(n_c.max()))]
-    c_all = np.where(np.isfinite(c_all), c_all, np.nan)
-    lo = s_t[:, :, None]
-    inside = (c_all[:, None, :] > lo) & (c_all[:, None, :] <= lo + window_s)
-    c_in = inside.sum(2).astype(np.int64)  # c_i: copier's save times in item i's window
     lag = c_t - s_t
     hit = valid_col & (lag > 0) & (lag <= window_s)
     k = hit.sum(1).astype(np.int64)
+    c_in = np.zeros(s_t.shape, dtype=np.int64)  # c_i: c's times of i's stratum in i's window
+    n_g = np.zeros(s_t.shape, dtype=np.int64)  # size of i's stratum
+    before = np.zeros(s_t.shape, dtype=np.int64)  # earlier live items of i's stratum
+    sorted_times: list[FloatArray] = []
+    sizes: list[IntArray] = []
+    for g in (False, True):
+        mine = timed_c & (group == g)
+        size = mine.sum(1).astype(np.int64)
+        ct = np.sort(np.where(mine, tc, np.inf), axis=1)[:, : max(1, int(size.max()))]
+        ct = np.where(np.isfinite(ct), ct, np.nan)
+        lo = s_t[:, :, None]
+        inside = ((ct[:, None, :] > lo) & (ct[:, None, :] <= lo + window_s)).sum(2)
+        col = g_t == g
+        c_in = np.where(col, inside, c_in)
+        n_g = np.where(col, size[:, None], n_g)
+        live_g = valid_col & col & (inside > 0)
+        before = np.where(col, np.cumsum(live_g, axis=1) - live_g, before)
+        sorted_times.append(ct)
+        sizes.append(size)
     live = valid_col & (c_in > 0)
-    denom = n_c[:, None].astype(float)
-    if bound == "sequential":
-        before = np.cumsum(live, axis=1) - live
+    denom = n_g.astype(float)
+    if bound != "independent":  # the sequential bound; "exact" improves on it below
         denom = denom - before
     p = np.where(live, np.minimum(1.0, c_in / np.maximum(denom, 1.0)), 0.0)
     p_value = np.ones(rows)
     test = np.nonzero(available & (k > 0))[0]
     if len(test):
         p_value[test] = poisson_binomial_sf(p[test], k[test])
+    if bound == "exact" and len(test):
+        # the independent approximation screens; the exact tail replaces the (always
+        # larger) sequential bound where it is small, so every reported p stays valid
+        q_ind = np.where(live, c_in / np.maximum(n_g, 1), 0.0)
+        approx = poisson_binomial_sf(q_ind[test], k[test])
+        for r in test[approx < EXACT_SCREEN]:
+            pmfs = []
+            for gi, g in enumerate((False, True)):
+                cols = np.nonzero(live[r] & (g_t[r] == g))[0]
+                times = sorted_times[gi][r, : sizes[gi][r]]
+                lo_idx = np.searchsorted(times, s_t[r, cols], side="right")
+                hi_idx = np.searchsorted(times, s_t[r, cols] + window_s, side="right")
+                pmfs.append(permutation_pmf(lo_idx, hi_idx - 1, int(sizes[gi][r])))
+            if any(f is None for f in pmfs):
+                continue
+            dist = [Fraction(1)]
+            for f in pmfs:
+                dist = _convolve(dist, f or [Fraction(1)])
+            p_value[r] = min(p_value[r], float(sum(dist[int(k[r]) :], Fraction(0))))
     return TimingStats(
         copier=copier,
         source=source,
@@ -165,6 +214,74 @@ def _chunk(
         expected=p.sum(1),
         p_value=p_value,
     )
+
+
+def _convolve(a: list[Fraction], b: list[Fraction]) -> list[Fraction]:
+    out = [Fraction(0)] * (len(a) + len(b) - 1)
+    for i, x in enumerate(a):
+        for j, y in enumerate(b):
+            out[i + j] += x * y
+    return out
+
+
+def permutation_tail(lo: IntArray, hi: IntArray, n: int, k: int) -> float | None:
+    """Exact P(K ≥ k) for K = #{rows i : π(i) ∈ [lo_i, hi_i]}, π a uniform permutation.
+
+    See :func:`permutation_pmf`; ``None`` when a column serves more than ``MAX_ACTIVE`` rows.
+    """
+    if k <= 0:
+        return 1.0
+    pmf = permutation_pmf(lo, hi, n)
+    if pmf is None:
+        return None
+    return float(sum(pmf[k:], Fraction(0)))
+
+
+def permutation_pmf(lo: IntArray, hi: IntArray, n: int) -> list[Fraction] | None:
+    """Exact law of K = #{rows i : π(i) ∈ [lo_i, hi_i]}, π a uniform permutation of n.
+
+    The rows are some of ``n`` items (the others unconstrained), ``lo``/``hi`` inclusive
+    column indices, both non-decreasing (windows of one width, rows in time order). By
+    inclusion–exclusion over rook placements, P(K = k) = Σ_{j≥k} (−1)^{j−k} C(j, k)
+    r_j (n−j)!/n!, with r_j the ways to place j non-attacking rooks in the windows (a
+    column sweep whose state is the set of still-open rows already holding a rook), in exact
+    integer arithmetic. ``None`` when a column serves more than ``MAX_ACTIVE`` rows.
+    """
+    rows = len(lo)
+    if rows == 0:
+        return [Fraction(1)]
+    states: dict[tuple[int, int], int] = {(0, 0): 1}  # (mask of open rows with a rook, j)
+    first = 0
+    for x in range(n):
+        while first < rows and hi[first] < x:
+            first += 1
+        active = [i for i in range(first, rows) if lo[i] <= x <= hi[i]]
+        if len(active) > MAX_ACTIVE:
+            return None
+        nxt: dict[tuple[int, int], int] = {}
+        for (mask, j), ways in states.items():
+            nxt[(mask, j)] = nxt.get((mask, j), 0) + ways
+            for i in active:
+                if not mask >> i & 1:
+                    key = (mask | 1 << i, j + 1)
+                    nxt[key] = nxt.get(key, 0) + ways
+        closing = sum(1 << i for i in range(first, rows) if hi[i] == x)
+        states = {}
+        for (mask, j), ways in nxt.items():
+            key = (mask & ~closing, j)
+            states[key] = states.get(key, 0) + ways
+    rook = [0] * (rows + 1)
+    for (_, j), ways in states.items():
+        rook[j] += ways
+    total = factorial(n)
+    pmf = []
+    for k in range(rows + 1):
+        acc = 0
+        for j in range(k, rows + 1):
+            term = comb(j, k) * rook[j] * factorial(n - j)
+            acc += term if (j - k) % 2 == 0 else -term
+        pmf.append(Fraction(acc, total))
+    return pmf
 
 
 def item_alignment(
