@@ -19,21 +19,36 @@ unrelated to s, so the item occupying each of c's save times is uniformly random
 matched item i the window (t_s(i), t_s(i) + window] holds c_i of c's n_c save times, so
 P(item i lands in its window) = c_i / n_c.
 
-Drawing items' times *without replacement* makes the indicators dependent, and for
-disjoint windows positively so (up to n^k / n(n−1)…(n−k+1)). The default bound removes
-that: reveal the matched items with c_i > 0 in the order of s's save times (fixed by the
-conditioned data); given the earlier ones, the j-th (from 0) lands in its window with
-probability at most c_i / (n_c − j). A sum of indicators whose conditional probabilities
-are bounded so is stochastically smaller than the sum of independent Bernoulli variables
-with those bounds, so the exact Poisson-binomial tail of K under p_i = min(1, c_i/(n_c − j))
-is a valid (conservative) p-value: ``bound="sequential"``. ``bound="independent"`` uses
-p_i = c_i / n_c (closer, not guaranteed).
+**Strata** (``strata="correct"``, the default). Examinees do not always work in the order
+shown: many leave the items they find hard for the end, so the final saves of hard items
+cluster late for everyone, and two examinees who finish together would align on them. The
+permutation is therefore taken separately within c's items answered correctly and within
+the others (his own answers are conditioned on): the null only needs the order to be
+random *within* each stratum, which holds when deferring depends on how the item went for
+him. ``strata="none"`` permutes over all his items.
+
+**Exact tail** (``bound="exact"``, the default). The indicators are dependent (times are
+drawn without replacement), so a Poisson-binomial with p_i = c_i / n_c is only close.
+Within a stratum, with the matched items in the order of s's saves, every window is an
+interval of c's sorted save times with non-decreasing ends, and the exact law of K is
+an inclusion–exclusion over rook placements on those windows (:func:`permutation_pmf`,
+exact integers), convolved over the two strata. It is computed where the approximation
+is below ``EXACT_SCREEN``; elsewhere the reported p-value is the *sequential bound*:
+reveal the live matched items (c_i > 0) in the order of s's saves; given the earlier ones
+the j-th of a stratum of size n_g lands in its window with probability at most
+c_i / (n_g − j), so K is stochastically smaller than independent Bernoulli variables with
+those probabilities and their exact Poisson-binomial tail is a valid p-value
+(``bound="sequential"`` uses it everywhere). The exact tail is never larger than the bound,
+so every reported p-value is valid. ``bound="independent"`` uses c_i / n_g (close, not
+guaranteed).
 
 The premise is the server's random order, not a model of examinees: an examinee whose
-working order follows the items' content (all the true/false items first, hard ones
-deferred to the end) breaks it in proportion to how strongly, and the evaluation's
-simulator includes such deferrals. Items without a timestamp do not count; a pair with
-fewer than ``min_items`` commonly timed items is not tested (``available`` is False).
+working order follows the items' content in another way than through his own correctness
+(all the true/false items first, say) breaks it in proportion to how strongly. The
+evaluation's simulator lets examinees defer items (four times likelier when they get them
+wrong), and measures the test on scheduled sittings where every pair sits concurrently.
+Items without a timestamp do not count; a pair with fewer than ``min_items`` commonly
+timed items is not tested (``available`` is False).
 """
 
 from __future__ import annotations
