@@ -313,7 +313,20 @@ def _evaluate_exams(seed: int, as_json: bool) -> None:
         f"（{r['honest_pairs_flagged']} 对）；各阈值 "
         + "，".join(f"{k}: {v:.6f}" for k, v in r["pair_fpr_at"].items())
     )
-    for name, table in (("检出率", r["power"]), ("较难试卷检出率", r["power_hard_exam"])):
+    st = r["sitting"]
+    click.echo(
+        f"  集中开考（{st['exams']} 场，{st['start_within_s']:g} 秒内全部开考）：诚实考生对 {st['honest_pairs']} 对，"
+        f"误报率 {st['pair_fpr']:.6f}；仅作答时间检验误报率 "
+        + "，".join(f"{k}: {v:.6f}" for k, v in st["timing_fpr_at"].items())
+    )
+    for name, table in (
+        ("检出率（同时作答）", r["power"]),
+        ("检出率（交卷后集中填入）", r["power_burst"]),
+        ("集中开考检出率（同时作答）", st["power"]),
+        ("集中开考检出率（交卷后集中填入）", st["power_burst"]),
+        ("较难试卷检出率（同时作答）", r["power_hard_exam"]),
+        ("较难试卷检出率（交卷后集中填入）", r["power_hard_exam_burst"]),
+    ):
         click.echo(
             f"  抄袭{name}（按抄袭题目比例）：" + "，".join(f"{k} {v}" for k, v in table.items())
         )

@@ -24,6 +24,7 @@ import itertools
 from dataclasses import dataclass, field
 
 import numpy as np
+from numpy.typing import NDArray
 
 from proctor.exams.forensics.data import AttemptRecord, ItemInfo, StudyHistory
 
@@ -62,6 +63,7 @@ class SimExam:
     theta: dict[int, float]
     tau: dict[int, float]
     sim_items: list[SimItem] = field(default_factory=list)
+    copy_modes: dict[int, str] = field(default_factory=dict)  # copier -> concurrent | burst
 
 
 def make_bank(
@@ -145,6 +147,10 @@ def simulate_exam(
     difficulty: float = -0.3,
     proxy_office_share: float = 0.0,
     exam_id: int = 0,
+    burst_share: float = 0.0,
+    sitting_s: float | None = None,
+    defer: float = 0.1,
+    lag_median_s: float = 20.0,
 ) -> SimExam:
     """Simulate one exam sitting (``examinees`` attempts, one per learner).
 
@@ -152,6 +158,22 @@ def simulate_exam(
     from ``copy_fractions``. ``friends`` counts honest pairs. ``bank_size`` > ``n_items``
     draws each attempt's items from a larger bank. ``difficulty`` is the mean item
     difficulty (b) on the ability scale: −0.3 gives about two thirds correct.
+
+    Save times (``AttemptRecord.saved_at``, server clock): every attempt gets a random
+    presentation order and a start time and saves its items in that order, each after its
+    time on the item plus a 1–6 s gap; ``defer`` is the chance an examinee leaves an item
+    for the end (four times likelier for an item he gets wrong, so hard items tend to come
+    last for everyone). Without ``sitting_s`` the attempts spread over three days; with it
+    every examinee starts within ``sitting_s`` seconds of the exam's opening (a scheduled
+    sitting). Friends start within 2 minutes of each other, with independent orders.
+    A ring sits concurrently: the copier starts −1 to +3 minutes from the source and
+    enters each copied answer a lognormal lag (median ``lag_median_s``, σ 0.7) after the
+    source saved it, his own items fitting around; a share ``burst_share`` of the copiers
+    (whole rounds of ``copy_fractions``, so every share gets both) is adversarial instead:
+    the copier answers his own
+    items, waits until the source has submitted and enters the copied answers in a burst.
+    The timing draws come from their own random stream, so answers and times on items are
+    those of the same ``random_state`` without timestamps.
     """
     rng = np.random.default_rng(random_state)
     bank = make_bank(rng, bank_size or n_items, start_id=exam_id * 1000 + 1, difficulty=difficulty)
@@ -247,6 +269,7 @@ def simulate_exam(
     answers: list[dict[int, str]] = [{} for _ in range(n)]
     seconds: list[dict[int, float]] = [{} for _ in range(n)]
     order = sorted(range(n), key=lambda k: k in copy_plan)  # sources answer before copiers
+    copied_items: dict[int, set[int]] = {}
     for k in order:
         label = roles[k][0]
         for i in draws[k]:
@@ -268,12 +291,30 @@ def simulate_exam(
             m = round(share * len(common))
             for iid in rng.choice(common, size=m, replace=False):
                 iid = int(iid)
+                copied_items.setdefault(k, set()).add(iid)
                 answers[k][iid] = answers[src][iid]
                 it = next(x for x in bank if x.info.item_id == iid)
                 seconds[k][iid] = round(
                     _seconds(rng, it, float(tau[k]), shift=float(rng.uniform(0.5, 1.2))), 1
                 )
 
+    saved, submitted, copy_mode = _timelines(
+        np.random.default_rng([random_state, 7919]),
+        draws=[[bank[int(i)].info.item_id for i in d] for d in draws],
+        answers=answers,
+        seconds=seconds,
+        keys={it.info.item_id: it.info.key for it in bank},
+        submitted=submitted,
+        copy_plan=copy_plan,
+        copied_items=copied_items,
+        friends=list(zip(friend_idx[::2], friend_idx[1::2], strict=True)),
+        t0=t0,
+        sitting_s=sitting_s,
+        defer=defer,
+        burst_share=burst_share,
+        lag_median_s=lag_median_s,
+        cycle=len(copy_fractions),
+    )
     attempts = [
         AttemptRecord(
             attempt_id=base + 50_000 + k,
@@ -284,6 +325,7 @@ def simulate_exam(
             ip=ip[k],
             device=device[k],
             unit_id=int(unit[k]),
+            saved_at=saved[k],
         )
         for k in range(n)
     ]
@@ -304,6 +346,7 @@ def simulate_exam(
         labels={aid[k]: roles[k][0] for k in range(n)},
         variants={aid[k]: v for k, v in variants.items()},
         copy_pairs=[(aid[c], aid[s], f) for c, (s, f) in copy_plan.items()],
+        copy_modes={aid[c]: mode for c, mode in copy_mode.items()},
         compromised=compromised,
         theta={aid[k]: float(theta[k]) for k in range(n)},
         tau={aid[k]: float(tau[k]) for k in range(n)},
@@ -314,3 +357,76 @@ def simulate_exam(
 def _guess(rng: np.random.Generator, it: SimItem) -> str:
     options = (it.info.key, *it.wrong)
     return options[int(rng.integers(0, len(options)))]
+
+
+def _timelines(
+    rng: np.random.Generator,
+    *,
+    draws: list[list[int]],
+    answers: list[dict[int, str]],
+    seconds: list[dict[int, float]],
+    keys: dict[int, str],
+    submitted: NDArray[np.float64],
+    copy_plan: dict[int, tuple[int, float]],
+    copied_items: dict[int, set[int]],
+    friends: list[tuple[int, int]],
+    t0: float,
+    sitting_s: float | None,
+    defer: float,
+    burst_share: float,
+    lag_median_s: float,
+    cycle: int = 1,
+) -> tuple[list[dict[int, float]], NDArray[np.float64], dict[int, str]]:
+    """Save times per attempt (item -> epoch s), submission times and each copier's mode."""
+    n = len(draws)
+    saved: list[dict[int, float]] = [{} for _ in range(n)]
+    out = np.array(submitted, dtype=float)
+    start = np.zeros(n)
+
+    def walk(k: int, begin: float, skip: frozenset[int] = frozenset()) -> float:
+        """Save k's items (but ``skip``) in a random order from ``begin``; the last save."""
+        order = [iid for iid in rng.permutation(draws[k]) if iid not in skip]
+        odds = [defer * (1.0 if answers[k][i] != keys[i] else 0.25) for i in order]
+        late = [i for i, q in zip(order, odds, strict=True) if rng.random() < q]
+        now = begin
+        for iid in [i for i in order if i not in late] + late:
+            now += seconds[k][int(iid)] + float(rng.uniform(1.0, 6.0))
+            saved[k][int(iid)] = round(now, 3)
+        return now
+
+    def total(k: int) -> float:
+        return float(sum(seconds[k].values())) + 3.5 * len(seconds[k])
+
+    friend_of = {y: x for x, y in friends}
+    lead = [k for k in range(n) if k not in copy_plan and k not in friend_of]
+    for k in lead + [y for y in friend_of]:
+        if k in friend_of:
+            begin = start[friend_of[k]] + float(rng.uniform(0.0, 120.0))
+        elif sitting_s is not None:
+            begin = t0 + float(rng.uniform(0.0, sitting_s))
+        else:  # spread sittings: keep the drawn submission time
+            begin = float(submitted[k]) - total(k) - float(rng.uniform(5.0, 60.0))
+        start[k] = begin
+        out[k] = walk(k, begin) + float(rng.uniform(5.0, 60.0))
+    mode: dict[int, str] = {}
+    every = int(np.ceil(1.0 / burst_share)) if burst_share > 0 else 0
+    for q, (c, (src, _)) in enumerate(copy_plan.items()):
+        copied = frozenset(copied_items.get(c, set()))
+        begin = start[src] + float(rng.uniform(-60.0, 180.0))
+        start[c] = begin
+        own_end = walk(c, begin, skip=copied)
+        burst = every > 0 and (q // cycle) % every == every - 1
+        mode[c] = "burst" if burst else "concurrent"
+        if burst:  # wait for the source to submit, then enter everything at once
+            now = max(own_end, float(out[src])) + float(rng.uniform(10.0, 120.0))
+            for iid in rng.permutation(sorted(copied)):
+                now += float(rng.uniform(3.0, 12.0))
+                saved[c][int(iid)] = round(now, 3)
+            last = now
+        else:
+            lags = np.exp(np.log(lag_median_s) + 0.7 * rng.normal(size=len(copied)))
+            for iid, lag in zip(sorted(copied), lags, strict=True):
+                saved[c][iid] = round(saved[src][iid] + float(lag), 3)
+            last = max([own_end, *(saved[c][i] for i in copied)])
+        out[c] = last + float(rng.uniform(5.0, 60.0))
+    return saved, out, mode

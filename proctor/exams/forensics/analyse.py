@@ -87,6 +87,11 @@ def _r(x: float, nd: int = 4) -> float:
     return round(float(x), nd)
 
 
+def _pa(f: PairFinding) -> float:
+    """The answer test's pair p-value (the pair p-value when no timing test ran)."""
+    return f.p_answers if f.p_answers is not None else f.p_value
+
+
 def analyse(
     items: Sequence[ItemInfo],
     attempts: Sequence[AttemptRecord],
@@ -184,9 +189,18 @@ def _copy_section(m: ExamMatrix, res: CopyingResult, cfg: ForensicConfig) -> dic
                 "matches": f.matches,
                 "n_common": f.n_common,
                 "identical_wrong": f.identical_wrong,
+                "p_answers": _pa(f),
+                "timing_p": f.timing_p,
+                "aligned": f.aligned,
             }
             for f in res.findings
         ],
+        "timing": {
+            "used": res.timing_used,
+            "window_s": res.window_s,
+            "bound": cfg.timing_bound if res.timing_used else None,
+            "combination": "2 × min(p_answers, p_timing)" if res.timing_used else None,
+        },
     }
 
 
@@ -226,12 +240,32 @@ def _copying_flags(
             },
             {
                 "id": "C03",
-                "text": f"加权一致性统计的精确 p 值为 {f.p_value:.1e}，低于判定阈值 {res.threshold:.0e}"
-                f"（诚实考生对被误判的概率不超过 {res.type1_error:.0e}）",
+                "text": (
+                    f"加权一致性统计的精确 p 值为 {f.p_value:.1e}，低于判定阈值 {res.threshold:.0e}"
+                    if f.timing_p is None
+                    else f"加权一致性检验 p = {_pa(f):.1e}、作答时间检验 p = {f.timing_p:.1e}，"
+                    f"两项合并（Bonferroni）后 p 值为 {f.p_value:.1e}，低于判定阈值 {res.threshold:.0e}"
+                )
+                + f"（诚实考生对被误判的概率不超过 {res.type1_error:.0e}）",
                 "value": f.p_value,
                 "threshold": res.threshold,
             },
         ]
+        if f.timing_p is not None and f.aligned is not None:
+            who = (
+                f"对方作答后 {f.window_s:g} 秒内本人填入相同答案"
+                if role == "copier"
+                else f"本人作答后 {f.window_s:g} 秒内对方填入相同答案"
+            )
+            reasons.append(
+                {
+                    "id": "C05",
+                    "text": f"{who}的题目有 {f.aligned} 道，按随机作答顺序预期约 "
+                    f"{f.expected_aligned or 0.0:.1f} 道（p = {f.timing_p:.1e}）",
+                    "value": f.aligned,
+                    "threshold": _r(f.expected_aligned or 0.0, 2),
+                }
+            )
         if role == "source":
             reasons.append(
                 {
@@ -257,6 +291,12 @@ def _copying_flags(
             "expected_identical_wrong": _r(f.expected_wrong),
             "p_identical_wrong": f.p_wrong,
             "weighted_matches": _r(f.weighted),
+            "p_answers": _pa(f),
+            "timing_p": f.timing_p,
+            "aligned": f.aligned,
+            "expected_aligned": None if f.expected_aligned is None else _r(f.expected_aligned),
+            "timed_matches": f.timed_matches,
+            "window_s": f.window_s,
             "p_value": f.p_value,
             "same_ip": att.ip == other.ip,
             "same_unit": att.unit_id == other.unit_id,
@@ -270,7 +310,7 @@ def _copying_flags(
                 }
                 for g, r in found[1:]
             ],
-            "items": model.pair_table(f.copier, f.source),
+            "items": model.pair_table(f.copier, f.source, window_s=cfg.timing_window_s),
         }
         out.append(
             ExamFlag(

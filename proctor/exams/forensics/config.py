@@ -25,6 +25,19 @@ class ForensicConfig:
       power only: the null stays exact.
     * ``copy_correction`` – "none" (per-pair ``copy_alpha``) or "bonferroni"
       (``copy_alpha`` / pairs tested: the family-wise error of the whole exam).
+    * ``copy_use_saved_at`` – add the timing-alignment test (:mod:`.timing`) where the
+      attempts carry the server's save timestamps: the count of matched items the suspected
+      copier saved within ``timing_window_s`` seconds *after* the source, against its
+      randomisation null (the server's random item order). The pair is then flagged when
+      ``2 × min(p_answers, p_timing) < copy_alpha`` (Bonferroni over the two tests, each
+      already corrected for the two directions), so the per-pair Type I error stays at most
+      ``copy_alpha``; a pair without timestamps is tested on its answers alone, as before.
+      ``timing_bound`` – "exact" (the exact randomisation tail where it matters, the
+      sequential bound elsewhere; the default), "sequential" (a valid bound for drawing
+      times without replacement) or "independent" (c_i / n_c, not guaranteed).
+      ``timing_strata`` – "correct" permutes the copier's save times separately among the
+      items he got right and the others, so that an examinee who leaves the items he finds
+      hard for the end does not break the null; "none" permutes over all his items.
     * ``min_common_items`` – pairs with fewer common answered items are not tested.
     * ``bandwidth`` – kernel width on the Rasch ability scale for the option model
       (``None``: Silverman's rule); ``smoothing`` – pseudo-count toward the item's
@@ -61,6 +74,10 @@ class ForensicConfig:
     copy_gamma: float = 0.3
     copy_use_times: bool = True
     copy_fast_shift: float = 1.5
+    copy_use_saved_at: bool = True
+    timing_window_s: float = 120.0
+    timing_bound: str = "exact"
+    timing_strata: str = "correct"
     min_common_items: int = 10
     bandwidth: float | None = None
     smoothing: float = 1.0

@@ -8,7 +8,7 @@ omitted item), so two examinees who chose the same option match wherever it was 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -43,6 +43,8 @@ class AttemptRecord:
     ip: str
     device: str
     unit_id: int
+    # item_id -> epoch seconds of the item's final save (server clock); empty when unknown
+    saved_at: Mapping[int, float] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -74,6 +76,8 @@ class ExamMatrix:
     seconds: NDArray[np.float64]
     presented: NDArray[np.bool_]
     chance: NDArray[np.float64]  # per item
+    # epoch seconds of each answer's final save (server clock), NaN where unknown/not drawn
+    saved_at: NDArray[np.float64] | None = None
 
     @property
     def n_attempts(self) -> int:
@@ -92,6 +96,7 @@ def build_matrix(items: Sequence[ItemInfo], attempts: Sequence[AttemptRecord]) -
     n, m = len(attempts), len(items)
     codes = np.full((n, m), -1, dtype=np.int64)
     seconds = np.full((n, m), np.nan)
+    saved_at = np.full((n, m), np.nan)
     for a, att in enumerate(attempts):
         for iid, ans in att.answers.items():
             j = col.get(iid)
@@ -102,6 +107,9 @@ def build_matrix(items: Sequence[ItemInfo], attempts: Sequence[AttemptRecord]) -
             t = att.seconds.get(iid)
             if t is not None and t > 0:
                 seconds[a, j] = float(t)
+            ts = att.saved_at.get(iid)
+            if ts is not None and np.isfinite(ts):
+                saved_at[a, j] = float(ts)
     presented = codes >= 0
     correct = np.where(presented, (codes == 1).astype(float), np.nan)
     labels = tuple(tuple(sorted(c, key=c.__getitem__)) for c in cats)
@@ -116,6 +124,7 @@ def build_matrix(items: Sequence[ItemInfo], attempts: Sequence[AttemptRecord]) -
         seconds=seconds,
         presented=presented,
         chance=np.array([it.chance for it in items]),
+        saved_at=saved_at,
     )
 
 

@@ -4,9 +4,14 @@ Several exams (200–400 examinees × 40 items) are simulated with ground truth 
 exactly as in production (:func:`analyse`). Reported:
 
 * pair-level false-positive rate on honest pairs (every pair not inside one ring), at the
-  configured threshold and at 1e-3 / 1e-4 / 1e-5 (tens of thousands of pairs per exam);
+  configured threshold and at 1e-3 / 1e-4 / 1e-5 (tens of thousands of pairs per exam),
+  on exams spread over days and on scheduled sittings (everyone starts within 10
+  minutes: every pair sits concurrently, the hard case for the timing test's null);
 * power to detect a copier who copied 20/30/40/50 % of the items (the planted pair's
-  p-value below the threshold), on the default bank and on a harder one;
+  p-value below the threshold), separately for concurrent rings (the copier enters each
+  answer shortly after the source) and adversarial burst rings (he waits until the source
+  has submitted), with the answer-only and timing-only parts, on the default bank and on a
+  harder one;
 * recall for proxy test-takers, pre-knowledge and rapid guessing; the leaked items found;
 * false flags per honest look-alike variant (friends, strong, slow, new device, travellers).
 """
@@ -26,14 +31,17 @@ from proctor.exams.forensics.omega import detect_copying
 from proctor.simulate.exams import EXAM_ARCHETYPES, HONEST, SimExam, simulate_exam
 
 COPY_FRACTIONS = (0.2, 0.3, 0.4, 0.5)
+MODES = ("concurrent", "burst")
 LEVELS = (1e-3, 1e-4, 1e-5)
 TARGETS = {"pair_fpr_max": 0.001, "power_30_min": 0.8, "proxy_recall_min": 0.9}
+SITTING_S = 600.0  # a scheduled sitting: everyone starts within 10 minutes
+
+# planted pair -> (combined p, answers-only p, timing-only p)
+Planted = dict[tuple[str, float], list[tuple[float, float, float]]]
 
 
-def _pairs(
-    ex: SimExam, cfg: ForensicConfig
-) -> tuple[np.ndarray, np.ndarray, dict[float, list[float]]]:
-    """p-values of honest pairs, and of planted (copier, source) pairs by share copied."""
+def _pairs(ex: SimExam, cfg: ForensicConfig) -> tuple[np.ndarray, np.ndarray, Planted]:
+    """Honest pairs' combined and timing p-values, and planted pairs' by mode and share."""
     m = build_matrix(ex.items, ex.attempts)
     res = detect_copying(m, ex.attempts, replace(cfg, copy_correction="none"))
     ring_of = {c: s for c, s, _ in ex.copy_pairs}
@@ -42,12 +50,30 @@ def _pairs(
     honest = group[a] != group[b]
     lookup = {(int(x), int(y)): q for q, (x, y) in enumerate(res.pairs)}
     idx = {aid: k for k, aid in enumerate(m.attempt_ids)}
-    planted: dict[float, list[float]] = {}
+    p_ans = res.p_answers if res.p_answers is not None else res.p_values
+    p_time = res.p_timing if res.p_timing is not None else np.ones(len(res.p_values))
+    planted: Planted = {}
     for c, s, share in ex.copy_pairs:
         x, y = sorted((idx[c], idx[s]))
         q = lookup.get((x, y))
-        planted.setdefault(share, []).append(float(res.p_values[q]) if q is not None else 1.0)
-    return res.p_values[honest], res.p_values[~honest], planted
+        row = (1.0, 1.0, 1.0)
+        if q is not None:
+            row = (float(res.p_values[q]), float(p_ans[q]), float(p_time[q]))
+        planted.setdefault((ex.copy_modes.get(c, "concurrent"), share), []).append(row)
+    return res.p_values[honest], p_time[honest], planted
+
+
+def _power(table: Planted, mode: str, level: float, which: int = 0) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for share in COPY_FRACTIONS:
+        ps = [r[which] for r in table.get((mode, share), [])]
+        out[f"{int(share * 100)}%"] = round(float(np.mean(np.array(ps) < level)), 3) if ps else None
+    return out
+
+
+def _merge(into: Planted, more: Planted) -> None:
+    for key, rows in more.items():
+        into.setdefault(key, []).extend(rows)
 
 
 def evaluate_exams(
@@ -57,33 +83,42 @@ def evaluate_exams(
     examinees: int = 300,
     n_items: int = 40,
     hard_exams: int = 2,
+    sitting_exams: int = 2,
+    burst_share: float = 0.5,
     config: ForensicConfig | None = None,
 ) -> dict[str, Any]:
-    """Simulate ``exams`` fresh exams from ``seed``, analyse them, and score the results."""
+    """Simulate ``exams`` fresh exams from ``seed``, analyse them, and score the results.
+
+    ``exams`` spread their attempts over three days (as an open exam window); the
+    ``sitting_exams`` are scheduled sittings where everyone starts within 10 minutes, the
+    hard case for the timing test's null (every pair sits concurrently). Half the copiers
+    (``burst_share``) are adversarial burst copiers; power is reported per variant.
+    """
     cfg = config or ForensicConfig()
     started = time.perf_counter()
     honest_p: list[np.ndarray] = []
-    planted: dict[float, list[float]] = {f: [] for f in COPY_FRACTIONS}
+    planted: Planted = {}
     recall: dict[str, list[int]] = {k: [0, 0] for k in ("proxy", "preknowledge", "rapid_guessing")}
     flags_by_label: dict[str, dict[str, int]] = {}
     variants: dict[str, dict[str, Any]] = {}
     leaked_found = leaked_true = leaked_false = 0
+    rings = max(4, examinees // 10)
     for e in range(exams):
         ex = simulate_exam(
             seed * 1000 + e,
             examinees=examinees,
             n_items=n_items,
-            rings=max(4, examinees // 20),
+            rings=rings,
             copy_fractions=COPY_FRACTIONS,
             proxies=4,
             preknowledge=4,
             rapid=3,
             exam_id=e,
+            burst_share=burst_share,
         )
         hp, _, pl = _pairs(ex, cfg)
         honest_p.append(hp)
-        for share, ps in pl.items():
-            planted[share].extend(ps)
+        _merge(planted, pl)
         report = analyse(ex.items, ex.attempts, ex.histories, cfg)
         kinds_of: dict[int, set[str]] = {}
         bands_of: dict[int, set[str]] = {}
@@ -114,47 +149,95 @@ def evaluate_exams(
         leaked_false += len(found - ex.compromised)
         leaked_true += len(ex.compromised)
 
-    hard: dict[float, list[float]] = {f: [] for f in COPY_FRACTIONS}
+    sitting_p: list[np.ndarray] = []
+    sitting_time_p: list[np.ndarray] = []
+    sitting: Planted = {}
+    for e in range(sitting_exams):
+        ex = simulate_exam(
+            seed * 1000 + 300 + e,
+            examinees=examinees,
+            n_items=n_items,
+            rings=rings,
+            copy_fractions=COPY_FRACTIONS,
+            exam_id=exams + hard_exams + e,
+            burst_share=burst_share,
+            sitting_s=SITTING_S,
+        )
+        hp, ht, pl = _pairs(ex, cfg)
+        sitting_p.append(hp)
+        sitting_time_p.append(ht)
+        _merge(sitting, pl)
+
+    hard: Planted = {}
     for e in range(hard_exams):
         ex = simulate_exam(
             seed * 1000 + 500 + e,
             examinees=examinees,
             n_items=n_items,
-            rings=max(4, examinees // 20),
+            rings=rings,
             copy_fractions=COPY_FRACTIONS,
             difficulty=0.7,
             exam_id=exams + e,
+            burst_share=burst_share,
         )
-        for share, ps in _pairs(ex, cfg)[2].items():
-            hard[share].extend(ps)
+        _merge(hard, _pairs(ex, cfg)[2])
 
     hp_all = np.concatenate(honest_p) if honest_p else np.ones(0)
+    sp_all = np.concatenate(sitting_p) if sitting_p else np.ones(0)
+    st_all = np.concatenate(sitting_time_p) if sitting_time_p else np.ones(0)
     threshold = cfg.copy_alpha
 
-    def power(table: dict[float, list[float]], level: float) -> dict[str, Any]:
-        return {
-            f"{int(share * 100)}%": round(float(np.mean(np.array(ps) < level)), 3) if ps else None
-            for share, ps in table.items()
-        }
+    def rate(p: np.ndarray, level: float) -> float:
+        return round(float(np.mean(p < level)), 6) if len(p) else 0.0
 
-    fpr = float(np.mean(hp_all < threshold)) if len(hp_all) else 0.0
-    power_default = power(planted, threshold)
+    fpr = rate(hp_all, threshold)
+    fpr_sitting = rate(sp_all, threshold)
+    power_default = _power(planted, "concurrent", threshold)
     proxy_recall = recall["proxy"][0] / max(1, recall["proxy"][1])
+    counts = {
+        mode: {f"{int(sh * 100)}%": len(planted.get((mode, sh), [])) for sh in COPY_FRACTIONS}
+        for mode in MODES
+    }
     return {
         "seed": seed,
         "exams": exams,
         "examinees": examinees,
         "items": n_items,
         "copy_threshold": threshold,
+        "timing": {
+            "used": cfg.copy_use_saved_at,
+            "window_s": cfg.timing_window_s,
+            "bound": cfg.timing_bound,
+        },
         "honest_pairs": len(hp_all),
-        "pair_fpr": round(fpr, 6),
-        "pair_fpr_at": {f"{lv:g}": round(float(np.mean(hp_all < lv)), 6) for lv in LEVELS},
+        "pair_fpr": fpr,
+        "pair_fpr_at": {f"{lv:g}": rate(hp_all, lv) for lv in LEVELS},
         "honest_pairs_flagged": int((hp_all < threshold).sum()),
-        "copiers_per_share": {f"{int(s * 100)}%": len(ps) for s, ps in planted.items()},
+        "copiers_per_share": counts,
         "power": power_default,
-        "power_at": {f"{lv:g}": power(planted, lv) for lv in LEVELS},
-        "power_hard_exam": power(hard, threshold),
-        "power_hard_exam_at_0.001": power(hard, 1e-3),
+        "power_burst": _power(planted, "burst", threshold),
+        "power_at": {f"{lv:g}": _power(planted, "concurrent", lv) for lv in LEVELS},
+        "power_burst_at": {f"{lv:g}": _power(planted, "burst", lv) for lv in LEVELS},
+        "power_answers_only": {
+            mode: _power(planted, mode, threshold / 2, which=1) for mode in MODES
+        },
+        "power_timing_only": {
+            mode: _power(planted, mode, threshold / 2, which=2) for mode in MODES
+        },
+        "sitting": {
+            "exams": sitting_exams,
+            "start_within_s": SITTING_S,
+            "honest_pairs": len(sp_all),
+            "pair_fpr": fpr_sitting,
+            "pair_fpr_at": {f"{lv:g}": rate(sp_all, lv) for lv in LEVELS},
+            "timing_fpr_at": {f"{lv:g}": rate(st_all, lv) for lv in (1e-2, *LEVELS)},
+            "timing_pairs_tested": int((st_all < 1.0).sum()),
+            "power": _power(sitting, "concurrent", threshold),
+            "power_burst": _power(sitting, "burst", threshold),
+        },
+        "power_hard_exam": _power(hard, "concurrent", threshold),
+        "power_hard_exam_burst": _power(hard, "burst", threshold),
+        "power_hard_exam_at_0.001": _power(hard, "concurrent", 1e-3),
         "recall": {k: round(v[0] / max(1, v[1]), 3) for k, v in recall.items()},
         "recall_n": {k: v[1] for k, v in recall.items()},
         "compromised_items": {
@@ -164,10 +247,16 @@ def evaluate_exams(
         "flags_by_label": flags_by_label,
         "honest_variants": variants,
         "targets": {
-            "pair_fpr": {"target": "≤ 0.001", "measured": round(fpr, 6), "met": fpr <= 0.001},
+            "pair_fpr": {
+                "target": "≤ 0.001",
+                "measured": fpr,
+                "measured_sitting": fpr_sitting,
+                "met": fpr <= 0.001 and fpr_sitting <= 0.001,
+            },
             "power_30": {
-                "target": "≥ 0.8",
+                "target": "≥ 0.8 (concurrent rings)",
                 "measured": power_default["30%"],
+                "measured_burst": _power(planted, "burst", threshold)["30%"],
                 "met": (power_default["30%"] or 0.0) >= 0.8,
             },
             "proxy_recall": {

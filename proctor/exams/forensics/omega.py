@@ -53,6 +53,7 @@ from proctor.exams.forensics.data import (
     rasch_ability,
 )
 from proctor.exams.forensics.response_time import LognormalRT
+from proctor.exams.forensics.timing import TimingStats, has_times, item_alignment, timing_alignment
 
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
@@ -250,14 +251,31 @@ class AnswerCopyingIndex(BaseEstimator):
         ab, ba = self.directional(a, b), self.directional(b, a)
         return np.minimum(1.0, 2.0 * np.minimum(ab.p_value, ba.p_value))
 
-    def pair_table(self, copier: int, source: int) -> list[dict[str, Any]]:
-        """Item-by-item evidence: answers, key, match and P(match) under independence."""
+    def pair_table(
+        self, copier: int, source: int, window_s: float | None = None
+    ) -> list[dict[str, Any]]:
+        """Item-by-item evidence: answers, key, match and P(match) under independence.
+
+        With ``window_s`` (the timing test's window) each row also has both save times
+        (epoch seconds, server clock), the lag copier − source and whether the item counted
+        in the timing statistic (``in_window``).
+        """
         m = self.matrix_
         c, s = np.array([copier]), np.array([source])
         p, _ = self.match_probabilities(c, s)
+        timing = item_alignment(m, copier, source, window_s) if window_s else {}
         rows: list[dict[str, Any]] = []
         for i in np.nonzero(m.presented[copier] & m.presented[source])[0]:
             ca, sa = int(m.codes[copier, i]), int(m.codes[source, i])
+            extra: dict[str, Any] = {}
+            if window_s:
+                tc, tsrc, lag, inside = timing[int(i)]
+                extra = {
+                    "copier_saved_at": None if tc is None else round(tc, 3),
+                    "source_saved_at": None if tsrc is None else round(tsrc, 3),
+                    "lag_s": None if lag is None else round(lag, 1),
+                    "in_window": inside,
+                }
             rows.append(
                 {
                     "item": m.item_ids[i],
@@ -268,6 +286,7 @@ class AnswerCopyingIndex(BaseEstimator):
                     "p_match": round(float(p[0, i]), 4) if sa > 0 else None,
                     "copier_seconds": _num(m.seconds[copier, i]),
                     "source_seconds": _num(m.seconds[source, i]),
+                    **extra,
                 }
             )
         return rows
@@ -314,6 +333,12 @@ class PairFinding:
     p_count: float
     p_wrong: float
     weighted: float
+    p_answers: float | None = None  # pair p-value of the answer test (both directions)
+    timing_p: float | None = None  # pair p-value of the timing test; None: no timestamps
+    aligned: int | None = None  # K in the reported direction
+    expected_aligned: float | None = None
+    timed_matches: int | None = None  # matched items with both timestamps
+    window_s: float | None = None
 
 
 @dataclass
@@ -329,6 +354,10 @@ class CopyingResult:
     expected_false_pairs: float
     findings: list[PairFinding] = field(default_factory=list)
     model: AnswerCopyingIndex | None = None
+    p_answers: FloatArray | None = None  # the answer test's pair p-values
+    p_timing: FloatArray | None = None  # the timing test's (1 where not available)
+    timing_used: bool = False
+    window_s: float | None = None
 
 
 def candidate_pairs(
@@ -383,9 +412,27 @@ def detect_copying(
     ).fit(m, time_z=time_z)
     a, b = pairs[:, 0], pairs[:, 1]
     ab, ba = model.directional(a, b), model.directional(b, a)
-    p_pair = np.minimum(1.0, 2.0 * np.minimum(ab.p_value, ba.p_value))
+    p_ans = np.minimum(1.0, 2.0 * np.minimum(ab.p_value, ba.p_value))
     enough = (ab.n_common >= cfg.min_common_items) | (ba.n_common >= cfg.min_common_items)
-    p_pair = np.where(enough, p_pair, 1.0)
+    p_ans = np.where(enough, p_ans, 1.0)
+    tab: TimingStats | None = None
+    tba: TimingStats | None = None
+    p_time = np.ones(len(pairs))
+    p_pair = p_ans
+    use_times = cfg.copy_use_saved_at and has_times(m)
+    if use_times:
+        w, k, bound, strata = (
+            cfg.timing_window_s,
+            cfg.min_common_items,
+            cfg.timing_bound,
+            cfg.timing_strata,
+        )
+        tab = timing_alignment(m, a, b, window_s=w, min_items=k, bound=bound, strata=strata)
+        tba = timing_alignment(m, b, a, window_s=w, min_items=k, bound=bound, strata=strata)
+        timed = tab.available | tba.available
+        p_time = np.where(timed, np.minimum(1.0, 2.0 * np.minimum(tab.p_value, tba.p_value)), 1.0)
+        # Bonferroni over the two tests where both apply; answers alone elsewhere
+        p_pair = np.where(timed, np.minimum(1.0, 2.0 * np.minimum(p_ans, p_time)), p_ans)
     n_tested = int(enough.sum())
     if cfg.copy_correction == "bonferroni":
         threshold = cfg.copy_alpha / max(1, n_tested)
@@ -393,7 +440,16 @@ def detect_copying(
         threshold = cfg.copy_alpha
     findings: list[PairFinding] = []
     for q in np.nonzero(p_pair < threshold)[0]:
-        d = ab if ab.p_value[q] <= ba.p_value[q] else ba
+        forward = ab.p_value[q] <= ba.p_value[q]
+        t_dir: TimingStats | None = None
+        if tab is not None and tba is not None:
+            # orient by the more significant of the four directional tests
+            best_fwd = min(ab.p_value[q], tab.p_value[q])
+            best_bwd = min(ba.p_value[q], tba.p_value[q])
+            forward = bool(best_fwd <= best_bwd)
+            t_dir = tab if forward else tba
+        d = ab if forward else ba
+        timed_q = t_dir is not None and bool(t_dir.available[q])
         findings.append(
             PairFinding(
                 copier=int(d.copier[q]),
@@ -409,6 +465,14 @@ def detect_copying(
                 p_count=float(d.p_count[q]),
                 p_wrong=float(d.p_wrong[q]),
                 weighted=float(d.weighted[q]),
+                p_answers=float(p_ans[q]),
+                timing_p=float(p_time[q]) if timed_q else None,
+                aligned=int(t_dir.aligned[q]) if t_dir is not None and timed_q else None,
+                expected_aligned=float(t_dir.expected[q])
+                if t_dir is not None and timed_q
+                else None,
+                timed_matches=int(t_dir.n_matched[q]) if t_dir is not None and timed_q else None,
+                window_s=cfg.timing_window_s if timed_q else None,
             )
         )
     findings.sort(key=lambda f: f.p_value)
@@ -422,4 +486,8 @@ def detect_copying(
         expected_false_pairs=threshold * n_tested,
         findings=findings,
         model=model,
+        p_answers=p_ans,
+        p_timing=p_time,
+        timing_used=use_times,
+        window_s=cfg.timing_window_s if use_times else None,
     )

@@ -8,7 +8,7 @@ from proctor.exams.forensics.evaluate import evaluate_exams
 
 
 def test_evaluate_exams_small_seed_meets_fpr_and_proxy_targets() -> None:
-    r = evaluate_exams(5, exams=1, examinees=200, hard_exams=0)
+    r = evaluate_exams(5, exams=1, examinees=200, hard_exams=0, sitting_exams=0)
     json.dumps(r, ensure_ascii=False, allow_nan=False)
     assert r["honest_pairs"] > 19000  # 200 × 199 / 2 minus the ring pairs
     assert r["targets"]["pair_fpr"]["met"] and r["pair_fpr"] <= 0.001
@@ -18,6 +18,9 @@ def test_evaluate_exams_small_seed_meets_fpr_and_proxy_targets() -> None:
     # the null is exact: lower thresholds flag fewer honest pairs
     at = r["pair_fpr_at"]
     assert at["1e-05"] <= at["0.0001"] <= at["0.001"] <= 0.002
-    assert set(r["power"]) == {"20%", "30%", "40%", "50%"}
+    assert set(r["power"]) == set(r["power_burst"]) == {"20%", "30%", "40%", "50%"}
+    # concurrent rings: the timing test finds copiers of 30 % and more
+    assert r["power"]["30%"] >= 0.8 and r["power"]["50%"] >= 0.8
+    assert r["timing"]["used"] and set(r["power_timing_only"]) == {"concurrent", "burst"}
     assert {"friend", "strong", "slow", "regular"} <= set(r["honest_variants"])
     assert "power_30" in r["targets"]
