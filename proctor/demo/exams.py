@@ -198,7 +198,12 @@ async def place_sitting(
         )
         exam_opens = utcnow() - dt.timedelta(days=12)
         sim_by_id = {it.info.item_id: (it, items[k]) for k, it in enumerate(sim.sim_items)}
-        t0 = min(a.submitted_at for a in sim.attempts)
+        t0 = min(min(a.saved_at.values(), default=a.submitted_at) for a in sim.attempts)
+
+        def at(t: float) -> dt.datetime:
+            """A simulated epoch second inside the demo's exam window."""
+            return exam_opens + dt.timedelta(seconds=t - t0)
+
         units = list(by_unit)
         sim_units = sorted({a.unit_id for a in sim.attempts})
         unit_of = {u: units[k % len(units)] for k, u in enumerate(sim_units)}
@@ -210,14 +215,18 @@ async def place_sitting(
             pool = [x for x in by_unit[unit_of[a.unit_id]] if x.id not in taken]
             learner = pool[0] if pool else next(x for x in learners if x.id not in taken)
             taken.add(learner.id)
-            finished = exam_opens + dt.timedelta(seconds=(a.submitted_at - t0) * 2)
-            started = finished - dt.timedelta(seconds=sum(a.seconds.values()) + 30)
+
+            finished = at(a.submitted_at)
+            first = min(a.saved_at.values(), default=a.submitted_at - sum(a.seconds.values()))
+            started = at(first) - dt.timedelta(seconds=60)
+            # The page shows items in the attempt's order: the order the answers were entered.
+            order = sorted(a.answers, key=lambda iid: a.saved_at.get(iid, a.submitted_at))
             attempt = ExamAttempt(
                 exam_id=exam_id,
                 learner_id=learner.id,
                 number=1,
                 state=AttemptState.SUBMITTED,
-                items=[{"item_id": sim_by_id[iid][1].id, "order": []} for iid in a.answers],
+                items=[{"item_id": sim_by_id[iid][1].id, "order": []} for iid in order],
                 started_at=started,
                 deadline_at=started + dt.timedelta(minutes=40),
                 finished_at=finished,
@@ -241,7 +250,7 @@ async def place_sitting(
                         "choice": choice,
                         "seconds": a.seconds.get(iid, 0.0),
                         "changes": 0,
-                        "saved_at": finished,
+                        "saved_at": at(a.saved_at[iid]) if iid in a.saved_at else finished,
                     }
                 )
             attempt.correct = correct

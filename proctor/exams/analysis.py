@@ -116,6 +116,9 @@ async def _records(
             ip=a.ip,
             device=a.device,
             unit_id=units.get(a.learner_id, 0),
+            # The server's clock of each answer's last change: answer-sharing rings show as
+            # copied answers entered shortly after the partner's (see timing.py).
+            saved_at={iid: ans.saved_at.timestamp() for iid, ans in answers[a.id].items()},
         )
         for a in chosen
     ]

@@ -339,11 +339,12 @@ async def save_answer(
                     saved_at=now,
                 )
             )
-        else:
-            if saved.choice != choice:
-                saved.changes += 1
+        elif saved.choice != choice:
+            saved.changes += 1
             saved.choice = choice
             saved.seconds = seconds
+            # Only a change moves the save time: a retried or repeated save must not erase
+            # when the answer was really entered (evidence for the timing test).
             saved.saved_at = now
         await s.flush()
         answered = await s.scalar(

@@ -94,6 +94,9 @@ async def test_forensics_flag_the_planted_copier_and_proxy_once(
     assert copy_flag.evidence["identical_wrong"] >= 1
     assert copy_flag.evidence["p_value"] < copy_flag.evidence["type1_error"] * 10
     assert {r["id"] for r in copy_flag.rules} >= {"C01", "C02", "C03"}
+    # The server's save times reached the timing test: the pair table shows the lags.
+    assert copy_flag.evidence["timing_p"] is not None
+    assert any(r.get("lag_s") is not None for r in copy_flag.evidence["items"])
     assert (placed[proxy], "proxy") in by_attempt
     # Honest examinees are not flagged for copying (a few may be for other reasons).
     honest = {placed[a] for a, label in sim.labels.items() if label == "honest"}  # type: ignore[attr-defined]

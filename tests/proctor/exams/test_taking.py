@@ -507,3 +507,26 @@ async def test_exam_form_on_the_staff_page(ctx: Context, client: TestClient, set
         exam = await db.scalar(select(Exam).where(Exam.title == "第二期测试"))
     assert exam is not None and exam.time_limit_s == 1200
     assert exam.opens_at == dt.datetime(2026, 12, 1, 1, 0, tzinfo=dt.UTC)  # 09:00 in Beijing
+
+
+async def test_repeating_a_save_keeps_when_the_answer_was_entered(
+    ctx: Context, client: TestClient, setup: Setup
+) -> None:
+    a = await start(client, setup)
+    item = a["items"][0]
+    first, second = item["options"][0]["id"], item["options"][1]["id"]
+
+    async def stored() -> ExamAnswer:
+        async with ctx.db() as db:
+            row = await db.scalar(select(ExamAnswer).where(ExamAnswer.item_id == item["item_id"]))
+        assert row is not None
+        return row
+
+    await answer(client, setup, a["attempt_id"], item["item_id"], [first])
+    entered = (await stored()).saved_at
+    # A retried request (lost reply) is idempotent: same answer, same entry time.
+    await answer(client, setup, a["attempt_id"], item["item_id"], [first])
+    assert (await stored()).saved_at == entered and (await stored()).changes == 0
+    await answer(client, setup, a["attempt_id"], item["item_id"], [second])
+    changed = await stored()
+    assert changed.choice == second and changed.changes == 1 and changed.saved_at >= entered
