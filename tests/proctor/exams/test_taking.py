@@ -484,6 +484,7 @@ async def test_exam_form_on_the_staff_page(ctx: Context, client: TestClient, set
     page = await client.get("/admin/exams", headers=setup.academy)
     html = await page.text()
     assert page.status == 200 and "党章党规学习" in html and "新建考试" in html
+    assert html.count('id="banks"') == 1
     form = {
         "title": "第二期测试",
         "item_count": "5",
