@@ -18,10 +18,19 @@ from models.credits import CourseCompletion, CreditEntry, CreditKind, CreditSour
 from models.detection import DetectionFlag
 from models.org import Liaison, OrgLevel, OrgUnit
 from models.people import Account, Learner, LoginSession, Role
+from models.reports import (
+    MONTH_KINDS,
+    EvaluationSnapshot,
+    ReportCutoff,
+    month_column,
+    report_category,
+    report_rollup,
+)
 from models.review import CaseEvent, CaseState, ExcellenceBar, Finding, Notification, ReviewCase
 from models.rosters import BatchStatus, RosterBatch, RosterRow
 
 __all__ = [
+    "MONTH_KINDS",
     "Account",
     "AuditEvent",
     "Base",
@@ -38,6 +47,7 @@ __all__ = [
     "DetectionFlag",
     "Enrolment",
     "EnrolmentSource",
+    "EvaluationSnapshot",
     "ExcellenceBar",
     "Finding",
     "Heartbeat",
@@ -49,6 +59,7 @@ __all__ = [
     "Notification",
     "OrgLevel",
     "OrgUnit",
+    "ReportCutoff",
     "ReviewCase",
     "Role",
     "RosterBatch",
@@ -61,5 +72,8 @@ __all__ = [
     "TrainingClassCourse",
     "TrainingClassMember",
     "cents_to_credits",
+    "month_column",
+    "report_category",
+    "report_rollup",
     "utcnow",
 ]

@@ -1,0 +1,117 @@
+"""Pure arithmetic of the report figures: plain numbers in, plain numbers out.
+
+The SQL side (``queries.py``) returns one :class:`Tally` per unit; everything a page shows
+for a node (its own line, its children's lines, the distribution) is a sum of tallies, so a
+province, a city and a unit are computed the same way and always add up.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field, fields
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+
+# Credit distribution of target learners by share of their quota's total.
+BANDS = ("0 学分", "不足 25%", "25%–50%", "50%–75%", "75%–100%", "已达总学分")
+
+
+def credits(cents: int) -> Decimal:
+    """Integer hundredths as an exact credit amount."""
+    return (Decimal(cents) / 100).quantize(Decimal("0.01"))
+
+
+def ratio(part: int, whole: int) -> Decimal:
+    """A percentage with one decimal, 0 when there is nothing to divide."""
+    if whole <= 0:
+        return Decimal("0.0")
+    return (Decimal(100 * part) / whole).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
+
+
+def band(total_cents: int, quota_cents: int) -> int:
+    """Index into :data:`BANDS` of a target learner's total against the quota's total."""
+    if total_cents >= quota_cents:
+        return 5
+    if total_cents <= 0:
+        return 0
+    # Integer comparisons: no rounding at the band edges.
+    for i, quarter in enumerate((1, 2, 3), start=1):
+        if total_cents * 4 < quota_cents * quarter:
+            return i
+    return 4
+
+
+@dataclass
+class Tally:
+    """Counts and credit sums of a set of learners (a unit, or several added up).
+
+    "target" are learners in the year's target group (Art. 5): only they count against
+    the quota; the others ("other") are shown apart.
+    """
+
+    target: int = 0
+    other: int = 0
+    participated: int = 0  # target learners with at least one posting this year
+    other_participated: int = 0
+    met: int = 0  # total and required minimum both reached
+    total_met: int = 0
+    required_met: int = 0
+    cents: int = 0  # yearly total credits of target learners
+    required_cents: int = 0
+    other_cents: int = 0
+    quota_cents: int = 0  # sum of the target learners' quota totals (for the schedule)
+    bands: list[int] = field(default_factory=lambda: [0] * len(BANDS))
+    findings: int = 0  # cases with a standing (confirmed) finding
+    findings_learners: int = 0
+    open_cases: int = 0
+
+    def add(self, other: Tally) -> None:
+        """Add another tally into this one."""
+        for f in fields(self):
+            if f.name == "bands":
+                self.bands = [a + b for a, b in zip(self.bands, other.bands, strict=True)]
+            else:
+                setattr(self, f.name, getattr(self, f.name) + getattr(other, f.name))
+
+
+def total(tallies: Iterable[Tally]) -> Tally:
+    """The sum of tallies."""
+    out = Tally()
+    for t in tallies:
+        out.add(t)
+    return out
+
+
+def average(cents: int, count: int) -> Decimal:
+    """Average credits per learner, to two decimals (half up)."""
+    if count <= 0:
+        return Decimal("0.00")
+    return (Decimal(cents) / 100 / count).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+
+
+def summary(t: Tally) -> dict[str, Any]:
+    """The figures of a tally as pages, exports and the API show them."""
+    return {
+        "target_learners": t.target,
+        "other_learners": t.other,
+        "participated": t.participated,
+        "participation_rate": ratio(t.participated, t.target),
+        "quota_met": t.met,
+        "total_met": t.total_met,
+        "required_met": t.required_met,
+        "completion_rate": ratio(t.met, t.target),
+        "credits_total": credits(t.cents),
+        "credits_required": credits(t.required_cents),
+        "credits_average": average(t.cents, t.target),
+        "other_participated": t.other_participated,
+        "other_credits_total": credits(t.other_cents),
+        "other_credits_average": average(t.other_cents, t.other),
+        "confirmed_findings": t.findings,
+        "learners_with_findings": t.findings_learners,
+        "open_cases": t.open_cases,
+    }
+
+
+def distribution(t: Tally) -> list[dict[str, Any]]:
+    """The target learners by band of their quota."""
+    return [{"band": name, "learners": n} for name, n in zip(BANDS, t.bands, strict=True)]

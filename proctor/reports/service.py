@@ -1,0 +1,486 @@
+"""Reports for an org node and year, within the actor's authority (Art. 14).
+
+A node outside the actor's subtree is 404, as everywhere else. Every figure comes from the
+ledger (through :mod:`proctor.reports.queries`) and the review cases; nothing is cached
+between requests except the rollup, which the live tail completes.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import and_, case, distinct, exists, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from models import (
+    MONTH_KINDS,
+    CaseState,
+    CourseCategory,
+    ExcellenceBar,
+    OrgUnit,
+    ReviewCase,
+    Role,
+    month_column,
+    report_category,
+)
+from proctor.authz import Actor
+from proctor.context import Context
+from proctor.errors import InvalidInput
+from proctor.orgs.service import get_in_scope
+from proctor.reports import figures, queries
+from proctor.reports.figures import Tally
+from proctor.reports.progress import elapsed_months, month_starts_utc
+from proctor.study.completion import ACADEMY_TZ
+
+# Who reads reports: liaisons (their unit, Art. 9), organisation and academy administrators.
+REPORT_ROLES = frozenset({Role.LIAISON, Role.ORG_ADMIN, Role.ACADEMY_ADMIN})
+OPEN_STATES = (CaseState.NEW, CaseState.IN_REVIEW, CaseState.APPEALED)
+LEVEL_NAMES = {"province": "省", "city": "市州", "county": "县市区", "unit": "单位"}
+NO_CATEGORY = "历史导入（无课程）"
+OWN_LEVEL = "本级"
+
+
+@dataclass(frozen=True)
+class Node:
+    """An org node as reports show it."""
+
+    id: int
+    name: str
+    level: str
+    path: str
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON shape."""
+        return {"id": self.id, "name": self.name, "level": self.level}
+
+
+def _node(org: OrgUnit) -> Node:
+    return Node(org.id, org.name, org.level.value, org.path)
+
+
+@dataclass
+class NodeReport:
+    """A node's figures for a year, its children's, and the breakdowns."""
+
+    node: Node
+    year: int
+    trail: list[Node]
+    tally: Tally
+    children: list[tuple[Node, Tally]]
+    categories: list[tuple[str, Decimal]]
+    groups: list[str]
+    rollup_cutoff: dt.datetime | None = None
+    own: Tally | None = None  # learners attached to the node itself
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON shape."""
+        return {
+            "org": self.node.as_dict(),
+            "year": self.year,
+            "trail": [n.as_dict() for n in self.trail],
+            "target_groups": self.groups,
+            "figures": figures.summary(self.tally),
+            "distribution": figures.distribution(self.tally),
+            "categories": [{"category": n, "credits": c} for n, c in self.categories],
+            "children": [
+                {"org": n.as_dict(), "figures": figures.summary(t)} for n, t in self.children
+            ],
+            "own_learners": None if self.own is None else figures.summary(self.own),
+        }
+
+
+@dataclass
+class Scope:
+    """What every report query of a node needs, loaded once."""
+
+    node: OrgUnit
+    year: int
+    groups: list[queries.Group]
+    cutoff: dt.datetime | None
+    orgs: dict[int, OrgUnit] = field(default_factory=dict)
+
+
+def check_year(year: int) -> int:
+    """A credit year the reports accept."""
+    if not 2000 <= year <= 2100:
+        raise InvalidInput("年度应在 2000 到 2100 之间", field="year")
+    return year
+
+
+async def open_scope(
+    s: AsyncSession, actor: Actor, org_id: int | None, year: int, *, tree: bool = True
+) -> Scope:
+    """The node (404 outside the actor's subtree), the year's groups and rollup cutoff."""
+    actor.require(REPORT_ROLES, "查看统计报表")
+    node = await get_in_scope(s, actor, org_id if org_id is not None else actor.org_id)
+    scope = Scope(
+        node=node,
+        year=check_year(year),
+        groups=await queries.groups_of(s, year),
+        cutoff=await queries.cutoff_of(s, year),
+    )
+    if tree:
+        rows = await s.scalars(select(OrgUnit).where(OrgUnit.path.startswith(node.path)))
+        scope.orgs = {o.id: o for o in rows}
+    return scope
+
+
+def _path_id(path: str) -> int:
+    return int(path.strip("/").rsplit("/", 1)[-1])
+
+
+def _child_of(scope: Scope, org_id: int) -> int | None:
+    """The node's direct child holding ``org_id`` (None: the node itself)."""
+    org = scope.orgs.get(org_id)
+    if org is None or org.id == scope.node.id:
+        return None
+    rest = org.path[len(scope.node.path) :].strip("/").split("/")
+    return int(rest[0])
+
+
+async def unit_tallies(s: AsyncSession, scope: Scope, ctx: Context) -> dict[int, Tally]:
+    """Tallies per org node learners are attached to, cases included."""
+    lf = queries.learner_figures(
+        scope.year, scope.node.path, scope.groups, scope.cutoff, ctx.settings.credit_rules
+    )
+    out: dict[int, Tally] = {}
+    for row in (await s.execute(queries.unit_tallies(lf))).mappings():
+        out[row["unit_id"]] = Tally(
+            target=int(row["target"] or 0),
+            other=int(row["other"] or 0),
+            participated=int(row["participated"] or 0),
+            other_participated=int(row["other_participated"] or 0),
+            met=int(row["met"] or 0),
+            total_met=int(row["total_met"] or 0),
+            required_met=int(row["required_met"] or 0),
+            cents=int(row["cents"] or 0),
+            required_cents=int(row["required_cents"] or 0),
+            other_cents=int(row["other_cents"] or 0),
+            quota_cents=int(row["quota_cents"] or 0),
+            bands=[int(row[f"band{i}"] or 0) for i in range(len(figures.BANDS))],
+        )
+    cases = await s.execute(
+        select(
+            ReviewCase.org_path,
+            func.sum(case((ReviewCase.finding.is_not(None), 1), else_=0)),
+            func.count(distinct(case((ReviewCase.finding.is_not(None), ReviewCase.learner_id)))),
+            func.sum(case((ReviewCase.state.in_(OPEN_STATES), 1), else_=0)),
+        )
+        .where(ReviewCase.year == scope.year, ReviewCase.org_path.startswith(scope.node.path))
+        .group_by(ReviewCase.org_path)
+    )
+    for path, found, learners, open_ in cases.all():
+        t = out.setdefault(_path_id(path), Tally())
+        t.findings += int(found or 0)
+        t.findings_learners += int(learners or 0)
+        t.open_cases += int(open_ or 0)
+    return out
+
+
+async def _categories(s: AsyncSession, scope: Scope) -> list[tuple[str, Decimal]]:
+    cents: dict[int, int] = {}
+    live = queries.category_tail(scope.year, scope.node.path, scope.cutoff)
+    for row in (await s.execute(live)).all():
+        cat, amount = row[1], row[2]
+        cents[int(cat)] = cents.get(int(cat), 0) + int(amount or 0)
+    if scope.cutoff is not None:
+        rolled = (
+            select(report_category.c.category_id, func.sum(report_category.c.cents))
+            .join(OrgUnit, OrgUnit.id == report_category.c.unit_id)
+            .where(report_category.c.year == scope.year, OrgUnit.path.startswith(scope.node.path))
+            .group_by(report_category.c.category_id)
+        )
+        for cat, amount in (await s.execute(rolled)).all():
+            cents[int(cat)] = cents.get(int(cat), 0) + int(amount or 0)
+    names = dict((await s.execute(select(CourseCategory.id, CourseCategory.name))).all())
+    order = dict((await s.execute(select(CourseCategory.id, CourseCategory.ordinal))).all())
+    return [
+        (names.get(cat, NO_CATEGORY) if cat else NO_CATEGORY, figures.credits(c))
+        for cat, c in sorted(cents.items(), key=lambda kv: (kv[0] == 0, order.get(kv[0], 0)))
+        if c != 0
+    ]
+
+
+async def _trail(s: AsyncSession, actor: Actor, node: OrgUnit) -> list[Node]:
+    """The node's ancestors the actor may open, then the node (the drill-down breadcrumb)."""
+    ids = [int(x) for x in node.path.strip("/").split("/")]
+    rows = {o.id: o for o in await s.scalars(select(OrgUnit).where(OrgUnit.id.in_(ids)))}
+    return [_node(rows[i]) for i in ids if i in rows and actor.covers(rows[i].path)]
+
+
+async def node_report(ctx: Context, actor: Actor, org_id: int | None, year: int) -> NodeReport:
+    """The figures of a node and its direct children for a year."""
+    async with ctx.db() as s:
+        scope = await open_scope(s, actor, org_id, year)
+        per_unit = await unit_tallies(s, scope, ctx)
+        kids = {o.id: Tally() for o in scope.orgs.values() if o.parent_id == scope.node.id}
+        own = Tally()
+        for org_id_, t in per_unit.items():
+            child = _child_of(scope, org_id_)
+            (own if child is None else kids.setdefault(child, Tally())).add(t)
+        children = sorted(
+            ((_node(scope.orgs[k]), t) for k, t in kids.items() if k in scope.orgs),
+            key=lambda nt: scope.orgs[nt[0].id].code,
+        )
+        has_own = own.target + own.other > 0
+        return NodeReport(
+            node=_node(scope.node),
+            year=scope.year,
+            trail=await _trail(s, actor, scope.node),
+            tally=figures.total(per_unit.values()),
+            children=children,
+            categories=await _categories(s, scope),
+            groups=[g.name for g in scope.groups],
+            rollup_cutoff=scope.cutoff,
+            own=own if has_own and children else None,
+        )
+
+
+@dataclass(frozen=True)
+class LearnerLine:
+    """One learner's year, as the drill-down's last level lists it."""
+
+    learner_id: int
+    name: str
+    unit: str
+    rank: str
+    target_group: str | None
+    required: Decimal
+    elective: Decimal
+    bonus: Decimal
+    total: Decimal
+    quota_total: Decimal | None
+    quota_required: Decimal | None
+    quota_met: bool | None
+    behind: bool
+    findings: int
+    open_cases: int
+    barred: bool
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON shape."""
+        return dict(self.__dict__)
+
+
+async def learner_lines(
+    ctx: Context,
+    actor: Actor,
+    org_id: int | None,
+    year: int,
+    *,
+    only_behind: bool = False,
+    only_candidates: bool = False,
+    as_of: dt.date | None = None,
+    limit: int = 200,
+    offset: int = 0,
+) -> tuple[Node, int, list[LearnerLine]]:
+    """Learners of a node (paged): all, those behind schedule, or award candidates."""
+    from proctor.reports.progress import is_behind
+
+    tolerance = ctx.settings.reports_schedule_tolerance
+    months = elapsed_months(year, as_of or dt.datetime.now(ACADEMY_TZ).date())
+    async with ctx.db() as s:
+        scope = await open_scope(s, actor, org_id, year, tree=False)
+        lf = queries.learner_figures(
+            scope.year, scope.node.path, scope.groups, scope.cutoff, ctx.settings.credit_rules
+        )
+        c = lf.c
+        found = (
+            select(func.count())
+            .where(
+                ReviewCase.learner_id == c.learner_id,
+                ReviewCase.year == year,
+                ReviewCase.finding.is_not(None),
+            )
+            .scalar_subquery()
+        )
+        open_ = (
+            select(func.count())
+            .where(
+                ReviewCase.learner_id == c.learner_id,
+                ReviewCase.year == year,
+                ReviewCase.state.in_(OPEN_STATES),
+            )
+            .scalar_subquery()
+        )
+        barred = exists().where(
+            ExcellenceBar.learner_id == c.learner_id,
+            ExcellenceBar.year == year,
+            ExcellenceBar.lifted_at.is_(None),
+        )
+        stmt = (
+            select(*c, found.label("findings"), open_.label("open_cases"), barred.label("barred"))
+            .join(OrgUnit, OrgUnit.id == c.unit_id)
+            .add_columns(OrgUnit.name.label("unit"))
+        )
+        if only_behind:
+            stmt = stmt.where(queries.behind_filter(lf, scope.groups, months, tolerance))
+            order: list[Any] = [c.total, c.req, c.learner_id]
+        elif only_candidates:
+            stmt = stmt.where(
+                c.group_id.is_not(None),
+                c.total >= c.qt,
+                c.req >= c.qr,
+                found == 0,
+                ~barred,
+            )
+            order = [c.total.desc(), c.req.desc(), c.learner_id]
+        else:
+            order = [OrgUnit.code, c.learner_id]
+        count = int(await s.scalar(select(func.count()).select_from(stmt.subquery())) or 0)
+        rows = (await s.execute(stmt.order_by(*order).limit(limit).offset(offset))).mappings()
+        names = {g.id: g.name for g in scope.groups}
+        lines = []
+        for r in rows:
+            target = r["group_id"] is not None
+            lines.append(
+                LearnerLine(
+                    learner_id=r["learner_id"],
+                    name=r["name"],
+                    unit=r["unit"],
+                    rank=r["rank"],
+                    target_group=names.get(r["group_id"]) if target else None,
+                    required=figures.credits(int(r["req"])),
+                    elective=figures.credits(int(r["ele"])),
+                    bonus=figures.credits(int(r["bon"])),
+                    total=figures.credits(int(r["total"])),
+                    quota_total=figures.credits(int(r["qt"])) if target else None,
+                    quota_required=figures.credits(int(r["qr"])) if target else None,
+                    quota_met=(int(r["total"]) >= int(r["qt"]) and int(r["req"]) >= int(r["qr"]))
+                    if target
+                    else None,
+                    behind=target
+                    and is_behind(
+                        int(r["total"]),
+                        int(r["req"]),
+                        int(r["qt"]),
+                        int(r["qr"]),
+                        months,
+                        tolerance,
+                    ),
+                    findings=int(r["findings"]),
+                    open_cases=int(r["open_cases"]),
+                    barred=bool(r["barred"]),
+                )
+            )
+        return _node(scope.node), count, lines
+
+
+@dataclass(frozen=True)
+class Curve:
+    """Cumulative progress of a node's target learners by month, this year and the last."""
+
+    node: Node
+    year: int
+    months_elapsed: int
+    target: int
+    quota_average: Decimal
+    average: list[Decimal]  # cumulative credits per target learner, month by month
+    completed: list[Decimal]  # percent of target learners who met the quota by month end
+    previous_average: list[Decimal]
+    previous_completed: list[Decimal]
+    schedule: list[Decimal]  # the linear schedule: quota average × m / 12
+    behind: int
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON shape."""
+        return {
+            "org": self.node.as_dict(),
+            "year": self.year,
+            "months_elapsed": self.months_elapsed,
+            "target_learners": self.target,
+            "quota_average": self.quota_average,
+            "behind_schedule": self.behind,
+            "months": [
+                {
+                    "month": m + 1,
+                    "average": self.average[m],
+                    "completed_rate": self.completed[m],
+                    "previous_average": self.previous_average[m],
+                    "previous_completed_rate": self.previous_completed[m],
+                    "schedule": self.schedule[m],
+                }
+                for m in range(12)
+            ],
+        }
+
+
+async def _monthly(
+    s: AsyncSession, ctx: Context, actor: Actor, node: OrgUnit, year: int
+) -> tuple[int, int, list[int], list[int]]:
+    """Target learners, their quota sum, cumulative credits and completions by month."""
+    groups = await queries.groups_of(s, year)
+    cutoff = await queries.cutoff_of(s, year)
+    bounds = month_starts_utc(year, ACADEMY_TZ)
+    lf = queries.learner_figures(
+        year, node.path, groups, cutoff, ctx.settings.credit_rules, bounds=bounds
+    )
+    c = lf.c
+    kinds = MONTH_KINDS if ctx.settings.bonus_counts_toward_total else ("req", "ele")
+    cum_total = []
+    cum_req = []
+    for m in range(1, 13):
+        cum_total.append(sum(c[month_column(k, mm)] for k in kinds for mm in range(1, m + 1)))
+        cum_req.append(sum(c[month_column("req", mm)] for mm in range(1, m + 1)))
+    target = c.group_id.is_not(None)
+    # The first month at whose end both the total and the required minimum were reached.
+    met_month = case(
+        *((and_(cum_total[m] >= c.qt, cum_req[m] >= c.qr), m + 1) for m in range(12)),
+        else_=None,
+    )
+    row = (
+        await s.execute(
+            select(
+                func.sum(case((target, 1), else_=0)),
+                func.sum(case((target, c.qt), else_=0)),
+                *(
+                    func.sum(case((target, c[month_column(k, m)]), else_=0))
+                    for k in kinds
+                    for m in range(1, 13)
+                ),
+                *(func.sum(case((and_(target, met_month == m), 1), else_=0)) for m in range(1, 13)),
+            )
+        )
+    ).one()
+    n, quota = int(row[0] or 0), int(row[1] or 0)
+    per = [int(v or 0) for v in row[2 : 2 + 12 * len(kinds)]]
+    monthly = [sum(per[i * 12 + m] for i in range(len(kinds))) for m in range(12)]
+    met = [int(v or 0) for v in row[2 + 12 * len(kinds) :]]
+    cum, done, acc, acc_met = [], [], 0, 0
+    for m in range(12):
+        acc += monthly[m]
+        acc_met += met[m]
+        cum.append(acc)
+        done.append(acc_met)
+    return n, quota, cum, done
+
+
+async def progress(
+    ctx: Context, actor: Actor, org_id: int | None, year: int, as_of: dt.date | None = None
+) -> Curve:
+    """The completion curve of a node against the previous year and the schedule."""
+    months = elapsed_months(year, as_of or dt.datetime.now(ACADEMY_TZ).date())
+    async with ctx.db() as s:
+        scope = await open_scope(s, actor, org_id, year, tree=False)
+        n, quota, cum, done = await _monthly(s, ctx, actor, scope.node, year)
+        pn, _, pcum, pdone = await _monthly(s, ctx, actor, scope.node, year - 1)
+    _, behind, _ = await learner_lines(
+        ctx, actor, scope.node.id, year, only_behind=True, as_of=as_of, limit=0
+    )
+    qavg = figures.average(quota, n)
+    return Curve(
+        node=_node(scope.node),
+        year=year,
+        months_elapsed=months,
+        target=n,
+        quota_average=qavg,
+        average=[figures.average(v, n) for v in cum],
+        completed=[figures.ratio(v, n) for v in done],
+        previous_average=[figures.average(v, pn) for v in pcum],
+        previous_completed=[figures.ratio(v, pn) for v in pdone],
+        schedule=[(qavg * m / 12).quantize(Decimal("0.01")) for m in range(1, 13)],
+        behind=behind,
+    )
