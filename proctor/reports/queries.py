@@ -22,6 +22,7 @@ from sqlalchemy import (
     Select,
     and_,
     case,
+    cast,
     func,
     literal,
     null,
@@ -92,7 +93,8 @@ def _matches(g: Group, learner: type[Learner] = Learner) -> ColumnElement[bool]:
 def group_case(groups: Sequence[Group], value: str) -> ColumnElement[Any]:
     """A learner's group id / quota total / quota required (cents), NULL outside every group."""
     if not groups:
-        return null()
+        # Typed: an untyped NULL in a subquery is text to PostgreSQL.
+        return cast(null(), Integer)
     return case(*((_matches(g), literal(getattr(g, value))) for g in groups), else_=null())
 
 

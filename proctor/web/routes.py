@@ -15,6 +15,7 @@ from proctor.web.handlers import (
     flags,
     home,
     learners,
+    reports,
     review,
     rosters,
     study,
@@ -33,6 +34,7 @@ FEATURES: list[ModuleType] = [
     archive,
     flags,
     review,
+    reports,
 ]
 
 
