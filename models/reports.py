@@ -19,7 +19,8 @@ from models.base import Base, CreatedAt, IntPK, UTCDateTime
 from models.credits import CreditEntry
 
 MONTHS = range(1, 13)
-# Per-month sums by kind, so the progress curve reads the rollup instead of the ledger.
+# Cumulative sums by kind at the end of each month (``req_m03``: required credits posted by
+# the end of March), so the progress curve reads the rollup instead of the ledger.
 MONTH_KINDS = ("req", "ele", "bon")
 
 

@@ -104,12 +104,10 @@ async def cutoff_of(session: AsyncSession, year: int) -> dt.datetime | None:
     return None if row is None else row.cutoff
 
 
-def _month_index(bounds: Sequence[dt.datetime]) -> ColumnElement[int]:
-    # Entries posted before the year (history imports) count in January, after it in December.
-    return case(
-        *((CreditEntry.posted_at < b, literal(i)) for i, b in enumerate(bounds, start=1)),
-        else_=literal(12),
-    )
+def _by_end_of(month: int, bounds: Sequence[dt.datetime]) -> ColumnElement[bool]:
+    # Cumulative: entries posted before the year (history imports) count from January,
+    # entries posted after it (late imports, reversals) in December.
+    return CreditEntry.posted_at < bounds[month - 1] if month < 12 else literal(True)
 
 
 def tail(
@@ -128,13 +126,12 @@ def tail(
         func.sum(case((CreditEntry.source != CreditSource.REVERSAL, 1), else_=0)).label("posts")
     )
     if bounds is not None:
-        month = _month_index(bounds)
         for k in MONTH_KINDS:
             for m in range(1, 13):
                 cols.append(
                     func.sum(
                         case(
-                            (and_(CreditEntry.kind == KIND_OF[k], month == m), CENTS),
+                            (and_(CreditEntry.kind == KIND_OF[k], _by_end_of(m, bounds)), CENTS),
                             else_=0,
                         )
                     ).label(month_column(k, m))

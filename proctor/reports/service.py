@@ -420,41 +420,42 @@ async def _monthly(
     )
     c = lf.c
     kinds = MONTH_KINDS if ctx.settings.bonus_counts_toward_total else ("req", "ele")
-    cum_total = []
-    cum_req = []
-    for m in range(1, 13):
-        cum_total.append(sum(c[month_column(k, mm)] for k in kinds for mm in range(1, m + 1)))
-        cum_req.append(sum(c[month_column("req", mm)] for mm in range(1, m + 1)))
+    # Month columns are cumulative (see models.reports): no running sums needed here.
+    cum_total = [sum(c[month_column(k, m)] for k in kinds) for m in range(1, 13)]
+    cum_req = [c[month_column("req", m)] for m in range(1, 13)]
     target = c.group_id.is_not(None)
     # The first month at whose end both the total and the required minimum were reached.
     met_month = case(
         *((and_(cum_total[m] >= c.qt, cum_req[m] >= c.qr), m + 1) for m in range(12)),
         else_=None,
     )
-    row = (
+    # Grouped by that month, so each learner's month is computed once (not once per sum).
+    rows = (
         await s.execute(
             select(
-                func.sum(case((target, 1), else_=0)),
-                func.sum(case((target, c.qt), else_=0)),
-                *(
-                    func.sum(case((target, c[month_column(k, m)]), else_=0))
-                    for k in kinds
-                    for m in range(1, 13)
-                ),
-                *(func.sum(case((and_(target, met_month == m), 1), else_=0)) for m in range(1, 13)),
+                met_month,
+                func.count(),
+                func.sum(c.qt),
+                *(func.sum(cum_total[m]) for m in range(12)),
             )
+            .where(target)
+            .group_by(met_month)
         )
-    ).one()
-    n, quota = int(row[0] or 0), int(row[1] or 0)
-    per = [int(v or 0) for v in row[2 : 2 + 12 * len(kinds)]]
-    monthly = [sum(per[i * 12 + m] for i in range(len(kinds))) for m in range(12)]
-    met = [int(v or 0) for v in row[2 + 12 * len(kinds) :]]
-    cum, done, acc, acc_met = [], [], 0, 0
+    ).all()
+    n = quota = 0
+    cum = [0] * 12
+    met = [0] * 12
+    for row in rows:
+        n += int(row[1])
+        quota += int(row[2] or 0)
+        for m in range(12):
+            cum[m] += int(row[3 + m] or 0)
+        if row[0] is not None:
+            met[int(row[0]) - 1] += int(row[1])
+    done, acc = [], 0
     for m in range(12):
-        acc += monthly[m]
-        acc_met += met[m]
-        cum.append(acc)
-        done.append(acc_met)
+        acc += met[m]
+        done.append(acc)
     return n, quota, cum, done
 
 

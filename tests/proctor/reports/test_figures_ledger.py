@@ -138,3 +138,47 @@ async def test_scope_refuses_other_county_and_learners(ctx: Context, world: Worl
     with pytest.raises(Forbidden):
         await service.node_report(ctx, actor(world, "zhang"), None, YEAR)
     assert Role.LIAISON in service.REPORT_ROLES
+
+
+async def curve_from_ledger(ctx: Context, world: World) -> tuple[list[Decimal], list[int]]:
+    """Cumulative credits of target learners and completions by month end, entry by entry."""
+    from sqlalchemy import select
+
+    from models import CreditEntry
+    from proctor.study.completion import ACADEMY_TZ
+
+    truth = await ledger_truth(ctx, world)
+    groups = {k: t for k, t in truth.items() if t["group"] is not None}
+    ids = {world.learners[k].id: k for k in groups}
+    async with ctx.db() as s:
+        entries = (await s.scalars(select(CreditEntry).where(CreditEntry.year == YEAR))).all()
+    cum = [Decimal(0)] * 12
+    done = [0] * 12
+    for lid, key in ids.items():
+        quota = truth[key]["status"].quota  # type: ignore[attr-defined]
+        mine = [e for e in entries if e.learner_id == lid]
+        for m in range(12):
+            end = dt.datetime(YEAR, m + 2, 1, tzinfo=ACADEMY_TZ) if m < 11 else None
+            upto = [e for e in mine if end is None or e.posted_at < end]
+            total = sum((e.amount for e in upto), Decimal(0))
+            required = sum((e.amount for e in upto if e.kind == CreditKind.REQUIRED), Decimal(0))
+            cum[m] += total
+            done[m] += total >= quota.total and required >= quota.required
+    return cum, done
+
+
+async def test_progress_curve_matches_the_ledger(ctx: Context, world: World) -> None:
+    """Month by month, with and without the rollup; the reversal posted now counts in its month."""
+    await seed_year(ctx, world)
+    academy = actor(world, "academy")
+    cum, done = await curve_from_ledger(ctx, world)
+    n = 4
+    for refresh in (False, True):
+        if refresh:
+            await rollup.refresh(ctx, YEAR, now=utcnow() + dt.timedelta(hours=1))
+        curve = await service.progress(ctx, academy, None, YEAR, dt.date(YEAR, 10, 15))
+        assert curve.target == n
+        assert curve.average == [(c / n).quantize(Decimal("0.01")) for c in cum]
+        assert curve.completed == [(Decimal(100 * d) / n).quantize(Decimal("0.1")) for d in done]
+        assert curve.months_elapsed == 9
+        assert curve.behind == 2  # li and zhao
