@@ -129,7 +129,7 @@ PG_SEED = [
              ELSE 'bonus' END,
         100 * (2 + (l.id * 13 + k * 7) % 7), 'legacy', '{}', '', 'b:' || y.year || ':' || l.id || ':' || k,
         make_timestamptz(y.year, 1, 5, 2, 0, 0, 'UTC') + ((l.id * 31 + k * 29) % 290) * interval '1 day'
-    FROM learner l CROSS JOIN (VALUES (:y0), (:y1)) AS y(year) CROSS JOIN generate_series(1, 11) k
+    FROM learner l CROSS JOIN (VALUES (CAST(:y0 AS integer)), (CAST(:y1 AS integer))) AS y(year) CROSS JOIN generate_series(1, 11) k
     WHERE k <= (l.id + y.year) % 12""",
     """INSERT INTO credit_entry (learner_id, year, course_id, kind, amount, source, evidence,
         reverses_id, reason, idempotency_key, posted_at)

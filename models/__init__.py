@@ -25,6 +25,7 @@ from models.reports import (
     month_column,
     report_category,
     report_rollup,
+    report_unit,
 )
 from models.review import CaseEvent, CaseState, ExcellenceBar, Finding, Notification, ReviewCase
 from models.rosters import BatchStatus, RosterBatch, RosterRow
@@ -75,5 +76,6 @@ __all__ = [
     "month_column",
     "report_category",
     "report_rollup",
+    "report_unit",
     "utcnow",
 ]

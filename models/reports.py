@@ -1,7 +1,8 @@
 """Management reports (Art. 14, 15): the ledger's pre-aggregate and frozen yearly evaluations.
 
 ``report_rollup`` holds, per learner and credit year, the ledger's sums up to a cutoff, and
-``report_category`` the same per unit and course category. Reports add the entries posted
+``report_category`` the same per unit and course category, ``report_unit`` each unit's
+figures. Reports add the entries posted
 since the cutoff (the "tail", read from ``credit_entry`` through its (year, posted_at) index),
 so a rollup never has to be fresh for the figures to match the ledger. Both tables are
 rebuilt by ``proctor reports refresh``; nothing else writes them.
@@ -58,6 +59,19 @@ report_category = Table(
 )
 
 
+report_unit = Table(
+    "report_unit",
+    Base.metadata,
+    Column("year", Integer, primary_key=True),
+    Column("unit_id", Integer, ForeignKey("org_unit.id"), primary_key=True),
+    # The unit's figures as of the cutoff (proctor.reports.figures.Tally.to_json).
+    Column("stats", JSON, nullable=False),
+    # Its learners by rank and active flag ({"科员|1": [count, sum of ids]}): a unit whose
+    # learners changed since (joined, left, moved, promoted) no longer matches and is read live.
+    Column("fingerprint", JSON, nullable=False),
+)
+
+
 class ReportCutoff(Base):
     """Up to which moment a year's rollup holds the ledger; later entries are read live."""
 
@@ -67,6 +81,10 @@ class ReportCutoff(Base):
     cutoff: Mapped[dt.datetime] = mapped_column(UTCDateTime())
     built_at: Mapped[CreatedAt]
     learners: Mapped[int] = mapped_column(default=0)
+    # Hash of what the unit rollup depends on besides the ledger and the learners (the year's
+    # target groups, the schedule tolerance, whether bonus credits count): another value means
+    # the unit rollup is ignored until rebuilt.
+    key: Mapped[str] = mapped_column(String(64), default="")
 
 
 class EvaluationSnapshot(Base):

@@ -12,6 +12,8 @@ from dataclasses import dataclass, field, fields
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
+from proctor.reports.progress import is_behind
+
 # Credit distribution of target learners by share of their quota's total.
 BANDS = ("0 学分", "不足 25%", "25%–50%", "50%–75%", "75%–100%", "已达总学分")
 
@@ -61,17 +63,81 @@ class Tally:
     other_cents: int = 0
     quota_cents: int = 0  # sum of the target learners' quota totals (for the schedule)
     bands: list[int] = field(default_factory=lambda: [0] * len(BANDS))
+    # Progress of target learners: credits by the end of each month, learners who met the
+    # quota in each month, and learners behind schedule after 0..12 elapsed months.
+    curve_cents: list[int] = field(default_factory=lambda: [0] * 12)
+    met_month: list[int] = field(default_factory=lambda: [0] * 12)
+    behind: list[int] = field(default_factory=lambda: [0] * 13)
     findings: int = 0  # cases with a standing (confirmed) finding
     findings_learners: int = 0
     open_cases: int = 0
 
-    def add(self, other: Tally) -> None:
-        """Add another tally into this one."""
+    def add(self, other: Tally, sign: int = 1) -> None:
+        """Add (or with ``sign=-1`` take away) another tally."""
         for f in fields(self):
-            if f.name == "bands":
-                self.bands = [a + b for a, b in zip(self.bands, other.bands, strict=True)]
+            mine, theirs = getattr(self, f.name), getattr(other, f.name)
+            if isinstance(mine, list):
+                setattr(self, f.name, [a + sign * b for a, b in zip(mine, theirs, strict=True)])
             else:
-                setattr(self, f.name, getattr(self, f.name) + getattr(other, f.name))
+                setattr(self, f.name, mine + sign * theirs)
+
+    def to_json(self) -> dict[str, Any]:
+        """The stored form of a unit's rollup (case counts are always read live)."""
+        return {
+            f.name: getattr(self, f.name)
+            for f in fields(self)
+            if f.name not in ("findings", "findings_learners", "open_cases")
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Tally:
+        """Back from :meth:`to_json`."""
+        out = cls()
+        for f in fields(cls):
+            if f.name in data:
+                value = data[f.name]
+                setattr(
+                    out, f.name, [int(v) for v in value] if isinstance(value, list) else int(value)
+                )
+        return out
+
+
+@dataclass(frozen=True)
+class LearnerYear:
+    """One learner's year as the figures need it (credits in hundredths).
+
+    ``qt``/``qr`` are the quota's total and required minimum, None outside the target group;
+    ``cum_total``/``cum_req`` the credits posted by the end of each month.
+    """
+
+    qt: int | None
+    qr: int | None
+    req: int
+    total: int
+    posts: int
+    cum_total: tuple[int, ...]
+    cum_req: tuple[int, ...]
+
+
+def contribution(x: LearnerYear, tolerance_pct: int) -> Tally:
+    """What one learner adds to the tally of their unit."""
+    t = Tally()
+    if x.qt is None or x.qr is None:
+        t.other, t.other_participated, t.other_cents = 1, int(x.posts > 0), x.total
+        return t
+    met_total, met_req = x.total >= x.qt, x.req >= x.qr
+    t.target, t.participated = 1, int(x.posts > 0)
+    t.met, t.total_met, t.required_met = int(met_total and met_req), int(met_total), int(met_req)
+    t.cents, t.required_cents, t.quota_cents = x.total, x.req, x.qt
+    t.bands[band(x.total, x.qt)] = 1
+    t.curve_cents = list(x.cum_total)
+    first = next((m for m in range(12) if x.cum_total[m] >= x.qt and x.cum_req[m] >= x.qr), None)
+    if first is not None:
+        t.met_month[first] = 1
+    t.behind = [
+        int(is_behind(x.total, x.req, x.qt, x.qr, months, tolerance_pct)) for months in range(13)
+    ]
+    return t
 
 
 def total(tallies: Iterable[Tally]) -> Tally:

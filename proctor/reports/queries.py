@@ -152,9 +152,15 @@ def learner_figures(
     rules: CreditRules,
     *,
     bounds: Sequence[dt.datetime] | None = None,
+    include_tail: bool = True,
+    unit_ids: Sequence[int] | None = None,
+    learner_ids: Sequence[int] | None = None,
 ) -> Subquery:
     """One row per active learner of the subtree: unit, group and quota, credits by kind,
-    total, postings (and with ``bounds``, credits by month)."""
+    total, postings (and with ``bounds``, credits by the end of each month).
+
+    ``include_tail=False`` gives the rollup alone (what the unit rollup was built from).
+    """
     t = tail(year, cutoff, bounds)
     r = report_rollup.c
 
@@ -162,7 +168,8 @@ def learner_figures(
         live = func.coalesce(getattr(t.c, name), 0)
         if cutoff is None:
             return live
-        return func.coalesce(getattr(r, name), 0) + live
+        rolled = func.coalesce(getattr(r, name), 0)
+        return rolled + live if include_tail else rolled
 
     req, ele, bon = both("req"), both("ele"), both("bon")
     total = req + ele + bon if rules.bonus_counts_toward_total else req + ele
@@ -188,49 +195,14 @@ def learner_figures(
     stmt = select(*cols).select_from(Learner)
     if cutoff is not None:
         stmt = stmt.outerjoin(report_rollup, and_(r.learner_id == Learner.id, r.year == year))
-    stmt = stmt.outerjoin(t, t.c.learner_id == Learner.id).where(
-        Learner.active.is_(True), Learner.org_path.startswith(path)
-    )
+    if include_tail or cutoff is None:
+        stmt = stmt.outerjoin(t, t.c.learner_id == Learner.id)
+    stmt = stmt.where(Learner.active.is_(True), Learner.org_path.startswith(path))
+    if unit_ids is not None:
+        stmt = stmt.where(Learner.unit_id.in_(unit_ids))
+    if learner_ids is not None:
+        stmt = stmt.where(Learner.id.in_(learner_ids))
     return stmt.subquery("lf")
-
-
-def unit_tallies(lf: Subquery) -> Select[Any]:
-    """Per unit: the counts and sums of :class:`proctor.reports.figures.Tally`."""
-    c = lf.c
-    target = c.group_id.is_not(None)
-    met_total = c.total >= c.qt
-    met_req = c.req >= c.qr
-
-    def count(cond: ColumnElement[bool]) -> ColumnElement[int]:
-        return func.sum(case((cond, 1), else_=0))
-
-    def total_of(cond: ColumnElement[bool], col: ColumnElement[int]) -> ColumnElement[int]:
-        return func.sum(case((cond, col), else_=0))
-
-    # Bands of the quota's total, in integer arithmetic (see figures.band).
-    band_conds = [
-        and_(target, c.total < c.qt, c.total <= 0),
-        and_(target, c.total < c.qt, c.total > 0, c.total * 4 < c.qt),
-        and_(target, c.total < c.qt, c.total > 0, c.total * 4 >= c.qt, c.total * 2 < c.qt),
-        and_(target, c.total < c.qt, c.total > 0, c.total * 2 >= c.qt, c.total * 4 < c.qt * 3),
-        and_(target, c.total < c.qt, c.total * 4 >= c.qt * 3, c.total > 0),
-        and_(target, met_total),
-    ]
-    return select(
-        c.unit_id,
-        count(target).label("target"),
-        count(~target).label("other"),
-        count(and_(target, c.posts > 0)).label("participated"),
-        count(and_(~target, c.posts > 0)).label("other_participated"),
-        count(and_(target, met_total, met_req)).label("met"),
-        count(and_(target, met_total)).label("total_met"),
-        count(and_(target, met_req)).label("required_met"),
-        total_of(target, c.total).label("cents"),
-        total_of(target, c.req).label("required_cents"),
-        total_of(~target, c.total).label("other_cents"),
-        total_of(target, c.qt).label("quota_cents"),
-        *(count(cond).label(f"band{i}") for i, cond in enumerate(band_conds)),
-    ).group_by(c.unit_id)
 
 
 def behind_filter(

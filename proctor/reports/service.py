@@ -8,31 +8,30 @@ between requests except the rollup, which the live tail completes.
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import and_, case, distinct, exists, func, select
+from sqlalchemy import case, distinct, exists, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models import (
-    MONTH_KINDS,
     CaseState,
     CourseCategory,
     ExcellenceBar,
     OrgUnit,
     ReviewCase,
     Role,
-    month_column,
     report_category,
 )
 from proctor.authz import Actor
 from proctor.context import Context
 from proctor.errors import InvalidInput
 from proctor.orgs.service import get_in_scope
-from proctor.reports import figures, queries
+from proctor.reports import figures, queries, units
 from proctor.reports.figures import Tally
-from proctor.reports.progress import elapsed_months, month_starts_utc
+from proctor.reports.progress import elapsed_months
 from proctor.study.completion import ACADEMY_TZ
 
 # Who reads reports: liaisons (their unit, Art. 9), organisation and academy administrators.
@@ -143,25 +142,7 @@ def _child_of(scope: Scope, org_id: int) -> int | None:
 
 async def unit_tallies(s: AsyncSession, scope: Scope, ctx: Context) -> dict[int, Tally]:
     """Tallies per org node learners are attached to, cases included."""
-    lf = queries.learner_figures(
-        scope.year, scope.node.path, scope.groups, scope.cutoff, ctx.settings.credit_rules
-    )
-    out: dict[int, Tally] = {}
-    for row in (await s.execute(queries.unit_tallies(lf))).mappings():
-        out[row["unit_id"]] = Tally(
-            target=int(row["target"] or 0),
-            other=int(row["other"] or 0),
-            participated=int(row["participated"] or 0),
-            other_participated=int(row["other_participated"] or 0),
-            met=int(row["met"] or 0),
-            total_met=int(row["total_met"] or 0),
-            required_met=int(row["required_met"] or 0),
-            cents=int(row["cents"] or 0),
-            required_cents=int(row["required_cents"] or 0),
-            other_cents=int(row["other_cents"] or 0),
-            quota_cents=int(row["quota_cents"] or 0),
-            bands=[int(row[f"band{i}"] or 0) for i in range(len(figures.BANDS))],
-        )
+    out = await units.unit_figures(s, ctx, scope.year, scope.node.path, scope.groups)
     cases = await s.execute(
         select(
             ReviewCase.org_path,
@@ -211,9 +192,16 @@ async def _trail(s: AsyncSession, actor: Actor, node: OrgUnit) -> list[Node]:
     return [_node(rows[i]) for i in ids if i in rows and actor.covers(rows[i].path)]
 
 
+async def repeatable(s: AsyncSession, ctx: Context) -> None:
+    """One snapshot for the whole read: a refresh committing half-way cannot mix two rollups."""
+    if ctx.engine.dialect.name == "postgresql":
+        await s.connection(execution_options={"isolation_level": "REPEATABLE READ"})
+
+
 async def node_report(ctx: Context, actor: Actor, org_id: int | None, year: int) -> NodeReport:
     """The figures of a node and its direct children for a year."""
     async with ctx.db() as s:
+        await repeatable(s, ctx)
         scope = await open_scope(s, actor, org_id, year)
         per_unit = await unit_tallies(s, scope, ctx)
         kids = {o.id: Tally() for o in scope.orgs.values() if o.parent_id == scope.node.id}
@@ -408,55 +396,9 @@ class Curve:
         }
 
 
-async def _monthly(
-    s: AsyncSession, ctx: Context, actor: Actor, node: OrgUnit, year: int
-) -> tuple[int, int, list[int], list[int]]:
-    """Target learners, their quota sum, cumulative credits and completions by month."""
+async def _year_tally(s: AsyncSession, ctx: Context, node: OrgUnit, year: int) -> Tally:
     groups = await queries.groups_of(s, year)
-    cutoff = await queries.cutoff_of(s, year)
-    bounds = month_starts_utc(year, ACADEMY_TZ)
-    lf = queries.learner_figures(
-        year, node.path, groups, cutoff, ctx.settings.credit_rules, bounds=bounds
-    )
-    c = lf.c
-    kinds = MONTH_KINDS if ctx.settings.bonus_counts_toward_total else ("req", "ele")
-    # Month columns are cumulative (see models.reports): no running sums needed here.
-    cum_total = [sum(c[month_column(k, m)] for k in kinds) for m in range(1, 13)]
-    cum_req = [c[month_column("req", m)] for m in range(1, 13)]
-    target = c.group_id.is_not(None)
-    # The first month at whose end both the total and the required minimum were reached.
-    met_month = case(
-        *((and_(cum_total[m] >= c.qt, cum_req[m] >= c.qr), m + 1) for m in range(12)),
-        else_=None,
-    )
-    # Grouped by that month, so each learner's month is computed once (not once per sum).
-    rows = (
-        await s.execute(
-            select(
-                met_month,
-                func.count(),
-                func.sum(c.qt),
-                *(func.sum(cum_total[m]) for m in range(12)),
-            )
-            .where(target)
-            .group_by(met_month)
-        )
-    ).all()
-    n = quota = 0
-    cum = [0] * 12
-    met = [0] * 12
-    for row in rows:
-        n += int(row[1])
-        quota += int(row[2] or 0)
-        for m in range(12):
-            cum[m] += int(row[3 + m] or 0)
-        if row[0] is not None:
-            met[int(row[0]) - 1] += int(row[1])
-    done, acc = [], 0
-    for m in range(12):
-        acc += met[m]
-        done.append(acc)
-    return n, quota, cum, done
+    return figures.total((await units.unit_figures(s, ctx, year, node.path, groups)).values())
 
 
 async def progress(
@@ -465,23 +407,26 @@ async def progress(
     """The completion curve of a node against the previous year and the schedule."""
     months = elapsed_months(year, as_of or dt.datetime.now(ACADEMY_TZ).date())
     async with ctx.db() as s:
+        await repeatable(s, ctx)
         scope = await open_scope(s, actor, org_id, year, tree=False)
-        n, quota, cum, done = await _monthly(s, ctx, actor, scope.node, year)
-        pn, _, pcum, pdone = await _monthly(s, ctx, actor, scope.node, year - 1)
-    _, behind, _ = await learner_lines(
-        ctx, actor, scope.node.id, year, only_behind=True, as_of=as_of, limit=0
+        now = await _year_tally(s, ctx, scope.node, year)
+        last = await _year_tally(s, ctx, scope.node, year - 1)
+    n, pn = now.target, last.target
+    done, pdone = (
+        list(itertools.accumulate(now.met_month)),
+        list(itertools.accumulate(last.met_month)),
     )
-    qavg = figures.average(quota, n)
+    qavg = figures.average(now.quota_cents, n)
     return Curve(
         node=_node(scope.node),
         year=year,
         months_elapsed=months,
         target=n,
         quota_average=qavg,
-        average=[figures.average(v, n) for v in cum],
+        average=[figures.average(v, n) for v in now.curve_cents],
         completed=[figures.ratio(v, n) for v in done],
-        previous_average=[figures.average(v, pn) for v in pcum],
+        previous_average=[figures.average(v, pn) for v in last.curve_cents],
         previous_completed=[figures.ratio(v, pn) for v in pdone],
         schedule=[(qavg * m / 12).quantize(Decimal("0.01")) for m in range(1, 13)],
-        behind=behind,
+        behind=now.behind[months],
     )

@@ -1,8 +1,8 @@
-"""reports rollup, category rollup, cutoffs, evaluation snapshots
+"""reports: ledger rollups, unit rollups, cutoffs, evaluation snapshots
 
 Revision ID: 0005
 Revises: 0004
-Create Date: 2026-11-29 02:48:07.581798
+Create Date: 2026-11-29 03:08:51.675390
 """
 
 from collections.abc import Sequence
@@ -26,6 +26,7 @@ def upgrade() -> None:
         sa.Column("cutoff", models.base.UTCDateTime(timezone=True), nullable=False),
         sa.Column("built_at", models.base.UTCDateTime(timezone=True), nullable=False),
         sa.Column("learners", sa.Integer(), nullable=False),
+        sa.Column("key", sa.String(length=64), nullable=False),
         sa.PrimaryKeyConstraint("year", name=op.f("pk_report_cutoff")),
     )
     op.create_table(
@@ -38,6 +39,17 @@ def upgrade() -> None:
             ["unit_id"], ["org_unit.id"], name=op.f("fk_report_category_unit_id_org_unit")
         ),
         sa.PrimaryKeyConstraint("year", "unit_id", "category_id", name=op.f("pk_report_category")),
+    )
+    op.create_table(
+        "report_unit",
+        sa.Column("year", sa.Integer(), nullable=False),
+        sa.Column("unit_id", sa.Integer(), nullable=False),
+        sa.Column("stats", sa.JSON(), nullable=False),
+        sa.Column("fingerprint", sa.JSON(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["unit_id"], ["org_unit.id"], name=op.f("fk_report_unit_unit_id_org_unit")
+        ),
+        sa.PrimaryKeyConstraint("year", "unit_id", name=op.f("pk_report_unit")),
     )
     op.create_table(
         "report_rollup",
@@ -127,6 +139,7 @@ def downgrade() -> None:
 
     op.drop_table("evaluation_snapshot")
     op.drop_table("report_rollup")
+    op.drop_table("report_unit")
     op.drop_table("report_category")
     op.drop_table("report_cutoff")
     # ### end Alembic commands ###

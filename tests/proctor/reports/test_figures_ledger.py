@@ -182,3 +182,50 @@ async def test_progress_curve_matches_the_ledger(ctx: Context, world: World) -> 
         assert curve.completed == [(Decimal(100 * d) / n).quantize(Decimal("0.1")) for d in done]
         assert curve.months_elapsed == 9
         assert curve.behind == 2  # li and zhao
+
+
+async def test_unit_rollup_follows_learner_changes(ctx: Context, world: World) -> None:
+    """After a refresh: a promotion, a transfer, a deactivation, a new learner and a new target
+    group all show at once; the units they touch are read live."""
+    from sqlalchemy import update
+
+    from models import Learner, TargetGroup
+    from tests.factories import add_learner
+
+    await seed_year(ctx, world)
+    await rollup.refresh(ctx, YEAR)
+    await check_all(ctx, world)
+    zhou, zhang, zhao = (world.learners[k] for k in ("zhou", "zhang", "zhao"))
+    tx_unit = world.org("芙蓉区教育局")
+    async with ctx.db.begin() as s:
+        # zhou is promoted into the 县处级 group; zhang moves to 芙蓉区教育局; zhao leaves.
+        await s.execute(update(Learner).where(Learner.id == zhou.id).values(rank="县处级副职"))
+        await s.execute(
+            update(Learner)
+            .where(Learner.id == zhang.id)
+            .values(unit_id=tx_unit.id, org_path=tx_unit.path)
+        )
+        await s.execute(update(Learner).where(Learner.id == zhao.id).values(active=False))
+    zhou.rank = "县处级副职"
+    zhang.unit_id, zhang.org_path = tx_unit.id, tx_unit.path
+    del world.learners["zhao"]
+    newcomer = await add_learner(ctx, world, "qian", "天心区财政局", name="钱进", seq=61)
+    await legacy(ctx, newcomer.id, CreditKind.REQUIRED, "7", "new-1", year=YEAR)
+    await check_all(ctx, world)
+    # A new group changes who is in the target group everywhere: the unit rollup is ignored.
+    tx = world.org("天心区")
+    async with ctx.db.begin() as s:
+        s.add(
+            TargetGroup(
+                year=YEAR,
+                name="天心区全体",
+                org_id=tx.id,
+                org_path=tx.path,
+                ranks=[],
+                total_credits=Decimal(20),
+                required_credits=Decimal(5),
+            )
+        )
+    await check_all(ctx, world)
+    await rollup.refresh(ctx, YEAR)
+    await check_all(ctx, world)
