@@ -74,12 +74,13 @@ class Tally:
 
     def add(self, other: Tally, sign: int = 1) -> None:
         """Add (or with ``sign=-1`` take away) another tally."""
-        for f in fields(self):
-            mine, theirs = getattr(self, f.name), getattr(other, f.name)
-            if isinstance(mine, list):
-                setattr(self, f.name, [a + sign * b for a, b in zip(mine, theirs, strict=True)])
-            else:
-                setattr(self, f.name, mine + sign * theirs)
+        mine, theirs = self.__dict__, other.__dict__
+        for name, value in theirs.items():
+            if isinstance(value, list):
+                current = mine[name]
+                mine[name] = [a + sign * b for a, b in zip(current, value, strict=True)]
+            elif value:
+                mine[name] += sign * value
 
     def to_json(self) -> dict[str, Any]:
         """The stored form of a unit's rollup (case counts are always read live)."""

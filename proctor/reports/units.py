@@ -83,20 +83,30 @@ async def fingerprints(
     return dict(out)
 
 
-def _state(row: Any, bonus_counts: bool) -> LearnerYear:
+def _reader(keys: list[str], bonus_counts: bool) -> Any:
+    """A function from a result row (a tuple) to a :class:`LearnerYear`; indices resolved once,
+    since a refresh reads every learner through it."""
+    at = {k: i for i, k in enumerate(keys)}
     kinds = MONTH_KINDS if bonus_counts else ("req", "ele")
-    target = row.group_id is not None
-    return LearnerYear(
-        qt=int(row.qt) if target else None,
-        qr=int(row.qr) if target else None,
-        req=int(row.req),
-        total=int(row.total),
-        posts=int(row.posts),
-        cum_total=tuple(
-            sum(int(row._mapping[month_column(k, m)]) for k in kinds) for m in range(1, 13)
-        ),
-        cum_req=tuple(int(row._mapping[month_column("req", m)]) for m in range(1, 13)),
+    months = [[at[month_column(k, m)] for k in kinds] for m in range(1, 13)]
+    reqs = [at[month_column("req", m)] for m in range(1, 13)]
+    g, qt, qr, req, total, posts = (
+        at[k] for k in ("group_id", "qt", "qr", "req", "total", "posts")
     )
+
+    def read(row: Any) -> LearnerYear:
+        target = row[g] is not None
+        return LearnerYear(
+            qt=int(row[qt]) if target else None,
+            qr=int(row[qr]) if target else None,
+            req=int(row[req]),
+            total=int(row[total]),
+            posts=int(row[posts]),
+            cum_total=tuple(sum(int(row[i]) for i in idx) for idx in months),
+            cum_req=tuple(int(row[i]) for i in reqs),
+        )
+
+    return read
 
 
 async def learner_years(
@@ -118,11 +128,12 @@ async def learner_years(
         bounds=month_starts_utc(year, ACADEMY_TZ),
         **filters,
     )
-    bonus = ctx.settings.bonus_counts_toward_total
+    read = _reader(list(lf.c.keys()), ctx.settings.bonus_counts_toward_total)
+    unit_at, learner_at = list(lf.c.keys()).index("unit_id"), list(lf.c.keys()).index("learner_id")
     result = await s.stream(select(lf).execution_options(yield_per=BATCH))
     async for part in result.partitions():
         for row in part:
-            yield row.unit_id, row.learner_id, _state(row, bonus)
+            yield row[unit_at], row[learner_at], read(row)
 
 
 async def live_units(
