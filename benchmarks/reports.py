@@ -343,8 +343,8 @@ async def run(url: str, n: int, sqlite: bool) -> None:
             actor = Actor(account.id, "bench", "基准", Role.ACADEMY_ADMIN, province, "/1/")
 
         async def dashboard(org: int) -> None:
-            await service.node_report(ctx, actor, org, YEAR)
-            await service.progress(ctx, actor, org, YEAR, AS_OF)
+            # What /reports serves: figures, children, categories, the curve of both years.
+            await service.dashboard(ctx, actor, org, YEAR, AS_OF)
 
         async def unit_export() -> None:
             report = await service.node_report(ctx, actor, unit, YEAR)

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from models.base import Base, CreatedAt, IntPK, UTCDateTime
 from models.credits import CreditEntry
+from models.people import Learner
 
 MONTHS = range(1, 13)
 # Cumulative sums by kind at the end of each month (``req_m03``: required credits posted by
@@ -109,3 +110,13 @@ class EvaluationSnapshot(Base):
 
 # The tail of a year's ledger since the rollup's cutoff is one range scan of this index.
 Index("ix_credit_entry_year_posted", CreditEntry.year, CreditEntry.posted_at)
+# A subtree's unit fingerprints are read from this index alone (no visit to the wide learner
+# rows): prefix on the path, then everything the fingerprint groups and sums.
+Index(
+    "ix_learner_report_units",
+    Learner.org_path,
+    Learner.unit_id,
+    Learner.rank,
+    Learner.active,
+    Learner.id,
+)

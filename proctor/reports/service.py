@@ -140,9 +140,11 @@ def _child_of(scope: Scope, org_id: int) -> int | None:
     return int(rest[0])
 
 
-async def unit_tallies(s: AsyncSession, scope: Scope, ctx: Context) -> dict[int, Tally]:
+async def unit_tallies(
+    s: AsyncSession, scope: Scope, ctx: Context, prints: units.Prints | None = None
+) -> dict[int, Tally]:
     """Tallies per org node learners are attached to, cases included."""
-    out = await units.unit_figures(s, ctx, scope.year, scope.node.path, scope.groups)
+    out = await units.unit_figures(s, ctx, scope.year, scope.node.path, scope.groups, prints=prints)
     cases = await s.execute(
         select(
             ReviewCase.org_path,
@@ -198,33 +200,52 @@ async def repeatable(s: AsyncSession, ctx: Context) -> None:
         await s.connection(execution_options={"isolation_level": "REPEATABLE READ"})
 
 
+async def _node_report(
+    s: AsyncSession, ctx: Context, actor: Actor, scope: Scope, per_unit: dict[int, Tally]
+) -> NodeReport:
+    kids = {o.id: Tally() for o in scope.orgs.values() if o.parent_id == scope.node.id}
+    own = Tally()
+    for org_id_, t in per_unit.items():
+        child = _child_of(scope, org_id_)
+        (own if child is None else kids.setdefault(child, Tally())).add(t)
+    children = sorted(
+        ((_node(scope.orgs[k]), t) for k, t in kids.items() if k in scope.orgs),
+        key=lambda nt: scope.orgs[nt[0].id].code,
+    )
+    has_own = own.target + own.other > 0
+    return NodeReport(
+        node=_node(scope.node),
+        year=scope.year,
+        trail=await _trail(s, actor, scope.node),
+        tally=figures.total(per_unit.values()),
+        children=children,
+        categories=await _categories(s, scope),
+        groups=[g.name for g in scope.groups],
+        rollup_cutoff=scope.cutoff,
+        own=own if has_own and children else None,
+    )
+
+
 async def node_report(ctx: Context, actor: Actor, org_id: int | None, year: int) -> NodeReport:
     """The figures of a node and its direct children for a year."""
     async with ctx.db() as s:
         await repeatable(s, ctx)
         scope = await open_scope(s, actor, org_id, year)
-        per_unit = await unit_tallies(s, scope, ctx)
-        kids = {o.id: Tally() for o in scope.orgs.values() if o.parent_id == scope.node.id}
-        own = Tally()
-        for org_id_, t in per_unit.items():
-            child = _child_of(scope, org_id_)
-            (own if child is None else kids.setdefault(child, Tally())).add(t)
-        children = sorted(
-            ((_node(scope.orgs[k]), t) for k, t in kids.items() if k in scope.orgs),
-            key=lambda nt: scope.orgs[nt[0].id].code,
-        )
-        has_own = own.target + own.other > 0
-        return NodeReport(
-            node=_node(scope.node),
-            year=scope.year,
-            trail=await _trail(s, actor, scope.node),
-            tally=figures.total(per_unit.values()),
-            children=children,
-            categories=await _categories(s, scope),
-            groups=[g.name for g in scope.groups],
-            rollup_cutoff=scope.cutoff,
-            own=own if has_own and children else None,
-        )
+        return await _node_report(s, ctx, actor, scope, await unit_tallies(s, scope, ctx))
+
+
+async def dashboard(
+    ctx: Context, actor: Actor, org_id: int | None, year: int, as_of: dt.date | None = None
+) -> tuple[NodeReport, Curve]:
+    """A node's report and its progress curve in one snapshot, reading the learners once."""
+    async with ctx.db() as s:
+        await repeatable(s, ctx)
+        scope = await open_scope(s, actor, org_id, year)
+        prints = await units.fingerprints(s, scope.node.path)
+        per_unit = await unit_tallies(s, scope, ctx, prints)
+        report = await _node_report(s, ctx, actor, scope, per_unit)
+        last = await _year_tally(s, ctx, scope.node, year - 1, prints)
+    return report, _curve(report.node, year, as_of, report.tally, last)
 
 
 @dataclass(frozen=True)
@@ -396,21 +417,16 @@ class Curve:
         }
 
 
-async def _year_tally(s: AsyncSession, ctx: Context, node: OrgUnit, year: int) -> Tally:
+async def _year_tally(
+    s: AsyncSession, ctx: Context, node: OrgUnit, year: int, prints: units.Prints | None = None
+) -> Tally:
     groups = await queries.groups_of(s, year)
-    return figures.total((await units.unit_figures(s, ctx, year, node.path, groups)).values())
+    per_unit = await units.unit_figures(s, ctx, year, node.path, groups, prints=prints)
+    return figures.total(per_unit.values())
 
 
-async def progress(
-    ctx: Context, actor: Actor, org_id: int | None, year: int, as_of: dt.date | None = None
-) -> Curve:
-    """The completion curve of a node against the previous year and the schedule."""
+def _curve(node: Node, year: int, as_of: dt.date | None, now: Tally, last: Tally) -> Curve:
     months = elapsed_months(year, as_of or dt.datetime.now(ACADEMY_TZ).date())
-    async with ctx.db() as s:
-        await repeatable(s, ctx)
-        scope = await open_scope(s, actor, org_id, year, tree=False)
-        now = await _year_tally(s, ctx, scope.node, year)
-        last = await _year_tally(s, ctx, scope.node, year - 1)
     n, pn = now.target, last.target
     done, pdone = (
         list(itertools.accumulate(now.met_month)),
@@ -418,7 +434,7 @@ async def progress(
     )
     qavg = figures.average(now.quota_cents, n)
     return Curve(
-        node=_node(scope.node),
+        node=node,
         year=year,
         months_elapsed=months,
         target=n,
@@ -430,3 +446,16 @@ async def progress(
         schedule=[(qavg * m / 12).quantize(Decimal("0.01")) for m in range(1, 13)],
         behind=now.behind[months],
     )
+
+
+async def progress(
+    ctx: Context, actor: Actor, org_id: int | None, year: int, as_of: dt.date | None = None
+) -> Curve:
+    """The completion curve of a node against the previous year and the schedule."""
+    async with ctx.db() as s:
+        await repeatable(s, ctx)
+        scope = await open_scope(s, actor, org_id, year, tree=False)
+        prints = await units.fingerprints(s, scope.node.path)
+        now = await _year_tally(s, ctx, scope.node, year, prints)
+        last = await _year_tally(s, ctx, scope.node, year - 1, prints)
+    return _curve(_node(scope.node), year, as_of, now, last)

@@ -60,9 +60,10 @@ def settings_key(groups: Sequence[queries.Group], ctx: Context) -> str:
     return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()
 
 
-async def fingerprints(
-    s: AsyncSession, path: str, unit_ids: Sequence[int] | None = None
-) -> dict[int, dict[str, list[int]]]:
+Prints = dict[int, dict[str, list[int]]]
+
+
+async def fingerprints(s: AsyncSession, path: str, unit_ids: Sequence[int] | None = None) -> Prints:
     """Each unit's learners by rank and active flag: how many, and the sum of their ids."""
     stmt = (
         select(
@@ -154,9 +155,19 @@ async def live_units(
 
 
 async def unit_figures(
-    s: AsyncSession, ctx: Context, year: int, path: str, groups: Sequence[queries.Group]
+    s: AsyncSession,
+    ctx: Context,
+    year: int,
+    path: str,
+    groups: Sequence[queries.Group],
+    *,
+    prints: Prints | None = None,
 ) -> dict[int, Tally]:
-    """Figures of every unit (with learners) of the subtree, exact to the ledger now."""
+    """Figures of every unit (with learners) of the subtree, exact to the ledger now.
+
+    ``prints``: the subtree's fingerprints when the caller already read them (one scan of
+    the learners serves both years of a dashboard).
+    """
     cut = await s.get(ReportCutoff, year)
     if cut is None or cut.key != settings_key(groups, ctx):
         return await live_units(s, ctx, year, path, groups, cut.cutoff if cut else None)
@@ -166,7 +177,7 @@ async def unit_figures(
         .where(report_unit.c.year == year, OrgUnit.path.startswith(path))
     )
     stored = {u: (stats, fp) for u, stats, fp in rows.all()}
-    now = await fingerprints(s, path)
+    now = prints if prints is not None else await fingerprints(s, path)
     dirty = sorted(
         u for u in set(stored) | set(now) if u not in stored or stored[u][1] != now.get(u)
     )

@@ -231,12 +231,11 @@ def _dashboard_charts(report: NodeReport) -> dict[str, Any]:
 @routes.get("/reports")
 async def dashboard_page(request: web.Request) -> web.Response:
     ctx, actor, year = ctx_of(request), actor_of(request), _year(request)
-    report = await service.node_report(ctx, actor, _org(dict(request.query)), year)
+    report, curve = await service.dashboard(ctx, actor, _org(dict(request.query)), year)
     learners: list[service.LearnerLine] = []
     total = 0
     if not report.children:
         _, total, learners = await service.learner_lines(ctx, actor, report.node.id, year)
-    curve = await service.progress(ctx, actor, report.node.id, year)
     return page(
         request,
         "reports/dashboard.html",
