@@ -90,4 +90,12 @@ async def reports_demo(ctx: Context, password: str) -> list[tuple[str, str, str]
                 )
     for year in (CLOSED_YEAR, CLOSED_YEAR + 1):
         await rollup.refresh(ctx, year)
+    logins.append(
+        (
+            "cs_admin",
+            password,
+            f"组织管理员（长沙市）：学习统计 /reports?year={CLOSED_YEAR} 逐级查看区县、单位、学员，"
+            "年度考核与评优可导出",
+        )
+    )
     return logins

@@ -22,7 +22,8 @@ async def test_reports_demo(ctx: Context, world: World) -> None:
     before = await yearly.evaluation(ctx, city, None, YEAR)
     assert [x["name"] for x in before["excellent_learners"]] == ["王芳"]
     logins = await reports_demo(ctx, "pw")
-    assert len(logins) == 1 and "王芳" in logins[0][2]
+    assert len(logins) == 2 and "王芳" in logins[0][2]
+    assert logins[1][0] == "cs_admin"
     after = await yearly.evaluation(ctx, city, None, YEAR)
     assert after["excellent_learners"] == []
     async with ctx.db() as s:
