@@ -229,3 +229,45 @@ async def test_unit_rollup_follows_learner_changes(ctx: Context, world: World) -
     await check_all(ctx, world)
     await rollup.refresh(ctx, YEAR)
     await check_all(ctx, world)
+
+
+async def test_fresh_rollup_is_read_not_recomputed(
+    ctx: Context, world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """After a refresh, a dashboard reads the unit rows: only the learners with entries since
+    the cutoff are recomputed, never every unit (that is what keeps a province fast)."""
+    from proctor.reports import units
+
+    await seed_year(ctx, world)
+    await rollup.refresh(ctx, YEAR, now=utcnow() + dt.timedelta(hours=1))
+    await rollup.refresh(ctx, YEAR - 1, now=utcnow() + dt.timedelta(hours=1))
+    calls: list[dict[str, Any]] = []
+    live = units.live_units
+
+    async def spy(*args: Any, **kwargs: Any) -> Any:
+        calls.append(kwargs)
+        return await live(*args, **kwargs)
+
+    monkeypatch.setattr(units, "live_units", spy)
+    academy = actor(world, "academy")
+    await service.dashboard(ctx, academy, None, YEAR)
+    assert calls == []  # nothing posted since the cutoff, no learner changed
+    await rollup.refresh(ctx, YEAR, now=utcnow() - dt.timedelta(seconds=1))
+    await legacy(ctx, world.learners["li"].id, CreditKind.ELECTIVE, "2", "fresh-1", year=YEAR)
+    calls.clear()
+    await service.dashboard(ctx, academy, None, YEAR)
+    assert calls == []  # fresh entries are corrections learner by learner, not unit rebuilds
+    await check_all(ctx, world)
+    # A promotion changes its unit's fingerprint: that unit alone is read live.
+    from sqlalchemy import update
+
+    from models import Learner
+
+    zhou = world.learners["zhou"]
+    async with ctx.db.begin() as s:
+        await s.execute(update(Learner).where(Learner.id == zhou.id).values(rank="县处级副职"))
+    zhou.rank = "县处级副职"
+    calls.clear()
+    await service.dashboard(ctx, academy, None, YEAR)
+    assert [c.get("unit_ids") for c in calls] == [[zhou.unit_id], [zhou.unit_id]]  # both years
+    await check_all(ctx, world)
