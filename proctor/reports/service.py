@@ -70,7 +70,7 @@ class NodeReport:
     tally: Tally
     children: list[tuple[Node, Tally]]
     categories: list[tuple[str, Decimal]]
-    groups: list[str]
+    groups: list[dict[str, Any]]
     rollup_cutoff: dt.datetime | None = None
     own: Tally | None = None  # learners attached to the node itself
 
@@ -220,7 +220,17 @@ async def _node_report(
         tally=figures.total(per_unit.values()),
         children=children,
         categories=await _categories(s, scope),
-        groups=[g.name for g in scope.groups],
+        groups=[
+            {
+                "name": g.name,
+                "ranks": list(g.ranks),
+                "total": figures.credits(g.total_cents),
+                "required": figures.credits(g.required_cents),
+            }
+            for g in scope.groups
+            # Groups covering the node, or covering part of it.
+            if scope.node.path.startswith(g.org_path) or g.org_path.startswith(scope.node.path)
+        ],
         rollup_cutoff=scope.cutoff,
         own=own if has_own and children else None,
     )

@@ -349,7 +349,16 @@ _SUMMARY = obj(
     org=_NODE,
     year=INT,
     trail={"type": "array", "items": _NODE},
-    target_groups={"type": "array", "items": STR},
+    target_groups={
+        "type": "array",
+        "description": "the year's target groups (Art. 5) that cover the node or part of it",
+        "items": obj(
+            name=STR,
+            ranks={"type": "array", "items": STR, "description": "empty: every rank"},
+            total=DECIMAL,
+            required=DECIMAL,
+        ),
+    },
     figures=_FIGURES,
     distribution={"type": "array", "items": obj(band=STR, learners=INT)},
     categories={"type": "array", "items": obj(category=STR, credits=DECIMAL)},

@@ -148,3 +148,28 @@ async def test_unit_report_workbook_matches_the_api(
     assert sheet.cell(row=2, column=9).number_format == "0.00"
     assert {"学分分布", "课程分类学分", "学员明细"} <= set(wb.sheetnames)
     assert wb["学员明细"].max_row == 1 + 5
+
+
+async def test_target_groups_shown_where_they_apply(
+    client: TestClient, ctx: Context, world: World
+) -> None:
+    """芙蓉区 sees both groups that reach it; 荷塘区 only the province-wide one."""
+    await seed_year(ctx, world)
+    headers = await login(client, "academy")
+    fr = await (
+        await client.get(
+            f"/api/v1/reports/summary?org={world.org('芙蓉区').id}&year={YEAR}", headers=headers
+        )
+    ).json()
+    assert {g["name"]: (g["total"], g["required"]) for g in fr["target_groups"]} == {
+        "芙蓉区全体": ("30.00", "10.00"),
+        "县处级": ("40.00", "24.00"),
+    }
+    ht = await (
+        await client.get(
+            f"/api/v1/reports/summary?org={world.org('荷塘区').id}&year={YEAR}", headers=headers
+        )
+    ).json()
+    assert [g["name"] for g in ht["target_groups"]] == ["县处级"]
+    page = await client.get(f"/reports?org={world.org('荷塘区').id}&year={YEAR}", headers=headers)
+    assert "县处级副职；年度 40.00 学分" in await page.text()
