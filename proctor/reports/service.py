@@ -39,7 +39,6 @@ REPORT_ROLES = frozenset({Role.LIAISON, Role.ORG_ADMIN, Role.ACADEMY_ADMIN})
 OPEN_STATES = (CaseState.NEW, CaseState.IN_REVIEW, CaseState.APPEALED)
 LEVEL_NAMES = {"province": "省", "city": "市州", "county": "县市区", "unit": "单位"}
 NO_CATEGORY = "历史导入（无课程）"
-OWN_LEVEL = "本级"
 
 
 @dataclass(frozen=True)

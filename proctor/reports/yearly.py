@@ -121,8 +121,3 @@ async def freeze(
     except IntegrityError as exc:
         raise Conflict(f"{year} 年度考核结果已冻结", field="year") from exc
     return body | {"frozen": True, "frozen_at": frozen_at.isoformat()}
-
-
-def as_decimal(value: Any) -> Decimal:
-    """A snapshot's decimal string back as a number (exports write numbers)."""
-    return Decimal(str(value))

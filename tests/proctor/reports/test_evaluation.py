@@ -83,3 +83,39 @@ async def test_freeze_keeps_history(client: TestClient, ctx: Context, world: Wor
     assert [r[1] for r in wb["优秀学员奖候选"].iter_rows(min_row=2, values_only=True)] == ["王芳"]
     page = await client.get(f"/reports/evaluation?year={YEAR}&org={org}", headers=city)
     assert "已于" in await page.text()
+
+
+async def test_sql_candidates_follow_the_pure_rule(
+    client: TestClient, ctx: Context, world: World
+) -> None:
+    """The candidates the API lists are exactly what evaluation.learner_candidates picks."""
+    from proctor.reports.evaluation import LearnerInput, Weights, learner_candidates
+
+    await seed_year(ctx, world)
+    await legacy(ctx, world.learners["zhao"].id, CreditKind.REQUIRED, "45", "z", year=YEAR)
+    headers = await login(client, "academy")
+    everyone = await (
+        await client.get(f"/api/v1/reports/learners?year={YEAR}", headers=headers)
+    ).json()
+    pure = learner_candidates(
+        [
+            LearnerInput(
+                x["learner_id"],
+                x["name"],
+                x["unit"],
+                int(float(x["total"]) * 100),
+                int(float(x["required"]) * 100),
+                bool(x["quota_met"]),
+                x["findings"],
+                x["barred"],
+            )
+            for x in everyone["items"]
+            if x["target_group"] is not None
+        ],
+        Weights(),
+    )
+    api = await (
+        await client.get(f"/api/v1/reports/learners?filter=candidates&year={YEAR}", headers=headers)
+    ).json()
+    assert [x["learner_id"] for x in api["items"]] == [p.learner_id for p in pure]
+    assert [x["name"] for x in api["items"]] == ["赵磊", "王芳"]
