@@ -27,10 +27,20 @@ from models.exams import (
 )
 from models.org import Liaison, OrgLevel, OrgUnit
 from models.people import Account, Learner, LoginSession, Role
+from models.reports import (
+    MONTH_KINDS,
+    EvaluationSnapshot,
+    ReportCutoff,
+    month_column,
+    report_category,
+    report_rollup,
+    report_unit,
+)
 from models.review import CaseEvent, CaseState, ExcellenceBar, Finding, Notification, ReviewCase
 from models.rosters import BatchStatus, RosterBatch, RosterRow
 
 __all__ = [
+    "MONTH_KINDS",
     "Account",
     "AttemptState",
     "AuditEvent",
@@ -48,6 +58,7 @@ __all__ = [
     "DetectionFlag",
     "Enrolment",
     "EnrolmentSource",
+    "EvaluationSnapshot",
     "Exam",
     "ExamAnswer",
     "ExamAttempt",
@@ -65,6 +76,7 @@ __all__ = [
     "Notification",
     "OrgLevel",
     "OrgUnit",
+    "ReportCutoff",
     "ReviewCase",
     "Role",
     "RosterBatch",
@@ -77,5 +89,9 @@ __all__ = [
     "TrainingClassCourse",
     "TrainingClassMember",
     "cents_to_credits",
+    "month_column",
+    "report_category",
+    "report_rollup",
+    "report_unit",
     "utcnow",
 ]

@@ -50,6 +50,28 @@ def db_check() -> None:
     click.echo("模型与迁移一致")
 
 
+@main.group()
+def reports() -> None:
+    """Management reports."""
+
+
+@reports.command("refresh")
+@click.option("--year", type=int, required=True, help="Credit year to rebuild the rollup of.")
+def reports_refresh(year: int) -> None:
+    """Rebuild a year's pre-aggregate of the ledger (reports read later entries live)."""
+    from proctor.reports.rollup import refresh
+
+    ctx = open_context(_settings())
+
+    async def run() -> int:
+        try:
+            return await refresh(ctx, year)
+        finally:
+            await ctx.close()
+
+    click.echo(f"{year} 年度报表汇总已重建：{asyncio.run(run())} 名学员")
+
+
 def _safe_url(url: str) -> str:
     # Never print a password that may sit in the URL.
     if "@" in url and "://" in url:

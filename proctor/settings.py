@@ -60,6 +60,13 @@ class Settings(BaseSettings):
     exam_max_clipboard: int = Field(default=3, ge=1)
     exam_max_address_changes: int = Field(default=1, ge=1)
     exam_max_concurrent: int = Field(default=1, ge=1)
+    # Reports (docs/reports.md): percent a learner may trail the linear monthly schedule before
+    # counting as behind; the yearly evaluation's weights (JSON object, see
+    # proctor/reports/evaluation.py); minutes the rollup stays behind the clock, so that no
+    # ledger transaction still open when it is built can fall between rollup and live tail.
+    reports_schedule_tolerance: int = Field(default=10, ge=0, le=100)
+    reports_evaluation: str = ""
+    reports_rollup_margin_minutes: int = Field(default=10, ge=1)
     # argon2 cost; the tests lower it, production keeps the library's defaults.
     argon2_time_cost: int = Field(default=3, ge=1)
     argon2_memory_kib: int = Field(default=65536, ge=8)

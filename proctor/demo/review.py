@@ -30,7 +30,7 @@ async def actor_for(ctx: Context, username: str) -> Actor | None:
         )
 
 
-async def _learner_account(ctx: Context, learner_id: int) -> str | None:
+async def learner_account(ctx: Context, learner_id: int) -> str | None:
     async with ctx.db() as s:
         return await s.scalar(select(Account.username).where(Account.learner_id == learner_id))
 
@@ -63,7 +63,7 @@ async def review_history(ctx: Context, password: str) -> list[tuple[str, str, st
             "confirmed_fraud",
             "同一账号多路会话同时播放、倍速与跳转进度无对应观看时长，服务器时间核验证据充分",
         )
-        username = await _learner_account(ctx, fraud.learner_id)
+        username = await learner_account(ctx, fraud.learner_id)
         learner = await actor_for(ctx, username) if username else None
         if learner is not None:
             await service.appeal(
@@ -83,7 +83,7 @@ async def review_history(ctx: Context, password: str) -> list[tuple[str, str, st
             "confirmed_proxy",
             "学时主要来自本人从未使用过的设备，学习时段与本人习惯明显不符，单位核实系他人代学",
         )
-        username = await _learner_account(ctx, proxy.learner_id)
+        username = await learner_account(ctx, proxy.learner_id)
         if username:
             logins.append((username, password, f"学员（案件 #{proxy.id}：认定请人代学）"))
     if honest is not None:

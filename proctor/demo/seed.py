@@ -59,6 +59,7 @@ from proctor.demo.identity import random_phone
 from proctor.demo.media import ensure_videos, video_url
 from proctor.demo.names import random_name
 from proctor.demo.people import Person, UnitSlot, draw_people
+from proctor.demo.reports import reports_demo
 from proctor.demo.review import review_history
 from proctor.errors import Conflict
 from proctor.learners.ranks import DIVISION_AND_ABOVE, SECTION_AND_ABOVE
@@ -187,6 +188,7 @@ async def seed_demo(
                     run.flags,
                     run.cases_opened,
                 )
+            reviewed += await reports_demo(ctx, DEMO_PASSWORD)
     finally:
         if media_job is not None:
             made = await media_job

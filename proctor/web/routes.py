@@ -16,6 +16,7 @@ from proctor.web.handlers import (
     flags,
     home,
     learners,
+    reports,
     review,
     rosters,
     study,
@@ -35,6 +36,7 @@ FEATURES: list[ModuleType] = [
     archive,
     flags,
     review,
+    reports,
 ]
 
 

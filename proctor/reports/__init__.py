@@ -1,0 +1,1 @@
+"""Management reports (Art. 14, 15): figures for an org node and year, progress, evaluation."""
