@@ -467,7 +467,8 @@ async def _finalise(
             s,
             learner_id=attempt.learner_id,
             course_id=exam.course_id,
-            year=study_year(now),
+            # The year the exam was sat in, even when the sweep closes it later.
+            year=study_year(min(now, attempt.deadline_at)),
             amount=exam.bonus_credits,
             evidence={"exam_id": exam.id, "attempt_id": attempt.id, "score": result.percent},
         )
