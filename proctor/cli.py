@@ -361,7 +361,7 @@ def _evaluate_exams(seed: int, as_json: bool) -> None:
             + "，".join(f"{k} {v}" for k, v in table.items())
         )
     click.echo(
-        "  交卷后集中填入检验（诚实考生对）误报率 "
+        "  一致性与集中填入合并检验（诚实考生对）误报率 "
         + "，".join(f"{k}: {v:.6f}" for k, v in r["burst_answers_fpr_at"].items())
         + "；集中开考 "
         + "，".join(f"{k}: {v:.6f}" for k, v in st["burst_answers_fpr_at"].items())
