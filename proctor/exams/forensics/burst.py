@@ -47,6 +47,7 @@ FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
 BoolArray = NDArray[np.bool_]
 _CHUNK = 4000
+WEIGHTED_SCREEN = 0.1  # the weighted tail is computed where the count's p is below this
 
 
 @dataclass(frozen=True)
@@ -72,11 +73,16 @@ def burst_after_submit(
     window_s: float = 900.0,
     min_items: int = 10,
     strata: str = "correct",
+    weights: IntArray | None = None,
 ) -> BurstStats:
     """The burst test for ordered pairs (row indices into ``m``), vectorised in chunks.
 
     ``submitted_at`` holds every attempt's submission time (epoch seconds, server clock),
-    in the rows' order.
+    in the rows' order. ``weights`` (pairs × items, non-negative integers, functions of the
+    answers only) turn the count into S = Σ weights over the matched items in the window;
+    its exact law under the same null is a subset-sum count (:func:`subset_sum_tail`),
+    computed where the count's own p-value is below ``WEIGHTED_SCREEN`` (elsewhere p = 1:
+    the screen only shrinks the rejection region). ``burst`` stays the count K.
     """
     if strata not in STRATA:
         raise ValueError(f"strata must be one of {STRATA}: {strata!r}")
@@ -86,7 +92,16 @@ def burst_after_submit(
     source = np.asarray(source, dtype=np.int64)
     sub = np.asarray(submitted_at, dtype=float)
     parts = [
-        _chunk(m, sub, copier[s : s + _CHUNK], source[s : s + _CHUNK], window_s, min_items, strata)
+        _chunk(
+            m,
+            sub,
+            copier[s : s + _CHUNK],
+            source[s : s + _CHUNK],
+            window_s,
+            min_items,
+            strata,
+            None if weights is None else weights[s : s + _CHUNK],
+        )
         for s in range(0, max(1, len(copier)), _CHUNK)
     ]
     fields = BurstStats.__dataclass_fields__
@@ -127,6 +142,7 @@ def _chunk(
     window_s: float,
     min_items: int,
     strata: str,
+    weights: IntArray | None = None,
 ) -> BurstStats:
     rows = len(copier)
     if m.saved_at is None:
@@ -163,6 +179,18 @@ def _chunk(
     tail = np.cumsum(dist[:, ::-1], axis=1)[:, ::-1]
     p = tail[np.arange(rows), np.clip(k, 0, dist.shape[1] - 1)] if rows else np.ones(0)
     p = np.where(available & (k > 0), np.clip(p, 0.0, 1.0), 1.0)
+    if weights is not None:
+        count_p = p
+        p = np.ones(rows)
+        vals = np.where(match, np.asarray(weights, dtype=np.int64), 0)
+        for r in np.nonzero(count_p < WEIGHTED_SCREEN)[0]:
+            strata_vals, draws_g = [], []
+            for g in (False, True):
+                mine = timed_c[r] & (group[r] == g)
+                strata_vals.append(vals[r][mine])
+                draws_g.append(int((mine & in_win[r]).sum()))
+            observed = int(vals[r][in_win[r]].sum())
+            p[r] = subset_sum_tail(strata_vals, draws_g, observed)
     return BurstStats(
         copier=copier,
         source=source,
@@ -174,6 +202,37 @@ def _chunk(
         expected=expected,
         p_value=p,
     )
+
+
+def subset_sum_tail(values: list[IntArray], draws: list[int], observed: int) -> float:
+    """Exact P(Σ_g sum of a uniform draws[g]-subset of values[g] ≥ observed).
+
+    Counts the subsets of each size by their sum (a 0/1 knapsack in floats: the counts stay
+    below C(40, 20) ≈ 1.4e11, exact in float64), normalises by C(N_g, n_g) and convolves
+    over the strata.
+    """
+    dist = np.ones(1)
+    for vals, n in zip(values, draws, strict=True):
+        vals = np.asarray(vals, dtype=np.int64)
+        bins = int(vals.sum()) + 1
+        dp = np.zeros((n + 1, bins))
+        dp[0, 0] = 1.0
+        for v in vals:
+            if n == 0:
+                break
+            new = dp.copy()
+            if v == 0:
+                new[1:, :] += dp[:-1, :]
+            else:
+                new[1:, v:] += dp[:-1, : bins - v]
+            dp = new
+        law = dp[n] / max(dp[n].sum(), 1.0)
+        dist = np.convolve(dist, law)
+    if observed <= 0:
+        return 1.0
+    if observed >= len(dist):
+        return 0.0
+    return float(np.clip(dist[observed:].sum(), 0.0, 1.0))
 
 
 def item_after_submit(

@@ -389,6 +389,16 @@ class CopyingResult:
     burst_window_s: float | None = None
 
 
+def _burst_weights(model: AnswerCopyingIndex, copier: IntArray, source: IntArray) -> IntArray:
+    """−log P(copier picks the source's option) in half-nat units, 0–10 (answers only)."""
+    out = np.zeros((len(copier), model.matrix_.n_items), dtype=np.int64)
+    for s in range(0, len(copier), _CHUNK):
+        p, _ = model.match_probabilities(copier[s : s + _CHUNK], source[s : s + _CHUNK])
+        units = np.rint(-np.log(np.clip(p, 1e-6, 1.0)) / 0.5)
+        out[s : s + _CHUNK] = np.clip(np.where(p > 0, units, 0), 0, 10).astype(np.int64)
+    return out
+
+
 def candidate_pairs(
     m: ExamMatrix, attempts: Sequence[AttemptRecord], cfg: ForensicConfig
 ) -> tuple[str, IntArray, dict[str, int]]:
@@ -471,8 +481,16 @@ def detect_copying(
     if use_burst:
         sub = np.array([att.submitted_at for att in attempts], dtype=float)
         w, k, strata = cfg.burst_window_s, cfg.min_common_items, cfg.timing_strata
-        bab = burst_after_submit(m, sub, a, b, window_s=w, min_items=k, strata=strata)
-        bba = burst_after_submit(m, sub, b, a, window_s=w, min_items=k, strata=strata)
+        if cfg.burst_statistic not in ("count", "weighted"):
+            raise ValueError(
+                f"burst_statistic must be 'count' or 'weighted': {cfg.burst_statistic!r}"
+            )
+        wab = wba = None
+        if cfg.burst_statistic == "weighted":
+            wab = _burst_weights(model, a, b)
+            wba = _burst_weights(model, b, a)
+        bab = burst_after_submit(m, sub, a, b, window_s=w, min_items=k, strata=strata, weights=wab)
+        bba = burst_after_submit(m, sub, b, a, window_s=w, min_items=k, strata=strata, weights=wba)
         p_burst = np.minimum(1.0, 2.0 * np.minimum(bab.p_value, bba.p_value))
         # the burst test conditions on the answers, so per direction it combines with the
         # answer test by Fisher's method; then Bonferroni over the three pair tests

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from proctor.exams.forensics.analyse import analyse
-from proctor.exams.forensics.burst import burst_after_submit, fisher_pair
+from proctor.exams.forensics.burst import burst_after_submit, fisher_pair, subset_sum_tail
 from proctor.exams.forensics.config import ForensicConfig
 from proctor.exams.forensics.data import AttemptRecord, ItemInfo, build_matrix
 from proctor.exams.forensics.omega import detect_copying
@@ -61,6 +61,35 @@ def test_exact_tail_matches_enumeration_of_orders() -> None:
         m, subs, np.array([1]), np.array([0]), 900.0, 5, strata=flat.timing_strata
     )
     assert 0.0 < st2.p_value[0] <= 1.0
+
+
+def test_subset_sum_tail_matches_enumeration() -> None:
+    rng = np.random.default_rng(1)
+    for _ in range(30):
+        vals = [rng.integers(0, 4, int(rng.integers(1, 6))) for _ in range(2)]
+        draws = [int(rng.integers(0, len(v) + 1)) for v in vals]
+        sums = [
+            [sum(c) for c in itertools.combinations(v.tolist(), n)]
+            for v, n in zip(vals, draws, strict=True)
+        ]
+        tot = np.array([x + y for x in sums[0] for y in sums[1]])
+        for obs in range(int(tot.max()) + 2):
+            assert subset_sum_tail(vals, draws, obs) == pytest.approx(
+                np.mean(tot >= obs), abs=1e-12
+            )
+
+
+def test_weighted_burst_null_is_calibrated_in_a_scheduled_sitting() -> None:
+    ex = simulate_exam(4, examinees=160, rings=0, sitting_s=600.0, defer=0.4, **QUIET)
+    m = build_matrix(ex.items, ex.attempts)
+    res = detect_copying(m, ex.attempts, ForensicConfig(burst_statistic="weighted"))
+    assert res.p_burst is not None and res.p_burst_answers is not None
+    assert (res.p_burst < 1.0).sum() > 100
+    for alpha in (0.05, 0.01, 0.001):
+        assert (res.p_burst < alpha).mean() <= alpha
+        assert (res.p_burst_answers < alpha).mean() <= alpha
+    with pytest.raises(ValueError, match="burst_statistic"):
+        detect_copying(m, ex.attempts, ForensicConfig(burst_statistic="nope"))
 
 
 def test_fisher_pair_is_valid_on_independent_uniforms() -> None:
