@@ -352,6 +352,20 @@ def _evaluate_exams(seed: int, as_json: bool) -> None:
         click.echo(
             f"  抄袭{name}（按抄袭题目比例）：" + "，".join(f"{k} {v}" for k, v in table.items())
         )
+    for name, table in (
+        ("仅交卷后集中填入检验", r["power_burst_only"]["burst"]),
+        ("一致性与集中填入合并（Fisher）", r["power_burst_answers"]["burst"]),
+    ):
+        click.echo(
+            f"  交卷后集中填入者检出率·{name}（p < 阈值/3）："
+            + "，".join(f"{k} {v}" for k, v in table.items())
+        )
+    click.echo(
+        "  一致性与集中填入合并检验（诚实考生对）误报率 "
+        + "，".join(f"{k}: {v:.6f}" for k, v in r["burst_answers_fpr_at"].items())
+        + "；集中开考 "
+        + "，".join(f"{k}: {v:.6f}" for k, v in st["burst_answers_fpr_at"].items())
+    )
     click.echo("  召回率：" + "，".join(f"{k} {v:.2f}" for k, v in r["recall"].items()))
     click.echo(
         f"  泄露题目找回 {r['compromised_items']['recall']:.2f}，误报题目 {r['compromised_items']['false_items']}"

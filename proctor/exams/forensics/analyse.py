@@ -192,6 +192,9 @@ def _copy_section(m: ExamMatrix, res: CopyingResult, cfg: ForensicConfig) -> dic
                 "p_answers": _pa(f),
                 "timing_p": f.timing_p,
                 "aligned": f.aligned,
+                "burst_p": f.burst_p,
+                "burst_answers_p": f.burst_answers_p,
+                "burst": f.burst,
             }
             for f in res.findings
         ],
@@ -199,7 +202,18 @@ def _copy_section(m: ExamMatrix, res: CopyingResult, cfg: ForensicConfig) -> dic
             "used": res.timing_used,
             "window_s": res.window_s,
             "bound": cfg.timing_bound if res.timing_used else None,
-            "combination": "2 × min(p_answers, p_timing)" if res.timing_used else None,
+            "combination": (
+                None
+                if not res.timing_used
+                else "3 × min(p_answers, p_timing, p_answers+burst)"
+                if res.burst_used
+                else "2 × min(p_answers, p_timing)"
+            ),
+        },
+        "burst": {
+            "used": res.burst_used,
+            "window_s": res.burst_window_s,
+            "strata": cfg.timing_strata if res.burst_used else None,
         },
     }
 
@@ -245,6 +259,11 @@ def _copying_flags(
                     if f.timing_p is None
                     else f"加权一致性检验 p = {_pa(f):.1e}、作答时间检验 p = {f.timing_p:.1e}，"
                     f"两项合并（Bonferroni）后 p 值为 {f.p_value:.1e}，低于判定阈值 {res.threshold:.0e}"
+                    if f.burst_p is None
+                    else f"加权一致性检验 p = {_pa(f):.1e}、作答时间检验 p = {f.timing_p:.1e}、"
+                    f"交卷后集中填入检验 p = {f.burst_p:.1e}（与一致性检验合并 p = "
+                    f"{f.burst_answers_p or 1.0:.1e}），三项合并（Bonferroni）后 p 值为 "
+                    f"{f.p_value:.1e}，低于判定阈值 {res.threshold:.0e}"
                 )
                 + f"（诚实考生对被误判的概率不超过 {res.type1_error:.0e}）",
                 "value": f.p_value,
@@ -264,6 +283,22 @@ def _copying_flags(
                     f"{f.expected_aligned or 0.0:.1f} 道（p = {f.timing_p:.1e}）",
                     "value": f.aligned,
                     "threshold": _r(f.expected_aligned or 0.0, 2),
+                }
+            )
+        if f.burst_p is not None and f.burst is not None and f.burst_window_s is not None:
+            minutes = f"{f.burst_window_s / 60:g}"
+            who = (
+                f"对方交卷后 {minutes} 分钟内本人集中填入与对方相同的答案"
+                if role == "copier"
+                else f"本人交卷后 {minutes} 分钟内对方集中填入与本人相同的答案"
+            )
+            reasons.append(
+                {
+                    "id": "C06",
+                    "text": f"{who} {f.burst} 道（该时段共填入 {f.burst_in_window or 0} 道），"
+                    f"按随机作答顺序预期约 {f.expected_burst or 0.0:.1f} 道（p = {f.burst_p:.1e}）",
+                    "value": f.burst,
+                    "threshold": _r(f.expected_burst or 0.0, 2),
                 }
             )
         if role == "source":
@@ -297,6 +332,13 @@ def _copying_flags(
             "expected_aligned": None if f.expected_aligned is None else _r(f.expected_aligned),
             "timed_matches": f.timed_matches,
             "window_s": f.window_s,
+            "burst_p": f.burst_p,
+            "burst_answers_p": f.burst_answers_p,
+            "burst": f.burst,
+            "expected_burst": None if f.expected_burst is None else _r(f.expected_burst),
+            "burst_in_window": f.burst_in_window,
+            "burst_window_s": f.burst_window_s,
+            "source_submitted_at": f.source_submitted_at,
             "p_value": f.p_value,
             "same_ip": att.ip == other.ip,
             "same_unit": att.unit_id == other.unit_id,
@@ -310,7 +352,13 @@ def _copying_flags(
                 }
                 for g, r in found[1:]
             ],
-            "items": model.pair_table(f.copier, f.source, window_s=cfg.timing_window_s),
+            "items": model.pair_table(
+                f.copier,
+                f.source,
+                window_s=cfg.timing_window_s,
+                burst_window_s=f.burst_window_s,
+                source_submitted_at=f.source_submitted_at,
+            ),
         }
         out.append(
             ExamFlag(

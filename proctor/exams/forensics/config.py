@@ -38,6 +38,15 @@ class ForensicConfig:
       ``timing_strata`` – "correct" permutes the copier's save times separately among the
       items he got right and the others, so that an examinee who leaves the items he finds
       hard for the end does not break the null; "none" permutes over all his items.
+    * ``copy_use_burst`` – add the burst test (:mod:`.burst`) to the timing test: the count
+      of matched items the suspected copier saved within ``burst_window_s`` seconds
+      (15 minutes) *after* the source submitted, against its exact randomisation null
+      (hypergeometric, stratified like ``timing_strata``). With it the pair is flagged when
+      ``3 × min(p_answers, p_timing, p_burst) < copy_alpha`` (Bonferroni over the three
+      tests, each corrected for the two directions); without save times nothing changes.
+      ``burst_statistic`` – "count" (matched answers in the window) or "weighted" (each
+      weighted by −log P(the copier picks the source's option), in half-nat units up to
+      10, so that shared rare options count more; same exact null, a subset-sum law).
     * ``min_common_items`` – pairs with fewer common answered items are not tested.
     * ``bandwidth`` – kernel width on the Rasch ability scale for the option model
       (``None``: Silverman's rule); ``smoothing`` – pseudo-count toward the item's
@@ -78,6 +87,9 @@ class ForensicConfig:
     timing_window_s: float = 120.0
     timing_bound: str = "exact"
     timing_strata: str = "correct"
+    copy_use_burst: bool = True
+    burst_window_s: float = 900.0
+    burst_statistic: str = "count"
     min_common_items: int = 10
     bandwidth: float | None = None
     smoothing: float = 1.0

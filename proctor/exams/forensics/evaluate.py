@@ -36,12 +36,13 @@ LEVELS = (1e-3, 1e-4, 1e-5)
 TARGETS = {"pair_fpr_max": 0.001, "power_30_min": 0.8, "proxy_recall_min": 0.9}
 SITTING_S = 600.0  # a scheduled sitting: everyone starts within 10 minutes
 
-# planted pair -> (combined p, answers-only p, timing-only p)
-Planted = dict[tuple[str, float], list[tuple[float, float, float]]]
+# planted pair -> (combined p, answers-only p, timing-only p, burst-only p,
+# Fisher(answers, burst) p)
+Planted = dict[tuple[str, float], list[tuple[float, float, float, float, float]]]
 
 
-def _pairs(ex: SimExam, cfg: ForensicConfig) -> tuple[np.ndarray, np.ndarray, Planted]:
-    """Honest pairs' combined and timing p-values, and planted pairs' by mode and share."""
+def _pairs(ex: SimExam, cfg: ForensicConfig) -> tuple[np.ndarray, np.ndarray, Planted, np.ndarray]:
+    """Honest pairs' combined, timing and burst p-values; planted pairs' by mode and share."""
     m = build_matrix(ex.items, ex.attempts)
     res = detect_copying(m, ex.attempts, replace(cfg, copy_correction="none"))
     ring_of = {c: s for c, s, _ in ex.copy_pairs}
@@ -52,15 +53,25 @@ def _pairs(ex: SimExam, cfg: ForensicConfig) -> tuple[np.ndarray, np.ndarray, Pl
     idx = {aid: k for k, aid in enumerate(m.attempt_ids)}
     p_ans = res.p_answers if res.p_answers is not None else res.p_values
     p_time = res.p_timing if res.p_timing is not None else np.ones(len(res.p_values))
+    p_burst = res.p_burst if res.p_burst is not None else np.ones(len(res.p_values))
+    p_ba = res.p_burst_answers
+    p_burst_ans = p_ba if p_ba is not None else np.ones(len(res.p_values))
     planted: Planted = {}
     for c, s, share in ex.copy_pairs:
         x, y = sorted((idx[c], idx[s]))
         q = lookup.get((x, y))
-        row = (1.0, 1.0, 1.0)
+        row = (1.0, 1.0, 1.0, 1.0, 1.0)
         if q is not None:
-            row = (float(res.p_values[q]), float(p_ans[q]), float(p_time[q]))
+            row = (
+                float(res.p_values[q]),
+                float(p_ans[q]),
+                float(p_time[q]),
+                float(p_burst[q]),
+                float(p_burst_ans[q]),
+            )
         planted.setdefault((ex.copy_modes.get(c, "concurrent"), share), []).append(row)
-    return res.p_values[honest], p_time[honest], planted
+    burst = np.column_stack([p_burst[honest], p_burst_ans[honest]])
+    return res.p_values[honest], p_time[honest], planted, burst
 
 
 def _power(table: Planted, mode: str, level: float, which: int = 0) -> dict[str, Any]:
@@ -97,6 +108,7 @@ def evaluate_exams(
     cfg = config or ForensicConfig()
     started = time.perf_counter()
     honest_p: list[np.ndarray] = []
+    honest_burst: list[np.ndarray] = []
     planted: Planted = {}
     recall: dict[str, list[int]] = {k: [0, 0] for k in ("proxy", "preknowledge", "rapid_guessing")}
     flags_by_label: dict[str, dict[str, int]] = {}
@@ -116,8 +128,9 @@ def evaluate_exams(
             exam_id=e,
             burst_share=burst_share,
         )
-        hp, _, pl = _pairs(ex, cfg)
+        hp, _, pl, hb = _pairs(ex, cfg)
         honest_p.append(hp)
+        honest_burst.append(hb)
         _merge(planted, pl)
         report = analyse(ex.items, ex.attempts, ex.histories, cfg)
         kinds_of: dict[int, set[str]] = {}
@@ -151,6 +164,7 @@ def evaluate_exams(
 
     sitting_p: list[np.ndarray] = []
     sitting_time_p: list[np.ndarray] = []
+    sitting_burst_p: list[np.ndarray] = []
     sitting: Planted = {}
     for e in range(sitting_exams):
         ex = simulate_exam(
@@ -163,9 +177,10 @@ def evaluate_exams(
             burst_share=burst_share,
             sitting_s=SITTING_S,
         )
-        hp, ht, pl = _pairs(ex, cfg)
+        hp, ht, pl, hb = _pairs(ex, cfg)
         sitting_p.append(hp)
         sitting_time_p.append(ht)
+        sitting_burst_p.append(hb)
         _merge(sitting, pl)
 
     hard: Planted = {}
@@ -185,7 +200,10 @@ def evaluate_exams(
     hp_all = np.concatenate(honest_p) if honest_p else np.ones(0)
     sp_all = np.concatenate(sitting_p) if sitting_p else np.ones(0)
     st_all = np.concatenate(sitting_time_p) if sitting_time_p else np.ones(0)
+    sb_all = np.concatenate(sitting_burst_p) if sitting_burst_p else np.ones((0, 2))
+    hb_all = np.concatenate(honest_burst) if honest_burst else np.ones((0, 2))
     threshold = cfg.copy_alpha
+    div = 3 if cfg.copy_use_saved_at and cfg.copy_use_burst else 2  # each test's share
 
     def rate(p: np.ndarray, level: float) -> float:
         return round(float(np.mean(p < level)), 6) if len(p) else 0.0
@@ -209,6 +227,11 @@ def evaluate_exams(
             "window_s": cfg.timing_window_s,
             "bound": cfg.timing_bound,
         },
+        "burst": {
+            "used": cfg.copy_use_saved_at and cfg.copy_use_burst,
+            "window_s": cfg.burst_window_s,
+            "strata": cfg.timing_strata,
+        },
         "honest_pairs": len(hp_all),
         "pair_fpr": fpr,
         "pair_fpr_at": {f"{lv:g}": rate(hp_all, lv) for lv in LEVELS},
@@ -219,11 +242,20 @@ def evaluate_exams(
         "power_at": {f"{lv:g}": _power(planted, "concurrent", lv) for lv in LEVELS},
         "power_burst_at": {f"{lv:g}": _power(planted, "burst", lv) for lv in LEVELS},
         "power_answers_only": {
-            mode: _power(planted, mode, threshold / 2, which=1) for mode in MODES
+            mode: _power(planted, mode, threshold / div, which=1) for mode in MODES
         },
         "power_timing_only": {
-            mode: _power(planted, mode, threshold / 2, which=2) for mode in MODES
+            mode: _power(planted, mode, threshold / div, which=2) for mode in MODES
         },
+        "power_burst_only": {
+            mode: _power(planted, mode, threshold / div, which=3) for mode in MODES
+        },
+        "power_burst_answers": {
+            mode: _power(planted, mode, threshold / div, which=4) for mode in MODES
+        },
+        "burst_fpr_at": {f"{lv:g}": rate(hb_all[:, 0], lv) for lv in (1e-2, *LEVELS)},
+        "burst_answers_fpr_at": {f"{lv:g}": rate(hb_all[:, 1], lv) for lv in (1e-2, *LEVELS)},
+        "burst_pairs_tested": int((hb_all[:, 0] < 1.0).sum()),
         "sitting": {
             "exams": sitting_exams,
             "start_within_s": SITTING_S,
@@ -232,6 +264,9 @@ def evaluate_exams(
             "pair_fpr_at": {f"{lv:g}": rate(sp_all, lv) for lv in LEVELS},
             "timing_fpr_at": {f"{lv:g}": rate(st_all, lv) for lv in (1e-2, *LEVELS)},
             "timing_pairs_tested": int((st_all < 1.0).sum()),
+            "burst_fpr_at": {f"{lv:g}": rate(sb_all[:, 0], lv) for lv in (1e-2, *LEVELS)},
+            "burst_answers_fpr_at": {f"{lv:g}": rate(sb_all[:, 1], lv) for lv in (1e-2, *LEVELS)},
+            "burst_pairs_tested": int((sb_all[:, 0] < 1.0).sum()),
             "power": _power(sitting, "concurrent", threshold),
             "power_burst": _power(sitting, "burst", threshold),
         },

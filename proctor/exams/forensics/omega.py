@@ -44,6 +44,12 @@ from numpy.typing import NDArray
 from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
 
+from proctor.exams.forensics.burst import (
+    BurstStats,
+    burst_after_submit,
+    fisher_pair,
+    item_after_submit,
+)
 from proctor.exams.forensics.config import ForensicConfig
 from proctor.exams.forensics.data import (
     AttemptRecord,
@@ -252,18 +258,28 @@ class AnswerCopyingIndex(BaseEstimator):
         return np.minimum(1.0, 2.0 * np.minimum(ab.p_value, ba.p_value))
 
     def pair_table(
-        self, copier: int, source: int, window_s: float | None = None
+        self,
+        copier: int,
+        source: int,
+        window_s: float | None = None,
+        burst_window_s: float | None = None,
+        source_submitted_at: float | None = None,
     ) -> list[dict[str, Any]]:
         """Item-by-item evidence: answers, key, match and P(match) under independence.
 
         With ``window_s`` (the timing test's window) each row also has both save times
         (epoch seconds, server clock), the lag copier − source and whether the item counted
-        in the timing statistic (``in_window``).
+        in the timing statistic (``in_window``). With ``burst_window_s`` and the source's
+        submission time each row also says whether the copier saved the item within that
+        window after the source submitted (``after_partner_submit``).
         """
         m = self.matrix_
         c, s = np.array([copier]), np.array([source])
         p, _ = self.match_probabilities(c, s)
         timing = item_alignment(m, copier, source, window_s) if window_s else {}
+        after: dict[int, bool] | None = None
+        if burst_window_s and source_submitted_at is not None:
+            after = item_after_submit(m, copier, source_submitted_at, burst_window_s)
         rows: list[dict[str, Any]] = []
         for i in np.nonzero(m.presented[copier] & m.presented[source])[0]:
             ca, sa = int(m.codes[copier, i]), int(m.codes[source, i])
@@ -276,6 +292,8 @@ class AnswerCopyingIndex(BaseEstimator):
                     "lag_s": None if lag is None else round(lag, 1),
                     "in_window": inside,
                 }
+            if after is not None:
+                extra["after_partner_submit"] = after.get(int(i), False)
             rows.append(
                 {
                     "item": m.item_ids[i],
@@ -339,6 +357,13 @@ class PairFinding:
     expected_aligned: float | None = None
     timed_matches: int | None = None  # matched items with both timestamps
     window_s: float | None = None
+    burst_p: float | None = None  # pair p-value of the burst test; None: not run
+    burst: int | None = None  # K: matched answers saved right after the partner submitted
+    expected_burst: float | None = None
+    burst_in_window: int | None = None  # the copier's saves in that window
+    burst_window_s: float | None = None
+    source_submitted_at: float | None = None
+    burst_answers_p: float | None = None  # pair p of Fisher(answers, burst) per direction
 
 
 @dataclass
@@ -358,6 +383,20 @@ class CopyingResult:
     p_timing: FloatArray | None = None  # the timing test's (1 where not available)
     timing_used: bool = False
     window_s: float | None = None
+    p_burst: FloatArray | None = None  # the burst test's (1 where not run)
+    p_burst_answers: FloatArray | None = None  # Fisher(answers, burst) per direction, × 2
+    burst_used: bool = False
+    burst_window_s: float | None = None
+
+
+def _burst_weights(model: AnswerCopyingIndex, copier: IntArray, source: IntArray) -> IntArray:
+    """−log P(copier picks the source's option) in half-nat units, 0–10 (answers only)."""
+    out = np.zeros((len(copier), model.matrix_.n_items), dtype=np.int64)
+    for s in range(0, len(copier), _CHUNK):
+        p, _ = model.match_probabilities(copier[s : s + _CHUNK], source[s : s + _CHUNK])
+        units = np.rint(-np.log(np.clip(p, 1e-6, 1.0)) / 0.5)
+        out[s : s + _CHUNK] = np.clip(np.where(p > 0, units, 0), 0, 10).astype(np.int64)
+    return out
 
 
 def candidate_pairs(
@@ -433,6 +472,35 @@ def detect_copying(
         p_time = np.where(timed, np.minimum(1.0, 2.0 * np.minimum(tab.p_value, tba.p_value)), 1.0)
         # Bonferroni over the two tests where both apply; answers alone elsewhere
         p_pair = np.where(timed, np.minimum(1.0, 2.0 * np.minimum(p_ans, p_time)), p_ans)
+    bab: BurstStats | None = None
+    bba: BurstStats | None = None
+    p_burst = np.ones(len(pairs))
+    p_burst_ans = np.ones(len(pairs))
+    f_ab = f_ba = np.ones(len(pairs))
+    use_burst = use_times and cfg.copy_use_burst
+    if use_burst:
+        sub = np.array([att.submitted_at for att in attempts], dtype=float)
+        w, k, strata = cfg.burst_window_s, cfg.min_common_items, cfg.timing_strata
+        if cfg.burst_statistic not in ("count", "weighted"):
+            raise ValueError(
+                f"burst_statistic must be 'count' or 'weighted': {cfg.burst_statistic!r}"
+            )
+        wab = wba = None
+        if cfg.burst_statistic == "weighted":
+            wab = _burst_weights(model, a, b)
+            wba = _burst_weights(model, b, a)
+        bab = burst_after_submit(m, sub, a, b, window_s=w, min_items=k, strata=strata, weights=wab)
+        bba = burst_after_submit(m, sub, b, a, window_s=w, min_items=k, strata=strata, weights=wba)
+        p_burst = np.minimum(1.0, 2.0 * np.minimum(bab.p_value, bba.p_value))
+        # the burst test conditions on the answers, so per direction it combines with the
+        # answer test by Fisher's method; then Bonferroni over the three pair tests
+        # (answers, timing, answers+burst) wherever the records carry save times (a fixed
+        # factor: it does not depend on whether the burst window holds any save)
+        f_ab = np.where(enough, fisher_pair(ab.p_value, bab.p_value), 1.0)
+        f_ba = np.where(enough, fisher_pair(ba.p_value, bba.p_value), 1.0)
+        p_burst_ans = np.minimum(1.0, 2.0 * np.minimum(f_ab, f_ba))
+        best = np.minimum(np.minimum(p_ans, p_time), p_burst_ans)
+        p_pair = np.where(timed, np.minimum(1.0, 3.0 * best), p_ans)
     n_tested = int(enough.sum())
     if cfg.copy_correction == "bonferroni":
         threshold = cfg.copy_alpha / max(1, n_tested)
@@ -442,14 +510,22 @@ def detect_copying(
     for q in np.nonzero(p_pair < threshold)[0]:
         forward = ab.p_value[q] <= ba.p_value[q]
         t_dir: TimingStats | None = None
+        b_dir: BurstStats | None = None
         if tab is not None and tba is not None:
-            # orient by the more significant of the four directional tests
+            # orient by the most significant of the directional tests
             best_fwd = min(ab.p_value[q], tab.p_value[q])
             best_bwd = min(ba.p_value[q], tba.p_value[q])
+            if bab is not None and bba is not None:
+                best_fwd = min(best_fwd, f_ab[q])
+                best_bwd = min(best_bwd, f_ba[q])
             forward = bool(best_fwd <= best_bwd)
             t_dir = tab if forward else tba
+            if bab is not None and bba is not None:
+                b_dir = bab if forward else bba
         d = ab if forward else ba
         timed_q = t_dir is not None and bool(t_dir.available[q])
+        burst_q = b_dir is not None and timed_q
+        src = int(d.source[q])
         findings.append(
             PairFinding(
                 copier=int(d.copier[q]),
@@ -473,6 +549,13 @@ def detect_copying(
                 else None,
                 timed_matches=int(t_dir.n_matched[q]) if t_dir is not None and timed_q else None,
                 window_s=cfg.timing_window_s if timed_q else None,
+                burst_p=float(p_burst[q]) if burst_q else None,
+                burst_answers_p=float(p_burst_ans[q]) if burst_q else None,
+                burst=int(b_dir.burst[q]) if b_dir is not None and burst_q else None,
+                expected_burst=float(b_dir.expected[q]) if b_dir is not None and burst_q else None,
+                burst_in_window=int(b_dir.in_window[q]) if b_dir is not None and burst_q else None,
+                burst_window_s=cfg.burst_window_s if burst_q else None,
+                source_submitted_at=float(attempts[src].submitted_at) if burst_q else None,
             )
         )
     findings.sort(key=lambda f: f.p_value)
@@ -490,4 +573,8 @@ def detect_copying(
         p_timing=p_time,
         timing_used=use_times,
         window_s=cfg.timing_window_s if use_times else None,
+        p_burst=p_burst,
+        p_burst_answers=p_burst_ans,
+        burst_used=use_burst,
+        burst_window_s=cfg.burst_window_s if use_burst else None,
     )
