@@ -86,7 +86,7 @@ def _summary_rows(archive: Archive) -> list[list[Cell]]:
     return rows
 
 
-def _format(sheet: Worksheet) -> None:
+def format_sheet(sheet: Worksheet) -> None:
     """Credits to two decimals, dates as dates, and text that looks like a formula kept text."""
     for row in sheet.iter_rows():
         for cell in row:
@@ -100,19 +100,20 @@ def _format(sheet: Worksheet) -> None:
                 cell.data_type = "s"
 
 
-def _table(
-    sheet: Worksheet, header: list[str], rows: Sequence[list[Cell]], widths: list[int]
+def table(
+    sheet: Worksheet, header: list[str], rows: Sequence[Sequence[Cell]], widths: list[int]
 ) -> None:
+    """A header row in the academy's colours, the rows, column widths, typed cells."""
     sheet.append(header)
     for cell in sheet[1]:
         cell.font = HEADER_FONT
         cell.fill = HEADER_FILL
     for row in rows:
-        sheet.append(row)
+        sheet.append(list(row))
     for i, width in enumerate(widths, start=1):
         sheet.column_dimensions[get_column_letter(i)].width = width
     sheet.freeze_panes = "A2"
-    _format(sheet)
+    format_sheet(sheet)
 
 
 def to_xlsx(archive: Archive) -> bytes:
@@ -127,9 +128,9 @@ def to_xlsx(archive: Archive) -> bytes:
         cell.font = Font(bold=True)
     summary.column_dimensions["A"].width = 20
     summary.column_dimensions["B"].width = 36
-    _format(summary)
-    _table(wb.create_sheet("已完成课程"), COURSE_HEADER, _course_rows(archive), COURSE_WIDTHS)
-    _table(wb.create_sheet("学分明细"), LEDGER_HEADER, _ledger_rows(archive), LEDGER_WIDTHS)
+    format_sheet(summary)
+    table(wb.create_sheet("已完成课程"), COURSE_HEADER, _course_rows(archive), COURSE_WIDTHS)
+    table(wb.create_sheet("学分明细"), LEDGER_HEADER, _ledger_rows(archive), LEDGER_WIDTHS)
     out = io.BytesIO()
     wb.save(out)
     return out.getvalue()

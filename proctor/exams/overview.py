@@ -13,6 +13,7 @@ from proctor.catalog.service import can_manage, viewer_of, visible_clause
 from proctor.context import Context
 from proctor.errors import Conflict, Forbidden, NotFound
 from proctor.exams.analysis import ExamRun, analyse_exam
+from proctor.exams.rules import window_status
 
 
 @dataclass(frozen=True)
@@ -94,9 +95,7 @@ async def overview(ctx: Context, actor: Actor, now: dt.datetime) -> list[ExamRow
     rows = []
     for exam, course in exams:
         examinees, done, passed, mean = stats.get(exam.id, (0, 0, 0, None))
-        status = (
-            "upcoming" if now < exam.opens_at else "closed" if now >= exam.closes_at else "open"
-        )
+        status = window_status(exam.opens_at, exam.closes_at, now)
         rows.append(
             ExamRow(
                 exam=exam,

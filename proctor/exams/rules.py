@@ -96,6 +96,14 @@ def remaining_s(deadline: dt.datetime, now: dt.datetime) -> int:
     return max(0, int((deadline - now).total_seconds()))
 
 
+def window_status(opens: dt.datetime, closes: dt.datetime, now: dt.datetime) -> str:
+    """ "upcoming", "open" or "closed": an exam window is open from its opening up to, not
+    including, its closing moment."""
+    if now < opens:
+        return "upcoming"
+    return "closed" if now >= closes else "open"
+
+
 def accepts_answers(deadline: dt.datetime, now: dt.datetime) -> bool:
     """Saves are accepted until the deadline plus the network grace."""
     return now <= deadline + dt.timedelta(seconds=GRACE_S)

@@ -42,6 +42,8 @@ MISSING = "考试记录不存在"
 # The page reports at this interval; the server stamps every event with its own clock.
 BEAT_INTERVAL_S = 15
 MAX_EVENTS_PER_REPORT = 50
+# Server observations recorded once per new value (address, device, session, attempt).
+WATCHED = ("ip_change", "device_change", "concurrent_study", "concurrent_attempt")
 
 
 def _learner(actor: Actor) -> int:
@@ -84,9 +86,7 @@ async def exams_for_learner(ctx: Context, actor: Actor, now: dt.datetime) -> lis
         mine = [a for a in attempts if a.exam_id == exam.id]
         scores = [a.score for a in mine if a.score is not None]
         open_one = next((a for a in mine if a.state is AttemptState.OPEN), None)
-        status = (
-            "upcoming" if now < exam.opens_at else "closed" if now >= exam.closes_at else "open"
-        )
+        status = rules.window_status(exam.opens_at, exam.closes_at, now)
         cards.append(
             ExamCard(
                 exam=exam,
@@ -227,12 +227,13 @@ async def start(
         )
         current = next((a for a in mine if a.state is AttemptState.OPEN), None)
         if current is not None:
-            await _observe(s, current, ip=ip, device=device, now=now, kind="resume")
+            await _watch(
+                s, current, ip=ip, device=device, now=now, kind="resume", concurrency=False
+            )
             return await _load_view(s, current, now)
-        if now < exam.opens_at:
-            raise Conflict("考试尚未开始")
-        if now >= exam.closes_at:
-            raise Conflict("考试已结束")
+        window = rules.window_status(exam.opens_at, exam.closes_at, now)
+        if window != "open":
+            raise Conflict("考试尚未开始" if window == "upcoming" else "考试已结束")
         if any(a.passed for a in mine):
             raise Conflict("您已通过本次考试，无需再考")
         if len(mine) >= exam.attempts_allowed:
@@ -263,7 +264,7 @@ async def start(
         s.add(attempt)
         await s.flush()
         s.add(ExamEvent(attempt_id=attempt.id, at=now, kind="start", detail={}, ip=ip[:64]))
-        await _concurrency(s, attempt, now)
+        await _watch(s, attempt, ip=ip, device=device, now=now, kind=None, concurrency=True)
         return await _load_view(s, attempt, now)
 
 
@@ -286,7 +287,9 @@ async def view(
         if attempt.state is AttemptState.OPEN:
             if rules.accepts_answers(attempt.deadline_at, now):
                 kind = "resume" if opened else None
-                await _observe(s, attempt, ip=ip, device=device, now=now, kind=kind)
+                await _watch(
+                    s, attempt, ip=ip, device=device, now=now, kind=kind, concurrency=False
+                )
             else:
                 await _finalise(s, ctx, attempt, now, AttemptState.EXPIRED)
         view_ = await _load_view(s, attempt, now)
@@ -388,8 +391,7 @@ async def report(
             ExamEvent(attempt_id=attempt.id, at=now, kind=kind, detail=detail, ip=ip[:64])
             for kind, detail in events
         )
-        await _observe(s, attempt, ip=ip, device=device, now=now, kind=None)
-        await _concurrency(s, attempt, now)
+        await _watch(s, attempt, ip=ip, device=device, now=now, kind=None, concurrency=True)
         return {
             "state": attempt.state.value,
             "remaining_s": rules.remaining_s(attempt.deadline_at, now),
@@ -476,7 +478,7 @@ async def _finalise(
     await _invigilation_flag(s, ctx, attempt, exam, now)
 
 
-async def _observe(
+async def _watch(
     s: AsyncSession,
     attempt: ExamAttempt,
     *,
@@ -484,87 +486,50 @@ async def _observe(
     device: str,
     now: dt.datetime,
     kind: str | None,
+    concurrency: bool,
 ) -> None:
-    """The server's own observations: a resume, and any change of address or device."""
+    """The server's own observations: a page (re)opened, a new address or device, and
+    (on beats) study sessions or other attempts of the learner running at the same time.
+
+    Each new address, device, session or attempt is recorded once, not once per beat.
+    """
     if kind is not None:
         s.add(ExamEvent(attempt_id=attempt.id, at=now, kind=kind, detail={}, ip=ip[:64]))
-    seen = await _seen(s, attempt.id)
-    if ip and ip != attempt.ip and ("ip_change", ip) not in seen:
-        s.add(
-            ExamEvent(
-                attempt_id=attempt.id,
-                at=now,
-                kind="ip_change",
-                detail={"from": attempt.ip, "to": ip},
-                ip=ip[:64],
+    seen = {
+        (e.kind, str(e.detail.get("to") or e.detail.get("other") or ""))
+        for e in await s.scalars(
+            select(ExamEvent).where(ExamEvent.attempt_id == attempt.id, ExamEvent.kind.in_(WATCHED))
+        )
+    }
+    found: list[tuple[str, dict[str, str]]] = [
+        (change, {"from": was, "to": now_seen})
+        for change, now_seen, was in (
+            ("ip_change", ip, attempt.ip),
+            ("device_change", device, attempt.device),
+        )
+        if now_seen and now_seen != was
+    ]
+    if concurrency:
+        sessions = await s.scalars(
+            select(StudySession.id).where(
+                StudySession.learner_id == attempt.learner_id,
+                StudySession.started_at <= now,
+                (StudySession.ended_at.is_(None)) | (StudySession.ended_at >= attempt.started_at),
             )
         )
-    if device and device != attempt.device and ("device_change", device) not in seen:
-        s.add(
-            ExamEvent(
-                attempt_id=attempt.id,
-                at=now,
-                kind="device_change",
-                detail={"from": attempt.device, "to": device},
-                ip=ip[:64],
+        found += [("concurrent_study", {"other": sid}) for sid in sessions]
+        others = await s.scalars(
+            select(ExamAttempt.id).where(
+                ExamAttempt.learner_id == attempt.learner_id,
+                ExamAttempt.id != attempt.id,
+                ExamAttempt.state == AttemptState.OPEN,
+                ExamAttempt.deadline_at >= now,
             )
         )
-
-
-async def _seen(s: AsyncSession, attempt_id: int) -> set[tuple[str, str]]:
-    """Changes already recorded, so each new address or device is one event, not one per beat."""
-    rows = await s.scalars(
-        select(ExamEvent).where(
-            ExamEvent.attempt_id == attempt_id,
-            ExamEvent.kind.in_(
-                ["ip_change", "device_change", "concurrent_study", "concurrent_attempt"]
-            ),
-        )
-    )
-    out: set[tuple[str, str]] = set()
-    for e in rows:
-        out.add((e.kind, str(e.detail.get("to") or e.detail.get("other") or "")))
-    return out
-
-
-async def _concurrency(s: AsyncSession, attempt: ExamAttempt, now: dt.datetime) -> None:
-    """Study sessions or other attempts of the same learner running during this attempt."""
-    seen = await _seen(s, attempt.id)
-    sessions = await s.scalars(
-        select(StudySession.id).where(
-            StudySession.learner_id == attempt.learner_id,
-            StudySession.started_at <= now,
-            (StudySession.ended_at.is_(None)) | (StudySession.ended_at >= attempt.started_at),
-        )
-    )
-    for sid in sessions:
-        if ("concurrent_study", sid) not in seen:
-            s.add(
-                ExamEvent(
-                    attempt_id=attempt.id,
-                    at=now,
-                    kind="concurrent_study",
-                    detail={"other": sid},
-                )
-            )
-    others = await s.scalars(
-        select(ExamAttempt.id).where(
-            ExamAttempt.learner_id == attempt.learner_id,
-            ExamAttempt.id != attempt.id,
-            ExamAttempt.state == AttemptState.OPEN,
-            ExamAttempt.deadline_at >= now,
-        )
-    )
-    for other in others:
-        if ("concurrent_attempt", str(other)) not in seen:
-            s.add(
-                ExamEvent(
-                    attempt_id=attempt.id,
-                    at=now,
-                    kind="concurrent_attempt",
-                    detail={"other": str(other)},
-                )
-            )
+        found += [("concurrent_attempt", {"other": str(other)}) for other in others]
+    for event, detail in found:
+        if (event, detail.get("to") or detail["other"]) not in seen:
+            s.add(ExamEvent(attempt_id=attempt.id, at=now, kind=event, detail=detail, ip=ip[:64]))
     await s.flush()
 
 

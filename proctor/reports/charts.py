@@ -10,25 +10,13 @@ from decimal import Decimal
 
 from markupsafe import Markup, escape
 
-FONT = 'font-family="Noto Sans CJK SC, sans-serif" font-size="11"'
+from proctor.review.charts import svg_frame, svg_text
+
 THIS_YEAR = "#b71c1c"
 LAST_YEAR = "#90a4ae"
 SCHEDULE = "#1565c0"
 BAR = "#c62828"
 PALETTE = ("#b71c1c", "#1565c0", "#2e7d32", "#f9a825", "#6a1b9a", "#00838f", "#ef6c00", "#5d4037")
-
-
-def _svg(width: int, height: int, body: list[str], label: str, chart: str) -> Markup:
-    # Every piece of text in ``body`` went through escape(); the rest are our own numbers.
-    return Markup(  # noqa: S704
-        f'<svg class="chart" data-chart="{chart}" role="img" aria-label="{escape(label)}" '
-        f'viewBox="0 0 {width} {height}" width="100%" preserveAspectRatio="xMinYMin meet" '
-        f'xmlns="http://www.w3.org/2000/svg">{"".join(body)}</svg>'
-    )
-
-
-def _text(x: float, y: float, s: str, anchor: str = "start", extra: str = "") -> str:
-    return f'<text x="{x:.1f}" y="{y:.1f}" text-anchor="{anchor}" {FONT} {extra}>{escape(s)}</text>'
 
 
 def completion_curve(
@@ -52,11 +40,11 @@ def completion_curve(
     body = [
         f'<line x1="{left}" y1="{h - bottom}" x2="{w - 8}" y2="{h - bottom}" stroke="#999"/>',
         f'<line x1="{left}" y1="{top}" x2="{left}" y2="{h - bottom}" stroke="#999"/>',
-        _text(left - 4, top + 4, f"{peak:.0f}", "end"),
-        _text(left - 4, h - bottom, "0", "end"),
+        svg_text(left - 4, top + 4, f"{peak:.0f}", "end"),
+        svg_text(left - 4, h - bottom, "0", "end"),
     ]
     for m in range(12):
-        body.append(_text(left + m * sx, h - bottom + 14, f"{m + 1}月", "middle"))
+        body.append(svg_text(left + m * sx, h - bottom + 14, f"{m + 1}月", "middle"))
     qy = h - bottom - float(quota) * sy
     body.append(
         f'<line class="quota" x1="{left}" y1="{qy:.1f}" x2="{w - 8}" y2="{qy:.1f}" '
@@ -89,8 +77,8 @@ def completion_curve(
     for i, (colour, name) in enumerate(legend):
         x = left + i * 150
         body.append(f'<rect x="{x}" y="{h - 14}" width="10" height="10" fill="{colour}"/>')
-        body.append(_text(x + 14, h - 5, name))
-    return _svg(w, h, body, "年度学习进度曲线", "curve")
+        body.append(svg_text(x + 14, h - 5, name))
+    return svg_frame(w, h, body, "年度学习进度曲线", "curve")
 
 
 def bars(
@@ -109,10 +97,10 @@ def bars(
         y = top + i * row
         width = max(0.0, value * scale)
         colour = PALETTE[i % len(PALETTE)] if chart == "categories" else BAR
-        body.append(_text(left - 6, y + 15, name[:14], "end"))
+        body.append(svg_text(left - 6, y + 15, name[:14], "end"))
         body.append(
             f'<rect class="bar" x="{left}" y="{y + 4}" width="{width:.1f}" height="{row - 8}" '
             f'fill="{colour}"><title>{escape(tip)}</title></rect>'
         )
-        body.append(_text(left + width + 4, y + 15, f"{value:g}{unit}"))
-    return _svg(w, h, body, label, chart)
+        body.append(svg_text(left + width + 4, y + 15, f"{value:g}{unit}"))
+    return svg_frame(w, h, body, label, chart)

@@ -14,7 +14,7 @@ from typing import Any
 from openpyxl import Workbook
 from openpyxl.worksheet.worksheet import Worksheet
 
-from proctor.archive.export import HEADER_FILL, HEADER_FONT, Cell, _format
+from proctor.archive.export import Cell, format_sheet, table
 from proctor.reports.figures import distribution, summary
 from proctor.reports.service import LearnerLine, NodeReport
 
@@ -59,21 +59,6 @@ def _percent_columns(sheet: Worksheet, columns: Sequence[int]) -> None:
     for row in sheet.iter_rows(min_row=2):
         for i in columns:
             row[i].number_format = PERCENT_FORMAT
-
-
-def _table(
-    sheet: Worksheet, header: list[str], rows: Sequence[Sequence[Cell]], widths: list[int]
-) -> None:
-    sheet.append(header)
-    for cell in sheet[1]:
-        cell.font = HEADER_FONT
-        cell.fill = HEADER_FILL
-    for row in rows:
-        sheet.append(list(row))
-    for i, width in enumerate(widths, start=1):
-        sheet.column_dimensions[sheet.cell(row=1, column=i).column_letter].width = width
-    sheet.freeze_panes = "A2"
-    _format(sheet)
 
 
 def _figure_row(name: str, f: dict[str, Any]) -> list[Cell]:
@@ -135,21 +120,21 @@ def unit_report(report: NodeReport, learners: list[LearnerLine]) -> bytes:
     if report.own is not None:
         rows.append(_figure_row(f"{report.node.name}本级", summary(report.own)))
     sheet = _first(wb, f"{report.year}年度统计")
-    _table(sheet, FIGURE_HEADER, rows, FIGURE_WIDTHS)
+    table(sheet, FIGURE_HEADER, rows, FIGURE_WIDTHS)
     _percent_columns(sheet, (3, 5))
-    _table(
+    table(
         wb.create_sheet("学分分布"),
         ["占年度要求比例", "人数"],
         [[d["band"], d["learners"]] for d in distribution(report.tally)],
         [20, 10],
     )
-    _table(
+    table(
         wb.create_sheet("课程分类学分"),
         ["课程分类", "学分"],
         [[name, amount] for name, amount in report.categories],
         [30, 12],
     )
-    _table(
+    table(
         wb.create_sheet("学员明细"),
         LEARNER_HEADER,
         [_learner_row(x) for x in learners],
@@ -161,7 +146,7 @@ def unit_report(report: NodeReport, learners: list[LearnerLine]) -> bytes:
 def learner_list(title: str, learners: list[LearnerLine]) -> bytes:
     """Learners behind schedule, or award candidates: one table."""
     wb = Workbook()
-    _table(_first(wb, title), LEARNER_HEADER, [_learner_row(x) for x in learners], LEARNER_WIDTHS)
+    table(_first(wb, title), LEARNER_HEADER, [_learner_row(x) for x in learners], LEARNER_WIDTHS)
     return _save(wb)
 
 
@@ -187,7 +172,7 @@ def evaluation(body: dict[str, Any]) -> bytes:
         for u in body["units"]
     ]
     sheet = _first(wb, "单位考核排名")
-    _table(
+    table(
         sheet,
         [
             "名次",
@@ -215,7 +200,7 @@ def evaluation(body: dict[str, Any]) -> bytes:
         ]
         for i, x in enumerate(body["excellent_learners"], start=1)
     ]
-    _table(
+    table(
         wb.create_sheet("优秀学员奖候选"),
         ["序号", "姓名", "单位", "职级", "必修学分", "年度总学分"],
         learners,
@@ -228,14 +213,14 @@ def evaluation(body: dict[str, Any]) -> bytes:
         info.append(row)
     info.column_dimensions["A"].width = 36
     info.column_dimensions["B"].width = 30
-    _format(info)
+    format_sheet(info)
     return _save(wb)
 
 
 def candidates(body: dict[str, Any]) -> bytes:
     """Award candidates only: excellent organisations and excellent learners (Art. 15)."""
     wb = Workbook()
-    _table(
+    table(
         _first(wb, "优秀组织奖候选"),
         ["名次", "单位", "参学对象人数", "完成率(%)", "人均学分", "得分"],
         [
@@ -251,7 +236,7 @@ def candidates(body: dict[str, Any]) -> bytes:
         ],
         [8, 28, 12, 10, 10, 10],
     )
-    _table(
+    table(
         wb.create_sheet("优秀学员奖候选"),
         ["序号", "姓名", "单位", "职级", "必修学分", "年度总学分"],
         [

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import select
@@ -18,6 +17,7 @@ from models import EvaluationSnapshot, OrgLevel, utcnow
 from proctor.authz import APPROVER_ROLES, Actor
 from proctor.context import Context
 from proctor.errors import Conflict, InvalidInput
+from proctor.jsonable import to_jsonable
 from proctor.reports import service
 from proctor.reports.evaluation import UnitInput, parse_weights, rank_units
 from proctor.study.completion import study_year
@@ -31,17 +31,9 @@ def weights_of(ctx: Context) -> Any:
         raise InvalidInput(f"考核评分配置有误：{exc}", field="PROCTOR_REPORTS_EVALUATION") from exc
 
 
-def _default(value: Any) -> Any:
-    if isinstance(value, Decimal):
-        return str(value)
-    if hasattr(value, "isoformat"):
-        return value.isoformat()
-    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
-
-
 def _plain(data: dict[str, Any]) -> dict[str, Any]:
     # Decimals become strings exactly as the API sends them, so a snapshot reads back the same.
-    return json.loads(json.dumps(data, ensure_ascii=False, default=_default))  # type: ignore[no-any-return]
+    return json.loads(json.dumps(data, ensure_ascii=False, default=to_jsonable))  # type: ignore[no-any-return]
 
 
 async def live(ctx: Context, actor: Actor, org_id: int | None, year: int) -> dict[str, Any]:

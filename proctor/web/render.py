@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from decimal import Decimal
 from typing import Any
 
 import jinja2
@@ -12,6 +11,7 @@ from aiohttp import web
 
 from models import Role
 from proctor.exams import charts as exam_charts
+from proctor.jsonable import to_jsonable
 from proctor.web.keys import ACTOR
 
 BEIJING = dt.timezone(dt.timedelta(hours=8), "CST")
@@ -24,19 +24,10 @@ ROLE_NAMES = {
 }
 
 
-def _default(value: Any) -> Any:
-    if isinstance(value, Decimal):
-        # Credits are exact; send them as strings so no client rounds them through a float.
-        return str(value)
-    if hasattr(value, "isoformat"):
-        return value.isoformat()
-    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
-
-
 def json_response(data: Any, status: int = 200) -> web.Response:
     """A JSON response that keeps Chinese readable and decimals exact."""
     return web.Response(
-        text=json.dumps(data, ensure_ascii=False, default=_default),
+        text=json.dumps(data, ensure_ascii=False, default=to_jsonable),
         status=status,
         content_type="application/json",
     )

@@ -4,21 +4,18 @@ a pass, and the bonus credit in the archive."""
 from __future__ import annotations
 
 import datetime as dt
-import shutil
 from collections.abc import AsyncIterator
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import pytest
-from aiohttp.test_utils import TestServer
 from sqlalchemy import select
 
 from models import ExamEvent, ExamItem, ItemKind, utcnow
 from proctor.context import Context, open_context
 from proctor.exams.bank import ExamInput, ItemInput, insert_exam, insert_items
-from proctor.settings import Settings
-from proctor.web.app import create_app
+from tests.browser.serving import browser_settings, running
 from tests.browser.test_player import CHROMIUM, page, sign_in  # noqa: F401
 from tests.factories import build_world
 from tests.proctor.archive.helpers import add_course
@@ -31,15 +28,7 @@ pytestmark = [
 
 @pytest.fixture
 async def served(tmp_path: Path, sqlite_template: Path) -> AsyncIterator[tuple[str, Context]]:
-    db = tmp_path / "exam.db"
-    shutil.copy(sqlite_template, db)
-    settings = Settings(
-        database_url=f"sqlite+aiosqlite:///{db}",
-        data_dir=tmp_path / "data",
-        secret_key="browser-test-secret-0123456789",
-        argon2_time_cost=1,
-        argon2_memory_kib=64,
-    )
+    settings = browser_settings(tmp_path, sqlite_template, "exam")
     ctx = open_context(settings)
     world = await build_world(ctx)
     course = await add_course(ctx, world, "EXB", "廉洁从政专题")
@@ -74,11 +63,8 @@ async def served(tmp_path: Path, sqlite_template: Path) -> AsyncIterator[tuple[s
                 closes_at=now + dt.timedelta(days=1),
             ),
         )
-    server = TestServer(create_app(ctx=ctx), host="127.0.0.1")
-    await server.start_server()
-    yield str(server.make_url("/")).rstrip("/"), ctx
-    await server.close()
-    await ctx.close()
+    async with running(ctx) as base:
+        yield base, ctx
 
 
 async def _choose(key: dict[int, str], box: Any) -> None:

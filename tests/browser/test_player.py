@@ -10,13 +10,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from aiohttp.test_utils import TestServer
 from sqlalchemy import select
 
 from models import Course, CourseKind, Lesson, LessonProgress
 from proctor.context import Context, open_context
-from proctor.settings import Settings
-from proctor.web.app import create_app
+from tests.browser.serving import browser_settings, running
 from tests.factories import PASSWORD, World, build_world
 
 CHROMIUM = "/usr/bin/chromium"
@@ -67,14 +65,10 @@ async def served(
     tmp_path: Path, sqlite_template: Path
 ) -> AsyncIterator[tuple[str, Context, World, int]]:
     """The real app on SQLite with a 2 s heartbeat and one 12 s lesson, on a local port."""
-    db = tmp_path / "player.db"
-    shutil.copy(sqlite_template, db)
-    settings = Settings(
-        database_url=f"sqlite+aiosqlite:///{db}",
-        data_dir=tmp_path / "data",
-        secret_key="browser-test-secret-0123456789",
-        argon2_time_cost=1,
-        argon2_memory_kib=64,
+    settings = browser_settings(
+        tmp_path,
+        sqlite_template,
+        "player",
         heartbeat_interval_s=2,
         challenge_min_s=3600,
         challenge_max_s=3600,
@@ -105,11 +99,8 @@ async def served(
         s.add(lesson)
         await s.flush()
         lesson_id = lesson.id
-    server = TestServer(create_app(ctx=ctx), host="127.0.0.1")
-    await server.start_server()
-    yield str(server.make_url("/")).rstrip("/"), ctx, world, lesson_id
-    await server.close()
-    await ctx.close()
+    async with running(ctx) as base:
+        yield base, ctx, world, lesson_id
 
 
 @pytest.fixture

@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from aiohttp.test_utils import TestServer
 
 from proctor.context import Context, open_context
-from proctor.settings import Settings
-from proctor.web.app import create_app
+from tests.browser.serving import browser_settings, running
 from tests.browser.test_player import CHROMIUM, page, sign_in  # noqa: F401
 from tests.factories import World, build_world
 from tests.proctor.reports.helpers import YEAR, seed_year
@@ -25,23 +22,12 @@ pytestmark = [
 
 @pytest.fixture
 async def served(tmp_path: Path, sqlite_template: Path) -> AsyncIterator[tuple[str, World]]:
-    db = tmp_path / "reports.db"
-    shutil.copy(sqlite_template, db)
-    settings = Settings(
-        database_url=f"sqlite+aiosqlite:///{db}",
-        data_dir=tmp_path / "data",
-        secret_key="browser-test-secret-0123456789",
-        argon2_time_cost=1,
-        argon2_memory_kib=64,
-    )
+    settings = browser_settings(tmp_path, sqlite_template, "reports")
     ctx: Context = open_context(settings)
     world = await build_world(ctx)
     await seed_year(ctx, world)
-    server = TestServer(create_app(ctx=ctx), host="127.0.0.1")
-    await server.start_server()
-    yield str(server.make_url("/")).rstrip("/"), world
-    await server.close()
-    await ctx.close()
+    async with running(ctx) as base:
+        yield base, world
 
 
 async def test_city_admin_drills_down_to_a_learner(

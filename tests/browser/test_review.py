@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from aiohttp.test_utils import TestServer
 
 from models import Role
 from proctor.context import Context, open_context
-from proctor.settings import Settings
-from proctor.web.app import create_app
+from tests.browser.serving import browser_settings, running
 from tests.browser.test_player import CHROMIUM, page, sign_in  # noqa: F401
 from tests.factories import add_account, build_world
 from tests.proctor.review.helpers import Fraud, seed_fraud
@@ -28,24 +25,13 @@ pytestmark = [
 async def served(
     tmp_path: Path, sqlite_template: Path
 ) -> AsyncIterator[tuple[str, Context, Fraud]]:
-    db = tmp_path / "review.db"
-    shutil.copy(sqlite_template, db)
-    settings = Settings(
-        database_url=f"sqlite+aiosqlite:///{db}",
-        data_dir=tmp_path / "data",
-        secret_key="browser-test-secret-0123456789",
-        argon2_time_cost=1,
-        argon2_memory_kib=64,
-    )
+    settings = browser_settings(tmp_path, sqlite_template, "review")
     ctx = open_context(settings)
     world = await build_world(ctx)
     await add_account(ctx, world, "cs_reviewer2", Role.REVIEWER, "长沙市")
     fraud = await seed_fraud(ctx, world)
-    server = TestServer(create_app(ctx=ctx), host="127.0.0.1")
-    await server.start_server()
-    yield str(server.make_url("/")).rstrip("/"), ctx, fraud
-    await server.close()
-    await ctx.close()
+    async with running(ctx) as base:
+        yield base, ctx, fraud
 
 
 async def test_reviewer_confirms_fraud_from_the_queue_and_the_archive_shows_the_revocation(

@@ -142,3 +142,12 @@ def test_invigilation_thresholds(kinds: list[str], fired: list[str]) -> None:
 
 def test_invigilation_thresholds_are_configurable() -> None:
     assert rules.invigilation_reasons(["hidden"] * 2, rules.Limits(focus_losses=2))[0].value == 2
+
+
+@pytest.mark.parametrize(
+    ("offset_s", "status"),
+    [(-1, "upcoming"), (0, "open"), (3599, "open"), (3600, "closed"), (7200, "closed")],
+)
+def test_exam_window(offset_s: int, status: str) -> None:
+    closes = T0 + dt.timedelta(hours=1)
+    assert rules.window_status(T0, closes, T0 + dt.timedelta(seconds=offset_s)) == status
