@@ -9,7 +9,18 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Boolean, Float, ForeignKey, Index, Integer, String
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    false,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from models.base import Base, BigIntPK, UTCDateTime
@@ -34,8 +45,28 @@ class StudySession(Base):
     device: Mapped[str] = mapped_column(String(128))
     user_agent: Mapped[str] = mapped_column(String(300))
     ip: Mapped[str] = mapped_column(String(64))
+    # Evidence entries the hot state committed for this session before its end (from the end
+    # entry): the summary is final only once that many are in SQL.
+    expected_evidence: Mapped[int | None] = mapped_column(Integer)
+    # Ended, summary not yet written (waiting for beats another writer holds, or the sweep).
+    summary_pending: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
-    __table_args__ = (Index("ix_study_session_learner_started", "learner_id", "started_at"),)
+    __table_args__ = (
+        Index("ix_study_session_learner_started", "learner_id", "started_at"),
+        # The sweeps look only at open sessions and pending summaries: small partial indexes.
+        Index(
+            "ix_study_session_open",
+            "started_at",
+            postgresql_where=text("ended_at IS NULL"),
+            sqlite_where=text("ended_at IS NULL"),
+        ),
+        Index(
+            "ix_study_session_summary_pending",
+            "ended_at",
+            postgresql_where=text("summary_pending"),
+            sqlite_where=text("summary_pending"),
+        ),
+    )
 
 
 class Heartbeat(Base):

@@ -113,19 +113,19 @@ def _print_logins(logins: list[tuple[str, str, str]]) -> None:
 @main.command()
 @click.option("--host", default=None, help="Bind address (default PROCTOR_HOST).")
 @click.option("--port", default=None, type=int, help="Port (default PROCTOR_PORT).")
-def serve(host: str | None, port: int | None) -> None:
+@click.option(
+    "--workers",
+    default=1,
+    show_default=True,
+    type=click.IntRange(1, 64),
+    help="Server processes sharing the port (more than one needs PROCTOR_REDIS_URL).",
+)
+def serve(host: str | None, port: int | None, workers: int) -> None:
     """Serve the web application and API."""
-    from proctor.web.app import create_app
+    from proctor.serving import serve as run
 
     settings = _settings()
-    web.run_app(
-        create_app(settings),
-        host=host or settings.host,
-        port=port or settings.port,
-        print=lambda _msg: click.echo(
-            f"proctor 已启动：http://{host or settings.host}:{port or settings.port}/"
-        ),
-    )
+    run(settings, host or settings.host, port or settings.port, workers)
 
 
 @main.command()

@@ -158,7 +158,9 @@ async def test_killed_tracker_loses_no_acknowledged_beat(
     # The 4 never-read entries arrive now; the 3 the dead writer held come back after its idle timeout.
     assert n == 4
     client = survivor.store._redis
-    await client.xclaim(f"{prefix}ev", "writer", "another-host-1", 0, [i for i, _ in taken])
+    stream = survivor.store.stream(survivor.store.shard_of(learner))
+    handles = [h.partition("/")[2] for h, _ in taken]
+    await client.xclaim(stream, "writer", "another-host-1", 0, handles)
     await survivor.writer.flush()
     async with ctx.db() as s:
         n = await s.scalar(

@@ -135,6 +135,8 @@ async def test_redis_memory_per_session_is_small(store: HotStore) -> None:
         session(challenge=big, reply=reply, body_hash="0123456789abcdef"), ((0, 1_200_000),)
     )
     client = store._redis
-    used = await client.memory_usage(store._skey(SID)) + await client.memory_usage(store._lkey(7))
+    used = await client.memory_usage(store._skey(SID, 7)) + await client.memory_usage(
+        store._lkey(7)
+    )
     assert used <= 1024, used
     assert seg.covered(((0, 1_200_000),)) == 1_200_000

@@ -9,7 +9,10 @@ always has its evidence recorded.
 
 from __future__ import annotations
 
+import itertools
 import json
+import secrets
+import time
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -17,6 +20,33 @@ from tracker import segments as seg
 from tracker.verify import Challenge, LearnerState, SessionState
 
 Evidence = dict[str, Any]
+
+
+class EvidenceIds:
+    """Evidence ids unique across processes, restarts and stores.
+
+    The writer recognises a redelivered entry by its id, so an id must never be reused: a
+    per-process counter alone restarts at 1 and collides with what an earlier process wrote
+    (and one Redis stream id per shard collides with another shard's). An id is the server
+    time, a random boot component drawn when the process starts, and a counter.
+    """
+
+    def __init__(self) -> None:
+        self._boot = secrets.token_hex(5)
+        self._n = itertools.count()
+
+    def next(self) -> str:
+        """A new id, time-ordered within this process (at most 40 characters)."""
+        return f"{int(time.time() * 1000):011x}-{self._boot}-{next(self._n):x}"
+
+    def stamp(self, evidence: list[Evidence]) -> list[Evidence]:
+        """The entries with an id each (entries replayed from a spill keep theirs)."""
+        return [e if "id" in e else e | {"id": self.next()} for e in evidence]
+
+
+def evidence_id(handle: str, e: Evidence) -> str:
+    """The durable id of an entry read from a store (older entries used their handle)."""
+    return str(e.get("id") or handle)
 
 
 class StoreUnavailable(Exception):
@@ -68,9 +98,13 @@ class HotStore(Protocol):
         """Append evidence without touching state (refused beats)."""
 
     async def read_evidence(self, count: int) -> list[tuple[str, Evidence]]:
-        """Up to ``count`` unacknowledged evidence entries, oldest first, with their ids."""
+        """Up to ``count`` unacknowledged evidence entries with their delivery handles.
 
-    async def ack_evidence(self, ids: list[str]) -> None:
+        Each entry carries its durable id under ``"id"``; the handle only names the delivery
+        (a stream entry) for :meth:`ack_evidence`.
+        """
+
+    async def ack_evidence(self, handles: list[str]) -> None:
         """Forget entries that are durably written to SQL."""
 
     async def due_sessions(self, now_ms: int, count: int) -> list[str]:
@@ -78,6 +112,9 @@ class HotStore(Protocol):
 
     async def forget_deadline(self, sid: str) -> None:
         """Stop tracking a session's expiry (it ended)."""
+
+    async def alive(self, sids: list[str]) -> set[str]:
+        """The sessions of ``sids`` the store still holds (ended or not)."""
 
     async def close(self) -> None:
         """Release connections."""
@@ -110,13 +147,17 @@ def pack_session(s: SessionState) -> str:
             _OPT.join(ch.options) if ch else "",
             ch.answer if ch else "",
             str(ch.issued_ms) if ch else "0",
+            str(s.evidence_n),
         ]
     )
 
 
 def unpack_session(sid: str, packed: str) -> SessionState:
     """Inverse of :func:`pack_session`."""
-    (lr, n, c, d, st, t, q, p, a, h, r, e, cd, ci, cp, co, ca, ct) = packed.split(_SEP)
+    fields = packed.split(_SEP)
+    # Sessions packed before the evidence count existed have one field fewer.
+    (lr, n, c, d, st, t, q, p, a, h, r, e, cd, ci, cp, co, ca, ct) = fields[:18]
+    evidence_n = int(fields[18]) if len(fields) > 18 else 0
     challenge = (
         Challenge(id=ci, prompt=cp, options=tuple(co.split(_OPT)), answer=ca, issued_ms=int(ct))
         if ci
@@ -138,6 +179,7 @@ def unpack_session(sid: str, packed: str) -> SessionState:
         ended=e == "1",
         challenge=challenge,
         challenge_due_ms=int(cd),
+        evidence_n=evidence_n,
     )
 
 
