@@ -8,6 +8,7 @@ Figures of these runs are in docs/operations.md ("What each fault costs").
 from __future__ import annotations
 
 import asyncio
+import sys
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -169,3 +170,47 @@ async def test_redis_restart_without_persistence_under_load(
     assert result.over_wall_time == [] and result.summary_mismatches == []
     assert "consumer group missing" in (tmp_path / "server.log").read_text()
     assert (tmp_path / "server.log").read_text().count("consumer group missing") == 1
+
+
+async def test_workers_share_the_port_and_stop_with_their_last_flush(
+    fctx: Context, settings: Settings, tmp_path: Path
+) -> None:
+    """`proctor serve --workers 2`: both processes answer on one port, and on SIGTERM every
+    worker flushes and exits cleanly; without Redis the command refuses with a message."""
+    if not settings.database_url.startswith("postgresql"):
+        pytest.skip("workers share PostgreSQL and Redis in production")
+    client = await redis_or_skip()
+    prefix = f"workers:{tmp_path.name}:"
+    _, lesson, usernames = await populate(fctx)
+    env = server_env(
+        settings.database_url,
+        tmp_path / "data",
+        PROCTOR_REDIS_URL=REDIS_URL,
+        PROCTOR_REDIS_PREFIX=prefix,
+    )
+    server = await Server(env, tmp_path / "workers.log", workers=2).start()
+    ledger = Ledger()
+    async with players([server.url], usernames[:8], lesson) as team:
+        await play(team, ledger, 4)
+        await asyncio.gather(*(p.end(ledger) for p in team))
+    assert server.stop() == 0
+    log = (tmp_path / "workers.log").read_text()
+    assert "2 个工作进程" in log
+    db = await settled(fctx)
+    result = audit(ledger, db, 10)
+    assert result.acked > 20 and result.lost == 0 and result.duplicates == 0
+    await drop_prefix(client, prefix)
+    await client.aclose()
+    no_redis = server_env(settings.database_url, tmp_path / "data")
+    refused = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "proctor",
+        "serve",
+        "--workers",
+        "2",
+        env=no_redis,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    _, err = await refused.communicate()
+    assert refused.returncode != 0 and "PROCTOR_REDIS_URL" in err.decode()
