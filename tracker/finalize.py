@@ -17,7 +17,9 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models import Heartbeat, LessonProgress, SessionEvent, SessionSummary, StudySession
+from tracker.evidence import BeatRecord, EventRecord
 from tracker.summary import summarise
+from tracker.verify import Beat
 
 
 def dt_to_ms(value: dt.datetime) -> int:
@@ -56,26 +58,35 @@ def upsert_progress(s: AsyncSession) -> Any:
     )
 
 
-def row_to_beat(h: Heartbeat) -> dict[str, Any]:
-    """A raw-trace row back in evidence form, for summaries."""
-    return {
-        "q": h.seq,
-        "t": dt_to_ms(h.received_at),
-        "ct": h.client_time_ms,
-        "p": h.position_ms,
-        "r": h.rate,
-        "pa": h.paused,
-        "vi": h.visible,
-        "fo": h.focused,
-        "mu": h.muted,
-        "vo": h.volume,
-        "i": h.interactions,
-        "el": h.elapsed_ms,
-        "cr": h.credited_ms,
-        "nc": h.new_coverage_ms,
-        "ok": h.accepted,
-        "codes": h.codes,
-    }
+def row_to_beat(h: Heartbeat) -> BeatRecord:
+    """A raw-trace row back as the beat record it was written from, for summaries."""
+    return BeatRecord(
+        id=h.evidence_id,
+        sid=h.session_id,
+        learner_id=0,
+        lesson_id=0,
+        course_id=0,
+        seq=h.seq,
+        received_ms=dt_to_ms(h.received_at),
+        beat=Beat(
+            seq=h.seq,
+            position_ms=h.position_ms,
+            rate=h.rate,
+            paused=h.paused,
+            visible=h.visible,
+            focused=h.focused,
+            muted=h.muted,
+            volume=h.volume,
+            interactions=h.interactions,
+            client_time_ms=h.client_time_ms,
+        ),
+        ip=h.ip,
+        accepted=h.accepted,
+        elapsed_ms=h.elapsed_ms,
+        credited_ms=h.credited_ms,
+        new_coverage_ms=h.new_coverage_ms,
+        codes=h.codes,
+    )
 
 
 async def stored_evidence(s: AsyncSession, sid: str) -> int:
@@ -107,7 +118,7 @@ async def write_summary(s: AsyncSession, session: StudySession, *, missing: int 
         ).all()
     ]
     events = [
-        {"kind": ev.kind, "detail": ev.detail}
+        EventRecord(sid=ev.session_id, at_ms=dt_to_ms(ev.at), kind=ev.kind, detail=ev.detail)
         for ev in (
             await s.scalars(select(SessionEvent).where(SessionEvent.session_id == session.id))
         ).all()

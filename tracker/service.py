@@ -16,7 +16,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from models import LessonProgress, StudySession
 from tracker import segments as seg
 from tracker.challenges import draw_challenge, next_due
-from tracker.hotstate.base import Evidence, HotStore, Snapshot, parse_sid
+from tracker.evidence import BeatRecord, EndRecord, EventRecord, Evidence
+from tracker.hotstate.base import HotStore, Snapshot, parse_sid
 from tracker.tokens import session_token, token_valid
 from tracker.verify import (
     Beat,
@@ -187,7 +188,7 @@ class Tracker:
             reply = self._reply(
                 verdict.session, verdict.learner, beat, verdict.credited_ms, verdict.codes, now_ms
             )
-            evidence = [_beat_evidence(state, verdict, beat, ip=ip, now_ms=now_ms)]
+            evidence: list[Evidence] = [_beat_evidence(state, verdict, beat, ip=ip, now_ms=now_ms)]
             if verdict.issued is not None:
                 evidence.append(
                     _event(sid, now_ms, "challenge_issued", {"challenge_id": verdict.issued.id})
@@ -251,14 +252,19 @@ class Tracker:
         self, state: SessionState, beat: Beat, refused: BeatRefused, *, ip: str, now_ms: int
     ) -> None:
         # Evidence of the attempt, for reviewers; the session state is left untouched.
-        entry = _beat_record(state, beat, ip=ip, now_ms=now_ms) | {
-            "el": max(0, now_ms - state.last_ms),
-            "cr": 0,
-            "nc": 0,
-            "ok": False,
-            "codes": refused.code,
-            "cov": "",
-        }
+        entry = BeatRecord(
+            sid=state.sid,
+            learner_id=state.learner_id,
+            lesson_id=state.lesson_id,
+            course_id=state.course_id,
+            seq=beat.seq,
+            received_ms=now_ms,
+            beat=beat,
+            ip=ip,
+            accepted=False,
+            elapsed_ms=max(0, now_ms - state.last_ms),
+            codes=refused.code,
+        )
         await self.store.append_evidence([entry])
         await self._settle()
 
@@ -348,17 +354,16 @@ class Tracker:
         if learner.stream_sid == state.sid:
             learner = replace(learner, stream_sid="", stream_until_ms=0)
         ended_at = now_ms if reason == "ended" else state.last_ms
-        end = {
-            "k": "end",
-            "sid": state.sid,
-            "t": ended_at,
-            "reason": reason,
-            "l": state.learner_id,
-            "n": state.lesson_id,
-            "c": state.course_id,
-            # Entries committed before the end: the summary waits until SQL holds them all.
-            "x": state.evidence_n,
-        }
+        end = EndRecord(
+            sid=state.sid,
+            at_ms=ended_at,
+            reason=reason,
+            learner_id=state.learner_id,
+            lesson_id=state.lesson_id,
+            course_id=state.course_id,
+            # Records committed before the end: the summary waits until SQL holds them all.
+            expected=state.evidence_n,
+        )
         return await self.store.commit(snap.version, replace(state, ended=True), learner, [end])
 
     async def expire(self, now_ms: int, limit: int = 200) -> int:
@@ -421,42 +426,27 @@ def _resume_point(coverage: seg.Segments, duration_ms: int) -> int:
 
 
 def _event(sid: str, now_ms: int, kind: str, detail: dict[str, Any]) -> Evidence:
-    return {"k": "event", "sid": sid, "t": now_ms, "kind": kind, "detail": detail}
-
-
-def _beat_record(state: SessionState, beat: Beat, *, ip: str, now_ms: int) -> Evidence:
-    """What the client sent and when the server received it."""
-    return {
-        "k": "beat",
-        "sid": state.sid,
-        "l": state.learner_id,
-        "n": state.lesson_id,
-        "c": state.course_id,
-        "q": beat.seq,
-        "t": now_ms,
-        "ct": beat.client_time_ms,
-        "p": beat.position_ms,
-        "r": beat.rate,
-        "pa": beat.paused,
-        "vi": beat.visible,
-        "fo": beat.focused,
-        "mu": beat.muted,
-        "vo": beat.volume,
-        "i": beat.interactions,
-        "ip": ip,
-    }
+    return EventRecord(sid=sid, at_ms=now_ms, kind=kind, detail=detail)
 
 
 def _beat_evidence(
     state: SessionState, v: Verdict, beat: Beat, *, ip: str, now_ms: int
-) -> Evidence:
-    """A verified beat: what was sent, and what the server decided."""
-    return _beat_record(state, beat, ip=ip, now_ms=now_ms) | {
-        "el": v.elapsed_ms,
-        "cr": v.credited_ms,
-        "nc": v.new_coverage_ms,
-        "ok": True,
-        "codes": ",".join(v.codes),
-        "cov": seg.encode(v.learner.coverage),
-        "done": v.completed,
-    }
+) -> BeatRecord:
+    """A verified beat: what was sent, when the server received it, what it decided."""
+    return BeatRecord(
+        sid=state.sid,
+        learner_id=state.learner_id,
+        lesson_id=state.lesson_id,
+        course_id=state.course_id,
+        seq=beat.seq,
+        received_ms=now_ms,
+        beat=beat,
+        ip=ip,
+        accepted=True,
+        elapsed_ms=v.elapsed_ms,
+        credited_ms=v.credited_ms,
+        new_coverage_ms=v.new_coverage_ms,
+        codes=",".join(v.codes),
+        coverage=seg.encode(v.learner.coverage),
+        completed=v.completed,
+    )

@@ -14,7 +14,7 @@ import logging
 import os
 from pathlib import Path
 
-from tracker.hotstate.base import Evidence, dumps
+from tracker.evidence import Evidence, dumps, loads
 from tracker.writer import EvidenceWriter
 
 log = logging.getLogger(__name__)
@@ -46,8 +46,8 @@ def read(path: Path) -> list[Evidence] | None:
     entries = []
     for line in path.read_text(encoding="utf-8").splitlines():
         try:
-            entries.append(json.loads(line))
-        except json.JSONDecodeError:
+            entries.append(loads(line))
+        except (json.JSONDecodeError, KeyError):
             log.warning("skipped a torn line in %s", path)
     return entries
 

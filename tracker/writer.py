@@ -12,6 +12,7 @@ import datetime as dt
 import logging
 import time
 from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import replace
 from typing import Any
 
 from sqlalchemy import select
@@ -19,13 +20,14 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from models import Heartbeat, Lesson, LessonProgress, SessionEvent, StudySession
 from tracker import segments as seg
+from tracker.evidence import BeatRecord, EndRecord, EventRecord, Evidence
 from tracker.finalize import (
     finish_pending,
     insert_ignoring_duplicates,
     record_end,
     upsert_progress,
 )
-from tracker.hotstate.base import Evidence, HotStore, StoreUnavailable, evidence_id
+from tracker.hotstate.base import HotStore, StoreUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -38,39 +40,44 @@ def ms_to_dt(ms: int) -> dt.datetime:
     return dt.datetime.fromtimestamp(ms / 1000, tz=dt.UTC)
 
 
-def beat_row(e: Evidence) -> dict[str, Any]:
-    """A heartbeat evidence entry as a row of the raw trace."""
+def beat_row(e: BeatRecord) -> dict[str, Any]:
+    """A beat record as a row of the raw trace."""
+    b = e.beat
     return {
-        "evidence_id": e["id"],
-        "session_id": e["sid"],
-        "seq": e["q"],
-        "received_at": ms_to_dt(e["t"]),
-        "client_time_ms": e.get("ct"),
-        "position_ms": e["p"],
-        "rate": e["r"],
-        "paused": e["pa"],
-        "visible": e["vi"],
-        "focused": e["fo"],
-        "muted": e["mu"],
-        "volume": e["vo"],
-        "interactions": e["i"],
-        "elapsed_ms": e["el"],
-        "credited_ms": e["cr"],
-        "new_coverage_ms": e["nc"],
-        "accepted": e["ok"],
-        "codes": e["codes"][:200],
-        "ip": e.get("ip", "")[:64],
+        "evidence_id": e.id,
+        "session_id": e.sid,
+        "seq": e.seq,
+        "received_at": ms_to_dt(e.received_ms),
+        "client_time_ms": b.client_time_ms,
+        "position_ms": b.position_ms,
+        "rate": b.rate,
+        "paused": b.paused,
+        "visible": b.visible,
+        "focused": b.focused,
+        "muted": b.muted,
+        "volume": b.volume,
+        "interactions": b.interactions,
+        "elapsed_ms": e.elapsed_ms,
+        "credited_ms": e.credited_ms,
+        "new_coverage_ms": e.new_coverage_ms,
+        "accepted": e.accepted,
+        "codes": e.codes[:200],
+        "ip": e.ip[:64],
     }
 
 
-def event_row(e: Evidence) -> dict[str, Any]:
-    """A non-beat evidence entry (challenge, end) as a session event."""
+def event_row(e: EventRecord | EndRecord) -> dict[str, Any]:
+    """A non-beat record (challenge, end) as a session event."""
+    if isinstance(e, EndRecord):
+        kind, detail = "session_end", {"reason": e.reason}
+    else:
+        kind, detail = e.kind, e.detail
     return {
-        "evidence_id": e["id"],
-        "session_id": e["sid"],
-        "at": ms_to_dt(e["t"]),
-        "kind": e["kind"] if e["k"] == "event" else "session_end",
-        "detail": e.get("detail", {"reason": e.get("reason")}),
+        "evidence_id": e.id,
+        "session_id": e.sid,
+        "at": ms_to_dt(e.at_ms),
+        "kind": kind,
+        "detail": detail,
     }
 
 
@@ -99,7 +106,7 @@ class EvidenceWriter:
                 entries = await self.store.read_evidence(self.batch)
                 if not entries:
                     return written
-                await self.write([{**e, "id": evidence_id(h, e)} for h, e in entries])
+                await self.write([e for _, e in entries])
                 await self.store.ack_evidence([h for h, _ in entries])
                 written += len(entries)
 
@@ -154,66 +161,67 @@ class EvidenceWriter:
 
     async def _unwritten(self) -> list[Evidence]:
         try:
-            return [
-                {**e, "id": evidence_id(h, e)}
-                for h, e in await self.store.read_evidence(1_000_000_000)
-            ]
+            return [e for _, e in await self.store.read_evidence(1_000_000_000)]
         except StoreUnavailable:
             return []
 
     async def _write(self, s: AsyncSession, entries: list[Evidence]) -> None:
-        beats = [beat_row(e) for e in entries if e["k"] == "beat"]
-        events = [event_row(e) for e in entries if e["k"] in ("event", "end")]
+        beats = [e for e in entries if isinstance(e, BeatRecord)]
+        others = [e for e in entries if not isinstance(e, BeatRecord)]
         if beats:
-            await s.execute(insert_ignoring_duplicates(s, Heartbeat), beats)
-        if events:
-            await s.execute(insert_ignoring_duplicates(s, SessionEvent), events)
-        progress = _latest_progress(e for e in entries if e["k"] == "beat")
-        plain = [e for e in progress if not e.get("done")]
+            await s.execute(insert_ignoring_duplicates(s, Heartbeat), [beat_row(e) for e in beats])
+        if others:
+            await s.execute(
+                insert_ignoring_duplicates(s, SessionEvent), [event_row(e) for e in others]
+            )
+        progress = _latest_progress(beats)
+        plain = [e for e in progress if not e.completed]
         if plain:
             await s.execute(
                 upsert_progress(s),
                 [
                     {
-                        "learner_id": e["l"],
-                        "lesson_id": e["n"],
-                        "segments": e["cov"],
-                        "covered_ms": seg.covered(seg.decode(e["cov"])),
-                        "updated_at": ms_to_dt(e["t"]),
+                        "learner_id": e.learner_id,
+                        "lesson_id": e.lesson_id,
+                        "segments": e.coverage,
+                        "covered_ms": seg.covered(seg.decode(e.coverage)),
+                        "updated_at": ms_to_dt(e.received_ms),
                     }
                     for e in plain
                 ],
             )
         for e in progress:
-            if e.get("done"):
+            if e.completed:
                 await self._progress(s, e)
-        ended = set()
-        for e in entries:
-            if e["k"] == "end":
-                ended.add(e["sid"])
-                await record_end(
-                    s, e["sid"], ms_to_dt(e["t"]), e.get("reason", "ended"), e.get("x")
-                )
+        ended: set[str] = set()
+        for end in others:
+            if isinstance(end, EndRecord):
+                ended.add(end.sid)
+                await record_end(s, end.sid, ms_to_dt(end.at_ms), end.reason, end.expected)
         # Entries of sessions whose end another writer stored first: their summary waited.
-        await finish_pending(s, {e["sid"] for e in entries if e["sid"] not in ended})
+        await finish_pending(s, {e.sid for e in entries if e.sid not in ended})
 
-    async def _progress(self, s: AsyncSession, e: Evidence) -> None:
-        coverage = seg.decode(e["cov"])
-        row = await s.get(LessonProgress, (e["l"], e["n"]))
-        now = ms_to_dt(e["t"])
+    async def _progress(self, s: AsyncSession, e: BeatRecord) -> None:
+        coverage = seg.decode(e.coverage)
+        row = await s.get(LessonProgress, (e.learner_id, e.lesson_id))
+        now = ms_to_dt(e.received_ms)
         if row is None:
             row = LessonProgress(
-                learner_id=e["l"], lesson_id=e["n"], segments="", covered_ms=0, updated_at=now
+                learner_id=e.learner_id,
+                lesson_id=e.lesson_id,
+                segments="",
+                covered_ms=0,
+                updated_at=now,
             )
             s.add(row)
         if seg.covered(coverage) >= row.covered_ms:
-            row.segments = e["cov"]
+            row.segments = e.coverage
             row.covered_ms = seg.covered(coverage)
             row.updated_at = now
-        if e.get("done") and row.completed_at is None:
+        if e.completed and row.completed_at is None:
             row.completed_at = now
             await s.flush()
-            await self._maybe_course_completed(s, e["l"], e["c"], now)
+            await self._maybe_course_completed(s, e.learner_id, e.course_id, now)
 
     async def _maybe_course_completed(
         self, s: AsyncSession, learner_id: int, course_id: int, at: dt.datetime
@@ -248,18 +256,18 @@ class EvidenceWriter:
             await self.on_course_completed(s, learner_id, course_id, at, sessions)
 
 
-def _latest_progress(beats: Iterable[Evidence]) -> list[Evidence]:
+def _latest_progress(beats: Iterable[BeatRecord]) -> list[BeatRecord]:
     """Per learner and lesson, the beat carrying the most coverage (and any completion)."""
-    latest: dict[tuple[int, int], Evidence] = {}
+    latest: dict[tuple[int, int], BeatRecord] = {}
     for e in beats:
-        if not e["ok"] or (e["nc"] <= 0 and not e.get("done")):
+        if not e.accepted or (e.new_coverage_ms <= 0 and not e.completed):
             continue
-        key = (e["l"], e["n"])
+        key = (e.learner_id, e.lesson_id)
         prev = latest.get(key)
         if (
             prev is None
-            or seg.covered(seg.decode(e["cov"])) >= seg.covered(seg.decode(prev["cov"]))
-            or e.get("done")
+            or seg.covered(seg.decode(e.coverage)) >= seg.covered(seg.decode(prev.coverage))
+            or e.completed
         ):
-            latest[key] = e | {"done": bool(e.get("done")) or bool(prev and prev.get("done"))}
+            latest[key] = replace(e, completed=e.completed or bool(prev and prev.completed))
     return list(latest.values())

@@ -10,16 +10,14 @@ always has its evidence recorded.
 from __future__ import annotations
 
 import itertools
-import json
 import secrets
 import time
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Protocol
 
 from tracker import segments as seg
+from tracker.evidence import Evidence, with_id
 from tracker.verify import Challenge, LearnerState, SessionState
-
-Evidence = dict[str, Any]
 
 
 class EvidenceIds:
@@ -40,13 +38,8 @@ class EvidenceIds:
         return f"{int(time.time() * 1000):011x}-{self._boot}-{next(self._n):x}"
 
     def stamp(self, evidence: list[Evidence]) -> list[Evidence]:
-        """The entries with an id each (entries replayed from a spill keep theirs)."""
-        return [e if "id" in e else e | {"id": self.next()} for e in evidence]
-
-
-def evidence_id(handle: str, e: Evidence) -> str:
-    """The durable id of an entry read from a store (older entries used their handle)."""
-    return str(e.get("id") or handle)
+        """The records with an id each (records that have one keep it)."""
+        return [with_id(e, self.next()) for e in evidence]
 
 
 class StoreUnavailable(Exception):
@@ -100,8 +93,8 @@ class HotStore(Protocol):
     async def read_evidence(self, count: int) -> list[tuple[str, Evidence]]:
         """Up to ``count`` unacknowledged evidence entries with their delivery handles.
 
-        Each entry carries its durable id under ``"id"``; the handle only names the delivery
-        (a stream entry) for :meth:`ack_evidence`.
+        Each record carries its durable id; the handle only names the delivery (a stream
+        entry) for :meth:`ack_evidence`.
         """
 
     async def ack_evidence(self, handles: list[str]) -> None:
@@ -200,11 +193,6 @@ def learner_to_fields(learner: LearnerState) -> dict[str, str]:
         "ss": learner.stream_sid,
         "su": str(learner.stream_until_ms),
     }
-
-
-def dumps(evidence: Evidence) -> str:
-    """Compact JSON for an evidence entry."""
-    return json.dumps(evidence, separators=(",", ":"), ensure_ascii=False)
 
 
 def parse_sid(sid: str) -> tuple[int, int] | None:

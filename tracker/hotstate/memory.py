@@ -10,8 +10,8 @@ from __future__ import annotations
 import itertools
 
 from tracker import segments as seg
+from tracker.evidence import Evidence
 from tracker.hotstate.base import (
-    Evidence,
     EvidenceIds,
     Snapshot,
     learner_from_fields,
@@ -84,7 +84,7 @@ class MemoryStore:
 
     def _append(self, evidence: list[Evidence]) -> None:
         for entry in self._ids.stamp(evidence):
-            self._evidence[entry["id"]] = entry
+            self._evidence[entry.id] = entry
 
     async def append_evidence(self, evidence: list[Evidence]) -> None:
         self._append(evidence)

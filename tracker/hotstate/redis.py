@@ -15,7 +15,6 @@ shard lives on one master and the shards spread over the masters.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import os
 import socket
@@ -28,12 +27,11 @@ from redis.asyncio.cluster import RedisCluster
 from redis.exceptions import RedisError, ResponseError
 
 from tracker import segments as seg
+from tracker.evidence import Evidence, dumps, loads
 from tracker.hotstate.base import (
-    Evidence,
     EvidenceIds,
     Snapshot,
     StoreUnavailable,
-    dumps,
     learner_from_fields,
     pack_session,
     parse_sid,
@@ -281,7 +279,7 @@ class RedisStore:
     async def append_evidence(self, evidence: list[Evidence]) -> None:
         by_shard: dict[int, list[str]] = {}
         for e in self._ids.stamp(evidence):
-            ids = parse_sid(str(e.get("sid", "")))
+            ids = parse_sid(e.sid)
             by_shard.setdefault(self.shard_of(ids[0]) if ids else 0, []).append(dumps(e))
         for shard, entries in by_shard.items():
             await self._call(self._append_script, [self.stream(shard)], entries)
@@ -320,7 +318,8 @@ class RedisStore:
             raise StoreUnavailable(str(exc)) from exc
         self._healing = False
         # A deleted entry still pending shows up with no fields; there is nothing to write.
-        return [(f"{shard}/{entry_id}", json.loads(f["e"])) for shard, entry_id, f in raw if f]
+        # Entries written before records had ids are known by their stream entry id.
+        return [(f"{shard}/{entry_id}", loads(f["e"], entry_id)) for shard, entry_id, f in raw if f]
 
     async def _read(self, count: int) -> list[tuple[int, str, dict[str, str]]]:
         # Entries delivered to this consumer whose SQL write failed come back first.
