@@ -65,8 +65,8 @@ ADMIN_URL = os.environ.get(
     "PROCTOR_BENCH_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
 )
 REDIS_URL = os.environ.get("PROCTOR_BENCH_REDIS_URL", "redis://127.0.0.1:6379/14")
-PASSWORD = "Bench-Passw0rd!"
-SECRET_KEY = "benchmark-secret-key-0123456789"
+PASSWORD = "Bench-Passw0rd!"  # noqa: S105 - the seeded learners' password, benchmark only
+SECRET_KEY = "benchmark-secret-key-0123456789"  # noqa: S105 - a throwaway database
 LESSON_SECONDS = 10 * 3600
 BEAT_PATH = "/api/v1/track/sessions/{sid}/beats"
 
@@ -190,7 +190,7 @@ def _birth(i: int) -> Any:
 
 
 def cli_supports_workers() -> bool:
-    out = subprocess.run(  # noqa: S603 - our own CLI
+    out = subprocess.run(
         [sys.executable, "-m", "proctor", "serve", "--help"],
         cwd=ROOT,
         capture_output=True,
@@ -584,7 +584,9 @@ async def measure(args: argparse.Namespace) -> None:
         profiler = None
         if args.profile:
             profiler = start_profiler(server.pid, args.warmup + args.duration, Path(args.profile))
-        log(f"served: {args.connections} connections, {args.warmup:g} s warm-up, {args.duration:g} s")
+        log(
+            f"served: {args.connections} connections, {args.warmup:g} s warm-up, {args.duration:g} s"
+        )
         cpu0 = cpu_seconds(server.pid)
         served = await asyncio.to_thread(
             generate, port, players, args.connections, args.warmup, args.duration
@@ -639,7 +641,8 @@ async def measure(args: argparse.Namespace) -> None:
     print(f"heartbeat rows written by the server's writer (warm-up included): {rows}")
     if args.profile:
         print(f"profile of the served process ({args.profile}), share of sampled CPU:")
-        for layer, share in summarise_profile(Path(args.profile).read_text()):
+        stacks = await asyncio.to_thread(Path(args.profile).read_text)
+        for layer, share in summarise_profile(stacks):
             print(f"  {share:5.1f} %  {layer}")
     print(
         f"acceptance: {ok / max(1, served.requests):.3f} of beats accepted (200), "
