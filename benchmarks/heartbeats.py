@@ -289,6 +289,24 @@ def cpu_seconds(pid: int) -> float:
     return total
 
 
+async def backend_cpu(name: str) -> dict[int, float]:
+    """CPU so far of each PostgreSQL backend connected to the database (same machine)."""
+    from sqlalchemy import text
+
+    from models.db import create_engine
+
+    engine = create_engine(ADMIN_URL)
+    async with engine.connect() as conn:
+        pids = (
+            await conn.execute(
+                text("SELECT pid FROM pg_stat_activity WHERE datname = :n"), {"n": name}
+            )
+        ).scalars()
+        out = {int(pid): cpu_seconds(int(pid)) for pid in pids}
+    await engine.dispose()
+    return out
+
+
 # --- players ---------------------------------------------------------------------------
 
 
@@ -488,22 +506,42 @@ async def heartbeat_rows(db_url: str) -> int:
 
 # --- profile -----------------------------------------------------------------------------
 
-# Where a sampled stack belongs, first match from the outermost frame inwards. A frame is
-# "function (path:line)" in py-spy's raw output.
+WRITER = "writer (evidence stream read + SQL batch)"
+LOGIN = "login lookup (auth middleware: SQL join, session close)"
+# Where a sampled stack belongs: the first layer one of whose markers is on the stack. A
+# frame is "function (path:line)" in py-spy's raw output.
 LAYERS: list[tuple[str, tuple[str, ...]]] = [
-    ("writer (Redis stream read + SQL batch)", ("tracker/writer.py",)),
+    (WRITER, ("tracker/writer.py",)),
     ("session reaper", ("reap_forever",)),
-    ("login lookup (auth middleware, SQL)", ("resolve (proctor/accounts/service.py",)),
-    ("Redis round trips (client side)", ("tracker/hotstate/",)),
+    # The middleware's session is closed (connection reset) in a shielded task of its own.
+    (LOGIN, ("resolve (proctor/accounts/service.py", "AsyncSession.close")),
+    ("Redis round trips (hot-state store + redis-py)", ("tracker/hotstate/", "redis/")),
     (
-        "verification (tracker.verify + service)",
+        "verification (tracker.verify, segments, token)",
         ("tracker/verify.py", "tracker/segments.py", "tracker/tokens.py"),
     ),
     ("JSON body read + parse", ("read_body (tracker/web", "parse_beat", "parse_body")),
     ("JSON reply", ("json_response", "_reply (tracker/service.py")),
     ("tracker service (other)", ("tracker/service.py",)),
     ("middlewares (other)", ("proctor/web/middlewares.py",)),
+    ("SQL driver I/O callbacks (asyncpg)", ("asyncpg/",)),
 ]
+# SQLAlchemy runs ORM work on a greenlet whose stack does not show its caller: such a stack
+# is the writer's when it inserts, loads by key or commits, else the login lookup's (the
+# only other statement a steady stream of beats runs).
+WRITER_SQL = ("_bulk_insert", "Session.get ", "Session.commit", "Session.flush")
+HTTP = "aiohttp HTTP + asyncio (request parsing, response write, event loop)"
+
+
+def layer_of(stack: str) -> str:
+    """The layer a sampled stack (";"-joined frames, process first) is charged to."""
+    for name, needles in LAYERS:
+        if any(needle in stack for needle in needles):
+            return name
+    frames = stack.split(";")[1:]
+    if frames and not frames[0].startswith("_run_module_as_main") and "sqlalchemy/" in stack:
+        return WRITER if any(m in stack for m in WRITER_SQL) else LOGIN
+    return HTTP
 
 
 def summarise_profile(raw: str) -> list[tuple[str, float]]:
@@ -511,14 +549,8 @@ def summarise_profile(raw: str) -> list[tuple[str, float]]:
     counts: collections.Counter[str] = collections.Counter()
     for line in raw.splitlines():
         stack, _, n = line.rpartition(" ")
-        if not stack or not n.isdigit():
-            continue
-        layer = "aiohttp HTTP + asyncio (outside the handlers)"
-        for name, needles in LAYERS:
-            if any(needle in stack for needle in needles):
-                layer = name
-                break
-        counts[layer] += int(n)
+        if stack and n.isdigit():
+            counts[layer_of(stack)] += int(n)
     total = sum(counts.values()) or 1
     return [(name, 100 * c / total) for name, c in counts.most_common()]
 
@@ -587,11 +619,12 @@ async def measure(args: argparse.Namespace) -> None:
         log(
             f"served: {args.connections} connections, {args.warmup:g} s warm-up, {args.duration:g} s"
         )
-        cpu0 = cpu_seconds(server.pid)
+        cpu0, pg0 = cpu_seconds(server.pid), await backend_cpu(name)
         served = await asyncio.to_thread(
             generate, port, players, args.connections, args.warmup, args.duration
         )
         served_cpu = cpu_seconds(server.pid) - cpu0
+        pg_cpu = sum(c - pg0.get(pid, 0.0) for pid, c in (await backend_cpu(name)).items())
         per_session = await redis_bytes_per_session(prefix, len(players))
         if profiler is not None:
             profiler.wait()
@@ -634,11 +667,13 @@ async def measure(args: argparse.Namespace) -> None:
     )
     wall = args.warmup + args.duration
     print(
-        f"cpu (cores busy): served server {served_cpu / wall:.2f}, generator "
+        f"cpu (cores busy): served server {served_cpu / wall:.2f}, its PostgreSQL backends "
+        f"{pg_cpu / wall:.2f}, generator "
         f"{served.cpu_s / wall:.2f}; floor server {floor_cpu / wall:.2f}, "
         f"generator {floor_load.cpu_s / wall:.2f}"
     )
     print(f"heartbeat rows written by the server's writer (warm-up included): {rows}")
+    print(f"load average at the end (other work on the machine shows here): {os.getloadavg()}")
     if args.profile:
         print(f"profile of the served process ({args.profile}), share of sampled CPU:")
         stacks = await asyncio.to_thread(Path(args.profile).read_text)
