@@ -200,7 +200,10 @@ def cli_supports_workers() -> bool:
     return "--workers" in out
 
 
-def start_served(db_url: str, prefix: str, port: int, workers: int, data_dir: Path) -> Any:
+def start_served(
+    db_url: str, prefix: str, port: int, workers: int, data_dir: Path
+) -> tuple[Any, int]:
+    """The server subprocess, and how many worker processes it was asked to run."""
     env = os.environ | {
         "PROCTOR_DATABASE_URL": db_url,
         "PROCTOR_REDIS_URL": REDIS_URL,
@@ -217,9 +220,11 @@ def start_served(db_url: str, prefix: str, port: int, workers: int, data_dir: Pa
         cmd += ["--workers", str(workers)]
     elif workers != 1:
         log(f"`proctor serve` has no --workers option yet: serving with 1 process, not {workers}")
-    return subprocess.Popen(  # noqa: S603 - our own CLI
+        workers = 1
+    proc = subprocess.Popen(  # noqa: S603 - our own CLI
         cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, start_new_session=True
     )
+    return proc, workers
 
 
 def serve_floor(redis_url: str, prefix: str, port: int) -> None:
@@ -609,7 +614,7 @@ async def measure(args: argparse.Namespace) -> None:
         usernames, lesson_id = await seed(settings, learners)
 
         port = free_port()
-        server = start_served(db_url, prefix, port, args.workers, data_dir)
+        server, workers = start_served(db_url, prefix, port, args.workers, data_dir)
         await wait_up(port, "/healthz", server)
         log(f"proctor serve up (pid {server.pid}); logging in and starting sessions")
         players = await open_sessions(port, usernames, lesson_id)
@@ -686,7 +691,7 @@ async def measure(args: argparse.Namespace) -> None:
     print(
         f"served_per_s={rate:.0f} floor_ratio={rate / max(1e-9, floor_rate):.2f} "
         f"p50_ms={statistics.median(served.latencies_ms or [0]):.1f} "
-        f"p99_ms={percentile(served.latencies_ms, 0.99):.1f} workers={args.workers} "
+        f"p99_ms={percentile(served.latencies_ms, 0.99):.1f} workers={workers} "
         f"redis_bytes_per_session={per_session}"
     )
 
