@@ -678,6 +678,12 @@ async def measure(args: argparse.Namespace) -> None:
         f"generator {floor_load.cpu_s / wall:.2f}"
     )
     print(f"heartbeat rows written by the server's writer (warm-up included): {rows}")
+    # Every row was a beat served while the server's CPU was being counted.
+    per_beat_ms = 1000 * served_cpu / max(1, rows)
+    print(
+        f"server CPU per beat: {per_beat_ms:.2f} ms "
+        f"({1000 / max(1e-9, per_beat_ms):.0f} beats/s per fully used core)"
+    )
     print(f"load average at the end (other work on the machine shows here): {os.getloadavg()}")
     if args.profile:
         print(f"profile of the served process ({args.profile}), share of sampled CPU:")
