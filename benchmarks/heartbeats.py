@@ -18,7 +18,8 @@ What it does, in order:
    elapsed time plus the lag tolerance) accepts and credits the beats however close together
    they arrive;
 5. measures the floor in the same run: a bare aiohttp handler doing one Redis GET, in its own
-   process, driven by the same generator with the same requests.
+   process (as many processes as the server's workers, sharing the port), driven by the same
+   generator with the same requests.
 
 Presence challenges are pushed out of the run (``PROCTOR_CHALLENGE_MIN_S``): a real player
 answers them with a person in front of it, and a pending one would only withhold credit.
@@ -227,8 +228,19 @@ def start_served(
     return proc, workers
 
 
-def serve_floor(redis_url: str, prefix: str, port: int) -> None:
-    """Child process: the floor, one Redis GET per request, same route shape as a beat."""
+def serve_floor(redis_url: str, prefix: str, port: int, processes: int) -> None:
+    """Child process: the floor, one Redis GET per request, same route shape as a beat.
+
+    As many processes as the server has workers share the port, so the ratio compares like
+    with like.
+    """
+    mp = multiprocessing.get_context("spawn")
+    for _ in range(processes - 1):
+        mp.Process(target=_floor_process, args=(redis_url, prefix, port), daemon=True).start()
+    _floor_process(redis_url, prefix, port)
+
+
+def _floor_process(redis_url: str, prefix: str, port: int) -> None:
     from redis import asyncio as aioredis
 
     redis = aioredis.from_url(redis_url)
@@ -240,12 +252,20 @@ def serve_floor(redis_url: str, prefix: str, port: int) -> None:
 
     app = web.Application()
     app.router.add_post(BEAT_PATH, handler)
-    web.run_app(app, host="127.0.0.1", port=port, print=None, access_log=None)
+    web.run_app(app, host="127.0.0.1", port=port, print=None, access_log=None, reuse_port=True)
 
 
-def start_floor(prefix: str, port: int) -> Any:
+def start_floor(prefix: str, port: int, processes: int) -> Any:
     return subprocess.Popen(  # noqa: S603 - this module
-        [sys.executable, "-m", "benchmarks.heartbeats", "serve-floor", prefix, str(port)],
+        [
+            sys.executable,
+            "-m",
+            "benchmarks.heartbeats",
+            "serve-floor",
+            prefix,
+            str(port),
+            str(processes),
+        ],
         cwd=ROOT,
         start_new_session=True,
     )
@@ -637,7 +657,7 @@ async def measure(args: argparse.Namespace) -> None:
         rows = await heartbeat_rows(db_url)
 
         port = free_port()
-        floor = start_floor(prefix, port)
+        floor = start_floor(prefix, port, workers)
         await wait_up(port, "/", floor)
         log("floor: same generator, same requests")
         cpu0 = cpu_seconds(floor.pid)
@@ -719,9 +739,10 @@ def main() -> None:
     floor = sub.add_parser("serve-floor")
     floor.add_argument("prefix")
     floor.add_argument("port", type=int)
+    floor.add_argument("processes", type=int)
     args = parser.parse_args()
     if args.cmd == "serve-floor":
-        serve_floor(REDIS_URL, args.prefix, args.port)
+        serve_floor(REDIS_URL, args.prefix, args.port, args.processes)
         return
     if min(args.workers, args.connections, args.duration) <= 0:
         parser.error("--workers, --connections and --duration must be positive")
