@@ -411,7 +411,7 @@ async def drive(
             body = json.dumps(
                 {
                     "seq": seqs[p.sid],
-                    # Where a video started when the server opened the session is now.
+                    # The video has played since the server opened the session.
                     "position": round(max(0.0, now - p.started_ms / 1000), 3),
                     "rate": 1.0,
                     "paused": False,
