@@ -1,7 +1,7 @@
 """session finality: expected evidence, pending summaries, indexes for the sweeps
 
 Revision ID: 0009
-Revises: 0006
+Revises: 0007
 Create Date: 2026-12-03 08:00:00
 
 Sessions ended before this revision without a summary are marked pending, so the sweep
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0009"
-down_revision: str | None = "0006"
+down_revision: str | None = "0007"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
