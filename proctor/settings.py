@@ -9,9 +9,10 @@ from __future__ import annotations
 from decimal import Decimal
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from proctor.addresses import parse_networks
 from proctor.credits.policy import CreditRules
 from proctor.exams.rules import Limits
 
@@ -29,6 +30,9 @@ class Settings(BaseSettings):
     # Secret for PII encryption and keyed hashes. Embedded default: a key file in data_dir,
     # created on first use; production sets it (and keeps it out of the database backups).
     secret_key: str = ""
+    # Reverse proxies (addresses or networks, comma-separated) whose X-Forwarded-For is
+    # believed about the client's address (docs/deploy.md); none by default.
+    trusted_proxies: str = ""
     session_hours: int = 12
     cookie_secure: bool = False
     max_upload_bytes: int = 10 * 1024 * 1024
@@ -85,6 +89,12 @@ class Settings(BaseSettings):
     # argon2 cost; the tests lower it, production keeps the library's defaults.
     argon2_time_cost: int = Field(default=3, ge=1)
     argon2_memory_kib: int = Field(default=65536, ge=8)
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxies_parse(cls, value: str) -> str:
+        parse_networks(value)
+        return value
 
     @property
     def effective_database_url(self) -> str:

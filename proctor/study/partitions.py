@@ -11,7 +11,9 @@ plain table: nothing to do there.
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
+import logging
 from dataclasses import dataclass
 
 from sqlalchemy import text
@@ -20,6 +22,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from models import HEARTBEAT_DEFAULT_PARTITION, heartbeat_partition
 from models.attendance import HEARTBEAT_PARTITION_NAME
 from proctor.errors import Conflict
+
+log = logging.getLogger(__name__)
 
 
 class NotPartitioned(Conflict):
@@ -141,3 +145,16 @@ async def _create(conn: AsyncConnection, name: str, month: dt.date, has_default:
             f"FOR VALUES FROM ('{lo.isoformat()}') TO ('{hi.isoformat()}')"
         )
     )
+
+
+async def keep_partitions_ahead(engine: AsyncEngine, interval_s: float = 6 * 3600) -> None:
+    """Create the coming months' partitions now and every ``interval_s`` (a task of the
+    server; every process runs it, the table lock makes the first caller do the work)."""
+    while True:
+        try:
+            created = await ensure_partitions(engine, dt.datetime.now(dt.UTC))
+            if created:
+                log.info("heartbeat partitions created: %s", ", ".join(created))
+        except Exception:
+            log.exception("heartbeat partition upkeep failed; retried later")
+        await asyncio.sleep(interval_s)

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 from aiohttp import web
 
+from proctor.addresses import parse_networks
 from proctor.context import Context, open_context
 from proctor.settings import Settings
+from proctor.study.partitions import keep_partitions_ahead
 from proctor.study.runtime import make_tracker
+from proctor.web.forwarded import forwarded_middleware
 from proctor.web.keys import CTX
 from proctor.web.middlewares import LoginBinding, auth_middleware, error_middleware
 from proctor.web.openapi import OPENAPI_DOC, build_document, serve_document
@@ -25,7 +30,11 @@ def create_app(settings: Settings | None = None, *, ctx: Context | None = None) 
     """Build the web application; it opens (or borrows) the resources in a cleanup context."""
     settings = settings or (ctx.settings if ctx else Settings())
     app = web.Application(
-        middlewares=[error_middleware, auth_middleware],
+        middlewares=[
+            forwarded_middleware(parse_networks(settings.trusted_proxies)),
+            error_middleware,
+            auth_middleware,
+        ],
         client_max_size=settings.max_upload_bytes + 64 * 1024,
     )
     app[TEMPLATES] = make_environment()
@@ -36,10 +45,14 @@ def create_app(settings: Settings | None = None, *, ctx: Context | None = None) 
         app[CTX] = context = ctx if ctx is not None else open_context(settings)
         tracker = make_tracker(context)
         app[TRACKER] = tracker
+        upkeep = asyncio.create_task(keep_partitions_ahead(context.engine), name="partitions")
         try:
             async with background(tracker, sweep_interval_s=context.settings.sweep_interval_s):
                 yield
         finally:
+            upkeep.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await upkeep
             await tracker.store.close()
             if owned:
                 await context.close()
