@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
 from aiohttp import BodyPartReader, web
+from aiohttp.multipart import BadContentDispositionHeader, BadContentDispositionParam
 from aiohttp.http_exceptions import HttpProcessingError
 from multidict import MultiDict, MultiDictProxy
 from pydantic import BaseModel
@@ -35,6 +36,16 @@ JSON = "application/json"
 MULTIPART = "multipart/form-data"
 # Multipart framing around an uploaded file; the file itself is held to max_upload_bytes.
 FRAMING_BYTES = 64 * 1024
+# How aiohttp refuses a malformed multipart body: errors for bad part headers (control
+# characters, bad encodings), warnings for a bad Content-Disposition (raised where warnings are
+# errors; elsewhere the part simply has no name and counts as missing).
+MALFORMED_PARTS = (
+    ValueError,
+    AssertionError,
+    HttpProcessingError,
+    BadContentDispositionHeader,
+    BadContentDispositionParam,
+)
 
 
 @dataclass(frozen=True)
@@ -248,8 +259,7 @@ async def form_fields(request: web.Request) -> MultiDictProxy[str]:
     """A page's posted fields (text only), or a 422 when the form cannot be read."""
     try:
         posted = await request.post()
-    except (ValueError, AssertionError, HttpProcessingError) as exc:
-        # aiohttp refuses malformed part headers (control characters, bad encodings) this way.
+    except MALFORMED_PARTS as exc:
         raise InvalidInput("表单内容格式有误，请刷新页面后重试", field="body") from exc
     return MultiDictProxy(MultiDict((k, v) for k, v in posted.items() if isinstance(v, str)))
 
@@ -288,7 +298,6 @@ async def read_upload(
             if not part.filename and not size:
                 break
             return Upload(part.filename or "", b"".join(chunks))
-    except (ValueError, AssertionError, HttpProcessingError) as exc:
-        # aiohttp refuses malformed part headers (control characters, bad encodings) this way.
+    except MALFORMED_PARTS as exc:
         raise InvalidInput("上传内容格式有误，请重新选择文件上传", field=field_name) from exc
     raise InvalidInput(missing, field=field_name)
