@@ -60,7 +60,7 @@ async def test_every_id_route_answers_404_for_an_id_out_of_range(
                 for p in op["parameters"]
                 if p["name"] in ints
             )
-            url = re.sub(r"\{(\w+)\}", lambda m: str(HUGE) if m[1] in ints else "1", path)
+            url = re.sub(r"\{(\w+)\}", lambda m, ids=ints: str(HUGE) if m[1] in ids else "1", path)
             resp = await client.request(method.upper(), url, json={}, headers=headers)
             assert resp.status == 404, (method, url, resp.status)
             tried += 1
