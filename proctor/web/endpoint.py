@@ -13,6 +13,7 @@ one JSON decoder the tracker also uses (NaN, Infinity and deep nesting refused).
 from __future__ import annotations
 
 import inspect
+import json
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
@@ -24,6 +25,7 @@ from multidict import MultiDict, MultiDictProxy
 from pydantic import BaseModel
 
 from proctor.errors import InvalidInput, NotFound, TooLarge, UnsupportedMediaType
+from proctor.web.fields import MAX_ID
 from proctor.web.validation import validate
 from tracker.protocol import MalformedJson, load_json
 
@@ -89,7 +91,8 @@ class Operation:
         if not self.public:
             # 401 without a login; 403 for a pending password change or a foreign origin.
             codes |= {401, 403}
-        if self.path is not None:
+        if self.path is not None or any(_names_records(m) for m in (self.query, self.body)):
+            # An id of a record that does not exist, or lies outside the caller's authority.
             codes.add(404)
         if self.query or self.body or self.form or self.upload:
             codes.add(422)
@@ -98,6 +101,11 @@ class Operation:
         if self.upload is not None:
             codes.add(413)
         return sorted(codes - {self.status})
+
+
+def _names_records(model: type[BaseModel] | None) -> bool:
+    """Whether a model carries record ids (RecordId fields, however nested)."""
+    return model is not None and f'"maximum": {MAX_ID}' in json.dumps(model.model_json_schema())
 
 
 class Form(Generic[M]):
