@@ -244,3 +244,15 @@ async def test_refused_writes_change_nothing(
     await _problem(resp, 422, "position")
     async with ctx.db() as s:
         assert (await s.get_one(Learner, learner)).rank == "县处级副职"
+
+
+async def test_pages_check_their_query_the_same_way(client: TestClient, world: World) -> None:
+    """The queue page with good filters renders; an out-of-range one is a 422 page."""
+    headers = await login(client, "cs_reviewer")
+    ok = await client.get("/review?band=high&year=2024&sort=risk&org=", headers=headers)
+    assert ok.status == 200, await ok.text()
+    bad = await client.get("/review?max_age=1000000", headers=headers)
+    assert bad.status == 422
+    assert "max_age" in await bad.text()
+    missing = await client.get(f"/admin/learners/{HUGE}", headers=await login(client, "fr_admin"))
+    assert missing.status == 404

@@ -68,7 +68,7 @@ class QueueQuery(Input):
     offset: Offset = 0
 
     def as_filter(self) -> QueueFilter:
-        values = self.model_dump()
+        values = self.model_dump(include=set(QueueQuery.model_fields))
         for name in ("band", "kind", "category"):
             values[name] = values[name] or ""
         return QueueFilter(**values)
@@ -83,7 +83,7 @@ class YearQuery(Input):
 
 
 class PageQuery(QueueQuery, YearQuery):
-    session: Annotated[str, chars(64, required=False)] = ""
+    """The queue page: the queue's filters and the year of its fairness table."""
 
 
 class NextQuery(Input):
