@@ -256,3 +256,22 @@ async def test_pages_check_their_query_the_same_way(client: TestClient, world: W
     assert "max_age" in await bad.text()
     missing = await client.get(f"/admin/learners/{HUGE}", headers=await login(client, "fr_admin"))
     assert missing.status == 404
+
+
+async def test_no_page_answers_500_to_any_role(client: TestClient, world: World) -> None:
+    """Every GET page, with ids that exist, that cannot, and odd queries: never a 5xx."""
+    urls = set()
+    for route in client.server.app.router.routes():
+        info = route.resource.get_info() if route.resource else {}
+        path = info.get("path") or info.get("formatter") or ""
+        if route.method != "GET" or path.startswith(("/api/", "/static", "/media")):
+            continue
+        for value in ("1", str(HUGE)):
+            urls.add(re.sub(r"\{\w+\}", value, path))
+    assert len(urls) >= 20
+    for username in ("academy", "fr_admin", "fr_liaison", "cs_reviewer", "zhang"):
+        headers = await login(client, username)
+        for url in sorted(urls):
+            for query in ("", "?year=1e20&page=-1&org=abc&band=x&offset=99999999999"):
+                resp = await client.get(url + query, headers=headers, allow_redirects=False)
+                assert resp.status < 500, (username, url + query, resp.status)
