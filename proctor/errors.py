@@ -58,3 +58,10 @@ class TooLarge(ProctorError):
 
     status = 413
     code = "too_large"
+
+
+class UnsupportedMediaType(ProctorError):
+    """A body in a format the route does not take (a JSON route sent form data or text)."""
+
+    status = 415
+    code = "unsupported_media_type"

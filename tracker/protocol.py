@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from typing import Any
 
 from tracker.service import TrackerError
@@ -12,10 +13,47 @@ from tracker.verify import Beat
 MAX_BODY_BYTES = 4096
 MAX_POSITION_S = 24 * 3600
 MAX_RATE = 16.0
+# No message of ours nests deeper than a few levels; the limit is checked before decoding, so a
+# body of thousands of brackets is refused instead of exhausting the decoder's recursion.
+MAX_DEPTH = 32
+# A string token, closed or not (an unclosed one runs to the end, so the scan stays linear).
+_STRING = re.compile(rb'"(?:[^"\\]|\\.)*+"?')
+_NOT_BRACKET = bytes(c for c in range(256) if c not in b"[]{}")
+_OPENING = frozenset(b"[{")
 
 
 def _invalid(field: str, message: str) -> TrackerError:
     return TrackerError("invalid", 422, message, field=field)
+
+
+class MalformedJson(ValueError):
+    """A body that is not a JSON document we accept; the message says why, in Chinese."""
+
+
+def nesting_depth(raw: bytes, limit: int) -> int:
+    """How deeply arrays and objects nest (outside strings), counting no further than limit + 1."""
+    depth = peak = 0
+    for byte in _STRING.sub(b"", raw).translate(None, _NOT_BRACKET):
+        depth = depth + 1 if byte in _OPENING else depth - 1
+        if depth > peak:
+            peak = depth
+            if peak > limit:
+                break
+    return peak
+
+
+def load_json(raw: bytes, *, max_depth: int = MAX_DEPTH) -> Any:
+    """Decode a JSON body: NaN and Infinity are refused, and so is nesting beyond max_depth.
+
+    A number too large for a float decodes as infinity, for the field's own check to refuse by
+    name; no caller accepts a non-finite number.
+    """
+    if nesting_depth(raw, max_depth) > max_depth:
+        raise MalformedJson(f"请求体嵌套过深（最多 {max_depth} 层）")
+    try:
+        return json.loads(raw, parse_constant=_reject_constant)
+    except (json.JSONDecodeError, UnicodeDecodeError, ValueError, RecursionError) as exc:
+        raise MalformedJson(f"请求体不是合法的 JSON：{exc}") from exc
 
 
 def parse_body(raw: bytes) -> dict[str, Any]:
@@ -25,11 +63,9 @@ def parse_body(raw: bytes) -> dict[str, Any]:
     if not raw:
         raise TrackerError("bad_request", 400, "请求体为空，应为 JSON 对象", field="body")
     try:
-        data = json.loads(raw, parse_constant=_reject_constant)
-    except (json.JSONDecodeError, UnicodeDecodeError, ValueError) as exc:
-        raise TrackerError(
-            "bad_request", 400, f"请求体不是合法的 JSON：{exc}", field="body"
-        ) from exc
+        data = load_json(raw)
+    except MalformedJson as exc:
+        raise TrackerError("bad_request", 400, str(exc), field="body") from exc
     if not isinstance(data, dict):
         raise TrackerError("bad_request", 400, "请求体应为 JSON 对象", field="body")
     return data

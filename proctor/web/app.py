@@ -17,7 +17,7 @@ from proctor.study.runtime import make_tracker
 from proctor.web.forwarded import forwarded_middleware
 from proctor.web.keys import CTX
 from proctor.web.middlewares import LoginBinding, auth_middleware, error_middleware
-from proctor.web.openapi import OPENAPI_DOC, build_document, serve_document
+from proctor.web.openapi import OPENAPI_DOC, serve_document
 from proctor.web.render import TEMPLATES, make_environment
 from proctor.web.routes import setup_routes
 from tracker.web.app import background
@@ -58,8 +58,7 @@ def create_app(settings: Settings | None = None, *, ctx: Context | None = None) 
                 await context.close()
 
     app.cleanup_ctx.append(resources)
-    paths = setup_routes(app)
-    app[OPENAPI_DOC] = build_document(paths)
+    app[OPENAPI_DOC] = setup_routes(app)
     app.router.add_get("/api/openapi.json", serve_document)
     app.router.add_static("/static/", HERE / "static", name="static")
     # Lesson videos live in the data folder (generated for the demo, uploaded in production).

@@ -54,7 +54,9 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
             405: "不支持该请求方法",
             413: "请求体过大",
         }.get(exc.status, exc.reason)
-        return problem(exc.status, code, detail)
+        # A 405 names the methods the resource does take (RFC 9110).
+        allow = {"Allow": exc.headers["Allow"]} if "Allow" in exc.headers else None
+        return problem(exc.status, code, detail, headers=allow)
     except Exception:
         log.exception("unhandled error on %s %s", request.method, request.path)
         if is_api(request):

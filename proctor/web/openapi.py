@@ -1,75 +1,163 @@
-"""The OpenAPI document, assembled from the operations each handler module declares."""
+"""The OpenAPI 3.1 document, generated from the routes' declarations (`proctor.web.endpoint`).
+
+Modules outside proctor (the tracker) keep their own hand-written operations; they are merged in.
+"""
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterable
 from typing import Any
 
 from aiohttp import web
+from pydantic import BaseModel
+from pydantic.json_schema import JsonSchemaMode, models_json_schema
 
+from proctor.web.endpoint import JSON, MULTIPART, Binary, Operation
 from proctor.web.render import json_response
 
+REF = "#/components/schemas/{model}"
+PROBLEM_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "type": {"type": "string"},
+        "title": {"type": "string"},
+        "status": {"type": "integer"},
+        "detail": {"type": "string"},
+        "field": {"type": "string"},
+    },
+    "required": ["type", "title", "status", "detail"],
+}
 PROBLEM = {
     "description": "Problem (RFC 9457): `detail` says what was wrong, `field` names the field",
     "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}},
 }
-
-
-def op(
-    summary: str,
-    *,
-    tag: str,
-    body: dict[str, Any] | None = None,
-    params: list[dict[str, Any]] | None = None,
-    response: dict[str, Any] | None = None,
-    content_type: str = "application/json",
-    errors: tuple[int, ...] = (400, 401, 403, 404, 422),
-) -> dict[str, Any]:
-    """One operation object: summary, parameters, body schema, responses."""
-    operation: dict[str, Any] = {"summary": summary, "tags": [tag]}
-    if params:
-        operation["parameters"] = params
-    if body is not None:
-        operation["requestBody"] = {"required": True, "content": {content_type: {"schema": body}}}
-    ok: dict[str, Any] = {"description": "OK"}
-    if response is not None:
-        ok["content"] = {"application/json": {"schema": response}}
-    operation["responses"] = {"200": ok} | {str(code): PROBLEM for code in errors}
-    return operation
-
-
-def path_id(name: str) -> dict[str, Any]:
-    """An integer path parameter."""
-    return {"name": name, "in": "path", "required": True, "schema": {"type": "integer"}}
-
-
-def query(name: str, schema: dict[str, Any], description: str = "") -> dict[str, Any]:
-    """An optional query parameter."""
-    return {
-        "name": name,
-        "in": "query",
-        "required": False,
-        "schema": schema,
-        "description": description,
-    }
-
-
-def obj(**props: Any) -> dict[str, Any]:
-    """A JSON object schema with the given properties, all required."""
-    return {"type": "object", "properties": props, "required": list(props)}
-
-
-STR: dict[str, Any] = {"type": "string"}
-INT: dict[str, Any] = {"type": "integer"}
-BOOL: dict[str, Any] = {"type": "boolean"}
-DECIMAL: dict[str, Any] = {
-    "type": "string",
-    "pattern": r"^-?\d+(\.\d{1,2})?$",
-    "description": "exact decimal",
+REASONS = {
+    200: "OK",
+    201: "Created",
+    400: "Malformed request",
+    401: "Not signed in",
+    403: "Not allowed for my role, a password change is pending, or the origin is foreign",
+    404: "No such record, or not within my authority",
+    409: "The record's state does not allow this",
+    410: "Gone: already taken",
+    413: "Body or file over its limit",
+    415: "Body not in the media type the route takes",
+    422: "A field is missing or invalid (`field` names it)",
+    429: "Too many attempts; retry after `Retry-After` seconds",
+    503: "A backing service is unavailable; retry later",
 }
 
 
-def build_document(paths: dict[str, dict[str, Any]]) -> dict[str, Any]:
-    """The whole OpenAPI 3.1 document."""
+def _strip(schema: dict[str, Any]) -> dict[str, Any]:
+    """A field's schema as a parameter: no title, no null branch (absent means null)."""
+    schema = {k: v for k, v in schema.items() if k != "title"}
+    options = schema.get("anyOf")
+    if options and {"type": "null"} in options:
+        rest = [o for o in options if o != {"type": "null"}]
+        schema.pop("anyOf")
+        if len(rest) == 1:
+            schema |= rest[0]
+        else:
+            schema["anyOf"] = rest
+    if schema.get("default", 0) is None:
+        schema.pop("default")
+    return schema
+
+
+def parameters(model: type[BaseModel] | None, where: str) -> list[dict[str, Any]]:
+    """Path or query parameters, one per field of the model."""
+    if model is None:
+        return []
+    properties = model.model_json_schema()["properties"]
+    params = []
+    for name, info in model.model_fields.items():
+        key = info.alias or name
+        param: dict[str, Any] = {
+            "name": key,
+            "in": where,
+            "required": where == "path" or info.is_required(),
+            "schema": _strip(properties[key]),
+        }
+        if info.description:
+            param["description"] = info.description
+        params.append(param)
+    return params
+
+
+class _Schemas:
+    """Every model the operations name, rendered once into components/schemas."""
+
+    def __init__(self, operations: list[Operation]) -> None:
+        wanted: list[tuple[type[BaseModel], JsonSchemaMode]] = []
+        for op in operations:
+            if op.body is not None:
+                wanted.append((op.body, "validation"))
+            if isinstance(op.response, type):
+                wanted.append((op.response, "serialization"))
+        refs, defs = models_json_schema(list(dict.fromkeys(wanted)), ref_template=REF)
+        self.refs = refs
+        self.components: dict[str, Any] = defs.get("$defs", {})
+
+    def ref(self, model: type[BaseModel], mode: JsonSchemaMode) -> dict[str, Any]:
+        return dict(self.refs[(model, mode)])
+
+
+def _operation(op: Operation, schemas: _Schemas) -> dict[str, Any]:
+    out: dict[str, Any] = {"summary": op.summary, "tags": [op.tag]}
+    params = parameters(op.path, "path") + parameters(op.query, "query")
+    if params:
+        out["parameters"] = params
+    if op.body is not None:
+        out["requestBody"] = {
+            "required": op.body_required,
+            "content": {JSON: {"schema": schemas.ref(op.body, "validation")}},
+        }
+    elif op.upload is not None:
+        out["requestBody"] = {
+            "required": True,
+            "content": {
+                MULTIPART: {
+                    "schema": {
+                        "type": "object",
+                        "properties": {op.upload: {"type": "string", "format": "binary"}},
+                        "required": [op.upload],
+                    }
+                }
+            },
+        }
+    ok: dict[str, Any] = {"description": REASONS.get(op.status, "OK")}
+    if isinstance(op.response, Binary):
+        ok["content"] = {op.response.media_type: {"schema": {"type": "string", "format": "binary"}}}
+    elif op.response is not None:
+        ok["content"] = {JSON: {"schema": schemas.ref(op.response, "serialization")}}
+    responses: dict[str, Any] = {str(op.status): ok}
+    for code in op.also:
+        responses[str(code)] = ok | {"description": REASONS.get(code, "OK")}
+    for code in op.statuses():
+        responses[str(code)] = PROBLEM | {"description": REASONS.get(code, PROBLEM["description"])}
+    out["responses"] = responses
+    if op.public:
+        out["security"] = []
+    return out
+
+
+def openapi_path(url: str) -> str:
+    """An aiohttp route path as an OpenAPI path template (regex constraints dropped)."""
+    return re.sub(r"\{(\w+)(:[^}]*)?\}", r"{\1}", url)
+
+
+def build_document(
+    operations: Iterable[Operation], foreign: dict[str, dict[str, Any]] | None = None
+) -> dict[str, Any]:
+    """The whole OpenAPI 3.1 document: the declared API routes, plus foreign operations."""
+    documented = [op for op in operations if op.documented]
+    schemas = _Schemas(documented)
+    paths: dict[str, dict[str, Any]] = {}
+    for op in documented:
+        paths.setdefault(openapi_path(op.url), {})[op.method.lower()] = _operation(op, schemas)
+    for path, ops in (foreign or {}).items():
+        paths.setdefault(path, {}).update(ops)
     return {
         "openapi": "3.1.0",
         "info": {
@@ -81,19 +169,7 @@ def build_document(paths: dict[str, dict[str, Any]]) -> dict[str, Any]:
         "paths": dict(sorted(paths.items())),
         "components": {
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
-            "schemas": {
-                "Problem": {
-                    "type": "object",
-                    "properties": {
-                        "type": STR,
-                        "title": STR,
-                        "status": INT,
-                        "detail": STR,
-                        "field": STR,
-                    },
-                    "required": ["type", "title", "status", "detail"],
-                }
-            },
+            "schemas": {"Problem": PROBLEM_SCHEMA} | dict(sorted(schemas.components.items())),
         },
         "security": [{"bearer": []}],
     }

@@ -1,12 +1,12 @@
-"""Every feature's routes and OpenAPI operations, in one list."""
+"""Every feature's routes, and the OpenAPI document generated from their declarations."""
 
 from __future__ import annotations
 
-from types import ModuleType
 from typing import Any
 
 from aiohttp import web
 
+from proctor.web.endpoint import Routes
 from proctor.web.handlers import (
     archive,
     auth,
@@ -21,30 +21,31 @@ from proctor.web.handlers import (
     rosters,
     study,
 )
+from proctor.web.openapi import build_document
 from tracker.web import handlers as tracker_handlers
 
-FEATURES: list[ModuleType] = [
-    auth,
-    home,
-    learners,
-    catalog,
-    classes,
-    study,
-    exams,
-    tracker_handlers,
-    rosters,
-    archive,
-    flags,
-    review,
-    reports,
+FEATURES: list[Routes] = [
+    auth.routes,
+    home.routes,
+    learners.routes,
+    catalog.routes,
+    classes.routes,
+    study.routes,
+    exams.routes,
+    rosters.routes,
+    archive.routes,
+    flags.routes,
+    review.routes,
+    reports.routes,
 ]
 
 
-def setup_routes(app: web.Application) -> dict[str, dict[str, Any]]:
-    """Add every feature's routes; return the OpenAPI paths they declare."""
-    paths: dict[str, dict[str, Any]] = {}
+def setup_routes(app: web.Application) -> dict[str, Any]:
+    """Add every feature's routes and the tracker's; return the OpenAPI document."""
+    operations = []
     for feature in FEATURES:
-        app.router.add_routes(feature.routes)
-        for path, operations in getattr(feature, "OPENAPI", {}).items():
-            paths.setdefault(path, {}).update(operations)
-    return paths
+        app.router.add_routes(feature.route_defs())
+        operations.extend(feature.operations)
+    app.router.add_routes(tracker_handlers.routes)
+    # The tracker declares its operations by hand: it cannot import the request layer above it.
+    return build_document(operations, tracker_handlers.OPENAPI)

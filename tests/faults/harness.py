@@ -63,6 +63,17 @@ def server_env(database_url: str, data_dir: Path, **extra: str) -> dict[str, str
     return env
 
 
+RUNNING: list[Server] = []
+
+
+def kill_all() -> None:
+    """Kill every server a test started and left running (a failed assertion, say)."""
+    while RUNNING:
+        server = RUNNING.pop()
+        if server.proc is not None and server.proc.poll() is None:
+            server.kill()
+
+
 @dataclass
 class Server:
     """One `proctor serve` process."""
@@ -74,6 +85,7 @@ class Server:
     proc: subprocess.Popen[bytes] | None = None
 
     async def start(self) -> Server:
+        RUNNING.append(self)
         self._spawn()
         assert self.proc is not None
         await wait_healthy(self.url, self.proc, self.log)

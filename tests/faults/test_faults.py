@@ -22,6 +22,7 @@ from tests.faults.harness import (
     Ledger,
     Server,
     audit,
+    kill_all,
     play,
     players,
     redis_server,
@@ -39,8 +40,11 @@ PLAYERS = 24
 @pytest.fixture
 async def fctx(settings: Settings) -> AsyncIterator[Context]:
     context = open_context(settings)
-    yield context
-    await context.close()
+    try:
+        yield context
+    finally:
+        kill_all()
+        await context.close()
 
 
 async def populate(ctx: Context) -> tuple[World, int, list[str]]:

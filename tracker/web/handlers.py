@@ -10,7 +10,14 @@ from typing import Any
 from aiohttp import web
 
 from tracker.hotstate.base import StoreUnavailable
-from tracker.protocol import MAX_BODY_BYTES, parse_answer, parse_beat, parse_body
+from tracker.protocol import (
+    MAX_BODY_BYTES,
+    MAX_POSITION_S,
+    MAX_RATE,
+    parse_answer,
+    parse_beat,
+    parse_body,
+)
 from tracker.service import TrackerError
 from tracker.tokens import binding_of
 from tracker.web.keys import BINDING, TRACKER, LoginBinding
@@ -151,10 +158,16 @@ BEAT_SCHEMA = {
         "seq": {
             "type": "integer",
             "minimum": 1,
+            "maximum": 2**31 - 1,
             "description": "1, 2, 3... per session; a retry repeats it",
         },
-        "position": {"type": "number", "minimum": 0, "description": "video position, seconds"},
-        "rate": {"type": "number", "exclusiveMinimum": 0, "maximum": 16},
+        "position": {
+            "type": "number",
+            "minimum": 0,
+            "maximum": MAX_POSITION_S,
+            "description": "video position, seconds",
+        },
+        "rate": {"type": "number", "minimum": 0.0625, "maximum": MAX_RATE},
         "paused": {"type": "boolean"},
         "visible": {"type": "boolean", "description": "document.visibilityState == 'visible'"},
         "focused": {"type": "boolean", "description": "document.hasFocus()"},
@@ -163,10 +176,13 @@ BEAT_SCHEMA = {
         "interactions": {
             "type": "integer",
             "minimum": 0,
+            "maximum": 100_000,
             "description": "pointer/key/scroll events since last beat",
         },
         "client_time": {
             "type": "number",
+            "minimum": 0,
+            "maximum": 1e14,
             "description": "client clock, ms since epoch: recorded, never trusted",
         },
     },
@@ -203,8 +219,12 @@ OPENAPI: dict[str, dict[str, Any]] = {
                             "type": "object",
                             "required": ["challenge_id", "answer"],
                             "properties": {
-                                "challenge_id": {"type": "string"},
-                                "answer": {"type": "string"},
+                                "challenge_id": {
+                                    "type": "string",
+                                    "minLength": 1,
+                                    "maxLength": 32,
+                                },
+                                "answer": {"type": "string", "maxLength": 32},
                             },
                         }
                     }

@@ -2,18 +2,58 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated
 
 from aiohttp import web
 
+from models import Role
 from proctor.accounts import service as accounts
 from proctor.errors import ProctorError
-from proctor.web import parse
+from proctor.web.endpoint import Form, Routes
+from proctor.web.fields import Input, Output, chars
 from proctor.web.keys import SESSION_COOKIE, TOKEN, actor_of, ctx_of
-from proctor.web.openapi import BOOL, STR, obj, op
 from proctor.web.render import json_response, page
 
-routes = web.RouteTableDef()
+routes = Routes(tag="auth")
+
+
+class Credentials(Input):
+    username: Annotated[str, chars(64)]
+    password: Annotated[str, chars(200)]
+
+
+class LoginForm(Credentials):
+    next: Annotated[str, chars(2000, required=False)] = "/"
+
+
+class PasswordChange(Input):
+    current_password: Annotated[str, chars(200)]
+    new_password: Annotated[str, chars(200)]
+
+
+class PasswordForm(PasswordChange):
+    confirm_password: Annotated[str, chars(200, required=False)] = ""
+
+
+class Session(Output):
+    token: str
+    role: Role
+    display_name: str
+    must_change_password: bool
+
+
+class Done(Output):
+    ok: bool
+
+
+class Me(Output):
+    account_id: int
+    username: str
+    display_name: str
+    role: Role
+    org_id: int | None
+    learner_id: int | None
+    must_change_password: bool
 
 
 def _set_cookie(request: web.Request, response: web.StreamResponse, token: str) -> None:
@@ -36,20 +76,20 @@ def _home_for(must_change: bool, next_url: str) -> str:
     return next_url if next_url.startswith("/") and not next_url.startswith("//") else "/"
 
 
-@routes.get("/login")
+@routes.get("/login", public=True)
 async def login_page(request: web.Request) -> web.Response:
     return page(request, "login.html", {"next": request.query.get("next", "/"), "error": None})
 
 
-@routes.post("/login")
-async def login_form(request: web.Request) -> web.StreamResponse:
-    form = await parse.form_or_json(request)
-    next_url = str(form.get("next", "/"))
+@routes.post("/login", form=LoginForm, public=True)
+async def login_form(request: web.Request, form: Form[LoginForm]) -> web.StreamResponse:
+    next_url = form.get("next", "/")
     try:
+        login = form.valid()
         token, actor = await accounts.login(
             ctx_of(request),
-            parse.text(form, "username", max_len=64),
-            parse.text(form, "password", max_len=200),
+            login.username,
+            login.password,
             ip=request.remote or "",
             user_agent=request.headers.get("User-Agent", ""),
         )
@@ -65,13 +105,19 @@ async def login_form(request: web.Request) -> web.StreamResponse:
     raise redirect
 
 
-@routes.post("/api/v1/login")
-async def login_api(request: web.Request) -> web.Response:
-    data = await parse.json_body(request)
+@routes.post(
+    "/api/v1/login",
+    summary="Sign in; returns a bearer token",
+    body=Credentials,
+    response=Session,
+    errors=(401, 429),
+    public=True,
+)
+async def login_api(request: web.Request, body: Credentials) -> web.Response:
     token, actor = await accounts.login(
         ctx_of(request),
-        parse.text(data, "username", max_len=64),
-        parse.text(data, "password", max_len=200),
+        body.username,
+        body.password,
         ip=request.remote or "",
         user_agent=request.headers.get("User-Agent", ""),
     )
@@ -95,7 +141,7 @@ async def logout_form(request: web.Request) -> web.StreamResponse:
     raise redirect
 
 
-@routes.post("/api/v1/logout")
+@routes.post("/api/v1/logout", summary="End this session", response=Done)
 async def logout_api(request: web.Request) -> web.Response:
     await accounts.logout(ctx_of(request), request[TOKEN])
     return json_response({"ok": True})
@@ -108,18 +154,15 @@ async def password_page(request: web.Request) -> web.Response:
     )
 
 
-@routes.post("/password")
-async def password_form(request: web.Request) -> web.StreamResponse:
-    form = await parse.form_or_json(request)
+@routes.post("/password", form=PasswordForm)
+async def password_form(request: web.Request, form: Form[PasswordForm]) -> web.StreamResponse:
     actor = actor_of(request)
     try:
         if form.get("new_password") != form.get("confirm_password"):
             raise ProctorError("两次输入的新密码不一致", field="confirm_password")
+        change = form.valid()
         await accounts.change_password(
-            ctx_of(request),
-            actor,
-            parse.text(form, "current_password"),
-            parse.text(form, "new_password"),
+            ctx_of(request), actor, change.current_password, change.new_password
         )
     except ProctorError as exc:
         return page(
@@ -131,19 +174,20 @@ async def password_form(request: web.Request) -> web.StreamResponse:
     raise web.HTTPSeeOther("/?password_changed=1")
 
 
-@routes.post("/api/v1/me/password")
-async def password_api(request: web.Request) -> web.Response:
-    data = await parse.json_body(request)
+@routes.post(
+    "/api/v1/me/password",
+    summary="Change my password (required after first login)",
+    body=PasswordChange,
+    response=Done,
+)
+async def password_api(request: web.Request, body: PasswordChange) -> web.Response:
     await accounts.change_password(
-        ctx_of(request),
-        actor_of(request),
-        parse.text(data, "current_password"),
-        parse.text(data, "new_password"),
+        ctx_of(request), actor_of(request), body.current_password, body.new_password
     )
     return json_response({"ok": True})
 
 
-@routes.get("/api/v1/me")
+@routes.get("/api/v1/me", summary="Who am I", response=Me)
 async def me_api(request: web.Request) -> web.Response:
     actor = actor_of(request)
     return json_response(
@@ -157,26 +201,3 @@ async def me_api(request: web.Request) -> web.Response:
             "must_change_password": actor.must_change_password,
         }
     )
-
-
-OPENAPI: dict[str, dict[str, Any]] = {
-    "/api/v1/login": {
-        "post": op(
-            "Sign in; returns a bearer token",
-            tag="auth",
-            body=obj(username=STR, password=STR),
-            response=obj(token=STR, role=STR, display_name=STR, must_change_password=BOOL),
-            errors=(401, 422),
-        )
-    },
-    "/api/v1/logout": {"post": op("End this session", tag="auth", errors=(401,))},
-    "/api/v1/me": {"get": op("Who am I", tag="auth", errors=(401,))},
-    "/api/v1/me/password": {
-        "post": op(
-            "Change my password (required after first login)",
-            tag="auth",
-            body=obj(current_password=STR, new_password=STR),
-            errors=(401, 422),
-        )
-    },
-}

@@ -2,32 +2,168 @@
 
 from __future__ import annotations
 
-from typing import Any
+import datetime as dt
+from typing import Annotated, Any, Literal
 
 from aiohttp import web
+from pydantic import Field
 
 from models import Role
 from proctor.catalog import classes
 from proctor.catalog import service as catalog
-from proctor.web import parse
+from proctor.catalog.inputs import MAX_LECTURE_SECONDS, MAX_LESSONS
+from proctor.web.endpoint import Form, Routes
+from proctor.web.fields import (
+    Credits,
+    DecimalText,
+    Flag,
+    Input,
+    Output,
+    Page,
+    RecordId,
+    chars,
+)
 from proctor.web.keys import actor_of, ctx_of
-from proctor.web.openapi import BOOL, DECIMAL, INT, STR, obj, op, path_id, query
 from proctor.web.render import json_response, page
 
-routes = web.RouteTableDef()
+routes = Routes(tag="catalog")
+
+Kind = Literal["required", "elective"]
+LectureSeconds = Annotated[int, Field(ge=1, le=MAX_LECTURE_SECONDS)]
 
 
-def _filters(request: web.Request) -> dict[str, Any]:
-    q = dict(request.query)
-    return {
-        "category": parse.text(q, "category", required=False, max_len=32),
-        "kind": parse.text(q, "kind", required=False, max_len=16),
-        "q": parse.text(q, "q", required=False, max_len=50),
-        "page": parse.integer(q, "page", required=False, minimum=1, default=1) or 1,
-    }
+class CoursePath(Input):
+    course_id: RecordId
 
 
-@routes.get("/api/v1/categories")
+class CatalogQuery(Input):
+    category: Annotated[str, chars(32, required=False, description="category code")] = ""
+    kind: Kind | None = None
+    q: Annotated[
+        str, chars(50, required=False, description="words of the title or lecturer, or the code")
+    ] = ""
+    page: Page = 1
+
+
+class LessonIn(Input):
+    title: Annotated[str, chars(200)]
+    duration_seconds: LectureSeconds
+    video_url: Annotated[str, chars(300, required=False)] = ""
+
+
+class CourseChanges(Input):
+    """A course's fields; in a change, each one sent replaces the stored one."""
+
+    title: Annotated[str, chars(200)] | None = None
+    category: (
+        Annotated[str, chars(32, description="category code, see /api/v1/categories")] | None
+    ) = None
+    kind: Kind | None = None
+    lecture_seconds: LectureSeconds | None = None
+    designated_credits: Credits | None = Field(
+        None, description="overrides the computed credits; null: computed"
+    )
+    lecturer: Annotated[str, chars(100, required=False)] | None = None
+    description: Annotated[str, chars(5000, required=False)] | None = None
+    published: Flag | None = None
+    lessons: Annotated[list[LessonIn], Field(min_length=1, max_length=MAX_LESSONS)] | None = Field(
+        None, description="replaces the list (lessons keep their ids by position)"
+    )
+
+
+class NewCourse(CourseChanges):
+    title: Annotated[str, chars(200)]
+    category: Annotated[str, chars(32, description="category code, see /api/v1/categories")]
+    kind: Kind
+    lecture_seconds: LectureSeconds
+    lessons: Annotated[list[LessonIn], Field(min_length=1, max_length=MAX_LESSONS)]
+    code: Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{1,32}$")] | None = None
+    owner_org_id: RecordId | None = Field(
+        None, description="province or city owning the course; default: mine"
+    )
+
+
+class BackForm(Input):
+    next: Annotated[str, chars(2000, required=False)] = ""
+
+
+class Category(Output):
+    code: str
+    name: str
+    ordinal: int
+
+
+class Categories(Output):
+    items: list[Category]
+
+
+class Course(Output):
+    id: int
+    code: str
+    title: str
+    category: str
+    category_name: str
+    kind: Kind
+    kind_label: str
+    lecture_seconds: int
+    lecture_minutes: str
+    class_hours: int
+    credits: DecimalText
+    designated: bool
+    owner_org_id: int
+    owner_name: str
+    local: bool
+    published: bool
+    lecturer: str
+    description: str
+    lesson_count: int
+    enrolled: bool | None = Field(description="learners only")
+    completed: bool | None = Field(description="learners only")
+
+
+class Lesson(Output):
+    id: int
+    ordinal: int
+    title: str
+    duration_seconds: int
+    video_url: str
+
+
+class CourseDetail(Course):
+    lessons: list[Lesson]
+    enrolment_source: Literal["self", "class"] | None
+    can_manage: bool
+    classes: list[str]
+
+
+class CoursePage(Output):
+    total: int
+    page: int
+    per_page: int
+    items: list[Course]
+
+
+class Enrolment(Output):
+    course: Course
+    source: Literal["self", "class"]
+    training_class_id: int | None
+    enrolled_at: dt.datetime
+
+
+class Enrolments(Output):
+    items: list[Enrolment]
+
+
+class Withdrawn(Output):
+    course_id: int
+    enrolled: bool
+
+
+def _filters(query: CatalogQuery) -> dict[str, Any]:
+    return {"category": query.category, "kind": query.kind or "", "q": query.q, "page": query.page}
+
+
+@routes.get("/api/v1/categories", summary="The ten course categories (Art. 7)", response=Categories)
 async def categories_api(request: web.Request) -> web.Response:
     rows = await catalog.categories(ctx_of(request))
     return json_response(
@@ -35,78 +171,112 @@ async def categories_api(request: web.Request) -> web.Response:
     )
 
 
-@routes.get("/api/v1/courses")
-async def search_api(request: web.Request) -> web.Response:
-    filters = _filters(request)
-    total, rows = await catalog.search(ctx_of(request), actor_of(request), **filters)
+@routes.get(
+    "/api/v1/courses",
+    summary="Courses visible to me, required first, with the credits each will earn",
+    query=CatalogQuery,
+    response=CoursePage,
+)
+async def search_api(request: web.Request, query: CatalogQuery) -> web.Response:
+    total, rows = await catalog.search(ctx_of(request), actor_of(request), **_filters(query))
     return json_response(
         {
             "total": total,
-            "page": filters["page"],
+            "page": query.page,
             "per_page": catalog.PER_PAGE,
             "items": [r.as_dict() for r in rows],
         }
     )
 
 
-@routes.get("/api/v1/courses/{course_id}")
-async def get_api(request: web.Request) -> web.Response:
-    detail = await catalog.get_course(
-        ctx_of(request), actor_of(request), parse.path_int(request, "course_id")
-    )
+@routes.get(
+    "/api/v1/courses/{course_id}",
+    summary="A course with its lessons and credits (404 when not visible to me)",
+    path=CoursePath,
+    response=CourseDetail,
+)
+async def get_api(request: web.Request, path: CoursePath) -> web.Response:
+    detail = await catalog.get_course(ctx_of(request), actor_of(request), path.course_id)
     return json_response(detail.as_dict())
 
 
-@routes.post("/api/v1/courses")
-async def create_api(request: web.Request) -> web.Response:
-    data = await parse.json_body(request)
-    owner = parse.integer(data, "owner_org_id", required=False, minimum=1)
+@routes.post(
+    "/api/v1/courses",
+    summary="Create a course: provincial (academy administrator) or local to my city "
+    "(city org administrator)",
+    body=NewCourse,
+    response=CourseDetail,
+    status=201,
+    errors=(404, 409),
+)
+async def create_api(request: web.Request, body: NewCourse) -> web.Response:
+    data = body.model_dump(mode="json", exclude_unset=True)
+    owner = data.pop("owner_org_id", None)
     detail = await catalog.create_course(
         ctx_of(request), actor_of(request), data, owner_org_id=owner
     )
     return json_response(detail.as_dict(), status=201)
 
 
-@routes.patch("/api/v1/courses/{course_id}")
-async def update_api(request: web.Request) -> web.Response:
-    data = await parse.json_body(request)
+@routes.patch(
+    "/api/v1/courses/{course_id}",
+    summary="Change a course I manage; `published: false` withdraws it from the catalog; "
+    "`lessons` replaces the list (lessons keep their ids by position)",
+    path=CoursePath,
+    body=CourseChanges,
+    response=CourseDetail,
+    errors=(409,),
+)
+async def update_api(request: web.Request, path: CoursePath, body: CourseChanges) -> web.Response:
     detail = await catalog.update_course(
-        ctx_of(request), actor_of(request), parse.path_int(request, "course_id"), data
+        ctx_of(request),
+        actor_of(request),
+        path.course_id,
+        body.model_dump(mode="json", exclude_unset=True),
     )
     return json_response(detail.as_dict())
 
 
-@routes.post("/api/v1/courses/{course_id}/enrol")
-async def enrol_api(request: web.Request) -> web.Response:
-    view = await catalog.enrol(
-        ctx_of(request), actor_of(request), parse.path_int(request, "course_id")
-    )
+@routes.post(
+    "/api/v1/courses/{course_id}/enrol",
+    summary="Enrol in a course (learners; idempotent)",
+    path=CoursePath,
+    response=Enrolment,
+)
+async def enrol_api(request: web.Request, path: CoursePath) -> web.Response:
+    view = await catalog.enrol(ctx_of(request), actor_of(request), path.course_id)
     return json_response(view.as_dict())
 
 
-@routes.delete("/api/v1/courses/{course_id}/enrol")
-async def withdraw_api(request: web.Request) -> web.Response:
-    course_id = parse.path_int(request, "course_id")
-    await catalog.withdraw(ctx_of(request), actor_of(request), course_id)
-    return json_response({"course_id": course_id, "enrolled": False})
+@routes.delete(
+    "/api/v1/courses/{course_id}/enrol",
+    summary="Withdraw from an elective not yet completed and not part of one of my classes",
+    path=CoursePath,
+    response=Withdrawn,
+    errors=(409,),
+)
+async def withdraw_api(request: web.Request, path: CoursePath) -> web.Response:
+    await catalog.withdraw(ctx_of(request), actor_of(request), path.course_id)
+    return json_response({"course_id": path.course_id, "enrolled": False})
 
 
-@routes.get("/api/v1/me/courses")
+@routes.get(
+    "/api/v1/me/courses", summary="My enrolments (learners), newest first", response=Enrolments
+)
 async def my_courses_api(request: web.Request) -> web.Response:
     rows = await catalog.my_courses(ctx_of(request), actor_of(request))
     return json_response({"items": [r.as_dict() for r in rows]})
 
 
-@routes.get("/catalog")
-async def catalog_page(request: web.Request) -> web.Response:
+@routes.get("/catalog", query=CatalogQuery)
+async def catalog_page(request: web.Request, query: CatalogQuery) -> web.Response:
     ctx, actor = ctx_of(request), actor_of(request)
-    filters = _filters(request)
-    total, rows = await catalog.search(ctx, actor, **filters)
+    total, rows = await catalog.search(ctx, actor, **_filters(query))
     return page(
         request,
         "catalog/list.html",
         {
-            "filters": filters,
+            "filters": _filters(query),
             "total": total,
             "rows": rows,
             "categories": await catalog.categories(ctx),
@@ -118,10 +288,10 @@ async def catalog_page(request: web.Request) -> web.Response:
     )
 
 
-@routes.get("/catalog/{course_id}")
-async def detail_page(request: web.Request) -> web.Response:
+@routes.get("/catalog/{course_id}", path=CoursePath)
+async def detail_page(request: web.Request, path: CoursePath) -> web.Response:
     actor = actor_of(request)
-    detail = await catalog.get_course(ctx_of(request), actor, parse.path_int(request, "course_id"))
+    detail = await catalog.get_course(ctx_of(request), actor, path.course_id)
     return page(
         request,
         "catalog/detail.html",
@@ -129,184 +299,23 @@ async def detail_page(request: web.Request) -> web.Response:
     )
 
 
-def _back(form: dict[str, Any], course_id: int) -> str:
-    target = str(form.get("next", ""))
+def _back(form: Form[BackForm], course_id: int) -> str:
+    target = form.get("next")
     # Only local paths: a form field must never send the browser off-site.
     if target.startswith("/") and not target.startswith("//"):
         return target
     return f"/catalog/{course_id}"
 
 
-@routes.post("/catalog/{course_id}/enrol")
-async def enrol_form(request: web.Request) -> web.Response:
-    course_id = parse.path_int(request, "course_id")
-    form = await parse.form_or_json(request)
-    await catalog.enrol(ctx_of(request), actor_of(request), course_id)
-    raise web.HTTPSeeOther(_back(form, course_id))
+@routes.post("/catalog/{course_id}/enrol", path=CoursePath, form=BackForm)
+async def enrol_form(request: web.Request, path: CoursePath, form: Form[BackForm]) -> web.Response:
+    await catalog.enrol(ctx_of(request), actor_of(request), path.course_id)
+    raise web.HTTPSeeOther(_back(form, path.course_id))
 
 
-@routes.post("/catalog/{course_id}/withdraw")
-async def withdraw_form(request: web.Request) -> web.Response:
-    course_id = parse.path_int(request, "course_id")
-    form = await parse.form_or_json(request)
-    await catalog.withdraw(ctx_of(request), actor_of(request), course_id)
-    raise web.HTTPSeeOther(_back(form, course_id))
-
-
-LESSON_IN = {
-    "type": "object",
-    "properties": {"title": STR, "duration_seconds": INT, "video_url": STR},
-    "required": ["title", "duration_seconds"],
-}
-COURSE_SCHEMA = obj(
-    id=INT,
-    code=STR,
-    title=STR,
-    category=STR,
-    category_name=STR,
-    kind={"type": "string", "enum": ["required", "elective"]},
-    kind_label=STR,
-    lecture_seconds=INT,
-    lecture_minutes=STR,
-    class_hours=INT,
-    credits=DECIMAL,
-    designated=BOOL,
-    owner_org_id=INT,
-    owner_name=STR,
-    local=BOOL,
-    published=BOOL,
-    lecturer=STR,
-    description=STR,
-    lesson_count=INT,
-    enrolled={"type": ["boolean", "null"], "description": "learners only"},
-    completed={"type": ["boolean", "null"], "description": "learners only"},
-)
-DETAIL_SCHEMA = {
-    "allOf": [
-        COURSE_SCHEMA,
-        obj(
-            lessons={
-                "type": "array",
-                "items": obj(id=INT, ordinal=INT, title=STR, duration_seconds=INT, video_url=STR),
-            },
-            enrolment_source={"type": ["string", "null"], "enum": ["self", "class", None]},
-            can_manage=BOOL,
-            classes={"type": "array", "items": STR},
-        ),
-    ]
-}
-COURSE_IN_PROPS: dict[str, Any] = {
-    "title": STR,
-    "category": {"type": "string", "description": "category code, see /api/v1/categories"},
-    "kind": {"type": "string", "enum": ["required", "elective"]},
-    "lecture_seconds": {"type": "integer", "minimum": 1},
-    "designated_credits": {
-        "type": ["string", "number", "null"],
-        "description": "overrides the computed credits; >= 0, at most two decimals",
-    },
-    "lecturer": STR,
-    "description": STR,
-    "published": BOOL,
-    "lessons": {"type": "array", "minItems": 1, "items": LESSON_IN},
-}
-ENROLMENT_SCHEMA = obj(
-    course=COURSE_SCHEMA,
-    source={"type": "string", "enum": ["self", "class"]},
-    training_class_id={"type": ["integer", "null"]},
-    enrolled_at=STR,
-)
-
-
-def created(operation: dict[str, Any]) -> dict[str, Any]:
-    """The operation answering 201 Created instead of 200."""
-    operation["responses"]["201"] = operation["responses"].pop("200")
-    return operation
-
-
-OPENAPI: dict[str, dict[str, Any]] = {
-    "/api/v1/categories": {
-        "get": op(
-            "The ten course categories (Art. 7)",
-            tag="catalog",
-            response=obj(items={"type": "array", "items": obj(code=STR, name=STR, ordinal=INT)}),
-        )
-    },
-    "/api/v1/courses": {
-        "get": op(
-            "Courses visible to me, required first, with the credits each will earn",
-            tag="catalog",
-            params=[
-                query("category", STR, "category code"),
-                query("kind", STR, "required or elective"),
-                query("q", STR, "words of the title or lecturer, or the exact course code"),
-                query("page", INT),
-            ],
-            response=obj(
-                total=INT,
-                page=INT,
-                per_page=INT,
-                items={"type": "array", "items": COURSE_SCHEMA},
-            ),
-        ),
-        "post": created(
-            op(
-                "Create a course: provincial (academy administrator) or local to my city "
-                "(city org administrator)",
-                tag="catalog",
-                body={
-                    "type": "object",
-                    "properties": COURSE_IN_PROPS
-                    | {
-                        "code": STR,
-                        "owner_org_id": {
-                            "type": "integer",
-                            "description": "province or city owning the course; default: mine",
-                        },
-                    },
-                    "required": ["title", "category", "kind", "lecture_seconds", "lessons"],
-                },
-                response=DETAIL_SCHEMA,
-                errors=(400, 401, 403, 404, 409, 422),
-            )
-        ),
-    },
-    "/api/v1/courses/{course_id}": {
-        "get": op(
-            "A course with its lessons and credits (404 when not visible to me)",
-            tag="catalog",
-            params=[path_id("course_id")],
-            response=DETAIL_SCHEMA,
-        ),
-        "patch": op(
-            "Change a course I manage; `published: false` withdraws it from the catalog; "
-            "`lessons` replaces the list (lessons keep their ids by position)",
-            tag="catalog",
-            params=[path_id("course_id")],
-            body={"type": "object", "properties": COURSE_IN_PROPS},
-            response=DETAIL_SCHEMA,
-            errors=(400, 401, 403, 404, 409, 422),
-        ),
-    },
-    "/api/v1/courses/{course_id}/enrol": {
-        "post": op(
-            "Enrol in a course (learners; idempotent)",
-            tag="catalog",
-            params=[path_id("course_id")],
-            response=ENROLMENT_SCHEMA,
-        ),
-        "delete": op(
-            "Withdraw from an elective not yet completed and not part of one of my classes",
-            tag="catalog",
-            params=[path_id("course_id")],
-            response=obj(course_id=INT, enrolled=BOOL),
-            errors=(400, 401, 403, 404, 409),
-        ),
-    },
-    "/api/v1/me/courses": {
-        "get": op(
-            "My enrolments (learners), newest first",
-            tag="catalog",
-            response=obj(items={"type": "array", "items": ENROLMENT_SCHEMA}),
-        )
-    },
-}
+@routes.post("/catalog/{course_id}/withdraw", path=CoursePath, form=BackForm)
+async def withdraw_form(
+    request: web.Request, path: CoursePath, form: Form[BackForm]
+) -> web.Response:
+    await catalog.withdraw(ctx_of(request), actor_of(request), path.course_id)
+    raise web.HTTPSeeOther(_back(form, path.course_id))

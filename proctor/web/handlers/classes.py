@@ -2,77 +2,150 @@
 
 from __future__ import annotations
 
-import re
-from typing import Any
+import datetime as dt
+from typing import Annotated
 
 from aiohttp import web
-from multidict import MultiDictProxy
+from pydantic import Field
 
 from proctor.authz import APPROVER_ROLES, STAFF_ROLES
 from proctor.catalog import classes
-from proctor.catalog.inputs import id_list, name_list
 from proctor.errors import InvalidInput, ProctorError
-from proctor.web import parse
-from proctor.web.handlers.catalog import COURSE_SCHEMA, created
+from proctor.web.endpoint import Form, Routes
+from proctor.web.fields import Day, IdList, Input, NameList, Output, RecordId, Words, chars
+from proctor.web.handlers.catalog import Course
 from proctor.web.keys import actor_of, ctx_of
-from proctor.web.openapi import BOOL, INT, STR, obj, op, path_id
 from proctor.web.render import json_response, page
 
-routes = web.RouteTableDef()
+routes = Routes(tag="classes")
 
 
-@routes.get("/api/v1/classes")
+class ClassPath(Input):
+    class_id: RecordId
+
+
+class NewClass(Input):
+    name: Annotated[str, chars(200)]
+    starts_on: Day
+    ends_on: Day
+    org_id: RecordId | None = Field(None, description="default: my org")
+    course_ids: IdList = Field(default_factory=list)
+    learner_ids: IdList = Field(default_factory=list)
+    usernames: NameList = Field(default_factory=list)
+
+
+class NewMembers(Input):
+    learner_ids: IdList = Field(default_factory=list)
+    usernames: NameList = Field(default_factory=list)
+
+
+class NewCourses(Input):
+    course_ids: IdList
+
+
+class ClassForm(Input):
+    name: Annotated[str, chars(200)]
+    starts_on: Day
+    ends_on: Day
+    course_ids: Annotated[IdList, Words] = Field(default_factory=list)
+
+
+class MembersForm(Input):
+    usernames: Annotated[NameList, Words] = Field(default_factory=list)
+    learner_ids: Annotated[IdList, Words] = Field(default_factory=list)
+
+
+class CoursesForm(Input):
+    course_ids: Annotated[IdList, Words] = Field(default_factory=list)
+
+
+class ClassSummary(Output):
+    id: int
+    name: str
+    org_id: int
+    org_name: str
+    starts_on: dt.date
+    ends_on: dt.date
+    course_count: int
+    member_count: int
+
+
+class ClassList(Output):
+    items: list[ClassSummary]
+
+
+class Member(Output):
+    learner_id: int
+    name: str
+    username: str | None
+    unit_name: str
+    completed: int
+
+
+class ClassDetail(ClassSummary):
+    courses: list[Course]
+    members: list[Member] | None = Field(description="staff only")
+    can_edit: bool
+
+
+@routes.get(
+    "/api/v1/classes",
+    summary="Training classes in my authority (learners: the classes I am in)",
+    response=ClassList,
+)
 async def list_api(request: web.Request) -> web.Response:
     rows = await classes.list_classes(ctx_of(request), actor_of(request))
     return json_response({"items": [r.as_dict() for r in rows]})
 
 
-@routes.post("/api/v1/classes")
-async def create_api(request: web.Request) -> web.Response:
-    data = await parse.json_body(request)
-    detail = await classes.create_class(
-        ctx_of(request),
-        actor_of(request),
-        name=parse.text(data, "name", max_len=200),
-        starts_on=parse.date(data, "starts_on"),
-        ends_on=parse.date(data, "ends_on"),
-        org_id=parse.integer(data, "org_id", required=False, minimum=1),
-        course_ids=id_list(data, "course_ids"),
-        learner_ids=id_list(data, "learner_ids"),
-        usernames=name_list(data, "usernames"),
-    )
+@routes.post(
+    "/api/v1/classes",
+    summary="Open a training class in my authority with its courses and first members",
+    body=NewClass,
+    response=ClassDetail,
+    status=201,
+    errors=(404,),
+)
+async def create_api(request: web.Request, body: NewClass) -> web.Response:
+    detail = await classes.create_class(ctx_of(request), actor_of(request), **body.model_dump())
     return json_response(detail.as_dict(), status=201)
 
 
-@routes.get("/api/v1/classes/{class_id}")
-async def get_api(request: web.Request) -> web.Response:
-    detail = await classes.get_class(
-        ctx_of(request), actor_of(request), parse.path_int(request, "class_id")
-    )
+@routes.get(
+    "/api/v1/classes/{class_id}",
+    summary="A training class with its courses (and members, for staff)",
+    path=ClassPath,
+    response=ClassDetail,
+)
+async def get_api(request: web.Request, path: ClassPath) -> web.Response:
+    detail = await classes.get_class(ctx_of(request), actor_of(request), path.class_id)
     return json_response(detail.as_dict())
 
 
-@routes.post("/api/v1/classes/{class_id}/members")
-async def members_api(request: web.Request) -> web.Response:
-    data = await parse.json_body(request)
+@routes.post(
+    "/api/v1/classes/{class_id}/members",
+    summary="Add learners (all or none; refused ones are named) and enrol them in the courses",
+    path=ClassPath,
+    body=NewMembers,
+    response=ClassDetail,
+)
+async def members_api(request: web.Request, path: ClassPath, body: NewMembers) -> web.Response:
     detail = await classes.add_members(
-        ctx_of(request),
-        actor_of(request),
-        parse.path_int(request, "class_id"),
-        learner_ids=id_list(data, "learner_ids"),
-        usernames=name_list(data, "usernames"),
+        ctx_of(request), actor_of(request), path.class_id, **body.model_dump()
     )
     return json_response(detail.as_dict())
 
 
-@routes.post("/api/v1/classes/{class_id}/courses")
-async def courses_api(request: web.Request) -> web.Response:
-    data = await parse.json_body(request)
+@routes.post(
+    "/api/v1/classes/{class_id}/courses",
+    summary="Add courses (all or none) and enrol every member in them",
+    path=ClassPath,
+    body=NewCourses,
+    response=ClassDetail,
+)
+async def courses_api(request: web.Request, path: ClassPath, body: NewCourses) -> web.Response:
     detail = await classes.add_courses(
-        ctx_of(request),
-        actor_of(request),
-        parse.path_int(request, "class_id"),
-        id_list(data, "course_ids"),
+        ctx_of(request), actor_of(request), path.class_id, body.course_ids
     )
     return json_response(detail.as_dict())
 
@@ -81,7 +154,7 @@ async def courses_api(request: web.Request) -> web.Response:
 
 
 async def _list_page(
-    request: web.Request, *, form: dict[str, Any], error: str | None, status: int = 200
+    request: web.Request, *, form: dict[str, str], error: str | None, status: int = 200
 ) -> web.Response:
     ctx, actor = ctx_of(request), actor_of(request)
     rows = await classes.list_classes(ctx, actor)
@@ -101,31 +174,14 @@ async def list_page(request: web.Request) -> web.Response:
     return await _list_page(request, form={}, error=None)
 
 
-def _words(value: str) -> list[str]:
-    return [w for w in re.split(r"[\s,，;；、]+", value) if w]
-
-
-def _form_ids(form: MultiDictProxy[Any], field: str) -> list[int]:
-    values = [v for v in form.getall(field, []) if isinstance(v, str)]
-    words = [w for v in values for w in _words(v)]
-    return id_list({field: words}, field)
-
-
-@routes.post("/admin/classes")
-async def create_form(request: web.Request) -> web.Response:
-    form = await request.post()
-    fields = {k: v for k, v in form.items() if isinstance(v, str)}
+@routes.post("/admin/classes", form=ClassForm)
+async def create_form(request: web.Request, form: Form[ClassForm]) -> web.Response:
     try:
         detail = await classes.create_class(
-            ctx_of(request),
-            actor_of(request),
-            name=parse.text(fields, "name", max_len=200),
-            starts_on=parse.date(fields, "starts_on"),
-            ends_on=parse.date(fields, "ends_on"),
-            course_ids=_form_ids(form, "course_ids"),
+            ctx_of(request), actor_of(request), **form.valid().model_dump()
         )
     except ProctorError as exc:
-        return await _list_page(request, form=fields, error=exc.message, status=exc.status)
+        return await _list_page(request, form=form.fields, error=exc.message, status=exc.status)
     raise web.HTTPSeeOther(f"/admin/classes/{detail.summary.id}")
 
 
@@ -150,125 +206,35 @@ async def _detail_page(
     )
 
 
-@routes.get("/admin/classes/{class_id}")
-async def detail_page(request: web.Request) -> web.Response:
-    return await _detail_page(request, parse.path_int(request, "class_id"))
+@routes.get("/admin/classes/{class_id}", path=ClassPath)
+async def detail_page(request: web.Request, path: ClassPath) -> web.Response:
+    return await _detail_page(request, path.class_id)
 
 
-@routes.post("/admin/classes/{class_id}/members")
-async def members_form(request: web.Request) -> web.Response:
-    class_id = parse.path_int(request, "class_id")
-    form = await request.post()
+@routes.post("/admin/classes/{class_id}/members", path=ClassPath, form=MembersForm)
+async def members_form(
+    request: web.Request, path: ClassPath, form: Form[MembersForm]
+) -> web.Response:
     try:
-        usernames = _words(str(form.get("usernames", "")))
-        learner_ids = _form_ids(form, "learner_ids")
-        if not usernames and not learner_ids:
+        members = form.valid()
+        if not members.usernames and not members.learner_ids:
             raise InvalidInput("请填写要报名的学员用户名或学员编号", field="usernames")
         await classes.add_members(
-            ctx_of(request),
-            actor_of(request),
-            class_id,
-            learner_ids=learner_ids,
-            usernames=usernames,
+            ctx_of(request), actor_of(request), path.class_id, **members.model_dump()
         )
     except ProctorError as exc:
-        return await _detail_page(request, class_id, error=exc.message, status=exc.status)
-    raise web.HTTPSeeOther(f"/admin/classes/{class_id}")
+        return await _detail_page(request, path.class_id, error=exc.message, status=exc.status)
+    raise web.HTTPSeeOther(f"/admin/classes/{path.class_id}")
 
 
-@routes.post("/admin/classes/{class_id}/courses")
-async def courses_form(request: web.Request) -> web.Response:
-    class_id = parse.path_int(request, "class_id")
-    form = await request.post()
+@routes.post("/admin/classes/{class_id}/courses", path=ClassPath, form=CoursesForm)
+async def courses_form(
+    request: web.Request, path: ClassPath, form: Form[CoursesForm]
+) -> web.Response:
     try:
         await classes.add_courses(
-            ctx_of(request), actor_of(request), class_id, _form_ids(form, "course_ids")
+            ctx_of(request), actor_of(request), path.class_id, form.valid().course_ids
         )
     except ProctorError as exc:
-        return await _detail_page(request, class_id, error=exc.message, status=exc.status)
-    raise web.HTTPSeeOther(f"/admin/classes/{class_id}")
-
-
-SUMMARY_PROPS: dict[str, Any] = {
-    "id": INT,
-    "name": STR,
-    "org_id": INT,
-    "org_name": STR,
-    "starts_on": {"type": "string", "format": "date"},
-    "ends_on": {"type": "string", "format": "date"},
-    "course_count": INT,
-    "member_count": INT,
-}
-SUMMARY_SCHEMA = obj(**SUMMARY_PROPS)
-DETAIL_SCHEMA = obj(
-    **SUMMARY_PROPS,
-    courses={"type": "array", "items": COURSE_SCHEMA},
-    members={
-        "type": ["array", "null"],
-        "description": "staff only",
-        "items": obj(learner_id=INT, name=STR, username=STR, unit_name=STR, completed=INT),
-    },
-    can_edit=BOOL,
-)
-IDS = {"type": "array", "items": INT}
-NAMES = {"type": "array", "items": STR}
-CLASS_ERRORS = (400, 401, 403, 404, 422)
-
-OPENAPI: dict[str, dict[str, Any]] = {
-    "/api/v1/classes": {
-        "get": op(
-            "Training classes in my authority (learners: the classes I am in)",
-            tag="classes",
-            response=obj(items={"type": "array", "items": SUMMARY_SCHEMA}),
-        ),
-        "post": created(
-            op(
-                "Open a training class in my authority with its courses and first members",
-                tag="classes",
-                body={
-                    "type": "object",
-                    "properties": {
-                        "name": STR,
-                        "starts_on": {"type": "string", "format": "date"},
-                        "ends_on": {"type": "string", "format": "date"},
-                        "org_id": {"type": "integer", "description": "default: my org"},
-                        "course_ids": IDS,
-                        "learner_ids": IDS,
-                        "usernames": NAMES,
-                    },
-                    "required": ["name", "starts_on", "ends_on"],
-                },
-                response=DETAIL_SCHEMA,
-                errors=CLASS_ERRORS,
-            )
-        ),
-    },
-    "/api/v1/classes/{class_id}": {
-        "get": op(
-            "A training class with its courses (and members, for staff)",
-            tag="classes",
-            params=[path_id("class_id")],
-            response=DETAIL_SCHEMA,
-        )
-    },
-    "/api/v1/classes/{class_id}/members": {
-        "post": op(
-            "Add learners (all or none; refused ones are named) and enrol them in the courses",
-            tag="classes",
-            params=[path_id("class_id")],
-            body={"type": "object", "properties": {"learner_ids": IDS, "usernames": NAMES}},
-            response=DETAIL_SCHEMA,
-            errors=CLASS_ERRORS,
-        )
-    },
-    "/api/v1/classes/{class_id}/courses": {
-        "post": op(
-            "Add courses (all or none) and enrol every member in them",
-            tag="classes",
-            params=[path_id("class_id")],
-            body=obj(course_ids=IDS),
-            response=DETAIL_SCHEMA,
-            errors=CLASS_ERRORS,
-        )
-    },
-}
+        return await _detail_page(request, path.class_id, error=exc.message, status=exc.status)
+    raise web.HTTPSeeOther(f"/admin/classes/{path.class_id}")

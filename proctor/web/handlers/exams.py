@@ -2,32 +2,214 @@
 
 from __future__ import annotations
 
-from typing import Any
+import datetime as dt
+from typing import Annotated, Any, Literal
 
 from aiohttp import web
+from pydantic import AwareDatetime, Field
 
 from models import utcnow
 from proctor.errors import Conflict, Forbidden, InvalidInput, NotFound
 from proctor.exams import bank, bank_import, overview, service
 from proctor.exams.rules import EVENT_NAMES
-from proctor.web import parse
-from proctor.web.handlers.rosters import read_upload, xlsx_response
+from proctor.web.endpoint import Binary, Form, Routes
+from proctor.web.fields import Credits, Input, Output, RecordId, Seconds, chars
+from proctor.web.handlers.rosters import XLSX, upload_of, xlsx_response
 from proctor.web.keys import actor_of, ctx_of
-from proctor.web.openapi import DECIMAL, INT, STR, obj, op, path_id
 from proctor.web.render import json_response, page
-from tracker.web.handlers import client_ip, read_body, tracked
+from tracker.protocol import MAX_BODY_BYTES
+from tracker.web.handlers import client_ip
 
-routes = web.RouteTableDef()
+routes = Routes(tag="exams")
 DEVICE_HEADER = "X-Device"
 ATTEMPT = "/api/v1/exams/attempts/{attempt_id}"
+PageEvent = Literal[
+    "hidden", "visible", "blur", "focus", "fullscreen_exit", "copy", "paste", "cut", "menu"
+]
+
+
+class ExamPath(Input):
+    exam_id: RecordId
+
+
+class CoursePath(Input):
+    course_id: RecordId
+
+
+class AttemptPath(Input):
+    attempt_id: RecordId
+
+
+class ItemPath(AttemptPath):
+    item_id: RecordId
+
+
+class AttemptStart(Input):
+    device: Annotated[str, chars(128, required=False)] = ""
+
+
+class AnswerIn(Input):
+    choice: Annotated[
+        list[Annotated[str, Field(max_length=2)]],
+        Field(max_length=26, description='option ids, such as ["A"]; empty clears the answer'),
+    ]
+    seconds: Seconds = 0
+
+
+class PageEventIn(Input):
+    kind: PageEvent
+    item_id: RecordId | None = None
+    client_ms: Annotated[float, Field(ge=0, le=1e14)] | None = None
+
+
+class Beat(Input):
+    events: Annotated[list[PageEventIn], Field(max_length=service.MAX_EVENTS_PER_REPORT)] = Field(
+        default_factory=list
+    )
+
+
+class ItemIn(Input):
+    kind: Literal["single", "multiple", "truefalse"]
+    stem: Annotated[str, chars(2000)]
+    options: Annotated[list[Annotated[str, chars(500)]], Field(max_length=26)] = Field(
+        default_factory=list
+    )
+    key: Annotated[str, chars(26, description='the right options, such as "B" or "AC"')]
+
+
+class NewItems(Input):
+    items: Annotated[list[ItemIn], Field(min_length=1, max_length=500)]
+
+
+class NewExam(Input):
+    title: Annotated[str, chars(200)]
+    item_count: Annotated[int, Field(ge=1, le=200)]
+    time_limit_s: Annotated[int, Field(ge=60, le=6 * 3600)]
+    pass_mark: Annotated[int, Field(ge=1, le=100)]
+    attempts_allowed: Annotated[int, Field(ge=1, le=10)]
+    bonus_credits: Credits
+    opens_at: AwareDatetime
+    closes_at: AwareDatetime
+
+
+class ExamForm(Input):
+    title: Annotated[str, chars(200)]
+    item_count: Annotated[int, Field(ge=1, le=200)]
+    time_limit_min: Annotated[int, Field(ge=1, le=6 * 60)]
+    pass_mark: Annotated[int, Field(ge=1, le=100)]
+    attempts_allowed: Annotated[int, Field(ge=1, le=10)]
+    bonus_credits: Annotated[str, chars(10)]
+    opens_at: Annotated[str, chars(40)]
+    closes_at: Annotated[str, chars(40)]
+
+
+class ExamCard(Output):
+    exam_id: int
+    title: str
+    course_id: int
+    course_title: str
+    opens_at: dt.datetime
+    closes_at: dt.datetime
+    status: Literal["upcoming", "open", "closed"]
+    item_count: int
+    time_limit_s: int
+    pass_mark: int
+    attempts_allowed: int
+    attempts_used: int
+    bonus_credits: Annotated[str, Field(description="exact decimal")]
+    best_score: int | None
+    passed: bool
+    open_attempt_id: int | None
+
+
+class ExamCards(Output):
+    items: list[ExamCard]
+
+
+class Option(Output):
+    id: str
+    label: str
+    text: str
+
+
+class ShownItem(Output):
+    n: int
+    item_id: int
+    kind: str
+    stem: str
+    options: list[Option]
+    chosen: list[str]
+
+
+class Attempt(Output):
+    attempt_id: int
+    exam_id: int
+    title: str
+    state: str
+    remaining_s: int
+    deadline: dt.datetime
+    beat_interval_s: int
+    items: list[ShownItem]
+    answered: int
+    score: int | None
+    passed: bool | None
+
+
+class Saved(Output):
+    item_id: int
+    choice: list[str]
+    answered: int
+    remaining_s: int
+
+
+class BeatReply(Output):
+    state: str
+    remaining_s: int
+    recorded: int
+
+
+class Added(Output):
+    added: int
+    bank_size: int
+
+
+class ExamCreated(Output):
+    exam_id: int
+    title: str
+
+
+class ExamRow(Output):
+    exam_id: int
+    title: str
+    course_id: int
+    course_title: str
+    opens_at: dt.datetime
+    closes_at: dt.datetime
+    status: str
+    analysed_at: dt.datetime | None
+    examinees: int
+    finished: int
+    passed: int
+    pass_rate: float | None
+    mean_score: float | None
+    flags: int
+
+
+class ExamRows(Output):
+    items: list[ExamRow]
+
+
+class ExamRun(Output):
+    exam_id: int
+    title: str
+    attempts: int
+    pairs_tested: int
+    flags: int
+    cases_opened: int
 
 
 def _device(request: web.Request) -> str:
     return request.headers.get(DEVICE_HEADER, "")[:128]
-
-
-def _attempt_id(request: web.Request) -> int:
-    return parse.path_int(request, "attempt_id")
 
 
 def _card(c: service.ExamCard) -> dict[str, Any]:
@@ -52,37 +234,52 @@ def _card(c: service.ExamCard) -> dict[str, Any]:
     }
 
 
-@routes.get("/api/v1/exams")
+@routes.get(
+    "/api/v1/exams",
+    summary="Exams the learner may take, with their attempts, best score and status",
+    response=ExamCards,
+)
 async def list_api(request: web.Request) -> web.Response:
     cards = await service.exams_for_learner(ctx_of(request), actor_of(request), utcnow())
     return json_response({"items": [_card(c) for c in cards]})
 
 
-@routes.post("/api/v1/exams/{exam_id}/attempts")
-@tracked
-async def start_api(request: web.Request) -> web.Response:
-    data = await read_body(request) if request.can_read_body else {}
-    device = data.get("device", "")
-    if not isinstance(device, str) or len(device) > 128:
-        raise InvalidInput("字段 device 应为不超过 128 个字符的字符串", field="device")
+@routes.post(
+    "/api/v1/exams/{exam_id}/attempts",
+    summary="Start an attempt (or resume the open one); the server draws items and keeps the clock",
+    path=ExamPath,
+    body=AttemptStart,
+    body_required=False,
+    max_body=MAX_BODY_BYTES,
+    response=Attempt,
+    status=201,
+    also=(200,),  # the open attempt resumed
+    errors=(409,),
+)
+async def start_api(request: web.Request, path: ExamPath, body: AttemptStart) -> web.Response:
     attempt = await service.start(
         ctx_of(request),
         actor_of(request),
-        parse.path_int(request, "exam_id"),
+        path.exam_id,
         ip=client_ip(request),
-        device=device,
+        device=body.device,
         user_agent=request.headers.get("User-Agent", ""),
         now=utcnow(),
     )
     return json_response(attempt.as_json(), status=201 if attempt.created else 200)
 
 
-@routes.get(ATTEMPT)
-async def attempt_api(request: web.Request) -> web.Response:
+@routes.get(
+    ATTEMPT,
+    summary="The attempt as the learner sees it: items without the key, saved answers, time left",
+    path=AttemptPath,
+    response=Attempt,
+)
+async def attempt_api(request: web.Request, path: AttemptPath) -> web.Response:
     attempt = await service.view(
         ctx_of(request),
         actor_of(request),
-        _attempt_id(request),
+        path.attempt_id,
         ip=client_ip(request),
         device=_device(request),
         now=utcnow(),
@@ -90,46 +287,46 @@ async def attempt_api(request: web.Request) -> web.Response:
     return json_response(attempt.as_json())
 
 
-@routes.put(ATTEMPT + "/answers/{item_id}")
-@tracked
-async def answer_api(request: web.Request) -> web.Response:
-    data = await read_body(request)
-    chosen = data.get("choice")
-    if not isinstance(chosen, list) or not all(isinstance(c, str) and len(c) <= 2 for c in chosen):
-        raise InvalidInput('字段 choice 应为选项编号的列表，如 ["A"]', field="choice")
-    seconds = data.get("seconds", 0)
-    if isinstance(seconds, bool) or not isinstance(seconds, int | float) or not 0 <= seconds < 1e6:
-        raise InvalidInput("字段 seconds 应为非负数", field="seconds")
+@routes.put(
+    ATTEMPT + "/answers/{item_id}",
+    summary="Save, change or clear the answer to one item (option ids, not display letters)",
+    path=ItemPath,
+    body=AnswerIn,
+    max_body=MAX_BODY_BYTES,
+    response=Saved,
+    errors=(409,),
+)
+async def answer_api(request: web.Request, path: ItemPath, body: AnswerIn) -> web.Response:
     saved = await service.save_answer(
         ctx_of(request),
         actor_of(request),
-        _attempt_id(request),
-        parse.path_int(request, "item_id"),
-        chosen,
-        float(seconds),
+        path.attempt_id,
+        path.item_id,
+        body.choice,
+        body.seconds,
         now=utcnow(),
     )
     return json_response(saved)
 
 
-@routes.post(ATTEMPT + "/beats")
-@tracked
-async def beat_api(request: web.Request) -> web.Response:
-    data = await read_body(request)
-    raw = data.get("events", [])
-    if not isinstance(raw, list):
-        raise InvalidInput("字段 events 应为列表", field="events")
-    events: list[tuple[str, dict[str, Any]]] = []
-    for e in raw:
-        if not isinstance(e, dict) or not isinstance(e.get("kind"), str):
-            raise InvalidInput("每个事件应为含 kind 的对象", field="events")
-        # Only small, known detail fields are kept: the page is not trusted with free text.
-        detail = {k: e[k] for k in ("item_id", "client_ms") if isinstance(e.get(k), int | float)}
-        events.append((e["kind"], detail))
+@routes.post(
+    ATTEMPT + "/beats",
+    summary="Invigilation beat: page events since the last beat; replies with server time left",
+    path=AttemptPath,
+    body=Beat,
+    max_body=MAX_BODY_BYTES,
+    response=BeatReply,
+    errors=(409,),
+)
+async def beat_api(request: web.Request, path: AttemptPath, body: Beat) -> web.Response:
+    # Only small, known detail fields are kept: the page is not trusted with free text.
+    events: list[tuple[str, dict[str, Any]]] = [
+        (e.kind, e.model_dump(exclude={"kind"}, exclude_none=True)) for e in body.events
+    ]
     reply = await service.report(
         ctx_of(request),
         actor_of(request),
-        _attempt_id(request),
+        path.attempt_id,
         events,
         ip=client_ip(request),
         device=_device(request),
@@ -138,62 +335,92 @@ async def beat_api(request: web.Request) -> web.Response:
     return json_response(reply)
 
 
-@routes.post(ATTEMPT + "/submit")
-async def submit_api(request: web.Request) -> web.Response:
+@routes.post(
+    ATTEMPT + "/submit",
+    summary="Hand in: scored on the server; a pass posts the bonus credits once per course and year",
+    path=AttemptPath,
+    response=Attempt,
+    errors=(409,),
+)
+async def submit_api(request: web.Request, path: AttemptPath) -> web.Response:
     attempt = await service.submit(
-        ctx_of(request), actor_of(request), _attempt_id(request), now=utcnow()
+        ctx_of(request), actor_of(request), path.attempt_id, now=utcnow()
     )
     return json_response(attempt.as_json())
 
 
-@routes.post("/api/v1/courses/{course_id}/exam-items")
-async def items_api(request: web.Request) -> web.Response:
-    data = await parse.json_body(request)
-    raw = data.get("items")
-    if not isinstance(raw, list) or not 1 <= len(raw) <= 500:
-        raise InvalidInput("字段 items 应为 1 至 500 道题的列表", field="items")
-    items = [bank.parse_item(r, f"items[{i}]") for i, r in enumerate(raw)]
-    size = await bank.add_items(
-        ctx_of(request), actor_of(request), parse.path_int(request, "course_id"), items
-    )
+@routes.post(
+    "/api/v1/courses/{course_id}/exam-items",
+    summary="Add questions to a course's bank (course managers)",
+    path=CoursePath,
+    body=NewItems,
+    response=Added,
+    status=201,
+)
+async def items_api(request: web.Request, path: CoursePath, body: NewItems) -> web.Response:
+    items = [bank.parse_item(r.model_dump(), f"items[{i}]") for i, r in enumerate(body.items)]
+    size = await bank.add_items(ctx_of(request), actor_of(request), path.course_id, items)
     return json_response({"added": len(items), "bank_size": size}, status=201)
 
 
-@routes.post("/api/v1/courses/{course_id}/exam-items.xlsx")
-async def items_xlsx_api(request: web.Request) -> web.Response:
-    _, data = await read_upload(request, "题库", "Excel .xlsx")
-    items = bank_import.read_bank(data)
-    size = await bank.add_items(
-        ctx_of(request), actor_of(request), parse.path_int(request, "course_id"), items
-    )
+@routes.post(
+    "/api/v1/courses/{course_id}/exam-items.xlsx",
+    summary="Import questions from an Excel sheet (题型, 题干, 选项A…, 答案), all or none",
+    path=CoursePath,
+    upload="file",
+    response=Added,
+    status=201,
+)
+async def items_xlsx_api(request: web.Request, path: CoursePath) -> web.Response:
+    upload = await upload_of(request, "题库", "Excel .xlsx")
+    items = bank_import.read_bank(upload.data)
+    size = await bank.add_items(ctx_of(request), actor_of(request), path.course_id, items)
     return json_response({"added": len(items), "bank_size": size}, status=201)
 
 
-@routes.get("/api/v1/exam-items/template.xlsx")
+@routes.get(
+    "/api/v1/exam-items/template.xlsx",
+    summary="The question bank template (XLSX)",
+    response=Binary(XLSX),
+)
 async def template_api(request: web.Request) -> web.Response:
     return xlsx_response(bank_import.template_xlsx(), "题库模板.xlsx", "exam-bank-template.xlsx")
 
 
-@routes.post("/api/v1/courses/{course_id}/exams")
-async def create_api(request: web.Request) -> web.Response:
-    spec = bank.parse_exam(await parse.json_body(request))
-    exam = await bank.create_exam(
-        ctx_of(request), actor_of(request), parse.path_int(request, "course_id"), spec
-    )
+@routes.post(
+    "/api/v1/courses/{course_id}/exams",
+    summary="Open an exam on a course (course managers)",
+    path=CoursePath,
+    body=NewExam,
+    response=ExamCreated,
+    status=201,
+)
+async def create_api(request: web.Request, path: CoursePath, body: NewExam) -> web.Response:
+    spec = bank.parse_exam(body.model_dump(mode="json"))
+    exam = await bank.create_exam(ctx_of(request), actor_of(request), path.course_id, spec)
     return json_response({"exam_id": exam.id, "title": exam.title}, status=201)
 
 
-@routes.get("/api/v1/admin/exams")
+@routes.get(
+    "/api/v1/admin/exams",
+    summary="Exams with their sitting counted over the caller's own learners (staff)",
+    response=ExamRows,
+)
 async def overview_api(request: web.Request) -> web.Response:
     rows = await overview.overview(ctx_of(request), actor_of(request), utcnow())
     return json_response({"items": [r.as_dict() for r in rows]})
 
 
-@routes.post("/api/v1/admin/exams/{exam_id}/analysis")
-async def analyse_api(request: web.Request) -> web.Response:
-    run = await overview.analyse_now(
-        ctx_of(request), actor_of(request), parse.path_int(request, "exam_id"), utcnow()
-    )
+@routes.post(
+    "/api/v1/admin/exams/{exam_id}/analysis",
+    summary="Run post-exam forensics on a closed exam now (course managers; once per window)",
+    path=ExamPath,
+    response=ExamRun,
+    status=201,
+    errors=(409,),
+)
+async def analyse_api(request: web.Request, path: ExamPath) -> web.Response:
+    run = await overview.analyse_now(ctx_of(request), actor_of(request), path.exam_id, utcnow())
     return json_response(run.__dict__, status=201)
 
 
@@ -219,38 +446,28 @@ async def overview_page(request: web.Request) -> web.Response:
     return await _overview_page(request)
 
 
-@routes.post("/admin/exams/courses/{course_id}/bank")
-async def bank_form(request: web.Request) -> web.Response:
+@routes.post("/admin/exams/courses/{course_id}/bank", path=CoursePath)
+async def bank_form(request: web.Request, path: CoursePath) -> web.Response:
     try:
-        _, data = await read_upload(request, "题库", "Excel .xlsx")
-        items = bank_import.read_bank(data)
-        size = await bank.add_items(
-            ctx_of(request), actor_of(request), parse.path_int(request, "course_id"), items
-        )
+        upload = await upload_of(request, "题库", "Excel .xlsx")
+        items = bank_import.read_bank(upload.data)
+        size = await bank.add_items(ctx_of(request), actor_of(request), path.course_id, items)
     except (InvalidInput, Forbidden, NotFound) as exc:
         return await _overview_page(request, error=exc.message, status=exc.status)
     return await _overview_page(request, notice=f"已导入 {len(items)} 道题，题库现有 {size} 道题。")
 
 
-@routes.post("/admin/exams/courses/{course_id}/exams")
-async def exam_form(request: web.Request) -> web.Response:
-    form = await parse.form_or_json(request)
+@routes.post("/admin/exams/courses/{course_id}/exams", path=CoursePath, form=ExamForm)
+async def exam_form(request: web.Request, path: CoursePath, form: Form[ExamForm]) -> web.Response:
     try:
-        raw = {
-            "title": form.get("title", ""),
-            "item_count": parse.integer(form, "item_count", minimum=1),
-            "time_limit_s": (parse.required_int(form, "time_limit_min", minimum=1)) * 60,
-            "pass_mark": parse.integer(form, "pass_mark"),
-            "attempts_allowed": parse.integer(form, "attempts_allowed"),
-            "bonus_credits": form.get("bonus_credits", ""),
-            "opens_at": _local_moment(form.get("opens_at", "")),
-            "closes_at": _local_moment(form.get("closes_at", "")),
+        fields = form.valid()
+        raw = fields.model_dump(exclude={"time_limit_min"}) | {
+            "time_limit_s": fields.time_limit_min * 60,
+            "opens_at": _local_moment(fields.opens_at),
+            "closes_at": _local_moment(fields.closes_at),
         }
         exam = await bank.create_exam(
-            ctx_of(request),
-            actor_of(request),
-            parse.path_int(request, "course_id"),
-            bank.parse_exam(raw),
+            ctx_of(request), actor_of(request), path.course_id, bank.parse_exam(raw)
         )
     except (InvalidInput, Forbidden, NotFound) as exc:
         return await _overview_page(request, error=exc.message, status=exc.status)
@@ -262,11 +479,11 @@ def _local_moment(value: str) -> str:
     return f"{value}:00+08:00" if len(value) == 16 else value
 
 
-@routes.post("/admin/exams/{exam_id}/analysis")
-async def analyse_form(request: web.Request) -> web.Response:
+@routes.post("/admin/exams/{exam_id}/analysis", path=ExamPath)
+async def analyse_form(request: web.Request, path: ExamPath) -> web.Response:
     ctx, actor = ctx_of(request), actor_of(request)
     try:
-        done = await overview.analyse_now(ctx, actor, parse.path_int(request, "exam_id"), utcnow())
+        done = await overview.analyse_now(ctx, actor, path.exam_id, utcnow())
     except (Conflict, Forbidden, NotFound) as exc:
         return await _overview_page(request, error=exc.message, status=exc.status)
     return await _overview_page(request, done=done)
@@ -278,170 +495,15 @@ async def list_page(request: web.Request) -> web.Response:
     return page(request, "exams/list.html", {"cards": cards})
 
 
-@routes.get("/exams/attempts/{attempt_id}")
-async def attempt_page(request: web.Request) -> web.Response:
+@routes.get("/exams/attempts/{attempt_id}", path=AttemptPath)
+async def attempt_page(request: web.Request, path: AttemptPath) -> web.Response:
     attempt = await service.view(
         ctx_of(request),
         actor_of(request),
-        _attempt_id(request),
+        path.attempt_id,
         ip=client_ip(request),
         device="",
         now=utcnow(),
         opened=True,
     )
     return page(request, "exams/attempt.html", {"a": attempt, "event_names": EVENT_NAMES})
-
-
-ATTEMPT_SCHEMA = obj(
-    attempt_id=INT,
-    exam_id=INT,
-    title=STR,
-    state=STR,
-    remaining_s=INT,
-    deadline=STR,
-    beat_interval_s=INT,
-    items={"type": "array", "items": {"type": "object"}},
-    answered=INT,
-    score={"type": ["integer", "null"]},
-    passed={"type": ["boolean", "null"]},
-)
-LEARNER_ERRORS = (400, 401, 403, 404, 409, 413, 422)
-
-OPENAPI: dict[str, dict[str, Any]] = {
-    "/api/v1/admin/exams": {
-        "get": op(
-            "Exams with their sitting counted over the caller's own learners (staff)",
-            tag="exams",
-            response=obj(items={"type": "array", "items": {"type": "object"}}),
-            errors=(401, 403),
-        )
-    },
-    "/api/v1/admin/exams/{exam_id}/analysis": {
-        "post": op(
-            "Run post-exam forensics on a closed exam now (course managers; once per window)",
-            tag="exams",
-            params=[path_id("exam_id")],
-            response=obj(
-                exam_id=INT, title=STR, attempts=INT, pairs_tested=INT, flags=INT, cases_opened=INT
-            ),
-            errors=(401, 403, 404, 409),
-        )
-    },
-    "/api/v1/exams": {
-        "get": op(
-            "Exams the learner may take, with their attempts, best score and status",
-            tag="exams",
-            response=obj(items={"type": "array", "items": {"type": "object"}}),
-            errors=(401, 403),
-        )
-    },
-    "/api/v1/exams/{exam_id}/attempts": {
-        "post": op(
-            "Start an attempt (or resume the open one); the server draws items and keeps the clock",
-            tag="exams",
-            params=[path_id("exam_id")],
-            body=obj(device=STR),
-            response=ATTEMPT_SCHEMA,
-            errors=LEARNER_ERRORS,
-        )
-    },
-    ATTEMPT: {
-        "get": op(
-            "The attempt as the learner sees it: items without the key, saved answers, time left",
-            tag="exams",
-            params=[path_id("attempt_id")],
-            response=ATTEMPT_SCHEMA,
-            errors=(401, 403, 404),
-        )
-    },
-    ATTEMPT + "/answers/{item_id}": {
-        "put": op(
-            "Save, change or clear the answer to one item (option ids, not display letters)",
-            tag="exams",
-            params=[path_id("attempt_id"), path_id("item_id")],
-            body=obj(choice={"type": "array", "items": STR}, seconds={"type": "number"}),
-            response=obj(
-                item_id=INT, choice={"type": "array", "items": STR}, answered=INT, remaining_s=INT
-            ),
-            errors=LEARNER_ERRORS,
-        )
-    },
-    ATTEMPT + "/beats": {
-        "post": op(
-            "Invigilation beat: page events since the last beat; replies with server time left",
-            tag="exams",
-            params=[path_id("attempt_id")],
-            body=obj(
-                events={
-                    "type": "array",
-                    "items": obj(kind=STR),
-                    "description": "kinds: hidden, visible, blur, focus, fullscreen_exit, "
-                    "copy, paste, cut, menu",
-                }
-            ),
-            response=obj(state=STR, remaining_s=INT, recorded=INT),
-            errors=LEARNER_ERRORS,
-        )
-    },
-    ATTEMPT + "/submit": {
-        "post": op(
-            "Hand in: scored on the server; a pass posts the bonus credits once per course and year",
-            tag="exams",
-            params=[path_id("attempt_id")],
-            response=ATTEMPT_SCHEMA,
-            errors=(401, 403, 404),
-        )
-    },
-    "/api/v1/courses/{course_id}/exam-items": {
-        "post": op(
-            "Add questions to a course's bank (course managers)",
-            tag="exams",
-            params=[path_id("course_id")],
-            body=obj(
-                items={
-                    "type": "array",
-                    "items": obj(
-                        kind=STR, stem=STR, options={"type": "array", "items": STR}, key=STR
-                    ),
-                }
-            ),
-            response=obj(added=INT, bank_size=INT),
-        )
-    },
-    "/api/v1/courses/{course_id}/exam-items.xlsx": {
-        "post": op(
-            "Import questions from an Excel sheet (题型, 题干, 选项A…, 答案), all or none",
-            tag="exams",
-            params=[path_id("course_id")],
-            body={
-                "type": "object",
-                "properties": {"file": {"type": "string", "format": "binary"}},
-                "required": ["file"],
-            },
-            content_type="multipart/form-data",
-            response=obj(added=INT, bank_size=INT),
-            errors=(400, 401, 403, 404, 413, 422),
-        )
-    },
-    "/api/v1/exam-items/template.xlsx": {
-        "get": op("The question bank template (XLSX)", tag="exams", errors=(401,))
-    },
-    "/api/v1/courses/{course_id}/exams": {
-        "post": op(
-            "Open an exam on a course (course managers)",
-            tag="exams",
-            params=[path_id("course_id")],
-            body=obj(
-                title=STR,
-                item_count=INT,
-                time_limit_s=INT,
-                pass_mark=INT,
-                attempts_allowed=INT,
-                bonus_credits=DECIMAL,
-                opens_at=STR,
-                closes_at=STR,
-            ),
-            response=obj(exam_id=INT, title=STR),
-        )
-    },
-}

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from aiohttp import web
 
+from proctor.web.endpoint import Routes
 from proctor.web.keys import actor_of
 from proctor.web.render import page
 
-routes = web.RouteTableDef()
+routes = Routes(tag="home")
 
 
 @routes.get("/")
@@ -20,9 +19,6 @@ async def home(request: web.Request) -> web.StreamResponse:
     raise web.HTTPSeeOther("/learn")
 
 
-@routes.get("/healthz")
+@routes.get("/healthz", public=True)
 async def healthz(request: web.Request) -> web.Response:
     return web.json_response({"ok": True})
-
-
-OPENAPI: dict[str, dict[str, Any]] = {}

@@ -2,73 +2,153 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated
 
 from aiohttp import web
+from pydantic import Field
 
 from proctor.learners import service
 from proctor.learners.ranks import RANKS
 from proctor.orgs import service as orgs
-from proctor.web import parse
+from proctor.web.endpoint import Routes
+from proctor.web.fields import Flag, Input, Output, Page, RecordId, chars
 from proctor.web.keys import actor_of, ctx_of
-from proctor.web.openapi import BOOL, INT, STR, obj, op, path_id, query
 from proctor.web.render import json_response, page
 
-routes = web.RouteTableDef()
+routes = Routes(tag="learners")
 
 
-def _filters(request: web.Request) -> dict[str, Any]:
-    q = request.query
-    return {
-        "q": parse.text(dict(q), "q", required=False, max_len=50),
-        "org_id": parse.integer(dict(q), "org_id", required=False, minimum=1),
-        "rank": parse.text(dict(q), "rank", required=False, max_len=20),
-        "page": parse.integer(dict(q), "page", required=False, minimum=1, default=1) or 1,
-    }
+class LearnerPath(Input):
+    learner_id: RecordId
 
 
-@routes.get("/api/v1/learners")
-async def search_api(request: web.Request) -> web.Response:
-    filters = _filters(request)
-    total, rows = await service.search(ctx_of(request), actor_of(request), **filters)
-    return json_response(
-        {"total": total, "page": filters["page"], "items": [r.as_dict() for r in rows]}
-    )
+class OrgPath(Input):
+    org_id: RecordId
 
 
-@routes.get("/api/v1/learners/{learner_id}")
-async def get_api(request: web.Request) -> web.Response:
-    view = await service.get(
-        ctx_of(request), actor_of(request), parse.path_int(request, "learner_id")
-    )
+class SearchQuery(Input):
+    q: Annotated[
+        str, chars(50, required=False, description="name, username, unit name or identity number")
+    ] = ""
+    org_id: RecordId | None = Field(None, description="restrict to an org subtree")
+    rank: Annotated[str, chars(20, required=False)] = ""
+    page: Page = 1
+
+
+class LearnerChanges(Input):
+    rank: Annotated[str, chars(20)] | None = None
+    position: Annotated[str, chars(60, required=False)] | None = None
+    phone: Annotated[str, chars(20)] | None = None
+    unit_id: RecordId | None = None
+    active: Flag | None = None
+
+
+class Learner(Output):
+    id: int
+    name: str
+    id_masked: str
+    gender: str
+    birth_date: str
+    phone_masked: str
+    unit_id: int
+    unit_name: str
+    rank: str
+    position: str
+    active: bool
+    username: str | None
+
+
+class LearnerPage(Output):
+    total: int
+    page: int
+    items: list[Learner]
+
+
+class Identifiers(Output):
+    id_number: str
+    phone: str
+
+
+class OrgChild(Output):
+    id: int
+    name: str
+    code: str
+    level: str
+    parent_id: int | None
+    learners: int
+
+
+class OrgNode(Output):
+    id: int
+    name: str
+    level: str
+    children: list[OrgChild]
+
+
+@routes.get(
+    "/api/v1/learners",
+    summary="Search learners within my authority",
+    query=SearchQuery,
+    response=LearnerPage,
+)
+async def search_api(request: web.Request, query: SearchQuery) -> web.Response:
+    total, rows = await service.search(ctx_of(request), actor_of(request), **query.model_dump())
+    return json_response({"total": total, "page": query.page, "items": [r.as_dict() for r in rows]})
+
+
+@routes.get(
+    "/api/v1/learners/{learner_id}",
+    summary="One learner (404 outside my authority)",
+    path=LearnerPath,
+    response=Learner,
+)
+async def get_api(request: web.Request, path: LearnerPath) -> web.Response:
+    view = await service.get(ctx_of(request), actor_of(request), path.learner_id)
     return json_response(view.as_dict())
 
 
-@routes.patch("/api/v1/learners/{learner_id}")
-async def update_api(request: web.Request) -> web.Response:
-    data = await parse.json_body(request)
+@routes.patch(
+    "/api/v1/learners/{learner_id}",
+    summary="Change rank, position, phone, unit or active flag",
+    path=LearnerPath,
+    body=LearnerChanges,
+    response=Learner,
+)
+async def update_api(request: web.Request, path: LearnerPath, body: LearnerChanges) -> web.Response:
     view = await service.update(
-        ctx_of(request), actor_of(request), parse.path_int(request, "learner_id"), data
+        ctx_of(request),
+        actor_of(request),
+        path.learner_id,
+        body.model_dump(exclude_unset=True, exclude_none=True),
     )
     return json_response(view.as_dict())
 
 
-@routes.post("/api/v1/learners/{learner_id}/reveal")
-async def reveal_api(request: web.Request) -> web.Response:
-    values = await service.reveal_identifiers(
-        ctx_of(request), actor_of(request), parse.path_int(request, "learner_id")
-    )
+@routes.post(
+    "/api/v1/learners/{learner_id}/reveal",
+    summary="Full identity number and phone (org administrators; audited)",
+    path=LearnerPath,
+    response=Identifiers,
+)
+async def reveal_api(request: web.Request, path: LearnerPath) -> web.Response:
+    values = await service.reveal_identifiers(ctx_of(request), actor_of(request), path.learner_id)
     return json_response(values)
 
 
-@routes.get("/api/v1/orgs")
+@routes.get("/api/v1/orgs", summary="My org node and its children", tag="orgs", response=OrgNode)
 async def org_root_api(request: web.Request) -> web.Response:
     return await _children(request, None)
 
 
-@routes.get("/api/v1/orgs/{org_id}")
-async def org_api(request: web.Request) -> web.Response:
-    return await _children(request, parse.path_int(request, "org_id"))
+@routes.get(
+    "/api/v1/orgs/{org_id}",
+    summary="An org node in my authority and its children",
+    tag="orgs",
+    path=OrgPath,
+    response=OrgNode,
+)
+async def org_api(request: web.Request, path: OrgPath) -> web.Response:
+    return await _children(request, path.org_id)
 
 
 async def _children(request: web.Request, org_id: int | None) -> web.Response:
@@ -83,17 +163,16 @@ async def _children(request: web.Request, org_id: int | None) -> web.Response:
     )
 
 
-@routes.get("/admin/learners")
-async def search_page(request: web.Request) -> web.Response:
-    filters = _filters(request)
+@routes.get("/admin/learners", query=SearchQuery)
+async def search_page(request: web.Request, query: SearchQuery) -> web.Response:
     actor = actor_of(request)
-    total, rows = await service.search(ctx_of(request), actor, **filters)
+    total, rows = await service.search(ctx_of(request), actor, **query.model_dump())
     node, _ = await orgs.children(ctx_of(request), actor, None)
     return page(
         request,
         "learners/search.html",
         {
-            "filters": filters,
+            "filters": query,
             "total": total,
             "rows": rows,
             "ranks": RANKS,
@@ -103,79 +182,7 @@ async def search_page(request: web.Request) -> web.Response:
     )
 
 
-@routes.get("/admin/learners/{learner_id}")
-async def detail_page(request: web.Request) -> web.Response:
-    learner = await service.get(
-        ctx_of(request), actor_of(request), parse.path_int(request, "learner_id")
-    )
+@routes.get("/admin/learners/{learner_id}", path=LearnerPath)
+async def detail_page(request: web.Request, path: LearnerPath) -> web.Response:
+    learner = await service.get(ctx_of(request), actor_of(request), path.learner_id)
     return page(request, "learners/detail.html", {"learner": learner})
-
-
-LEARNER_SCHEMA = obj(
-    id=INT,
-    name=STR,
-    id_masked=STR,
-    gender=STR,
-    birth_date=STR,
-    phone_masked=STR,
-    unit_id=INT,
-    unit_name=STR,
-    rank=STR,
-    position=STR,
-    active=BOOL,
-    username=STR,
-)
-
-OPENAPI: dict[str, dict[str, Any]] = {
-    "/api/v1/learners": {
-        "get": op(
-            "Search learners within my authority",
-            tag="learners",
-            params=[
-                query("q", STR, "name, username, unit name or full identity number"),
-                query("org_id", INT, "restrict to an org subtree"),
-                query("rank", STR),
-                query("page", INT),
-            ],
-            response=obj(total=INT, page=INT, items={"type": "array", "items": LEARNER_SCHEMA}),
-        )
-    },
-    "/api/v1/learners/{learner_id}": {
-        "get": op(
-            "One learner (404 outside my authority)",
-            tag="learners",
-            params=[path_id("learner_id")],
-            response=LEARNER_SCHEMA,
-        ),
-        "patch": op(
-            "Change rank, position, phone, unit or active flag",
-            tag="learners",
-            params=[path_id("learner_id")],
-            body={
-                "type": "object",
-                "properties": {
-                    "rank": STR,
-                    "position": STR,
-                    "phone": STR,
-                    "unit_id": INT,
-                    "active": BOOL,
-                },
-            },
-            response=LEARNER_SCHEMA,
-        ),
-    },
-    "/api/v1/learners/{learner_id}/reveal": {
-        "post": op(
-            "Full identity number and phone (org administrators; audited)",
-            tag="learners",
-            params=[path_id("learner_id")],
-            response=obj(id_number=STR, phone=STR),
-        )
-    },
-    "/api/v1/orgs": {"get": op("My org node and its children", tag="orgs")},
-    "/api/v1/orgs/{org_id}": {
-        "get": op(
-            "An org node in my authority and its children", tag="orgs", params=[path_id("org_id")]
-        )
-    },
-}

@@ -2,60 +2,174 @@
 
 from __future__ import annotations
 
-import datetime as dt
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import quote
 
 from aiohttp import web
+from pydantic import Field
 
 from models import utcnow
-from proctor.errors import InvalidInput
 from proctor.reports import charts, export, service, yearly
 from proctor.reports.figures import BANDS, distribution, summary
 from proctor.reports.service import LEVEL_NAMES, NodeReport
 from proctor.study.completion import study_year
-from proctor.web import parse
+from proctor.web.endpoint import Binary, Form, Routes
+from proctor.web.fields import Day, DecimalText, Input, Offset, Output, RecordId, Year
 from proctor.web.keys import actor_of, ctx_of
-from proctor.web.openapi import BOOL, DECIMAL, INT, STR, obj, op, query
 from proctor.web.render import json_response, page
 
-routes = web.RouteTableDef()
+routes = Routes(tag="reports")
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 EXPORT_ROWS = 100_000
-FILTERS = ("all", "behind", "candidates")
 
 
-def _year(request: web.Request) -> int:
-    default = study_year(utcnow())
-    year = parse.integer(
-        dict(request.query), "year", required=False, minimum=2000, maximum=2100, default=default
+class NodeQuery(Input):
+    org: RecordId | None = Field(
+        None, description="org node (default: my own); outside my authority: 404"
     )
-    return default if year is None else year
+    year: Year | None = Field(
+        None, description="credit year (default: the current year, China time)"
+    )
+
+    @property
+    def the_year(self) -> int:
+        return self.year if self.year is not None else study_year(utcnow())
 
 
-def _org(data: dict[str, Any]) -> int | None:
-    return parse.integer(data, "org", required=False, minimum=1)
+class ScheduleQuery(NodeQuery):
+    as_of: Day | None = Field(None, description="date the schedule is judged at (default: today)")
 
 
-def _as_of(request: web.Request) -> dt.date | None:
-    if not request.query.get("as_of"):
-        return None
-    return parse.date(dict(request.query), "as_of")
+class LinesQuery(ScheduleQuery):
+    filter: Literal["all", "behind", "candidates"] = "all"
+    limit: int = Field(200, ge=1, le=1000)
+    offset: Offset = 0
 
 
-def _paging(request: web.Request) -> tuple[int, int]:
-    q = dict(request.query)
-    limit = parse.integer(q, "limit", required=False, minimum=1, maximum=1000, default=200)
-    offset = parse.integer(q, "offset", required=False, minimum=0, default=0)
-    return limit or 200, offset or 0
+class Freeze(Input):
+    year: Year
+    org: RecordId | None = None
 
 
-def _filter(request: web.Request) -> str:
-    value = request.query.get("filter", "all")
-    if value not in FILTERS:
-        raise InvalidInput("filter 应为 all、behind 或 candidates", field="filter")
-    return value
+class Node(Output):
+    id: int
+    name: str
+    level: str
+
+
+class Figures(Output):
+    target_learners: int
+    other_learners: int
+    participated: int
+    participation_rate: str = Field(description="percent, one decimal")
+    quota_met: int
+    total_met: int
+    required_met: int
+    completion_rate: str = Field(description="percent, one decimal")
+    credits_total: DecimalText
+    credits_required: DecimalText
+    credits_average: DecimalText
+    other_participated: int
+    other_credits_total: DecimalText
+    other_credits_average: DecimalText
+    confirmed_findings: int
+    learners_with_findings: int
+    open_cases: int
+
+
+class Line(Output):
+    learner_id: int
+    name: str
+    unit: str
+    rank: str
+    target_group: str | None
+    required: DecimalText
+    elective: DecimalText
+    bonus: DecimalText
+    total: DecimalText
+    quota_total: DecimalText | None
+    quota_required: DecimalText | None
+    quota_met: bool | None
+    behind: bool
+    findings: int
+    open_cases: int
+    barred: bool
+
+
+class TargetGroup(Output):
+    name: str
+    ranks: list[str] = Field(description="empty: every rank")
+    total: DecimalText
+    required: DecimalText
+
+
+class Band(Output):
+    band: str
+    learners: int
+
+
+class CategoryCredits(Output):
+    category: str
+    credits: DecimalText
+
+
+class ChildFigures(Output):
+    org: Node
+    figures: Figures
+
+
+class Summary(Output):
+    org: Node
+    year: int
+    trail: list[Node]
+    target_groups: list[TargetGroup] = Field(
+        description="the year's target groups (Art. 5) that cover the node or part of it"
+    )
+    figures: Figures
+    distribution: list[Band]
+    categories: list[CategoryCredits]
+    children: list[ChildFigures]
+    own_learners: Figures | None
+
+
+class Lines(Output):
+    org: Node
+    year: int
+    total: int
+    items: list[Line]
+
+
+class Month(Output):
+    month: int
+    average: DecimalText
+    completed_rate: str
+    previous_average: DecimalText
+    previous_completed_rate: str
+    schedule: DecimalText
+
+
+class Progress(Output):
+    org: Node
+    year: int
+    months_elapsed: int
+    target_learners: int
+    quota_average: DecimalText
+    behind_schedule: int
+    months: list[Month]
+
+
+class Evaluation(Output):
+    """Weights, unit scores and ranking, award candidates; frozen at year close."""
+
+    org: Node
+    year: int
+    frozen: bool
+    frozen_at: str | None = None
+    weights: dict[str, Any] = Field(default_factory=dict)
+    units: list[dict[str, Any]]
+    excellent_units: list[dict[str, Any]] = Field(default_factory=list)
+    excellent_learners: list[Line]
 
 
 def _file(data: bytes, name: str, fallback: str) -> web.Response:
@@ -71,16 +185,16 @@ def _file(data: bytes, name: str, fallback: str) -> web.Response:
 
 
 async def _lines(
-    request: web.Request, which: str, *, limit: int = 200, offset: int = 0
+    request: web.Request, query: ScheduleQuery, which: str, *, limit: int = 200, offset: int = 0
 ) -> tuple[service.Node, int, list[service.LearnerLine]]:
     return await service.learner_lines(
         ctx_of(request),
         actor_of(request),
-        _org(dict(request.query)),
-        _year(request),
+        query.org,
+        query.the_year,
         only_behind=which == "behind",
         only_candidates=which == "candidates",
-        as_of=_as_of(request),
+        as_of=query.as_of,
         limit=limit,
         offset=offset,
     )
@@ -89,67 +203,89 @@ async def _lines(
 # JSON API -------------------------------------------------------------------------------
 
 
-@routes.get("/api/v1/reports/summary")
-async def summary_api(request: web.Request) -> web.Response:
+@routes.get(
+    "/api/v1/reports/summary",
+    summary="Figures of an org node for a year, with its children (drill-down)",
+    query=NodeQuery,
+    response=Summary,
+)
+async def summary_api(request: web.Request, query: NodeQuery) -> web.Response:
     report = await service.node_report(
-        ctx_of(request), actor_of(request), _org(dict(request.query)), _year(request)
+        ctx_of(request), actor_of(request), query.org, query.the_year
     )
     return json_response(report.as_dict())
 
 
-@routes.get("/api/v1/reports/learners")
-async def learners_api(request: web.Request) -> web.Response:
-    limit, offset = _paging(request)
-    node, total, lines = await _lines(request, _filter(request), limit=limit, offset=offset)
+@routes.get(
+    "/api/v1/reports/learners",
+    summary="Learners of a node with their year: all, behind schedule, or award candidates",
+    query=LinesQuery,
+    response=Lines,
+)
+async def learners_api(request: web.Request, query: LinesQuery) -> web.Response:
+    node, total, lines = await _lines(
+        request, query, query.filter, limit=query.limit, offset=query.offset
+    )
     return json_response(
         {
             "org": node.as_dict(),
-            "year": _year(request),
+            "year": query.the_year,
             "total": total,
             "items": [x.as_dict() for x in lines],
         }
     )
 
 
-@routes.get("/api/v1/reports/progress")
-async def progress_api(request: web.Request) -> web.Response:
+@routes.get(
+    "/api/v1/reports/progress",
+    summary="Completion curve by month against last year and the schedule",
+    query=ScheduleQuery,
+    response=Progress,
+)
+async def progress_api(request: web.Request, query: ScheduleQuery) -> web.Response:
     curve = await service.progress(
-        ctx_of(request),
-        actor_of(request),
-        _org(dict(request.query)),
-        _year(request),
-        _as_of(request),
+        ctx_of(request), actor_of(request), query.org, query.the_year, query.as_of
     )
     return json_response(curve.as_dict())
 
 
-@routes.get("/api/v1/reports/evaluation")
-async def evaluation_api(request: web.Request) -> web.Response:
-    body = await yearly.evaluation(
-        ctx_of(request), actor_of(request), _org(dict(request.query)), _year(request)
-    )
+@routes.get(
+    "/api/v1/reports/evaluation",
+    summary="Yearly evaluation of the units under a node (frozen snapshot once frozen)",
+    query=NodeQuery,
+    response=Evaluation,
+)
+async def evaluation_api(request: web.Request, query: NodeQuery) -> web.Response:
+    body = await yearly.evaluation(ctx_of(request), actor_of(request), query.org, query.the_year)
     return json_response(body)
 
 
-@routes.post("/api/v1/reports/evaluation/freeze")
-async def freeze_api(request: web.Request) -> web.Response:
-    data = await parse.form_or_json(request)
-    year = parse.required_int(data, "year", minimum=2000, maximum=2100)
-    body = await yearly.freeze(ctx_of(request), actor_of(request), _org(data), year)
-    if request.content_type != "application/json":
-        raise web.HTTPSeeOther(f"/reports/evaluation?org={body['org']['id']}&year={year}")
-    return json_response(body)
+@routes.post(
+    "/api/v1/reports/evaluation/freeze",
+    summary="Freeze a closed year's evaluation of a node (organisation administrators)",
+    body=Freeze,
+    response=Evaluation,
+    errors=(404, 409),
+)
+async def freeze_api(request: web.Request, body: Freeze) -> web.Response:
+    frozen = await yearly.freeze(ctx_of(request), actor_of(request), body.org, body.year)
+    return json_response(frozen)
 
 
 # Exports --------------------------------------------------------------------------------
 
 
-@routes.get("/api/v1/reports/summary.xlsx")
-async def summary_xlsx(request: web.Request) -> web.Response:
-    ctx, actor, year = ctx_of(request), actor_of(request), _year(request)
-    report = await service.node_report(ctx, actor, _org(dict(request.query)), year)
+@routes.get(
+    "/api/v1/reports/summary.xlsx",
+    summary="A node's report as XLSX (figures, children, learners)",
+    query=ScheduleQuery,
+    response=Binary(XLSX),
+)
+async def summary_xlsx(request: web.Request, query: ScheduleQuery) -> web.Response:
+    ctx, actor, year = ctx_of(request), actor_of(request), query.the_year
+    report = await service.node_report(ctx, actor, query.org, year)
     _, _, lines = await service.learner_lines(
-        ctx, actor, report.node.id, year, limit=EXPORT_ROWS, as_of=_as_of(request)
+        ctx, actor, report.node.id, year, limit=EXPORT_ROWS, as_of=query.as_of
     )
     return _file(
         export.unit_report(report, lines),
@@ -158,10 +294,15 @@ async def summary_xlsx(request: web.Request) -> web.Response:
     )
 
 
-@routes.get("/api/v1/reports/behind.xlsx")
-async def behind_xlsx(request: web.Request) -> web.Response:
-    node, _, lines = await _lines(request, "behind", limit=EXPORT_ROWS)
-    year = _year(request)
+@routes.get(
+    "/api/v1/reports/behind.xlsx",
+    summary="Learners behind schedule as XLSX",
+    query=ScheduleQuery,
+    response=Binary(XLSX),
+)
+async def behind_xlsx(request: web.Request, query: ScheduleQuery) -> web.Response:
+    node, _, lines = await _lines(request, query, "behind", limit=EXPORT_ROWS)
+    year = query.the_year
     return _file(
         export.learner_list("进度落后学员", lines),
         f"进度落后学员-{node.name}-{year}.xlsx",
@@ -169,11 +310,14 @@ async def behind_xlsx(request: web.Request) -> web.Response:
     )
 
 
-@routes.get("/api/v1/reports/candidates.xlsx")
-async def candidates_xlsx(request: web.Request) -> web.Response:
-    body = await yearly.evaluation(
-        ctx_of(request), actor_of(request), _org(dict(request.query)), _year(request)
-    )
+@routes.get(
+    "/api/v1/reports/candidates.xlsx",
+    summary="Award candidates (organisations and learners) as XLSX",
+    query=NodeQuery,
+    response=Binary(XLSX),
+)
+async def candidates_xlsx(request: web.Request, query: NodeQuery) -> web.Response:
+    body = await yearly.evaluation(ctx_of(request), actor_of(request), query.org, query.the_year)
     data = export.candidates(body)
     name = body["org"]["name"]
     return _file(
@@ -183,11 +327,14 @@ async def candidates_xlsx(request: web.Request) -> web.Response:
     )
 
 
-@routes.get("/api/v1/reports/evaluation.xlsx")
-async def evaluation_xlsx(request: web.Request) -> web.Response:
-    body = await yearly.evaluation(
-        ctx_of(request), actor_of(request), _org(dict(request.query)), _year(request)
-    )
+@routes.get(
+    "/api/v1/reports/evaluation.xlsx",
+    summary="The yearly evaluation as XLSX",
+    query=NodeQuery,
+    response=Binary(XLSX),
+)
+async def evaluation_xlsx(request: web.Request, query: NodeQuery) -> web.Response:
+    body = await yearly.evaluation(ctx_of(request), actor_of(request), query.org, query.the_year)
     return _file(
         export.evaluation(body),
         f"年度考核-{body['org']['name']}-{body['year']}.xlsx",
@@ -228,11 +375,11 @@ def _dashboard_charts(report: NodeReport) -> dict[str, Any]:
     }
 
 
-@routes.get("/reports")
-async def dashboard_page(request: web.Request) -> web.Response:
-    ctx, actor, year = ctx_of(request), actor_of(request), _year(request)
-    report, curve = await service.dashboard(ctx, actor, _org(dict(request.query)), year)
-    learners: list[service.LearnerLine] = []
+@routes.get("/reports", query=NodeQuery)
+async def dashboard_page(request: web.Request, query: NodeQuery) -> web.Response:
+    ctx, actor, year = ctx_of(request), actor_of(request), query.the_year
+    report, curve = await service.dashboard(ctx, actor, query.org, year)
+    learners: list[service.LearnerLine] = Field(default_factory=list)
     total = 0
     if not report.children:
         _, total, learners = await service.learner_lines(ctx, actor, report.node.id, year)
@@ -263,30 +410,29 @@ async def dashboard_page(request: web.Request) -> web.Response:
     )
 
 
-@routes.get("/reports/behind")
-async def behind_page(request: web.Request) -> web.Response:
-    limit, offset = _paging(request)
-    node, total, lines = await _lines(request, "behind", limit=limit, offset=offset)
+@routes.get("/reports/behind", query=LinesQuery)
+async def behind_page(request: web.Request, query: LinesQuery) -> web.Response:
+    node, total, lines = await _lines(
+        request, query, "behind", limit=query.limit, offset=query.offset
+    )
     return page(
         request,
         "reports/behind.html",
         {
             "node": node,
-            "year": _year(request),
+            "year": query.the_year,
             "lines": lines,
             "total": total,
-            "offset": offset,
-            "limit": limit,
+            "offset": query.offset,
+            "limit": query.limit,
         },
     )
 
 
-@routes.get("/reports/evaluation")
-async def evaluation_page(request: web.Request) -> web.Response:
-    year = _year(request)
-    body = await yearly.evaluation(
-        ctx_of(request), actor_of(request), _org(dict(request.query)), year
-    )
+@routes.get("/reports/evaluation", query=NodeQuery)
+async def evaluation_page(request: web.Request, query: NodeQuery) -> web.Response:
+    year = query.the_year
+    body = await yearly.evaluation(ctx_of(request), actor_of(request), query.org, year)
     ranked = [u for u in body["units"] if u["rank"]]
     chart = charts.bars(
         [(u["name"], float(u["score"]), f"{u['name']} 得分 {u['score']}") for u in ranked[:20]],
@@ -300,176 +446,8 @@ async def evaluation_page(request: web.Request) -> web.Response:
     )
 
 
-# OpenAPI --------------------------------------------------------------------------------
-
-_ORG = query("org", INT, "org node (default: my own); outside my authority: 404")
-_YEAR = query("year", INT, "credit year (default: the current year, China time)")
-_AS_OF = query("as_of", STR, "date the schedule is judged at (default: today), YYYY-MM-DD")
-_PCT: dict[str, Any] = {"type": "string", "description": "percent, one decimal"}
-_NODE = obj(id=INT, name=STR, level=STR)
-_FIGURES = obj(
-    target_learners=INT,
-    other_learners=INT,
-    participated=INT,
-    participation_rate=_PCT,
-    quota_met=INT,
-    total_met=INT,
-    required_met=INT,
-    completion_rate=_PCT,
-    credits_total=DECIMAL,
-    credits_required=DECIMAL,
-    credits_average=DECIMAL,
-    other_participated=INT,
-    other_credits_total=DECIMAL,
-    other_credits_average=DECIMAL,
-    confirmed_findings=INT,
-    learners_with_findings=INT,
-    open_cases=INT,
-)
-_NULL_DEC: dict[str, Any] = {"oneOf": [DECIMAL, {"type": "null"}]}
-_LEARNER = obj(
-    learner_id=INT,
-    name=STR,
-    unit=STR,
-    rank=STR,
-    target_group={"type": ["string", "null"]},
-    required=DECIMAL,
-    elective=DECIMAL,
-    bonus=DECIMAL,
-    total=DECIMAL,
-    quota_total=_NULL_DEC,
-    quota_required=_NULL_DEC,
-    quota_met={"type": ["boolean", "null"]},
-    behind=BOOL,
-    findings=INT,
-    open_cases=INT,
-    barred=BOOL,
-)
-_SUMMARY = obj(
-    org=_NODE,
-    year=INT,
-    trail={"type": "array", "items": _NODE},
-    target_groups={
-        "type": "array",
-        "description": "the year's target groups (Art. 5) that cover the node or part of it",
-        "items": obj(
-            name=STR,
-            ranks={"type": "array", "items": STR, "description": "empty: every rank"},
-            total=DECIMAL,
-            required=DECIMAL,
-        ),
-    },
-    figures=_FIGURES,
-    distribution={"type": "array", "items": obj(band=STR, learners=INT)},
-    categories={"type": "array", "items": obj(category=STR, credits=DECIMAL)},
-    children={"type": "array", "items": obj(org=_NODE, figures=_FIGURES)},
-    own_learners={"oneOf": [_FIGURES, {"type": "null"}]},
-)
-_PROGRESS = obj(
-    org=_NODE,
-    year=INT,
-    months_elapsed=INT,
-    target_learners=INT,
-    quota_average=DECIMAL,
-    behind_schedule=INT,
-    months={
-        "type": "array",
-        "items": obj(
-            month=INT,
-            average=DECIMAL,
-            completed_rate=_PCT,
-            previous_average=DECIMAL,
-            previous_completed_rate=_PCT,
-            schedule=DECIMAL,
-        ),
-    },
-)
-_EVALUATION: dict[str, Any] = {
-    "type": "object",
-    "description": "weights, unit scores and ranking, award candidates; frozen at year close",
-    "properties": {
-        "org": _NODE,
-        "year": INT,
-        "frozen": BOOL,
-        "frozen_at": {"type": ["string", "null"]},
-        "weights": {"type": "object"},
-        "units": {"type": "array", "items": {"type": "object"}},
-        "excellent_units": {"type": "array", "items": {"type": "object"}},
-        "excellent_learners": {"type": "array", "items": _LEARNER},
-    },
-    "required": ["org", "year", "frozen", "units", "excellent_learners"],
-}
-
-
-def _xlsx_op(summary_: str, params: list[dict[str, Any]]) -> dict[str, Any]:
-    operation = op(summary_, tag="reports", params=params)
-    operation["responses"]["200"]["content"] = {
-        XLSX: {"schema": {"type": "string", "format": "binary"}}
-    }
-    return operation
-
-
-OPENAPI: dict[str, dict[str, Any]] = {
-    "/api/v1/reports/summary": {
-        "get": op(
-            "Figures of an org node for a year, with its children (drill-down)",
-            tag="reports",
-            params=[_ORG, _YEAR],
-            response=_SUMMARY,
-        )
-    },
-    "/api/v1/reports/learners": {
-        "get": op(
-            "Learners of a node with their year: all, behind schedule, or award candidates",
-            tag="reports",
-            params=[
-                _ORG,
-                _YEAR,
-                _AS_OF,
-                query("filter", STR, "all | behind | candidates"),
-                query("limit", INT, "1..1000, default 200"),
-                query("offset", INT, "default 0"),
-            ],
-            response=obj(
-                org=_NODE, year=INT, total=INT, items={"type": "array", "items": _LEARNER}
-            ),
-        )
-    },
-    "/api/v1/reports/progress": {
-        "get": op(
-            "Completion curve by month against last year and the schedule",
-            tag="reports",
-            params=[_ORG, _YEAR, _AS_OF],
-            response=_PROGRESS,
-        )
-    },
-    "/api/v1/reports/evaluation": {
-        "get": op(
-            "Yearly evaluation of the units under a node (frozen snapshot once frozen)",
-            tag="reports",
-            params=[_ORG, _YEAR],
-            response=_EVALUATION,
-        )
-    },
-    "/api/v1/reports/evaluation/freeze": {
-        "post": op(
-            "Freeze a closed year's evaluation of a node (organisation administrators)",
-            tag="reports",
-            body=obj(year=INT, org=INT),
-            response=_EVALUATION,
-            errors=(400, 401, 403, 404, 409, 422),
-        )
-    },
-    "/api/v1/reports/summary.xlsx": {
-        "get": _xlsx_op("A node's report as XLSX (figures, children, learners)", [_ORG, _YEAR])
-    },
-    "/api/v1/reports/behind.xlsx": {
-        "get": _xlsx_op("Learners behind schedule as XLSX", [_ORG, _YEAR, _AS_OF])
-    },
-    "/api/v1/reports/candidates.xlsx": {
-        "get": _xlsx_op("Award candidates (organisations and learners) as XLSX", [_ORG, _YEAR])
-    },
-    "/api/v1/reports/evaluation.xlsx": {
-        "get": _xlsx_op("The yearly evaluation as XLSX", [_ORG, _YEAR])
-    },
-}
+@routes.post("/reports/evaluation/freeze", form=Freeze)
+async def freeze_form(request: web.Request, form: Form[Freeze]) -> web.Response:
+    fields = form.valid()
+    frozen = await yearly.freeze(ctx_of(request), actor_of(request), fields.org, fields.year)
+    raise web.HTTPSeeOther(f"/reports/evaluation?org={frozen['org']['id']}&year={fields.year}")
