@@ -115,10 +115,10 @@ async def drop_database(name: str) -> None:
 async def seed(settings: Any, learners: int) -> tuple[list[str], int]:
     """A province, learners with accounts, a published course with one lesson."""
     from models import Account, Course, CourseKind, Learner, Lesson, OrgLevel, Role
-    from proctor.context import open_context
-    from proctor.demo.identity import make_id_number
+    from proctor.kernel.context import open_context
+    from proctor.kernel.identity import make_id_number
+    from proctor.kernel.security.pii import mask_id_number, mask_phone
     from proctor.orgs.service import add_org
-    from proctor.security.pii import mask_id_number, mask_phone
 
     ctx = open_context(settings)
     try:
@@ -622,8 +622,8 @@ async def measure(args: argparse.Namespace) -> None:
     db_url = with_database(ADMIN_URL, name)
     prefix = f"bench:{secrets.token_hex(4)}:"
     data_dir = Path(tempfile.mkdtemp(prefix="proctor-bench-"))
-    from proctor import migrate
-    from proctor.settings import Settings
+    from proctor.kernel import migrate
+    from proctor.kernel.settings import Settings
 
     server = floor = None
     try:

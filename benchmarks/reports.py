@@ -298,11 +298,11 @@ async def timed(fn: Callable[[], Awaitable[Any]], runs: int = 3) -> float:
 
 async def run(url: str, n: int, sqlite: bool) -> None:
     from models import Account, Role
-    from proctor import migrate
-    from proctor.authz import Actor
-    from proctor.context import open_context
+    from proctor.kernel import migrate
+    from proctor.kernel.authz import Actor
+    from proctor.kernel.context import open_context
+    from proctor.kernel.settings import Settings
     from proctor.reports import export, rollup, service
-    from proctor.settings import Settings
 
     if not sqlite:
         from models.db import create_engine

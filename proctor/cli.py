@@ -12,10 +12,10 @@ import click
 from aiohttp import web
 
 from models import utcnow
-from proctor import migrate
-from proctor.context import open_context
-from proctor.errors import ProctorError
-from proctor.settings import Settings
+from proctor.kernel import migrate
+from proctor.kernel.context import open_context
+from proctor.kernel.errors import ProctorError
+from proctor.kernel.settings import Settings
 
 
 def _settings() -> Settings:
@@ -367,7 +367,7 @@ def evaluate(seed: int, learners: int, days: int, as_json: bool, exams: bool) ->
         _evaluate_exams(seed, as_json)
         return
 
-    from proctor.detection.evaluate import evaluate as run_evaluation
+    from proctor.evaluation.detection import evaluate as run_evaluation
 
     with tempfile.TemporaryDirectory(prefix="proctor-eval-") as tmp:
         report = asyncio.run(
@@ -387,7 +387,7 @@ def evaluate(seed: int, learners: int, days: int, as_json: bool, exams: bool) ->
 
 
 def _evaluate_exams(seed: int, as_json: bool) -> None:
-    from proctor.exams.forensics.evaluate import evaluate_exams
+    from proctor.evaluation.exams import evaluate_exams
 
     r = evaluate_exams(seed)
     if as_json:

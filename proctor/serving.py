@@ -20,7 +20,7 @@ from types import FrameType
 import click
 from aiohttp import web
 
-from proctor.settings import Settings
+from proctor.kernel.settings import Settings
 
 log = logging.getLogger(__name__)
 

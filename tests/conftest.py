@@ -18,9 +18,9 @@ from aiohttp.test_utils import TestClient
 from sqlalchemy import text
 
 from models.db import create_engine
-from proctor import migrate
-from proctor.context import Context, open_context
-from proctor.settings import Settings
+from proctor.kernel import migrate
+from proctor.kernel.context import Context, open_context
+from proctor.kernel.settings import Settings
 from proctor.web.app import create_app
 
 pytest_plugins = ["tests.factories"]

@@ -9,10 +9,10 @@ import pytest
 from aiohttp.test_utils import TestClient
 
 from models import Account, Learner, OrgLevel, OrgUnit, Role
-from proctor.context import Context
-from proctor.demo.identity import make_id_number
+from proctor.kernel.context import Context
+from proctor.kernel.identity import make_id_number
+from proctor.kernel.security.pii import mask_id_number, mask_phone
 from proctor.orgs.service import add_org
-from proctor.security.pii import mask_id_number, mask_phone
 
 PASSWORD = "Passw0rd!"
 

@@ -9,10 +9,10 @@ import secrets
 from sqlalchemy import delete, select
 
 from models import Account, AuditEvent, LoginSession, OrgUnit, utcnow
-from proctor.authz import Actor
-from proctor.context import Context
-from proctor.errors import InvalidInput, Unauthenticated
-from proctor.security.passwords import check_new_password
+from proctor.kernel.authz import Actor
+from proctor.kernel.context import Context
+from proctor.kernel.errors import InvalidInput, Unauthenticated
+from proctor.kernel.security.passwords import check_new_password
 
 
 def _token_hash(token: str) -> str:

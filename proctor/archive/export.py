@@ -8,30 +8,19 @@ learner and year so that files of several learners can be concatenated.
 from __future__ import annotations
 
 import csv
-import datetime as dt
 import io
-from collections.abc import Sequence
-from decimal import Decimal
 
 from openpyxl import Workbook
-from openpyxl.styles import Font, PatternFill
-from openpyxl.utils import get_column_letter
-from openpyxl.worksheet.worksheet import Worksheet
+from openpyxl.styles import Font
 
 from proctor.archive.service import KIND_NAMES, SOURCE_NAMES, Archive
+from proctor.kernel.spreadsheets import Cell, csv_cell, format_sheet, table
 
 LEDGER_HEADER = ["记录号", "日期", "课程", "类别", "来源", "学分", "说明"]
 LEDGER_WIDTHS = [8, 12, 40, 8, 20, 10, 48]
 COURSE_HEADER = ["完成日期", "课程", "课程分类", "性质", "学分", "状态"]
 COURSE_WIDTHS = [12, 40, 20, 8, 10, 12]
 CSV_HEADER = ["姓名", "单位", "年度", *LEDGER_HEADER]
-
-CREDIT_FORMAT = "0.00"
-DATE_FORMAT = "yyyy-mm-dd"
-HEADER_FONT = Font(bold=True, color="FFFFFF")
-HEADER_FILL = PatternFill("solid", fgColor="B71C1C")
-
-Cell = str | int | Decimal | dt.date | None
 
 
 def _ledger_rows(archive: Archive) -> list[list[Cell]]:
@@ -86,36 +75,6 @@ def _summary_rows(archive: Archive) -> list[list[Cell]]:
     return rows
 
 
-def format_sheet(sheet: Worksheet) -> None:
-    """Credits to two decimals, dates as dates, and text that looks like a formula kept text."""
-    for row in sheet.iter_rows():
-        for cell in row:
-            if isinstance(cell.value, Decimal):
-                cell.number_format = CREDIT_FORMAT
-            elif isinstance(cell.value, dt.date):
-                cell.number_format = DATE_FORMAT
-            elif cell.data_type == "f":
-                # openpyxl turns any string starting with "=" into a formula; titles and
-                # names are data, never something Excel should evaluate.
-                cell.data_type = "s"
-
-
-def table(
-    sheet: Worksheet, header: list[str], rows: Sequence[Sequence[Cell]], widths: list[int]
-) -> None:
-    """A header row in the academy's colours, the rows, column widths, typed cells."""
-    sheet.append(header)
-    for cell in sheet[1]:
-        cell.font = HEADER_FONT
-        cell.fill = HEADER_FILL
-    for row in rows:
-        sheet.append(list(row))
-    for i, width in enumerate(widths, start=1):
-        sheet.column_dimensions[get_column_letter(i)].width = width
-    sheet.freeze_panes = "A2"
-    format_sheet(sheet)
-
-
 def to_xlsx(archive: Archive) -> bytes:
     """A workbook: summary, completed courses, ledger lines; numbers and dates typed."""
     wb = Workbook()
@@ -136,26 +95,11 @@ def to_xlsx(archive: Archive) -> bytes:
     return out.getvalue()
 
 
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
-def _csv_cell(value: Cell) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, Decimal):
-        return f"{value:.2f}"
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    text = str(value)
-    # A leading quote stops Excel evaluating a title or name as a formula (CSV injection).
-    return "'" + text if text.startswith(FORMULA_START) else text
-
-
 def to_csv(archive: Archive) -> bytes:
     """The ledger lines as CSV with a BOM, which Excel opens as UTF-8."""
     buf = io.StringIO()
     writer = csv.writer(buf)
     writer.writerow(CSV_HEADER)
     for row in _ledger_rows(archive):
-        writer.writerow([_csv_cell(v) for v in (archive.name, archive.unit, archive.year, *row)])
+        writer.writerow([csv_cell(v) for v in (archive.name, archive.unit, archive.year, *row)])
     return ("\ufeff" + buf.getvalue()).encode("utf-8")

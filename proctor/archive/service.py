@@ -26,14 +26,14 @@ from models import (
     OrgUnit,
     utcnow,
 )
-from proctor.authz import Actor
-from proctor.context import Context
 from proctor.credits import ledger
-from proctor.credits.policy import QuotaStatus, quota_status
+from proctor.credits.policy import QuotaStatus, credit_rules, quota_status
 from proctor.credits.quota import NOT_IN_GROUP, quota_of, resolve_group
+from proctor.kernel.authz import Actor
+from proctor.kernel.calendar import ACADEMY_TZ, study_year
+from proctor.kernel.context import Context
 from proctor.learners.service import load_in_scope
 from proctor.review.learner_cases import LearnerCase, cases_of, standing_bars
-from proctor.study.completion import ACADEMY_TZ, study_year
 
 KIND_NAMES = {"required": "必修", "elective": "选修", "bonus": "奖励"}
 SOURCE_NAMES = {
@@ -313,7 +313,7 @@ async def build(session: AsyncSession, ctx: Context, learner: Learner, year: int
         balances[CreditKind.ELECTIVE],
         balances[CreditKind.BONUS],
         quota_of(group),
-        ctx.settings.credit_rules,
+        credit_rules(ctx.settings),
     )
     entries = await _entries(session, learner.id, year)
     return Archive(

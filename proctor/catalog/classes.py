@@ -30,7 +30,6 @@ from models import (
     utcnow,
 )
 from models.catalog import Enrolment
-from proctor.authz import APPROVER_ROLES, Actor
 from proctor.catalog.service import (
     CourseView,
     Viewer,
@@ -38,8 +37,10 @@ from proctor.catalog.service import (
     insert_ignoring_duplicates,
     is_visible,
 )
-from proctor.context import Context
-from proctor.errors import InvalidInput, NotFound
+from proctor.credits.policy import credit_rules
+from proctor.kernel.authz import APPROVER_ROLES, Actor
+from proctor.kernel.context import Context
+from proctor.kernel.errors import InvalidInput, NotFound
 from proctor.orgs.service import get_in_scope
 
 NOT_FOUND = "培训班不存在或不在您的管理范围内"
@@ -166,7 +167,7 @@ async def _detail(ctx: Context, s: AsyncSession, actor: Actor, tc: TrainingClass
     viewer = Viewer(tc.org_path, staff=False, learner_id=actor.learner_id)
     # Membership already grants sight of the class's courses, even one unpublished since.
     courses = await course_views(
-        s, ctx.settings.credit_rules, viewer, [Course.id.in_(in_class)], check_visibility=False
+        s, credit_rules(ctx.settings), viewer, [Course.id.in_(in_class)], check_visibility=False
     )
     members = None if actor.role is Role.LEARNER else await _members(s, tc.id)
     return ClassDetail(summary, courses, members, _can_edit(actor, tc))
@@ -460,4 +461,4 @@ async def eligible_courses(
         path = actor.org_path
         if class_id is not None:
             path = (await _load_for_edit(s, actor, class_id)).org_path
-        return await course_views(s, ctx.settings.credit_rules, Viewer(path, staff=False))
+        return await course_views(s, credit_rules(ctx.settings), Viewer(path, staff=False))

@@ -8,7 +8,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from models import CourseKind
-from proctor.errors import InvalidInput
+from proctor.kernel.errors import InvalidInput
 
 # No designated credit in the measures comes near this; it stops typos like 200 for 2.00.
 MAX_DESIGNATED = Decimal("100")

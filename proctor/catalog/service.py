@@ -38,12 +38,12 @@ from models import (
     utcnow,
 )
 from models.base import Base
-from proctor.authz import APPROVER_ROLES, Actor
 from proctor.catalog import inputs
 from proctor.catalog.inputs import KIND_NAMES, LessonInput
-from proctor.context import Context
-from proctor.credits.policy import CreditRules, class_hours, course_credits
-from proctor.errors import Conflict, Forbidden, InvalidInput, NotFound
+from proctor.credits.policy import CreditRules, class_hours, course_credits, credit_rules
+from proctor.kernel.authz import APPROVER_ROLES, Actor
+from proctor.kernel.context import Context
+from proctor.kernel.errors import Conflict, Forbidden, InvalidInput, NotFound
 
 PER_PAGE = 20
 NOT_VISIBLE = "课程不存在或不在您的可见范围内"
@@ -382,7 +382,7 @@ async def search(
         total = await s.scalar(count_stmt) or 0
         rows = await course_views(
             s,
-            ctx.settings.credit_rules,
+            credit_rules(ctx.settings),
             viewer,
             where,
             limit=per_page,
@@ -404,7 +404,7 @@ async def get_course(ctx: Context, actor: Actor, course_id: int) -> CourseDetail
     async with ctx.db() as s:
         viewer = await viewer_of(s, actor)
         course = await load_visible(s, viewer, course_id)
-        return await _detail(s, ctx.settings.credit_rules, actor, viewer, course)
+        return await _detail(s, credit_rules(ctx.settings), actor, viewer, course)
 
 
 async def _detail(
@@ -525,7 +525,7 @@ async def create_course(
             )
         )
         viewer = await viewer_of(s, actor)
-        return await _detail(s, ctx.settings.credit_rules, actor, viewer, course)
+        return await _detail(s, credit_rules(ctx.settings), actor, viewer, course)
 
 
 async def _set_lessons(session: AsyncSession, course: Course, lessons: list[LessonInput]) -> None:
@@ -593,7 +593,7 @@ async def update_course(
             )
         )
         await s.flush()
-        return await _detail(s, ctx.settings.credit_rules, actor, viewer, course)
+        return await _detail(s, credit_rules(ctx.settings), actor, viewer, course)
 
 
 async def set_published(
@@ -670,7 +670,7 @@ async def enrol(ctx: Context, actor: Actor, course_id: int) -> EnrolmentView:
     async with ctx.db.begin() as s:
         enrolment = await ensure_enrolled(s, learner_id, course_id, EnrolmentSource.SELF)
         viewer = await viewer_of(s, actor)
-        [view] = await course_views(s, ctx.settings.credit_rules, viewer, [Course.id == course_id])
+        [view] = await course_views(s, credit_rules(ctx.settings), viewer, [Course.id == course_id])
         return EnrolmentView(
             view, enrolment.source.value, enrolment.training_class_id, enrolment.enrolled_at
         )
@@ -706,7 +706,7 @@ async def withdraw(ctx: Context, actor: Actor, course_id: int) -> None:
 async def my_courses(ctx: Context, actor: Actor) -> list[EnrolmentView]:
     """The learner's enrolments, newest first (kept even if the course later left their view)."""
     learner_id = _learner_id(actor)
-    rules = ctx.settings.credit_rules
+    rules = credit_rules(ctx.settings)
     async with ctx.db() as s:
         rows = (
             await s.execute(

@@ -32,7 +32,7 @@ from models import (
     cents_to_credits,
 )
 from proctor.credits.policy import DEFAULT_RULES, CreditRules, course_credits
-from proctor.errors import Conflict, InvalidInput, NotFound
+from proctor.kernel.errors import Conflict, InvalidInput, NotFound
 
 ZERO = Decimal("0.00")
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
 from models.catalog import CourseKind
+from proctor.kernel.settings import Settings
 
 ZERO = Decimal("0")
 CENT = Decimal("0.01")
@@ -30,6 +31,16 @@ class CreditRules:
 
 
 DEFAULT_RULES = CreditRules()
+
+
+def credit_rules(settings: Settings) -> CreditRules:
+    """The Art. 12 numbers as configured (the province may change them)."""
+    return CreditRules(
+        class_hour_minutes=settings.class_hour_minutes,
+        required_per_hour=settings.required_credit_per_hour,
+        elective_per_hour=settings.elective_credit_per_hour,
+        bonus_counts_toward_total=settings.bonus_counts_toward_total,
+    )
 
 
 def class_hours(lecture_seconds: int, rules: CreditRules = DEFAULT_RULES) -> int:

@@ -32,11 +32,11 @@ from models import (
     StudySession,
     utcnow,
 )
-from proctor.context import Context
 from proctor.demo.exam_bank import MEASURES_BANK
 from proctor.exams.analysis import ExamRun, analyse_exam
 from proctor.exams.bank import ExamInput, insert_exam, insert_items
 from proctor.exams.forensics.data import StudyHistory
+from proctor.kernel.context import Context
 from proctor.simulate.exams import SimExam, SimItem, simulate_exam
 
 SESSION_S = 2700.0

@@ -13,8 +13,8 @@ import datetime as dt
 import random
 from dataclasses import dataclass
 
-from proctor.demo.identity import make_id_number, random_phone
 from proctor.demo.names import random_name
+from proctor.kernel.identity import make_id_number, random_phone
 from proctor.learners.ranks import RANKS
 
 AGE_REFERENCE = dt.date(2026, 1, 1)

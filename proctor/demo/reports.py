@@ -11,8 +11,8 @@ import datetime as dt
 from sqlalchemy import select
 
 from models import CaseState, DetectionFlag, ReviewCase
-from proctor.context import Context
 from proctor.demo.review import actor_for, learner_account
+from proctor.kernel.context import Context
 from proctor.reports import rollup, service
 from proctor.review import service as review
 from proctor.review.intake import intake

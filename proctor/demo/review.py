@@ -8,8 +8,8 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from models import Account, CaseState, OrgUnit, ReviewCase
-from proctor.authz import Actor
-from proctor.context import Context
+from proctor.kernel.authz import Actor
+from proctor.kernel.context import Context
 from proctor.review import service
 
 

@@ -41,8 +41,7 @@ from models import (
     TrainingClassMember,
     utcnow,
 )
-from proctor.context import Context
-from proctor.credits.policy import CreditRules, course_credits
+from proctor.credits.policy import CreditRules, course_credits, credit_rules
 from proctor.demo import courses as catalog
 from proctor.demo.exams import seed_exams
 from proctor.demo.hunan import (
@@ -55,16 +54,17 @@ from proctor.demo.hunan import (
     PROVINCIAL_DEPARTMENTS,
     all_county_codes,
 )
-from proctor.demo.identity import random_phone
 from proctor.demo.media import ensure_videos, video_url
 from proctor.demo.names import random_name
 from proctor.demo.people import Person, UnitSlot, draw_people
 from proctor.demo.reports import reports_demo
 from proctor.demo.review import review_history
-from proctor.errors import Conflict
+from proctor.kernel.context import Context
+from proctor.kernel.errors import Conflict
+from proctor.kernel.identity import random_phone
+from proctor.kernel.security.pii import mask_id_number, mask_phone
 from proctor.learners.ranks import DIVISION_AND_ABOVE, SECTION_AND_ABOVE
 from proctor.orgs.service import add_org
-from proctor.security.pii import mask_id_number, mask_phone
 
 log = logging.getLogger(__name__)
 
@@ -173,7 +173,7 @@ async def seed_demo(
             staff = await _staff(s, ctx, rng, tree)
             _target_groups(s, tree)
             courses = await _catalog(s, rng, tree)
-            await _history(s, rng, ctx.settings.credit_rules, tree, people, learner_ids, courses)
+            await _history(s, rng, credit_rules(ctx.settings), tree, people, learner_ids, courses)
             await _training_class(s, rng, tree, people, learner_ids, courses, staff["cs_admin"])
         log.info("demo database written in %.1f s", time.perf_counter() - started)
         if study_week and learners:

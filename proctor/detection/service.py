@@ -11,12 +11,12 @@ from numpy.typing import NDArray
 from sqlalchemy import select
 
 from models import DetectionFlag, Learner, OrgUnit, Role
-from proctor.authz import Actor
-from proctor.context import Context
 from proctor.detection import artifact
 from proctor.detection.features import FEATURES, TZ, compute, course_density, load_sessions
 from proctor.detection.rules import load_thresholds
 from proctor.detection.scoring import Decision, Detector, fit, score
+from proctor.kernel.authz import Actor
+from proctor.kernel.context import Context
 from proctor.review.intake import IntakeResult, intake
 from proctor.review.learning import Label, study_labels
 

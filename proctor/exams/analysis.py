@@ -26,12 +26,12 @@ from models import (
     SessionSummary,
     StudySession,
 )
-from proctor.context import Context
-from proctor.errors import NotFound
 from proctor.exams.forensics.analyse import ForensicConfig, analyse
 from proctor.exams.forensics.data import AttemptRecord, ItemInfo, StudyHistory
+from proctor.kernel.calendar import ACADEMY_TZ
+from proctor.kernel.context import Context
+from proctor.kernel.errors import NotFound
 from proctor.review.intake import intake
-from proctor.study.completion import ACADEMY_TZ
 
 MODEL_VERSION = "exam-forensics-1"
 # Short names the case page shows before each reason's sentence.

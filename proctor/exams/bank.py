@@ -11,11 +11,11 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models import Exam, ExamItem, ItemKind
-from proctor.authz import Actor
 from proctor.catalog.service import can_manage, load_visible, viewer_of
-from proctor.context import Context
-from proctor.errors import Forbidden, InvalidInput
 from proctor.exams.rules import check_key
+from proctor.kernel.authz import Actor
+from proctor.kernel.context import Context
+from proctor.kernel.errors import Forbidden, InvalidInput
 
 
 @dataclass(frozen=True)

@@ -13,9 +13,9 @@ from typing import Any
 import openpyxl
 
 from models import ItemKind
-from proctor.errors import InvalidInput
 from proctor.exams.bank import ItemInput, parse_item
-from proctor.rosters.parsing import xlsx_rows
+from proctor.kernel.errors import InvalidInput
+from proctor.kernel.spreadsheets import xlsx_rows
 
 KINDS = {
     "单选": ItemKind.SINGLE,

@@ -13,7 +13,7 @@ from typing import Any
 from markupsafe import Markup, escape
 
 from proctor.exams.rules import EVENT_NAMES
-from proctor.review.charts import MUTED, UNVERIFIED, VERIFIED, svg_frame, svg_text
+from proctor.kernel.charts import MUTED, UNVERIFIED, VERIFIED, svg_frame, svg_text
 
 # Lanes of the invigilation timeline: what a reviewer weighs together.
 LANES: list[tuple[str, frozenset[str], str]] = [

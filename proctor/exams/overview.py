@@ -8,12 +8,12 @@ from dataclasses import dataclass
 from sqlalchemy import case, func, select
 
 from models import AttemptState, Course, DetectionFlag, Exam, ExamAttempt, ExamItem, Learner
-from proctor.authz import STAFF_ROLES, Actor
 from proctor.catalog.service import can_manage, viewer_of, visible_clause
-from proctor.context import Context
-from proctor.errors import Conflict, Forbidden, NotFound
 from proctor.exams.analysis import ExamRun, analyse_exam
 from proctor.exams.rules import window_status
+from proctor.kernel.authz import STAFF_ROLES, Actor
+from proctor.kernel.context import Context
+from proctor.kernel.errors import Conflict, Forbidden, NotFound
 
 
 @dataclass(frozen=True)

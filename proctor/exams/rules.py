@@ -12,7 +12,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from models.exams import ItemKind
-from proctor.errors import InvalidInput
+from proctor.kernel.errors import InvalidInput
+from proctor.kernel.settings import Settings
 
 # A save that arrives this long after the deadline is still accepted: it left the page in time
 # and was held up by the network (the page stops accepting input at the deadline).
@@ -130,6 +131,17 @@ class Limits:
     clipboard: int = 3  # copy + paste + cut
     address_changes: int = 1  # ip_change + device_change
     concurrent: int = 1  # study sessions or other attempts during the attempt
+
+
+def invigilation_limits(settings: Settings) -> Limits:
+    """The configured thresholds (PROCTOR_EXAM_MAX_*)."""
+    return Limits(
+        focus_losses=settings.exam_max_focus_losses,
+        fullscreen_exits=settings.exam_max_fullscreen_exits,
+        clipboard=settings.exam_max_clipboard,
+        address_changes=settings.exam_max_address_changes,
+        concurrent=settings.exam_max_concurrent,
+    )
 
 
 @dataclass(frozen=True)

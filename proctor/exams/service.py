@@ -30,15 +30,15 @@ from models import (
     Role,
     StudySession,
 )
-from proctor.authz import Actor
 from proctor.catalog.service import load_visible, viewer_of, visible_clause
-from proctor.context import Context
 from proctor.credits import ledger
-from proctor.errors import Conflict, Forbidden, InvalidInput, NotFound
 from proctor.exams import rules
-from proctor.races import retry_on_race
+from proctor.kernel.authz import Actor
+from proctor.kernel.calendar import ACADEMY_TZ, study_year
+from proctor.kernel.context import Context
+from proctor.kernel.errors import Conflict, Forbidden, InvalidInput, NotFound
+from proctor.kernel.races import retry_on_race
 from proctor.review.intake import intake
-from proctor.study.completion import ACADEMY_TZ, study_year
 
 MISSING = "考试记录不存在"
 # The page reports at this interval; the server stamps every event with its own clock.
@@ -605,7 +605,9 @@ async def _invigilation_flag(
             )
         ).all()
     )
-    reasons = rules.invigilation_reasons((e.kind for e in events), ctx.settings.exam_limits)
+    reasons = rules.invigilation_reasons(
+        (e.kind for e in events), rules.invigilation_limits(ctx.settings)
+    )
     if not reasons:
         return
     day = attempt.started_at.astimezone(ACADEMY_TZ).date()

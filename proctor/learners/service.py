@@ -9,13 +9,13 @@ from sqlalchemy import ColumnElement, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models import Account, AuditEvent, Learner, OrgUnit, Role
-from proctor.authz import ADMIN_ROLES, APPROVER_ROLES, Actor
-from proctor.context import Context
-from proctor.errors import Forbidden, InvalidInput, NotFound
+from proctor.kernel.authz import ADMIN_ROLES, APPROVER_ROLES, Actor
+from proctor.kernel.context import Context
+from proctor.kernel.errors import Forbidden, InvalidInput, NotFound
+from proctor.kernel.identity import validate_phone
+from proctor.kernel.security.pii import mask_phone
 from proctor.learners.ranks import normalise_rank
 from proctor.orgs.service import get_in_scope
-from proctor.rosters.validation import validate_phone
-from proctor.security.pii import mask_phone
 
 
 @dataclass(frozen=True)

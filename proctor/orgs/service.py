@@ -8,9 +8,9 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models import Learner, Liaison, OrgLevel, OrgUnit
-from proctor.authz import Actor
-from proctor.context import Context
-from proctor.errors import InvalidInput, NotFound
+from proctor.kernel.authz import Actor
+from proctor.kernel.context import Context
+from proctor.kernel.errors import InvalidInput, NotFound
 
 CHILD_LEVEL = {
     OrgLevel.PROVINCE: OrgLevel.CITY,

@@ -10,7 +10,7 @@ from decimal import Decimal
 
 from markupsafe import Markup, escape
 
-from proctor.review.charts import svg_frame, svg_text
+from proctor.kernel.charts import svg_frame, svg_text
 
 THIS_YEAR = "#b71c1c"
 LAST_YEAR = "#90a4ae"

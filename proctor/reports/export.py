@@ -14,7 +14,7 @@ from typing import Any
 from openpyxl import Workbook
 from openpyxl.worksheet.worksheet import Worksheet
 
-from proctor.archive.export import Cell, format_sheet, table
+from proctor.kernel.spreadsheets import Cell, format_sheet, table
 from proctor.reports.figures import distribution, summary
 from proctor.reports.service import LearnerLine, NodeReport
 

@@ -21,12 +21,12 @@ from models import (
     report_unit,
     utcnow,
 )
-from proctor.context import Context
+from proctor.kernel.calendar import ACADEMY_TZ
+from proctor.kernel.context import Context
 from proctor.reports import queries, units
 from proctor.reports.figures import Tally
 from proctor.reports.progress import month_starts_utc
 from proctor.reports.queries import category_tail, tail
-from proctor.study.completion import ACADEMY_TZ
 
 
 async def refresh(ctx: Context, year: int, *, now: dt.datetime | None = None) -> int:

@@ -25,14 +25,15 @@ from models import (
     Role,
     report_category,
 )
-from proctor.authz import Actor
-from proctor.context import Context
-from proctor.errors import InvalidInput
+from proctor.credits.policy import credit_rules
+from proctor.kernel.authz import Actor
+from proctor.kernel.calendar import ACADEMY_TZ
+from proctor.kernel.context import Context
+from proctor.kernel.errors import InvalidInput
 from proctor.orgs.service import get_in_scope
 from proctor.reports import figures, queries, units
 from proctor.reports.figures import Tally
 from proctor.reports.progress import elapsed_months
-from proctor.study.completion import ACADEMY_TZ
 
 # Who reads reports: liaisons (their unit, Art. 9), organisation and academy administrators.
 REPORT_ROLES = frozenset({Role.LIAISON, Role.ORG_ADMIN, Role.ACADEMY_ADMIN})
@@ -303,7 +304,7 @@ async def learner_lines(
     async with ctx.db() as s:
         scope = await open_scope(s, actor, org_id, year, tree=False)
         lf = queries.learner_figures(
-            scope.year, scope.node.path, scope.groups, scope.cutoff, ctx.settings.credit_rules
+            scope.year, scope.node.path, scope.groups, scope.cutoff, credit_rules(ctx.settings)
         )
         c = lf.c
         found = (

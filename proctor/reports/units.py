@@ -35,11 +35,12 @@ from models import (
     month_column,
     report_unit,
 )
-from proctor.context import Context
+from proctor.credits.policy import credit_rules
+from proctor.kernel.calendar import ACADEMY_TZ
+from proctor.kernel.context import Context
 from proctor.reports import queries
 from proctor.reports.figures import LearnerYear, Tally, contribution
 from proctor.reports.progress import month_starts_utc
-from proctor.study.completion import ACADEMY_TZ
 
 # Above this many learners with fresh entries, correcting one by one costs more than reading
 # their units live.
@@ -125,7 +126,7 @@ async def learner_years(
         path,
         groups,
         cutoff,
-        ctx.settings.credit_rules,
+        credit_rules(ctx.settings),
         bounds=month_starts_utc(year, ACADEMY_TZ),
         **filters,
     )

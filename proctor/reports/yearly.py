@@ -14,13 +14,13 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from models import EvaluationSnapshot, OrgLevel, utcnow
-from proctor.authz import APPROVER_ROLES, Actor
-from proctor.context import Context
-from proctor.errors import Conflict, InvalidInput
-from proctor.jsonable import to_jsonable
+from proctor.kernel.authz import APPROVER_ROLES, Actor
+from proctor.kernel.calendar import study_year
+from proctor.kernel.context import Context
+from proctor.kernel.errors import Conflict, InvalidInput
+from proctor.kernel.jsonable import to_jsonable
 from proctor.reports import service
 from proctor.reports.evaluation import UnitInput, parse_weights, rank_units
-from proctor.study.completion import study_year
 
 
 def weights_of(ctx: Context) -> Any:

@@ -18,7 +18,7 @@ from models import (
     utcnow,
 )
 from proctor.credits import ledger
-from proctor.detection.service import period_bounds
+from proctor.kernel.calendar import period_bounds
 
 
 async def affected_courses(session: AsyncSession, case: ReviewCase) -> set[int]:

@@ -24,9 +24,8 @@ from models import (
     SessionSummary,
     StudySession,
 )
-from proctor.authz import Actor
-from proctor.detection.features import TZ
-from proctor.detection.service import period_bounds
+from proctor.kernel.authz import Actor
+from proctor.kernel.calendar import ACADEMY_TZ, period_bounds
 
 MAX_SESSIONS = 400
 
@@ -134,7 +133,7 @@ class Evidence:
 
 def local(at: dt.datetime) -> dt.datetime:
     """Academy local time (Beijing)."""
-    return at.astimezone(TZ)
+    return at.astimezone(ACADEMY_TZ)
 
 
 def daily(

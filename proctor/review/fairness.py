@@ -14,9 +14,9 @@ from dataclasses import asdict, dataclass
 from sqlalchemy import select
 
 from models import Learner, ReviewCase, SessionSummary
-from proctor.authz import Actor
-from proctor.context import Context
-from proctor.detection.service import period_bounds
+from proctor.kernel.authz import Actor
+from proctor.kernel.calendar import period_bounds
+from proctor.kernel.context import Context
 from proctor.review.service import VIEW_ROLES
 from proctor.review.states import label_of
 

@@ -14,9 +14,9 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models import CaseState, DetectionFlag, ExcellenceBar, Notification, ReviewCase, Role, utcnow
-from proctor.authz import Actor
-from proctor.context import Context
-from proctor.errors import Forbidden, NotFound
+from proctor.kernel.authz import Actor
+from proctor.kernel.context import Context
+from proctor.kernel.errors import Forbidden, NotFound
 from proctor.review.states import CONFIRMED, FINDING_NAMES, STATE_NAMES
 
 UNDECIDED = (CaseState.NEW, CaseState.IN_REVIEW)

@@ -10,8 +10,8 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models import CaseState, DetectionFlag, ReviewCase
-from proctor.authz import Actor
-from proctor.context import Context
+from proctor.kernel.authz import Actor
+from proctor.kernel.context import Context
 from proctor.review.states import label_of
 
 

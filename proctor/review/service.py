@@ -27,9 +27,9 @@ from models import (
     Role,
     utcnow,
 )
-from proctor.authz import Actor
-from proctor.context import Context
-from proctor.errors import Conflict, Forbidden, InvalidInput, NotFound
+from proctor.kernel.authz import Actor
+from proctor.kernel.context import Context
+from proctor.kernel.errors import Conflict, Forbidden, InvalidInput, NotFound
 from proctor.review import consequences
 from proctor.review.states import (
     APPEAL_OUTCOMES,

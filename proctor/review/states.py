@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from models import CaseState, Finding
-from proctor.errors import Conflict
+from proctor.kernel.errors import Conflict
 
 S = CaseState
 

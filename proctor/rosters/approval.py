@@ -24,9 +24,11 @@ from models import (
     RosterRow,
     utcnow,
 )
-from proctor.authz import APPROVER_ROLES, Actor
-from proctor.context import Context
-from proctor.errors import Conflict, NotFound
+from proctor.kernel.authz import APPROVER_ROLES, Actor
+from proctor.kernel.context import Context
+from proctor.kernel.errors import Conflict, NotFound
+from proctor.kernel.identity import IdNumber, parse_id_number
+from proctor.kernel.security.passwords import Passwords
 from proctor.rosters import credentials, lookups
 from proctor.rosters.service import (
     decision_note,
@@ -34,9 +36,7 @@ from proctor.rosters.service import (
     refuse_decided,
     today_in_china,
 )
-from proctor.rosters.validation import IdNumber, parse_id_number
 from proctor.rosters.views import BatchView, batch_view
-from proctor.security.passwords import Passwords
 
 
 def initial_hasher(ctx: Context) -> Passwords:

@@ -10,9 +10,9 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
+from proctor.kernel.identity import IdNumber, parse_id_number, validate_phone
 from proctor.learners.ranks import normalise_rank
 from proctor.rosters.parsing import NUMBER_CELL_HINT, RawRow
-from proctor.rosters.validation import IdNumber, parse_id_number, validate_phone
 
 # The position column of learner and roster_row is 60 characters.
 POSITION_MAX = 60

@@ -21,13 +21,13 @@ from sqlalchemy import CursorResult, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models import Account, AuditEvent, BatchStatus, RosterBatch, utcnow
-from proctor.authz import ADMIN_ROLES, Actor
-from proctor.context import Context
-from proctor.errors import Conflict, Forbidden, NotFound
+from proctor.kernel.authz import ADMIN_ROLES, Actor
+from proctor.kernel.context import Context
+from proctor.kernel.errors import Conflict, Forbidden, NotFound
+from proctor.kernel.security.passwords import Passwords, generate_initial_password
+from proctor.kernel.security.pii import PiiVault
 from proctor.rosters.views import beijing_text, may_download
 from proctor.rosters.workbooks import credentials_xlsx
-from proctor.security.passwords import Passwords, generate_initial_password
-from proctor.security.pii import PiiVault
 
 SEQUENCE_DIGITS = 4
 

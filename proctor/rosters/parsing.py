@@ -11,28 +11,20 @@ import csv
 import io
 import re
 import unicodedata
-import zipfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from enum import Enum
 from typing import Any
 
-import openpyxl
-from openpyxl.utils.exceptions import InvalidFileException
-
-from proctor.errors import InvalidInput, TooLarge
+from proctor.kernel.errors import InvalidInput, TooLarge
+from proctor.kernel.spreadsheets import NOT_XLSX, Formula, xlsx_rows
 from proctor.learners.ranks import RANKS, normalise_rank
 
-# A zipped sheet may inflate far beyond the upload limit; refuse obvious zip bombs up front.
-MAX_UNZIPPED_BYTES = 300 * 1024 * 1024
 # The header may sit under a title line or two ("XX单位干部花名册").
 HEADER_SEARCH_ROWS = 10
 # Excel keeps formatting on thousands of empty rows; stop scanning after this many in a row.
 MAX_BLANK_RUN = 5000
 REQUIRED_HEADERS = "姓名、身份证号、单位、职务/职级、手机号"
-NOT_XLSX = "文件不是有效的 Excel 工作簿（.xlsx），请检查文件是否损坏"
-# What a damaged or foreign zip makes openpyxl raise (XML errors are SyntaxErrors).
-_BROKEN_XLSX = (zipfile.BadZipFile, KeyError, ValueError, TypeError, SyntaxError, OSError, EOFError)
 
 
 class Col(Enum):
@@ -119,55 +111,6 @@ def read_roster(data: bytes, filename: str, *, max_rows: int) -> list[RawRow]:
 
 
 # ---------------------------------------------------------------- file formats
-
-
-def xlsx_rows(data: bytes) -> Iterator[tuple[int, list[Any]]]:
-    """Numbered rows of an uploaded workbook's first sheet, refusing macros and zip bombs."""
-    try:
-        with zipfile.ZipFile(io.BytesIO(data)) as archive:
-            infos = archive.infolist()
-    except zipfile.BadZipFile as exc:
-        raise InvalidInput(NOT_XLSX, field="file") from exc
-    if any(i.filename.lower().endswith("vbaproject.bin") for i in infos):
-        raise InvalidInput(
-            "不接受含宏的 Excel 文件，请删除宏并另存为 .xlsx（Excel 工作簿）后上传", field="file"
-        )
-    if sum(i.file_size for i in infos) > MAX_UNZIPPED_BYTES:
-        raise InvalidInput("Excel 文件解压后过大，请删除无关的工作表和格式后重新上传", field="file")
-    try:
-        # read_only streams the sheet; data_only=False keeps formulas as formulas (never run).
-        book = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=False)
-    except (InvalidFileException, *_BROKEN_XLSX) as exc:
-        raise InvalidInput(NOT_XLSX, field="file") from exc
-    return _sheet_rows(book)
-
-
-def _sheet_rows(book: Any) -> Iterator[tuple[int, list[Any]]]:
-    try:
-        if not book.worksheets:
-            return
-        sheet = book.worksheets[0]
-        # Some generators write a wrong <dimension>; without this, read_only would trust it.
-        sheet.reset_dimensions()
-        for row_no, cells in enumerate(sheet.iter_rows(), start=1):
-            yield row_no, [_cell_value(c) for c in cells]
-    except _BROKEN_XLSX as exc:
-        raise InvalidInput(NOT_XLSX, field="file") from exc
-    finally:
-        book.close()
-
-
-class _Formula(str):
-    """A formula cell's text, kept apart so that the row can say so."""
-
-    __slots__ = ()
-
-
-def _cell_value(cell: Any) -> Any:
-    value = cell.value
-    if getattr(cell, "data_type", None) == "f":
-        return _Formula(str(value))
-    return value
 
 
 def _csv_rows(data: bytes) -> Iterator[tuple[int, list[Any]]]:
@@ -296,7 +239,7 @@ def _row(row_no: int, cells: list[Any], columns: dict[Col, int]) -> RawRow:
         if index is None or index >= len(cells):
             return None
         value = cells[index]
-        if isinstance(value, _Formula):
+        if isinstance(value, Formula):
             notes.append(
                 f"“{col.value}”是公式，系统不计算公式：请复制该列并“选择性粘贴为数值”后重新上传"
             )

@@ -16,9 +16,10 @@ from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models import AuditEvent, BatchStatus, RosterBatch, RosterRow, utcnow
-from proctor.authz import ADMIN_ROLES, APPROVER_ROLES, Actor
-from proctor.context import Context
-from proctor.errors import Conflict, InvalidInput, NotFound, TooLarge
+from proctor.kernel.authz import ADMIN_ROLES, APPROVER_ROLES, Actor
+from proctor.kernel.context import Context
+from proctor.kernel.errors import Conflict, InvalidInput, NotFound, TooLarge
+from proctor.kernel.security.pii import PiiVault
 from proctor.orgs.service import units_in_scope
 from proctor.rosters import lookups
 from proctor.rosters.checks import CheckedRow, UnitRef, check_rows, flag_existing
@@ -32,7 +33,6 @@ from proctor.rosters.views import (
     batch_view,
     batch_views,
 )
-from proctor.security.pii import PiiVault
 
 NOTE_MAX = 500
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from proctor.kernel.security.pii import PiiVault, mask_id_number, mask_phone
 from proctor.rosters.checks import CheckedRow
-from proctor.security.pii import PiiVault, mask_id_number, mask_phone
 
 
 def _mask_invalid(raw: str, mask: Callable[[str], str]) -> str:

@@ -12,8 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from models import Account, BatchStatus, OrgUnit, RosterBatch, RosterRow
-from proctor.authz import APPROVER_ROLES, Actor
-from proctor.errors import NotFound
+from proctor.kernel.authz import APPROVER_ROLES, Actor
+from proctor.kernel.errors import NotFound
 
 STATUS_LABELS = {
     BatchStatus.PENDING: "待审批",

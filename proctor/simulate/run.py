@@ -6,7 +6,7 @@ import datetime as dt
 import random
 from dataclasses import dataclass, field
 
-from proctor.context import Context
+from proctor.kernel.context import Context
 from proctor.simulate.behaviour import ARCHETYPES, HARD_NEGATIVES, Profile, fraud, honest
 from proctor.simulate.driver import Driver
 from proctor.simulate.world import build_world, world_from_database

@@ -15,11 +15,11 @@ from decimal import Decimal
 from sqlalchemy import func, select
 
 from models import Course, CourseKind, Learner, Lesson, OrgLevel, OrgUnit
-from proctor.context import Context
-from proctor.credits.policy import course_credits
-from proctor.demo.identity import random_id_number
+from proctor.credits.policy import course_credits, credit_rules
+from proctor.kernel.context import Context
+from proctor.kernel.identity import random_id_number
+from proctor.kernel.security.pii import mask_id_number, mask_phone
 from proctor.orgs.service import add_org
-from proctor.security.pii import mask_id_number, mask_phone
 
 CITIES = [
     ("长沙市", "4301", "10.1"),
@@ -142,7 +142,7 @@ async def build_world(
                 s.add(lesson)
                 await s.flush()
                 lessons.append(SimLesson(lesson.id, course.id, secs))
-            credits = course_credits(kind, sum(lesson_secs), designated, ctx.settings.credit_rules)
+            credits = course_credits(kind, sum(lesson_secs), designated, credit_rules(ctx.settings))
             world.courses.append(
                 SimCourse(
                     course.id, tuple(lessons), credits, float(credits) / (sum(lesson_secs) / 60)
@@ -203,7 +203,7 @@ async def world_from_database(
             course.kind,
             course.lecture_seconds,
             course.designated_credits,
-            ctx.settings.credit_rules,
+            credit_rules(ctx.settings),
         )
         world.courses.append(
             SimCourse(

@@ -3,22 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
-from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models import Course
-from proctor.context import Context
 from proctor.credits import ledger
+from proctor.credits.policy import credit_rules
+from proctor.kernel.calendar import study_year
+from proctor.kernel.context import Context
 from tracker.writer import CourseCompleted
-
-# Study years follow the academy's calendar (China Standard Time), not UTC.
-ACADEMY_TZ = ZoneInfo("Asia/Shanghai")
-
-
-def study_year(at: dt.datetime) -> int:
-    """The credit year a moment belongs to."""
-    return at.astimezone(ACADEMY_TZ).year
 
 
 def post_completion_credits(ctx: Context) -> CourseCompleted:
@@ -35,7 +28,7 @@ def post_completion_credits(ctx: Context) -> CourseCompleted:
             year=study_year(at),
             completed_at=at,
             evidence={"sessions": sessions},
-            rules=ctx.settings.credit_rules,
+            rules=credit_rules(ctx.settings),
         )
 
     return hook

@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from models import HEARTBEAT_DEFAULT_PARTITION, heartbeat_partition
 from models.attendance import HEARTBEAT_PARTITION_NAME
-from proctor.errors import Conflict
+from proctor.kernel.errors import Conflict
 
 log = logging.getLogger(__name__)
 

@@ -36,8 +36,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from models import HEARTBEAT_DEFAULT_PARTITION, CaseState, Heartbeat, ReviewCase, StudySession
 from models.base import UTCDateTime
-from proctor.detection.service import period_bounds
-from proctor.errors import InvalidInput
+from proctor.kernel.calendar import period_bounds
+from proctor.kernel.errors import InvalidInput
 from proctor.review.states import CONFIRMED, OPEN
 from proctor.study.partitions import Partition, list_partitions, month_bounds
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 
-from proctor.context import Context
+from proctor.kernel.context import Context
 from proctor.study.completion import post_completion_credits
 from tracker.hotstate.base import HotStore
 from tracker.hotstate.memory import MemoryStore

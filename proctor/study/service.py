@@ -8,10 +8,10 @@ from typing import Any
 from sqlalchemy import select
 
 from models import Course, Lesson, LessonProgress, Role
-from proctor.authz import Actor
 from proctor.catalog.service import ensure_enrolled, load_visible, viewer_of
-from proctor.context import Context
-from proctor.errors import Forbidden, NotFound
+from proctor.kernel.authz import Actor
+from proctor.kernel.context import Context
+from proctor.kernel.errors import Forbidden, NotFound
 from tracker.service import Tracker
 
 

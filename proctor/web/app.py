@@ -9,9 +9,9 @@ from pathlib import Path
 
 from aiohttp import web
 
-from proctor.addresses import parse_networks
-from proctor.context import Context, open_context
-from proctor.settings import Settings
+from proctor.kernel.addresses import parse_networks
+from proctor.kernel.context import Context, open_context
+from proctor.kernel.settings import Settings
 from proctor.study.partitions import keep_partitions_ahead
 from proctor.study.runtime import make_tracker
 from proctor.web.forwarded import forwarded_middleware

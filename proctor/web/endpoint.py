@@ -24,7 +24,7 @@ from aiohttp.multipart import BadContentDispositionHeader, BadContentDisposition
 from multidict import MultiDict, MultiDictProxy
 from pydantic import BaseModel
 
-from proctor.errors import InvalidInput, NotFound, TooLarge, UnsupportedMediaType
+from proctor.kernel.errors import InvalidInput, NotFound, TooLarge, UnsupportedMediaType
 from proctor.web.fields import MAX_ID
 from proctor.web.validation import validate
 from tracker.protocol import MalformedJson, load_json

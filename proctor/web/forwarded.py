@@ -1,7 +1,7 @@
 """The client's address behind reverse proxies, set on the request for every handler.
 
 Study sessions, logins and exam attempts record the client's address as evidence, so it
-must not be forgeable: see :mod:`proctor.addresses` for which hops are believed.
+must not be forgeable: see :mod:`proctor.kernel.addresses` for which hops are believed.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
-from proctor.addresses import Network, client_address
+from proctor.kernel.addresses import Network, client_address
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 

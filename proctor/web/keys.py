@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from proctor.authz import Actor
-from proctor.context import Context
+from proctor.kernel.authz import Actor
+from proctor.kernel.context import Context
 
 CTX = web.AppKey("ctx", Context)
 ACTOR = web.RequestKey("actor", Actor)

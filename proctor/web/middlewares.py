@@ -8,7 +8,7 @@ from collections.abc import Awaitable, Callable
 from aiohttp import web
 
 from proctor.accounts import service as accounts
-from proctor.errors import ProctorError, Unauthenticated
+from proctor.kernel.errors import ProctorError, Unauthenticated
 from proctor.web.keys import ACTOR, SESSION_COOKIE, TOKEN, ctx_of, is_api
 from proctor.web.render import page
 from tracker.web import keys as tracker_keys

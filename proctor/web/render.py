@@ -11,7 +11,7 @@ from aiohttp import web
 
 from models import Role
 from proctor.exams import charts as exam_charts
-from proctor.jsonable import to_jsonable
+from proctor.kernel.jsonable import to_jsonable
 from proctor.web.keys import ACTOR
 
 BEIJING = dt.timezone(dt.timedelta(hours=8), "CST")

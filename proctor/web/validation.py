@@ -9,7 +9,7 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
-from proctor.errors import InvalidInput
+from proctor.kernel.errors import InvalidInput
 
 M = TypeVar("M", bound=BaseModel)
 

@@ -10,8 +10,8 @@ from typing import Any
 
 from aiohttp.test_utils import TestServer
 
-from proctor.context import Context
-from proctor.settings import Settings
+from proctor.kernel.context import Context
+from proctor.kernel.settings import Settings
 from proctor.web.app import create_app
 
 

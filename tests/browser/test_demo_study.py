@@ -12,8 +12,8 @@ import pytest
 from sqlalchemy import select
 
 from models import Account, Course, CourseKind, CreditEntry, Lesson, OrgUnit
-from proctor.context import open_context
 from proctor.demo.seed import DEMO_PASSWORD, seed_demo
+from proctor.kernel.context import open_context
 from tests.browser.serving import browser_settings, running
 from tests.browser.test_player import CHROMIUM, LESSON_S, make_video, page  # noqa: F401
 

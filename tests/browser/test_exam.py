@@ -13,8 +13,8 @@ import pytest
 from sqlalchemy import select
 
 from models import ExamEvent, ExamItem, ItemKind, utcnow
-from proctor.context import Context, open_context
 from proctor.exams.bank import ExamInput, ItemInput, insert_exam, insert_items
+from proctor.kernel.context import Context, open_context
 from tests.browser.serving import browser_settings, running
 from tests.browser.test_player import CHROMIUM, page, sign_in  # noqa: F401
 from tests.factories import build_world

@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import select
 
 from models import Course, CourseKind, Lesson, LessonProgress
-from proctor.context import Context, open_context
+from proctor.kernel.context import Context, open_context
 from tests.browser.serving import browser_settings, running
 from tests.factories import PASSWORD, World, build_world
 

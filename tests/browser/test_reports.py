@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from proctor.context import Context, open_context
+from proctor.kernel.context import Context, open_context
 from tests.browser.serving import browser_settings, running
 from tests.browser.test_player import CHROMIUM, page, sign_in  # noqa: F401
 from tests.factories import World, build_world

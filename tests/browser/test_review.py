@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from models import Role
-from proctor.context import Context, open_context
+from proctor.kernel.context import Context, open_context
 from tests.browser.serving import browser_settings, running
 from tests.browser.test_player import CHROMIUM, page, sign_in  # noqa: F401
 from tests.factories import add_account, build_world

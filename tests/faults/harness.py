@@ -25,7 +25,7 @@ import aiohttp
 from sqlalchemy import select
 
 from models import Heartbeat, SessionSummary, StudySession
-from proctor.context import Context
+from proctor.kernel.context import Context
 from tests.factories import PASSWORD
 
 ROOT = Path(__file__).resolve().parents[2]

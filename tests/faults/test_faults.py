@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from proctor.context import Context, open_context
-from proctor.settings import Settings
+from proctor.kernel.context import Context, open_context
+from proctor.kernel.settings import Settings
 from tests.factories import World, add_learner, build_world
 from tests.faults.harness import (
     Ledger,

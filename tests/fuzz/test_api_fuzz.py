@@ -28,8 +28,8 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from proctor.context import open_context
-from proctor.settings import Settings
+from proctor.kernel.context import open_context
+from proctor.kernel.settings import Settings
 from tests.browser.serving import running
 from tests.conftest import _truncate_postgres
 from tests.factories import PASSWORD, build_world

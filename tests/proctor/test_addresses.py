@@ -8,9 +8,9 @@ import pytest
 from sqlalchemy import select
 
 from models import LoginSession
-from proctor.addresses import client_address, parse_networks
-from proctor.context import open_context
-from proctor.settings import Settings
+from proctor.kernel.addresses import client_address, parse_networks
+from proctor.kernel.context import open_context
+from proctor.kernel.settings import Settings
 from proctor.web.app import create_app
 from tests.factories import PASSWORD, build_world
 

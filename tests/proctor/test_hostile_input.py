@@ -12,7 +12,7 @@ from aiohttp.test_utils import TestClient
 from sqlalchemy import func, select
 
 from models import Course, ExamItem, Learner, RosterBatch
-from proctor.context import Context
+from proctor.kernel.context import Context
 from tests.factories import World, login
 
 HUGE = 10**20

@@ -9,7 +9,7 @@ import pytest
 from aiohttp import web
 from pydantic import Field
 
-from proctor.errors import InvalidInput
+from proctor.kernel.errors import InvalidInput
 from proctor.web.endpoint import Routes
 from proctor.web.fields import Day, IdList, Input, RecordId, Words, chars
 from proctor.web.validation import field_name, validate

@@ -115,7 +115,7 @@ def clock(monkeypatch: pytest.MonkeyPatch) -> FakeClock:
 @pytest.fixture(params=["memory", "redis"])
 async def hot_settings(request: pytest.FixtureRequest, settings: object) -> AsyncIterator[object]:
     """The test settings with the embedded store or a real Redis (own key prefix)."""
-    from proctor.settings import Settings
+    from proctor.kernel.settings import Settings
 
     assert isinstance(settings, Settings)
     if request.param == "memory":

@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import func, select
 
 from models import Course, CourseKind, Heartbeat, Lesson
-from proctor.context import Context
+from proctor.kernel.context import Context
 from proctor.study.runtime import make_tracker
 from tests.factories import World
 from tests.tracker.conftest import Target

@@ -26,8 +26,8 @@ from models import (
     SessionSummary,
     StudySession,
 )
-from proctor.context import Context, open_context
-from proctor.settings import Settings
+from proctor.kernel.context import Context, open_context
+from proctor.kernel.settings import Settings
 from proctor.study.runtime import make_tracker
 from proctor.web.app import create_app
 from tests.factories import World, build_world, login

@@ -24,8 +24,8 @@ from models import (
     SessionSummary,
     StudySession,
 )
-from proctor.context import Context, open_context
-from proctor.settings import Settings
+from proctor.kernel.context import Context, open_context
+from proctor.kernel.settings import Settings
 from proctor.web.app import create_app
 from tests.factories import World, login
 from tests.tracker.conftest import FakeClock

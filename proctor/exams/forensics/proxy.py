@@ -7,7 +7,7 @@
 
 Either reason flags the attempt for human review; both together are high risk. A rule has
 no null distribution: its false-flag rate on honest look-alikes (new laptops, travellers,
-strong examinees) is measured in :mod:`proctor.exams.forensics.evaluate`.
+strong examinees) is measured in :mod:`proctor.evaluation.exams`.
 """
 
 from __future__ import annotations

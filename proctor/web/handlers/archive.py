@@ -12,11 +12,11 @@ from pydantic import Field
 from models import Role, utcnow
 from proctor.archive import export
 from proctor.archive.service import KIND_NAMES, SOURCE_NAMES, Archive, learner_archive
-from proctor.authz import STAFF_ROLES
 from proctor.catalog.service import my_courses
-from proctor.errors import Forbidden
+from proctor.kernel.authz import STAFF_ROLES
+from proctor.kernel.calendar import study_year
+from proctor.kernel.errors import Forbidden
 from proctor.review.learner_cases import unread_notices
-from proctor.study.completion import study_year
 from proctor.web.endpoint import Binary, Routes
 from proctor.web.fields import DecimalText, Input, Output, RecordId, Year
 from proctor.web.keys import actor_of, ctx_of

@@ -8,7 +8,7 @@ from aiohttp import web
 
 from models import Role
 from proctor.accounts import service as accounts
-from proctor.errors import ProctorError
+from proctor.kernel.errors import ProctorError
 from proctor.web.endpoint import Form, Routes
 from proctor.web.fields import Input, Output, chars
 from proctor.web.keys import SESSION_COOKIE, TOKEN, actor_of, ctx_of

@@ -12,6 +12,7 @@ from models import Role
 from proctor.catalog import classes
 from proctor.catalog import service as catalog
 from proctor.catalog.inputs import MAX_LECTURE_SECONDS, MAX_LESSONS
+from proctor.credits.policy import credit_rules
 from proctor.web.endpoint import Form, Routes
 from proctor.web.fields import (
     Credits,
@@ -283,7 +284,7 @@ async def catalog_page(request: web.Request, query: CatalogQuery) -> web.Respons
             "pages": (total + catalog.PER_PAGE - 1) // catalog.PER_PAGE,
             "my_classes": await classes.my_classes(ctx, actor),
             "is_learner": actor.role is Role.LEARNER,
-            "rules": ctx.settings.credit_rules,
+            "rules": credit_rules(ctx.settings),
         },
     )
 

@@ -8,9 +8,9 @@ from typing import Annotated
 from aiohttp import web
 from pydantic import Field
 
-from proctor.authz import APPROVER_ROLES, STAFF_ROLES
 from proctor.catalog import classes
-from proctor.errors import InvalidInput, ProctorError
+from proctor.kernel.authz import APPROVER_ROLES, STAFF_ROLES
+from proctor.kernel.errors import InvalidInput, ProctorError
 from proctor.web.endpoint import Form, Routes
 from proctor.web.fields import Day, IdList, Input, NameList, Output, RecordId, Words, chars
 from proctor.web.handlers.catalog import Course

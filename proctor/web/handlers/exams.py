@@ -9,9 +9,9 @@ from aiohttp import web
 from pydantic import AwareDatetime, Field
 
 from models import utcnow
-from proctor.errors import Conflict, Forbidden, InvalidInput, NotFound
 from proctor.exams import bank, bank_import, overview, service
 from proctor.exams.rules import EVENT_NAMES
+from proctor.kernel.errors import Conflict, Forbidden, InvalidInput, NotFound
 from proctor.web.endpoint import Binary, Form, Routes
 from proctor.web.fields import Credits, Input, Output, RecordId, Seconds, chars
 from proctor.web.handlers.rosters import XLSX, upload_of, xlsx_response

@@ -9,10 +9,10 @@ from aiohttp import web
 from pydantic import Field
 
 from models import utcnow
+from proctor.kernel.calendar import study_year
 from proctor.reports import charts, export, service, yearly
 from proctor.reports.figures import BANDS, distribution, summary
 from proctor.reports.service import LEVEL_NAMES, NodeReport
-from proctor.study.completion import study_year
 from proctor.web.endpoint import Binary, Form, Routes
 from proctor.web.fields import Day, DecimalText, Input, Offset, Output, RecordId, Year
 from proctor.web.keys import actor_of, ctx_of

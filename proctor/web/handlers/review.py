@@ -9,7 +9,8 @@ from aiohttp import web
 from pydantic import Field
 
 from models import utcnow
-from proctor.errors import ProctorError
+from proctor.kernel.calendar import study_year
+from proctor.kernel.errors import ProctorError
 from proctor.review import charts, learner_cases
 from proctor.review.evidence import gather
 from proctor.review.fairness import fairness
@@ -31,7 +32,6 @@ from proctor.review.service import (
     release,
 )
 from proctor.review.states import APPEAL_OUTCOMES, DECISIONS, STATE_NAMES
-from proctor.study.completion import study_year
 from proctor.web.endpoint import Form, Routes
 from proctor.web.fields import Input, Offset, Output, RecordId, Year, chars
 from proctor.web.keys import actor_of, ctx_of

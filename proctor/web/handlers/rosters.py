@@ -9,8 +9,8 @@ from urllib.parse import quote
 from aiohttp import web
 from pydantic import Field
 
-from proctor.authz import ADMIN_ROLES
-from proctor.errors import ProctorError
+from proctor.kernel.authz import ADMIN_ROLES
+from proctor.kernel.errors import ProctorError
 from proctor.rosters import approval, credentials, service
 from proctor.rosters.workbooks import XLSX_MIME, template_xlsx
 from proctor.web.endpoint import Binary, Form, Routes, Upload, read_upload

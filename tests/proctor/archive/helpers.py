@@ -5,9 +5,9 @@ from __future__ import annotations
 from decimal import Decimal
 
 from models import Course, CourseKind, CreditKind, Enrolment, EnrolmentSource, TargetGroup, utcnow
-from proctor.context import Context
 from proctor.credits import ledger
-from proctor.study.completion import study_year
+from proctor.kernel.calendar import study_year
+from proctor.kernel.context import Context
 from tests.factories import World
 
 # The credit year the pages default to; seeding it keeps the tests independent of the date.

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from aiohttp.test_utils import TestClient
 
-from proctor.context import Context
+from proctor.kernel.context import Context
 from tests.factories import World, login
 from tests.proctor.archive.helpers import seed_boundary
 

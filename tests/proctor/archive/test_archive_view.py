@@ -7,8 +7,8 @@ from decimal import Decimal
 from aiohttp.test_utils import TestClient
 
 from models import CreditKind
-from proctor.context import Context
 from proctor.credits import ledger
+from proctor.kernel.context import Context
 from tests.factories import World, login
 from tests.proctor.archive.helpers import YEAR, add_course, complete, legacy, seed_boundary
 

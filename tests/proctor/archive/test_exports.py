@@ -9,7 +9,7 @@ from urllib.parse import unquote
 from aiohttp.test_utils import TestClient
 from openpyxl import load_workbook
 
-from proctor.context import Context
+from proctor.kernel.context import Context
 from tests.factories import World, login
 from tests.proctor.archive.helpers import YEAR, add_course, complete, seed_boundary
 

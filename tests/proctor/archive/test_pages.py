@@ -6,7 +6,7 @@ import re
 
 from aiohttp.test_utils import TestClient
 
-from proctor.context import Context
+from proctor.kernel.context import Context
 from tests.factories import World, login
 from tests.proctor.archive.helpers import seed_boundary
 

@@ -8,7 +8,7 @@ from aiohttp.test_utils import TestClient
 from sqlalchemy import func, select
 
 from models import Enrolment, TrainingClass, TrainingClassMember
-from proctor.context import Context
+from proctor.kernel.context import Context
 from tests.factories import World, login
 from tests.proctor.catalog.helpers import make_course
 

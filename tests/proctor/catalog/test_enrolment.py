@@ -8,8 +8,8 @@ from sqlalchemy import func, select
 
 from models import CourseCompletion, Enrolment, EnrolmentSource, utcnow
 from proctor.catalog.service import ensure_enrolled
-from proctor.context import Context
-from proctor.errors import NotFound
+from proctor.kernel.context import Context
+from proctor.kernel.errors import NotFound
 from tests.factories import World, login
 from tests.proctor.catalog.helpers import make_course
 

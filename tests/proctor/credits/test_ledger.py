@@ -18,9 +18,9 @@ from models import (
     CreditSource,
     utcnow,
 )
-from proctor.context import Context
 from proctor.credits import ledger
-from proctor.errors import Conflict, InvalidInput, NotFound
+from proctor.kernel.context import Context
+from proctor.kernel.errors import Conflict, InvalidInput, NotFound
 from tests.factories import World
 
 _codes = itertools.count(1)

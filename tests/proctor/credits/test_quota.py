@@ -7,9 +7,9 @@ from decimal import Decimal
 import pytest
 
 from models import TargetGroup
-from proctor.context import Context
 from proctor.credits.policy import Quota
 from proctor.credits.quota import depth, learner_quota, most_specific, resolve_group
+from proctor.kernel.context import Context
 from tests.factories import World
 
 DIVISION = "县处级副职"

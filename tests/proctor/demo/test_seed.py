@@ -26,13 +26,13 @@ from models import (
     TrainingClass,
     TrainingClassMember,
 )
-from proctor.context import Context, open_context
 from proctor.demo.seed import DEMO_PASSWORD, seed_demo
-from proctor.errors import Conflict
+from proctor.kernel.context import Context, open_context
+from proctor.kernel.errors import Conflict
+from proctor.kernel.identity import IdNumber, parse_id_number
+from proctor.kernel.security.pii import mask_id_number
+from proctor.kernel.settings import Settings
 from proctor.learners.ranks import DIVISION_AND_ABOVE, RANKS, SECTION_AND_ABOVE
-from proctor.rosters.validation import IdNumber, parse_id_number
-from proctor.security.pii import mask_id_number
-from proctor.settings import Settings
 
 LEARNERS = 200
 SEED = 7

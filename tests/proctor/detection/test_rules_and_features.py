@@ -197,7 +197,7 @@ async def test_flags_are_scoped(client: object, ctx: object, world: object) -> N
     from aiohttp.test_utils import TestClient
 
     from models import DetectionFlag
-    from proctor.context import Context
+    from proctor.kernel.context import Context
     from tests.factories import World, login
 
     assert isinstance(client, TestClient)

@@ -7,8 +7,8 @@ import datetime as dt
 from sqlalchemy import func, select, text
 
 from models import SessionSummary
-from proctor.context import Context
 from proctor.detection.service import run_detect
+from proctor.kernel.context import Context
 from proctor.simulate.run import simulate
 
 

@@ -11,12 +11,12 @@ from aiohttp.test_utils import TestClient
 from sqlalchemy import select
 
 from models import DetectionFlag, Exam, Learner, ReviewCase, utcnow
-from proctor.context import Context
 from proctor.demo.exam_bank import MEASURES_BANK
 from proctor.demo.exams import place_sitting
-from proctor.errors import NotFound
 from proctor.exams.analysis import analyse_closed, analyse_exam
 from proctor.exams.bank import ExamInput, insert_exam, insert_items
+from proctor.kernel.context import Context
+from proctor.kernel.errors import NotFound
 from proctor.simulate.exams import simulate_exam
 from tests.factories import World, add_learner, login, world  # noqa: F401
 from tests.proctor.archive.helpers import add_course

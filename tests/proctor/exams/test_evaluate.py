@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from proctor.exams.forensics.evaluate import evaluate_exams
+from proctor.evaluation.exams import evaluate_exams
 
 
 def test_evaluate_exams_small_seed_meets_fpr_and_proxy_targets() -> None:

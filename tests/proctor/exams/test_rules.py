@@ -8,8 +8,8 @@ import random
 import pytest
 
 from models import ItemKind
-from proctor.errors import InvalidInput
 from proctor.exams import rules
+from proctor.kernel.errors import InvalidInput
 
 ABCD = ("A", "B", "C", "D")
 

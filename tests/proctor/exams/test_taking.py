@@ -25,7 +25,7 @@ from models import (
     StudySession,
     utcnow,
 )
-from proctor.context import Context
+from proctor.kernel.context import Context
 from tests.factories import World, login, world  # noqa: F401
 from tests.proctor.archive.helpers import add_course
 

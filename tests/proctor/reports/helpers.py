@@ -19,9 +19,9 @@ from models import (
     TargetGroup,
     utcnow,
 )
-from proctor.context import Context
 from proctor.credits import ledger, quota
-from proctor.credits.policy import quota_status
+from proctor.credits.policy import credit_rules, quota_status
+from proctor.kernel.context import Context
 from tests.factories import World, add_learner
 from tests.proctor.archive.helpers import add_course, legacy, revoke
 
@@ -171,7 +171,7 @@ async def ledger_truth(
                 b[CreditKind.ELECTIVE],
                 b[CreditKind.BONUS],
                 quota.quota_of(group),
-                ctx.settings.credit_rules,
+                credit_rules(ctx.settings),
             )
             out[key] = {
                 "group": group.name if group else None,

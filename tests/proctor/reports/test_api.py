@@ -9,7 +9,7 @@ import pytest
 from aiohttp.test_utils import TestClient
 from openpyxl import load_workbook
 
-from proctor.context import Context
+from proctor.kernel.context import Context
 from tests.factories import World, login
 from tests.proctor.reports.helpers import YEAR, seed_year
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from models import ReportCutoff, Role
-from proctor.context import Context
 from proctor.demo.reports import CLOSED_YEAR, reports_demo
+from proctor.kernel.context import Context
 from proctor.reports import yearly
 from tests.factories import World, add_account
 from tests.proctor.reports.helpers import YEAR, seed_year

@@ -8,7 +8,7 @@ from aiohttp.test_utils import TestClient
 from openpyxl import load_workbook
 
 from models import CreditKind
-from proctor.context import Context
+from proctor.kernel.context import Context
 from tests.factories import World, login
 from tests.proctor.archive.helpers import legacy
 from tests.proctor.reports.helpers import YEAR, seed_year

@@ -10,10 +10,10 @@ from typing import Any
 import pytest
 
 from models import CreditKind, Role, utcnow
-from proctor.authz import Actor
-from proctor.context import Context
 from proctor.credits.policy import QuotaStatus
-from proctor.errors import Forbidden, NotFound
+from proctor.kernel.authz import Actor
+from proctor.kernel.context import Context
+from proctor.kernel.errors import Forbidden, NotFound
 from proctor.reports import rollup, service
 from tests.factories import World
 from tests.proctor.archive.helpers import legacy, revoke
@@ -145,7 +145,7 @@ async def curve_from_ledger(ctx: Context, world: World) -> tuple[list[Decimal], 
     from sqlalchemy import select
 
     from models import CreditEntry
-    from proctor.study.completion import ACADEMY_TZ
+    from proctor.kernel.calendar import ACADEMY_TZ
 
     truth = await ledger_truth(ctx, world)
     groups = {k: t for k, t in truth.items() if t["group"] is not None}

@@ -18,8 +18,8 @@ from models import (
     SessionSummary,
     StudySession,
 )
-from proctor.context import Context
-from proctor.detection.features import TZ
+from proctor.kernel.calendar import ACADEMY_TZ
+from proctor.kernel.context import Context
 from proctor.review.intake import intake
 from tests.factories import World
 from tests.proctor.archive.helpers import YEAR, add_course, complete
@@ -31,7 +31,7 @@ END = dt.date(YEAR, 3, 8)
 
 def at(day: int, hour: int, minute: int = 0) -> dt.datetime:
     """A Beijing-time instant in the week, as UTC."""
-    return dt.datetime(YEAR, 3, day, hour, minute, tzinfo=TZ).astimezone(dt.UTC)
+    return dt.datetime(YEAR, 3, day, hour, minute, tzinfo=ACADEMY_TZ).astimezone(dt.UTC)
 
 
 async def add_lesson(ctx: Context, course: Course) -> Lesson:

@@ -21,7 +21,7 @@ from models import (
     ReviewCase,
     Role,
 )
-from proctor.context import Context
+from proctor.kernel.context import Context
 from proctor.review.learning import study_labels
 from tests.factories import World, add_account, login, world  # noqa: F401
 from tests.proctor.archive.helpers import YEAR

@@ -10,7 +10,7 @@ import pytest
 
 from models import CaseState as S
 from models import Finding
-from proctor.errors import Conflict
+from proctor.kernel.errors import Conflict
 from proctor.review.evidence import SessionLine, daily, explain_link, heat, mark_overlaps
 from proctor.review.intake import category_of, kind_of, priority
 from proctor.review.states import MOVES, check_move, finding_after, label_of

@@ -14,8 +14,8 @@ from aiohttp.test_utils import TestClient
 from sqlalchemy import func, select
 
 from models import Account, Learner, RosterBatch, RosterRow
-from proctor.context import Context
-from proctor.demo.identity import make_id_number
+from proctor.kernel.context import Context
+from proctor.kernel.identity import make_id_number
 
 HEADER = ("姓名", "身份证号", "单位", "职务/职级", "手机号")
 XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"

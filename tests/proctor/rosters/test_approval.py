@@ -10,7 +10,7 @@ from aiohttp.test_utils import TestClient
 from sqlalchemy import select
 
 from models import Account, AuditEvent, Learner, Role, RosterBatch
-from proctor.context import Context
+from proctor.kernel.context import Context
 from proctor.rosters import approval
 from tests.factories import World, add_account, login
 from tests.proctor.rosters.helpers import (

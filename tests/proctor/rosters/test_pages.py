@@ -7,7 +7,7 @@ import io
 from aiohttp import FormData
 from aiohttp.test_utils import TestClient
 
-from proctor.context import Context
+from proctor.kernel.context import Context
 from tests.factories import World, login
 from tests.proctor.rosters.helpers import XLSX_MIME, counts, person, read_xlsx, xlsx
 

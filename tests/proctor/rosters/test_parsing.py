@@ -9,7 +9,7 @@ import zipfile
 import openpyxl
 import pytest
 
-from proctor.errors import InvalidInput, TooLarge
+from proctor.kernel.errors import InvalidInput, TooLarge
 from proctor.rosters.checks import UnitRef, check_name, check_rows
 from proctor.rosters.parsing import RawRow, read_roster, split_position_rank
 from proctor.rosters.workbooks import template_xlsx

@@ -10,7 +10,7 @@ from aiohttp.test_utils import TestClient
 from sqlalchemy import select
 
 from models import AuditEvent, Learner, RosterRow
-from proctor.context import Context
+from proctor.kernel.context import Context
 from tests.factories import World, login
 from tests.proctor.rosters.helpers import (
     counts,
@@ -209,7 +209,7 @@ async def small_client(
     ctx: Context, world: World, aiohttp_client: object, tmp_path: Path
 ) -> TestClient:
     """The app with tight limits (3 rows, 2 KB) on the same database."""
-    from proctor.context import open_context
+    from proctor.kernel.context import open_context
     from proctor.web.app import create_app
 
     settings = ctx.settings.model_copy(update={"max_roster_rows": 3, "max_upload_bytes": 2048})

@@ -6,7 +6,7 @@ import datetime as dt
 
 import pytest
 
-from proctor.rosters.validation import IdNumber, check_digit, parse_id_number, validate_phone
+from proctor.kernel.identity import IdNumber, check_digit, parse_id_number, validate_phone
 
 TODAY = dt.date(2024, 6, 1)
 

@@ -24,8 +24,8 @@ from models import (
 )
 from models.db import create_engine
 from proctor.cli import main
-from proctor.context import Context
-from proctor.errors import InvalidInput
+from proctor.kernel.context import Context
+from proctor.kernel.errors import InvalidInput
 from proctor.study.partitions import (
     Partition,
     ensure_partitions,

@@ -9,9 +9,9 @@ from functools import cached_property
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from models.db import create_engine, make_sessionmaker
-from proctor.security.passwords import Passwords
-from proctor.security.pii import PiiVault, load_or_create_secret
-from proctor.settings import Settings
+from proctor.kernel.security.passwords import Passwords
+from proctor.kernel.security.pii import PiiVault, load_or_create_secret
+from proctor.kernel.settings import Settings
 
 
 @dataclass

@@ -13,7 +13,7 @@ from typing import TypeVar
 
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
-from proctor.errors import Conflict
+from proctor.kernel.errors import Conflict
 
 T = TypeVar("T")
 

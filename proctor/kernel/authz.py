@@ -8,7 +8,7 @@ from sqlalchemy import ColumnElement
 from sqlalchemy.orm import InstrumentedAttribute
 
 from models import Role
-from proctor.errors import Forbidden
+from proctor.kernel.errors import Forbidden
 
 STAFF_ROLES = frozenset({Role.LIAISON, Role.ORG_ADMIN, Role.REVIEWER, Role.ACADEMY_ADMIN})
 # Who may administer rosters, learners and classes in their subtree.

@@ -7,7 +7,7 @@ import secrets
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
-from proctor.errors import InvalidInput
+from proctor.kernel.errors import InvalidInput
 
 # No look-alikes (0/O, 1/l/I): initial passwords are read off a printed sheet.
 _ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZabcdefghjkmnpqrstuvwxyz23456789"

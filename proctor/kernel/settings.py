@@ -12,9 +12,7 @@ from pathlib import Path
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from proctor.addresses import parse_networks
-from proctor.credits.policy import CreditRules
-from proctor.exams.rules import Limits
+from proctor.kernel.addresses import parse_networks
 
 
 class Settings(BaseSettings):
@@ -102,27 +100,6 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite+aiosqlite:///{self.data_dir / 'proctor.db'}"
-
-    @property
-    def credit_rules(self) -> CreditRules:
-        """The Art. 12 numbers as the pure policy takes them."""
-        return CreditRules(
-            class_hour_minutes=self.class_hour_minutes,
-            required_per_hour=self.required_credit_per_hour,
-            elective_per_hour=self.elective_credit_per_hour,
-            bonus_counts_toward_total=self.bonus_counts_toward_total,
-        )
-
-    @property
-    def exam_limits(self) -> Limits:
-        """Invigilation thresholds as the pure policy takes them."""
-        return Limits(
-            focus_losses=self.exam_max_focus_losses,
-            fullscreen_exits=self.exam_max_fullscreen_exits,
-            clipboard=self.exam_max_clipboard,
-            address_changes=self.exam_max_address_changes,
-            concurrent=self.exam_max_concurrent,
-        )
 
     def ensure_data_dir(self) -> Path:
         """Create the data folder (embedded database, key file, demo videos)."""

@@ -15,12 +15,12 @@ from typing import Any
 import numpy as np
 from sklearn.metrics import average_precision_score
 
-from proctor import migrate
-from proctor.context import Context, open_context
 from proctor.detection.features import compute, course_density, load_sessions
 from proctor.detection.rules import load_thresholds
 from proctor.detection.scoring import fit, score
-from proctor.settings import Settings
+from proctor.kernel import migrate
+from proctor.kernel.context import Context, open_context
+from proctor.kernel.settings import Settings
 from proctor.simulate.behaviour import ARCHETYPES, HONEST
 from proctor.simulate.run import SimResult, simulate
 
