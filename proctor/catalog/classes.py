@@ -30,13 +30,9 @@ from models import (
     utcnow,
 )
 from models.catalog import Enrolment
-from proctor.catalog.service import (
-    CourseView,
-    Viewer,
-    course_views,
-    insert_ignoring_duplicates,
-    is_visible,
-)
+from proctor.catalog.enrolment import insert_ignoring_duplicates
+from proctor.catalog.views import CourseView, course_views
+from proctor.catalog.visibility import Viewer, is_visible
 from proctor.credits.policy import credit_rules
 from proctor.kernel.authz import APPROVER_ROLES, Actor
 from proctor.kernel.context import Context
@@ -161,7 +157,9 @@ async def list_classes(ctx: Context, actor: Actor) -> list[ClassSummary]:
         return await _summaries(s, _visible_classes(actor))
 
 
-async def _detail(ctx: Context, s: AsyncSession, actor: Actor, tc: TrainingClass) -> ClassDetail:
+async def course_detail(
+    ctx: Context, s: AsyncSession, actor: Actor, tc: TrainingClass
+) -> ClassDetail:
     [summary] = await _summaries(s, [TrainingClass.id == tc.id])
     in_class = select(TrainingClassCourse.course_id).where(TrainingClassCourse.class_id == tc.id)
     viewer = Viewer(tc.org_path, staff=False, learner_id=actor.learner_id)
@@ -205,7 +203,7 @@ async def get_class(ctx: Context, actor: Actor, class_id: int) -> ClassDetail:
     """One class with its courses (and members, for staff)."""
     async with ctx.db() as s:
         tc = await _load(s, actor, class_id)
-        return await _detail(ctx, s, actor, tc)
+        return await course_detail(ctx, s, actor, tc)
 
 
 async def my_classes(ctx: Context, actor: Actor) -> list[ClassDetail]:
@@ -216,7 +214,7 @@ async def my_classes(ctx: Context, actor: Actor) -> list[ClassDetail]:
         out = []
         for summary in await _summaries(s, _visible_classes(actor)):
             tc = await s.get_one(TrainingClass, summary.id)
-            out.append(await _detail(ctx, s, actor, tc))
+            out.append(await course_detail(ctx, s, actor, tc))
         return out
 
 
@@ -384,7 +382,7 @@ async def create_class(
                 detail={"courses": courses, "members": members},
             )
         )
-        return await _detail(ctx, s, actor, tc)
+        return await course_detail(ctx, s, actor, tc)
 
 
 async def _load_for_edit(s: AsyncSession, actor: Actor, class_id: int) -> TrainingClass:
@@ -422,7 +420,7 @@ async def add_members(
                 detail={"members": members},
             )
         )
-        return await _detail(ctx, s, actor, tc)
+        return await course_detail(ctx, s, actor, tc)
 
 
 async def add_courses(
@@ -449,7 +447,7 @@ async def add_courses(
                 detail={"courses": courses},
             )
         )
-        return await _detail(ctx, s, actor, tc)
+        return await course_detail(ctx, s, actor, tc)
 
 
 async def eligible_courses(

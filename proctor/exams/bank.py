@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models import Exam, ExamItem, ItemKind
-from proctor.catalog.service import can_manage, load_visible, viewer_of
+from proctor.catalog.visibility import can_manage, load_visible, viewer_of
 from proctor.exams.rules import check_key
 from proctor.kernel.authz import Actor
 from proctor.kernel.context import Context

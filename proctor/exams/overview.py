@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from sqlalchemy import case, func, select
 
 from models import AttemptState, Course, DetectionFlag, Exam, ExamAttempt, ExamItem, Learner
-from proctor.catalog.service import can_manage, viewer_of, visible_clause
+from proctor.catalog.visibility import can_manage, viewer_of, visible_clause
 from proctor.exams.analysis import ExamRun, analyse_exam
 from proctor.exams.rules import window_status
 from proctor.kernel.authz import STAFF_ROLES, Actor

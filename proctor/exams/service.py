@@ -30,7 +30,7 @@ from models import (
     Role,
     StudySession,
 )
-from proctor.catalog.service import load_visible, viewer_of, visible_clause
+from proctor.catalog.visibility import load_visible, viewer_of, visible_clause
 from proctor.credits import ledger
 from proctor.exams import rules
 from proctor.kernel.authz import Actor

@@ -8,7 +8,8 @@ from typing import Any
 from sqlalchemy import select
 
 from models import Course, Lesson, LessonProgress, Role
-from proctor.catalog.service import ensure_enrolled, load_visible, viewer_of
+from proctor.catalog.enrolment import ensure_enrolled
+from proctor.catalog.visibility import load_visible, viewer_of
 from proctor.kernel.authz import Actor
 from proctor.kernel.context import Context
 from proctor.kernel.errors import Forbidden, NotFound

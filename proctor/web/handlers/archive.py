@@ -12,7 +12,7 @@ from pydantic import Field
 from models import Role, utcnow
 from proctor.archive import export
 from proctor.archive.service import KIND_NAMES, SOURCE_NAMES, Archive, learner_archive
-from proctor.catalog.service import my_courses
+from proctor.catalog.enrolment import my_courses
 from proctor.kernel.authz import STAFF_ROLES
 from proctor.kernel.calendar import study_year
 from proctor.kernel.errors import Forbidden

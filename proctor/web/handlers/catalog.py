@@ -9,8 +9,8 @@ from aiohttp import web
 from pydantic import Field
 
 from models import Role
-from proctor.catalog import classes
-from proctor.catalog import service as catalog
+from proctor.catalog import authoring, classes, enrolment
+from proctor.catalog import search as catalog_search
 from proctor.catalog.inputs import MAX_LECTURE_SECONDS, MAX_LESSONS
 from proctor.credits.policy import credit_rules
 from proctor.web.endpoint import Form, Routes
@@ -166,7 +166,7 @@ def _filters(query: CatalogQuery) -> dict[str, Any]:
 
 @routes.get("/api/v1/categories", summary="The ten course categories (Art. 7)", response=Categories)
 async def categories_api(request: web.Request) -> web.Response:
-    rows = await catalog.categories(ctx_of(request))
+    rows = await catalog_search.categories(ctx_of(request))
     return json_response(
         {"items": [{"code": c.code, "name": c.name, "ordinal": c.ordinal} for c in rows]}
     )
@@ -179,12 +179,12 @@ async def categories_api(request: web.Request) -> web.Response:
     response=CoursePage,
 )
 async def search_api(request: web.Request, query: CatalogQuery) -> web.Response:
-    total, rows = await catalog.search(ctx_of(request), actor_of(request), **_filters(query))
+    total, rows = await catalog_search.search(ctx_of(request), actor_of(request), **_filters(query))
     return json_response(
         {
             "total": total,
             "page": query.page,
-            "per_page": catalog.PER_PAGE,
+            "per_page": catalog_search.PER_PAGE,
             "items": [r.as_dict() for r in rows],
         }
     )
@@ -197,7 +197,7 @@ async def search_api(request: web.Request, query: CatalogQuery) -> web.Response:
     response=CourseDetail,
 )
 async def get_api(request: web.Request, path: CoursePath) -> web.Response:
-    detail = await catalog.get_course(ctx_of(request), actor_of(request), path.course_id)
+    detail = await catalog_search.get_course(ctx_of(request), actor_of(request), path.course_id)
     return json_response(detail.as_dict())
 
 
@@ -213,7 +213,7 @@ async def get_api(request: web.Request, path: CoursePath) -> web.Response:
 async def create_api(request: web.Request, body: NewCourse) -> web.Response:
     data = body.model_dump(mode="json", exclude_unset=True)
     owner = data.pop("owner_org_id", None)
-    detail = await catalog.create_course(
+    detail = await authoring.create_course(
         ctx_of(request), actor_of(request), data, owner_org_id=owner
     )
     return json_response(detail.as_dict(), status=201)
@@ -229,7 +229,7 @@ async def create_api(request: web.Request, body: NewCourse) -> web.Response:
     errors=(409,),
 )
 async def update_api(request: web.Request, path: CoursePath, body: CourseChanges) -> web.Response:
-    detail = await catalog.update_course(
+    detail = await authoring.update_course(
         ctx_of(request),
         actor_of(request),
         path.course_id,
@@ -245,7 +245,7 @@ async def update_api(request: web.Request, path: CoursePath, body: CourseChanges
     response=Enrolment,
 )
 async def enrol_api(request: web.Request, path: CoursePath) -> web.Response:
-    view = await catalog.enrol(ctx_of(request), actor_of(request), path.course_id)
+    view = await enrolment.enrol(ctx_of(request), actor_of(request), path.course_id)
     return json_response(view.as_dict())
 
 
@@ -257,7 +257,7 @@ async def enrol_api(request: web.Request, path: CoursePath) -> web.Response:
     errors=(409,),
 )
 async def withdraw_api(request: web.Request, path: CoursePath) -> web.Response:
-    await catalog.withdraw(ctx_of(request), actor_of(request), path.course_id)
+    await enrolment.withdraw(ctx_of(request), actor_of(request), path.course_id)
     return json_response({"course_id": path.course_id, "enrolled": False})
 
 
@@ -265,14 +265,14 @@ async def withdraw_api(request: web.Request, path: CoursePath) -> web.Response:
     "/api/v1/me/courses", summary="My enrolments (learners), newest first", response=Enrolments
 )
 async def my_courses_api(request: web.Request) -> web.Response:
-    rows = await catalog.my_courses(ctx_of(request), actor_of(request))
+    rows = await enrolment.my_courses(ctx_of(request), actor_of(request))
     return json_response({"items": [r.as_dict() for r in rows]})
 
 
 @routes.get("/catalog", query=CatalogQuery)
 async def catalog_page(request: web.Request, query: CatalogQuery) -> web.Response:
     ctx, actor = ctx_of(request), actor_of(request)
-    total, rows = await catalog.search(ctx, actor, **_filters(query))
+    total, rows = await catalog_search.search(ctx, actor, **_filters(query))
     return page(
         request,
         "catalog/list.html",
@@ -280,8 +280,8 @@ async def catalog_page(request: web.Request, query: CatalogQuery) -> web.Respons
             "filters": _filters(query),
             "total": total,
             "rows": rows,
-            "categories": await catalog.categories(ctx),
-            "pages": (total + catalog.PER_PAGE - 1) // catalog.PER_PAGE,
+            "categories": await catalog_search.categories(ctx),
+            "pages": (total + catalog_search.PER_PAGE - 1) // catalog_search.PER_PAGE,
             "my_classes": await classes.my_classes(ctx, actor),
             "is_learner": actor.role is Role.LEARNER,
             "rules": credit_rules(ctx.settings),
@@ -292,7 +292,7 @@ async def catalog_page(request: web.Request, query: CatalogQuery) -> web.Respons
 @routes.get("/catalog/{course_id}", path=CoursePath)
 async def detail_page(request: web.Request, path: CoursePath) -> web.Response:
     actor = actor_of(request)
-    detail = await catalog.get_course(ctx_of(request), actor, path.course_id)
+    detail = await catalog_search.get_course(ctx_of(request), actor, path.course_id)
     return page(
         request,
         "catalog/detail.html",
@@ -310,7 +310,7 @@ def _back(form: Form[BackForm], course_id: int) -> str:
 
 @routes.post("/catalog/{course_id}/enrol", path=CoursePath, form=BackForm)
 async def enrol_form(request: web.Request, path: CoursePath, form: Form[BackForm]) -> web.Response:
-    await catalog.enrol(ctx_of(request), actor_of(request), path.course_id)
+    await enrolment.enrol(ctx_of(request), actor_of(request), path.course_id)
     raise web.HTTPSeeOther(_back(form, path.course_id))
 
 
@@ -318,5 +318,5 @@ async def enrol_form(request: web.Request, path: CoursePath, form: Form[BackForm
 async def withdraw_form(
     request: web.Request, path: CoursePath, form: Form[BackForm]
 ) -> web.Response:
-    await catalog.withdraw(ctx_of(request), actor_of(request), path.course_id)
+    await enrolment.withdraw(ctx_of(request), actor_of(request), path.course_id)
     raise web.HTTPSeeOther(_back(form, path.course_id))

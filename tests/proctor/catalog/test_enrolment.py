@@ -7,7 +7,7 @@ from aiohttp.test_utils import TestClient
 from sqlalchemy import func, select
 
 from models import CourseCompletion, Enrolment, EnrolmentSource, utcnow
-from proctor.catalog.service import ensure_enrolled
+from proctor.catalog.enrolment import ensure_enrolled
 from proctor.kernel.context import Context
 from proctor.kernel.errors import NotFound
 from tests.factories import World, login
