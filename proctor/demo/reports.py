@@ -14,7 +14,7 @@ from models import CaseState, DetectionFlag, ReviewCase
 from proctor.demo.review import actor_for, learner_account
 from proctor.kernel.context import Context
 from proctor.reports import rollup, service
-from proctor.review import service as review
+from proctor.review import decisions
 from proctor.review.intake import intake
 
 CLOSED_YEAR = 2025
@@ -72,7 +72,7 @@ async def reports_demo(ctx: Context, password: str) -> list[tuple[str, str, str]
                 .limit(1)
             )
         if case_id is not None:
-            await review.decide(
+            await decisions.decide(
                 ctx,
                 reviewer,
                 case_id,

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from models import Account, CaseState, OrgUnit, ReviewCase
 from proctor.kernel.authz import Actor
 from proctor.kernel.context import Context
-from proctor.review import service
+from proctor.review import decisions
 
 
 async def actor_for(ctx: Context, username: str) -> Actor | None:
@@ -56,7 +56,7 @@ async def review_history(ctx: Context, password: str) -> list[tuple[str, str, st
     proxy = next((c for c in cases if c.kind == "proxy"), None)
     honest = next((c for c in reversed(cases) if c not in (fraud, proxy)), None)
     if fraud is not None:
-        await service.decide(
+        await decisions.decide(
             ctx,
             reviewer,
             fraud.id,
@@ -66,7 +66,7 @@ async def review_history(ctx: Context, password: str) -> list[tuple[str, str, st
         username = await learner_account(ctx, fraud.learner_id)
         learner = await actor_for(ctx, username) if username else None
         if learner is not None:
-            await service.appeal(
+            await decisions.appeal(
                 ctx,
                 learner,
                 fraud.id,
@@ -76,7 +76,7 @@ async def review_history(ctx: Context, password: str) -> list[tuple[str, str, st
                 (learner.username, password, f"学员（案件 #{fraud.id}：学分已冲销，申诉待复核）")
             )
     if proxy is not None:
-        await service.decide(
+        await decisions.decide(
             ctx,
             reviewer,
             proxy.id,
@@ -87,7 +87,7 @@ async def review_history(ctx: Context, password: str) -> list[tuple[str, str, st
         if username:
             logins.append((username, password, f"学员（案件 #{proxy.id}：认定请人代学）"))
     if honest is not None:
-        await service.decide(
+        await decisions.decide(
             ctx,
             reviewer,
             honest.id,

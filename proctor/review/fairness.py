@@ -17,7 +17,7 @@ from models import Learner, ReviewCase, SessionSummary
 from proctor.kernel.authz import Actor
 from proctor.kernel.calendar import period_bounds
 from proctor.kernel.context import Context
-from proctor.review.service import VIEW_ROLES
+from proctor.review.queue import VIEW_ROLES
 from proctor.review.states import label_of
 
 GENDER = {"M": "男", "F": "女"}

@@ -12,25 +12,20 @@ from models import utcnow
 from proctor.kernel.calendar import study_year
 from proctor.kernel.errors import ProctorError
 from proctor.review import charts, learner_cases
-from proctor.review.evidence import gather
-from proctor.review.fairness import fairness
-from proctor.review.learning import precision_so_far
-from proctor.review.service import (
-    BANDS,
-    KIND_NAMES,
+from proctor.review.decisions import (
     MAX_TEXT,
-    SORTS,
-    QueueFilter,
     add_note,
     appeal,
     claim,
     decide,
     decide_appeal,
-    load_case,
-    next_case,
-    queue,
     release,
 )
+from proctor.review.detail import load_case
+from proctor.review.evidence import gather
+from proctor.review.fairness import fairness
+from proctor.review.learning import precision_so_far
+from proctor.review.queue import BANDS, KIND_NAMES, SORTS, QueueFilter, next_case, queue
 from proctor.review.states import APPEAL_OUTCOMES, DECISIONS, STATE_NAMES
 from proctor.web.endpoint import Form, Routes
 from proctor.web.fields import Input, Offset, Output, RecordId, Year, chars
