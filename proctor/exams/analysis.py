@@ -223,7 +223,7 @@ async def analyse_exam(
 
 async def analyse_closed(ctx: Context, now: dt.datetime) -> list[ExamRun]:
     """Forensics over every exam whose window has closed and that was not analysed yet."""
-    from proctor.exams.service import close_expired
+    from proctor.exams.attempts import close_expired
 
     await close_expired(ctx, now)
     async with ctx.db() as s:

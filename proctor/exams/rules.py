@@ -117,9 +117,6 @@ PAGE_EVENTS = frozenset(
     {"hidden", "visible", "blur", "focus", "fullscreen_exit", "copy", "paste", "cut", "menu"}
 )
 # Events the server itself records.
-SERVER_EVENTS = frozenset(
-    {"start", "resume", "ip_change", "device_change", "concurrent_study", "concurrent_attempt"}
-)
 
 
 @dataclass(frozen=True)

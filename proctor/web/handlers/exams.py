@@ -9,7 +9,7 @@ from aiohttp import web
 from pydantic import AwareDatetime, Field
 
 from models import utcnow
-from proctor.exams import bank, bank_import, overview, service
+from proctor.exams import attempts, bank, bank_import, overview, views
 from proctor.exams.rules import EVENT_NAMES
 from proctor.kernel.errors import Conflict, Forbidden, InvalidInput, NotFound
 from proctor.web.endpoint import Binary, Form, Routes
@@ -63,7 +63,7 @@ class PageEventIn(Input):
 
 
 class Beat(Input):
-    events: Annotated[list[PageEventIn], Field(max_length=service.MAX_EVENTS_PER_REPORT)] = Field(
+    events: Annotated[list[PageEventIn], Field(max_length=attempts.MAX_EVENTS_PER_REPORT)] = Field(
         default_factory=list
     )
 
@@ -212,7 +212,7 @@ def _device(request: web.Request) -> str:
     return request.headers.get(DEVICE_HEADER, "")[:128]
 
 
-def _card(c: service.ExamCard) -> dict[str, Any]:
+def _card(c: views.ExamCard) -> dict[str, Any]:
     e = c.exam
     return {
         "exam_id": e.id,
@@ -240,7 +240,7 @@ def _card(c: service.ExamCard) -> dict[str, Any]:
     response=ExamCards,
 )
 async def list_api(request: web.Request) -> web.Response:
-    cards = await service.exams_for_learner(ctx_of(request), actor_of(request), utcnow())
+    cards = await views.exams_for_learner(ctx_of(request), actor_of(request), utcnow())
     return json_response({"items": [_card(c) for c in cards]})
 
 
@@ -257,7 +257,7 @@ async def list_api(request: web.Request) -> web.Response:
     errors=(409,),
 )
 async def start_api(request: web.Request, path: ExamPath, body: AttemptStart) -> web.Response:
-    attempt = await service.start(
+    attempt = await attempts.start(
         ctx_of(request),
         actor_of(request),
         path.exam_id,
@@ -276,7 +276,7 @@ async def start_api(request: web.Request, path: ExamPath, body: AttemptStart) ->
     response=Attempt,
 )
 async def attempt_api(request: web.Request, path: AttemptPath) -> web.Response:
-    attempt = await service.view(
+    attempt = await attempts.view(
         ctx_of(request),
         actor_of(request),
         path.attempt_id,
@@ -297,7 +297,7 @@ async def attempt_api(request: web.Request, path: AttemptPath) -> web.Response:
     errors=(409,),
 )
 async def answer_api(request: web.Request, path: ItemPath, body: AnswerIn) -> web.Response:
-    saved = await service.save_answer(
+    saved = await attempts.save_answer(
         ctx_of(request),
         actor_of(request),
         path.attempt_id,
@@ -323,7 +323,7 @@ async def beat_api(request: web.Request, path: AttemptPath, body: Beat) -> web.R
     events: list[tuple[str, dict[str, Any]]] = [
         (e.kind, e.model_dump(exclude={"kind"}, exclude_none=True)) for e in body.events
     ]
-    reply = await service.report(
+    reply = await attempts.report(
         ctx_of(request),
         actor_of(request),
         path.attempt_id,
@@ -343,7 +343,7 @@ async def beat_api(request: web.Request, path: AttemptPath, body: Beat) -> web.R
     errors=(409,),
 )
 async def submit_api(request: web.Request, path: AttemptPath) -> web.Response:
-    attempt = await service.submit(
+    attempt = await attempts.submit(
         ctx_of(request), actor_of(request), path.attempt_id, now=utcnow()
     )
     return json_response(attempt.as_json())
@@ -491,13 +491,13 @@ async def analyse_form(request: web.Request, path: ExamPath) -> web.Response:
 
 @routes.get("/exams")
 async def list_page(request: web.Request) -> web.Response:
-    cards = await service.exams_for_learner(ctx_of(request), actor_of(request), utcnow())
+    cards = await views.exams_for_learner(ctx_of(request), actor_of(request), utcnow())
     return page(request, "exams/list.html", {"cards": cards})
 
 
 @routes.get("/exams/attempts/{attempt_id}", path=AttemptPath)
 async def attempt_page(request: web.Request, path: AttemptPath) -> web.Response:
-    attempt = await service.view(
+    attempt = await attempts.view(
         ctx_of(request),
         actor_of(request),
         path.attempt_id,

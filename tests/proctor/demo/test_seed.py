@@ -323,7 +323,7 @@ async def test_demo_exams_open_for_learners_and_a_closed_sitting_in_review(
     from models import DetectionFlag, Exam, OrgUnit, ReviewCase, utcnow
     from proctor.demo.exams import seed_exams
     from proctor.demo.review import actor_for
-    from proctor.exams.service import exams_for_learner
+    from proctor.exams.views import exams_for_learner
 
     # The demo places the sitting in 长沙市; this small seed needs the whole province.
     async with ctx.db() as s:
