@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from models import LessonProgress, StudySession
 from tracker import segments as seg
 from tracker.challenges import draw_challenge, next_due
+from tracker.errors import ServiceError
 from tracker.evidence import BeatRecord, EndRecord, EventRecord, Evidence
 from tracker.hotstate.base import HotStore, Snapshot, parse_sid
 from tracker.tokens import session_token, token_valid
@@ -37,15 +38,11 @@ from tracker.writer import EvidenceWriter, ms_to_dt
 MAX_CAS_RETRIES = 8
 
 
-class TrackerError(Exception):
-    """A request the tracker refuses; carries an HTTP status and a Chinese message."""
+class TrackerError(ServiceError):
+    """A request the tracker refuses: its code, status and Chinese message."""
 
     def __init__(self, code: str, status: int, message: str, **extra: Any) -> None:
-        super().__init__(message)
-        self.code = code
-        self.status = status
-        self.message = message
-        self.extra = extra
+        super().__init__(message, code=code, status=status, **extra)
 
 
 @dataclass(frozen=True)

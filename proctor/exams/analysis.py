@@ -7,6 +7,7 @@ the database and them.
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass
@@ -179,7 +180,10 @@ async def analyse_exam(
         if exam is None:
             raise NotFound(f"考试 #{exam_id} 不存在")
         items, records, histories, scores = await _records(s, exam)
-        report = analyse(items, records, histories, config or ForensicConfig())
+        # The statistics take seconds on a large sitting: off the loop that serves beats.
+        report = await asyncio.to_thread(
+            analyse, items, records, histories, config or ForensicConfig()
+        )
         day = exam.closes_at.astimezone(ACADEMY_TZ).date()
         for f in report.flags:
             s.add(

@@ -1,21 +1,16 @@
-"""Domain errors: each carries an HTTP status, a machine code and a Chinese message."""
+"""Domain errors: each carries an HTTP status, a machine code and a Chinese message.
+
+They belong to the service's one error hierarchy (tracker/errors.py), so the tracker's
+refusals and these are rendered alike.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+from tracker.errors import ServiceError
 
 
-class ProctorError(Exception):
-    """Base of errors a user can cause; rendered as a problem body or a page message."""
-
-    status = 400
-    code = "bad_request"
-
-    def __init__(self, message: str, *, field: str | None = None, **extra: Any) -> None:
-        super().__init__(message)
-        self.message = message
-        self.field = field
-        self.extra = extra
+class ProctorError(ServiceError):
+    """Base of domain errors a user can cause; a problem body (API) or a page message."""
 
 
 class InvalidInput(ProctorError):

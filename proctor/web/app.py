@@ -16,19 +16,24 @@ from proctor.study.partitions import keep_partitions_ahead
 from proctor.study.runtime import make_tracker
 from proctor.web.forwarded import forwarded_middleware
 from proctor.web.keys import CTX
+from proctor.web.media import serve_media
 from proctor.web.middlewares import LoginBinding, auth_middleware, error_middleware
 from proctor.web.openapi import OPENAPI_DOC, serve_document
 from proctor.web.render import TEMPLATES, make_environment
 from proctor.web.routes import setup_routes
-from tracker.web.app import background
+from tracker.web.app import reaping, writing
 from tracker.web.keys import BINDING, TRACKER
 
 HERE = Path(__file__).parent
 
 
 def create_app(settings: Settings | None = None, *, ctx: Context | None = None) -> web.Application:
-    """Build the web application; it opens (or borrows) the resources in a cleanup context."""
-    settings = settings or (ctx.settings if ctx else Settings())
+    """Build the web application. No I/O here: each resource is opened (or borrowed) by its
+    own cleanup context when the app starts, and closed in reverse order when it stops."""
+    if settings is None:
+        if ctx is None:
+            raise TypeError("create_app needs the settings (the CLI reads them) or a context")
+        settings = ctx.settings
     app = web.Application(
         middlewares=[
             forwarded_middleware(parse_networks(settings.trusted_proxies)),
@@ -40,29 +45,41 @@ def create_app(settings: Settings | None = None, *, ctx: Context | None = None) 
     app[TEMPLATES] = make_environment()
     app[BINDING] = LoginBinding()
 
-    async def resources(app: web.Application) -> AsyncIterator[None]:
-        owned = ctx is None
+    async def database(app: web.Application) -> AsyncIterator[None]:
         app[CTX] = context = ctx if ctx is not None else open_context(settings)
-        tracker = make_tracker(context)
-        app[TRACKER] = tracker
-        upkeep = asyncio.create_task(keep_partitions_ahead(context.engine), name="partitions")
         try:
-            async with background(tracker, sweep_interval_s=context.settings.sweep_interval_s):
-                yield
+            yield
         finally:
-            upkeep.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await upkeep
-            await tracker.store.close()
-            if owned:
+            if ctx is None:
                 await context.close()
 
-    app.cleanup_ctx.append(resources)
+    async def hot_state(app: web.Application) -> AsyncIterator[None]:
+        app[TRACKER] = tracker = make_tracker(app[CTX])
+        try:
+            yield
+        finally:
+            await tracker.store.close()
+
+    async def evidence_writer(app: web.Application) -> AsyncIterator[None]:
+        async with writing(app[TRACKER]):
+            yield
+
+    async def session_reaper(app: web.Application) -> AsyncIterator[None]:
+        async with reaping(app[TRACKER], sweep_interval_s=app[CTX].settings.sweep_interval_s):
+            yield
+
+    async def partition_upkeep(app: web.Application) -> AsyncIterator[None]:
+        task = asyncio.create_task(keep_partitions_ahead(app[CTX].engine), name="partitions")
+        try:
+            yield
+        finally:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    app.cleanup_ctx.extend([database, hot_state, evidence_writer, session_reaper, partition_upkeep])
     app[OPENAPI_DOC] = setup_routes(app)
     app.router.add_get("/api/openapi.json", serve_document)
     app.router.add_static("/static/", HERE / "static", name="static")
-    # Lesson videos live in the data folder (generated for the demo, uploaded in production).
-    media = settings.data_dir / "media"
-    media.mkdir(parents=True, exist_ok=True)
-    app.router.add_static("/media/", media, name="media")
+    app.router.add_get("/media/{path:.+}", serve_media, name="media")
     return app

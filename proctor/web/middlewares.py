@@ -8,11 +8,12 @@ from collections.abc import Awaitable, Callable
 from aiohttp import web
 
 from proctor.accounts import service as accounts
-from proctor.kernel.errors import ProctorError, Unauthenticated
+from proctor.kernel.errors import Unauthenticated
 from proctor.web.keys import ACTOR, SESSION_COOKIE, TOKEN, ctx_of, is_api
 from proctor.web.render import page
+from tracker.errors import ServiceError
 from tracker.web import keys as tracker_keys
-from tracker.web.problem import problem
+from tracker.web.problem import problem, problem_of
 
 log = logging.getLogger(__name__)
 
@@ -37,9 +38,9 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
     """Domain errors become problem bodies (API) or a Chinese message page."""
     try:
         return await handler(request)
-    except ProctorError as exc:
+    except ServiceError as exc:
         if is_api(request):
-            return problem(exc.status, exc.code, exc.message, field=exc.field, **exc.extra)
+            return problem_of(exc)
         if isinstance(exc, Unauthenticated):
             raise web.HTTPSeeOther(f"/login?next={request.path_qs}") from exc
         return _page_error(request, exc.status, exc.message)

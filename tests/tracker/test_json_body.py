@@ -50,4 +50,4 @@ def test_tracker_refuses_deep_nesting_as_a_bad_request() -> None:
     """2,000 levels inside the tracker's 4 KiB once exhausted the decoder: now a 400 on body."""
     with pytest.raises(TrackerError) as caught:
         parse_body(b"[" * 2000 + b"]" * 2000)
-    assert (caught.value.status, caught.value.extra.get("field")) == (400, "body")
+    assert (caught.value.status, caught.value.field) == (400, "body")

@@ -50,18 +50,34 @@ async def sweep_forever(tracker: Tracker, interval_s: float = 30.0) -> None:
 
 
 @contextlib.asynccontextmanager
-async def background(
-    tracker: Tracker, *, flush_interval_s: float = 0.5, sweep_interval_s: float = 30.0
-) -> AsyncIterator[None]:
-    """The writer, the reaper and the sweep; on exit a last flush, bounded, then a spill.
+async def writing(tracker: Tracker, *, flush_interval_s: float = 0.5) -> AsyncIterator[None]:
+    """The evidence writer; on exit a last flush, bounded, then (embedded store) a spill.
 
-    Before anything runs, evidence spilled by the previous run is written (it was
-    acknowledged to players), so the sweep never ends a session whose beats are in the file.
+    Before it runs, evidence spilled by the previous run is written (it was acknowledged to
+    players), so the sweep never ends a session whose beats are in the file.
     """
     if tracker.spill_path is not None:
         await spill.replay(tracker.writer, tracker.spill_path)
+    task = asyncio.create_task(tracker.writer.run(flush_interval_s), name="evidence-writer")
+    try:
+        yield
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        left = await tracker.writer.drain(tracker.shutdown_flush_s)
+        if left and not tracker.store.durable and tracker.spill_path is not None:
+            await asyncio.to_thread(spill.spill, tracker.spill_path, left)
+        elif left:
+            log.error(
+                "%d evidence entries stay pending in the hot state for the next start", len(left)
+            )
+
+
+@contextlib.asynccontextmanager
+async def reaping(tracker: Tracker, *, sweep_interval_s: float = 30.0) -> AsyncIterator[None]:
+    """The reaper (sessions whose beats stopped) and the sweep (summaries, orphans)."""
     tasks = [
-        asyncio.create_task(tracker.writer.run(flush_interval_s), name="evidence-writer"),
         asyncio.create_task(reap_forever(tracker), name="session-reaper"),
         asyncio.create_task(sweep_forever(tracker, sweep_interval_s), name="session-sweep"),
     ]
@@ -73,13 +89,19 @@ async def background(
         for task in tasks:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
-        left = await tracker.writer.drain(tracker.shutdown_flush_s)
-        if left and not tracker.store.durable and tracker.spill_path is not None:
-            await asyncio.to_thread(spill.spill, tracker.spill_path, left)
-        elif left:
-            log.error(
-                "%d evidence entries stay pending in the hot state for the next start", len(left)
-            )
+
+
+@contextlib.asynccontextmanager
+async def background(
+    tracker: Tracker, *, flush_interval_s: float = 0.5, sweep_interval_s: float = 30.0
+) -> AsyncIterator[None]:
+    """The writer, the reaper and the sweep together (the reaper stops first, so the
+    writer's last flush takes the ends it wrote)."""
+    async with (
+        writing(tracker, flush_interval_s=flush_interval_s),
+        reaping(tracker, sweep_interval_s=sweep_interval_s),
+    ):
+        yield
 
 
 def create_app(tracker: Tracker) -> web.Application:

@@ -9,6 +9,7 @@ from typing import Any
 
 from aiohttp import web
 
+from tracker.errors import ServiceError
 from tracker.hotstate.base import StoreUnavailable
 from tracker.protocol import (
     MAX_BODY_BYTES,
@@ -21,7 +22,7 @@ from tracker.protocol import (
 from tracker.service import TrackerError
 from tracker.tokens import binding_of
 from tracker.web.keys import BINDING, TRACKER, LoginBinding
-from tracker.web.problem import problem
+from tracker.web.problem import problem, problem_of
 
 routes = web.RouteTableDef()
 PREFIX = "/api/v1/track/sessions/{sid}"
@@ -65,13 +66,8 @@ def tracked(handler: Handler) -> Handler:
     async def wrapper(request: web.Request) -> web.StreamResponse:
         try:
             return await handler(request)
-        except TrackerError as exc:
-            headers = (
-                {"Retry-After": str(exc.extra.pop("retry_after"))}
-                if "retry_after" in exc.extra
-                else None
-            )
-            return problem(exc.status, exc.code, exc.message, headers=headers, **exc.extra)
+        except ServiceError as exc:
+            return problem_of(exc)
         except StoreUnavailable:
             return problem(
                 503,

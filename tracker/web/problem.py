@@ -7,6 +7,8 @@ from typing import Any
 
 from aiohttp import web
 
+from tracker.errors import ServiceError
+
 
 def problem(
     status: int,
@@ -32,4 +34,11 @@ def problem(
         text=json.dumps(body, ensure_ascii=False, default=str),
         content_type="application/problem+json",
         headers=headers,
+    )
+
+
+def problem_of(exc: ServiceError) -> web.Response:
+    """The problem body of a refusal."""
+    return problem(
+        exc.status, exc.code, exc.message, field=exc.field, headers=exc.headers, **exc.extra
     )
