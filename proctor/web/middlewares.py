@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
+from urllib.parse import quote
 
 from aiohttp import web
 
@@ -38,7 +39,7 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
         if is_api(request):
             return problem(exc.status, exc.code, exc.message, field=exc.field, **exc.extra)
         if isinstance(exc, Unauthenticated):
-            raise web.HTTPSeeOther(f"/login?next={request.path_qs}") from exc
+            raise web.HTTPSeeOther(f"/login?next={quote(request.path_qs, safe='')}") from exc
         return _page_error(request, exc.status, exc.message)
     except web.HTTPException as exc:
         if exc.status < 400 or not is_api(request):

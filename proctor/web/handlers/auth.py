@@ -8,6 +8,7 @@ from aiohttp import web
 
 from proctor.accounts import service as accounts
 from proctor.errors import ProctorError
+from proctor.security.redirects import local_target
 from proctor.web import parse
 from proctor.web.keys import SESSION_COOKIE, TOKEN, actor_of, ctx_of
 from proctor.web.openapi import BOOL, STR, obj, op
@@ -32,13 +33,14 @@ def _set_cookie(request: web.Request, response: web.StreamResponse, token: str) 
 def _home_for(must_change: bool, next_url: str) -> str:
     if must_change:
         return "/password"
-    # Only local paths: never redirect off-site after login.
-    return next_url if next_url.startswith("/") and not next_url.startswith("//") else "/"
+    return local_target(next_url)
 
 
 @routes.get("/login")
 async def login_page(request: web.Request) -> web.Response:
-    return page(request, "login.html", {"next": request.query.get("next", "/"), "error": None})
+    return page(
+        request, "login.html", {"next": local_target(request.query.get("next")), "error": None}
+    )
 
 
 @routes.post("/login")
