@@ -10,6 +10,7 @@ from aiohttp import web
 from proctor.context import Context, open_context
 from proctor.settings import Settings
 from proctor.study.runtime import make_tracker
+from proctor.web.headers import add_security_headers
 from proctor.web.keys import CTX
 from proctor.web.middlewares import auth_middleware, error_middleware
 from proctor.web.openapi import OPENAPI_DOC, build_document, serve_document
@@ -29,6 +30,7 @@ def create_app(settings: Settings | None = None, *, ctx: Context | None = None) 
         client_max_size=settings.max_upload_bytes + 64 * 1024,
     )
     app[TEMPLATES] = make_environment()
+    app.on_response_prepare.append(add_security_headers)
 
     async def resources(app: web.Application) -> AsyncIterator[None]:
         owned = ctx is None

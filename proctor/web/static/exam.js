@@ -124,6 +124,9 @@
     submitBtn.textContent = "确认交卷";
   });
 
+  // Answers are saved as they are chosen; the form itself is never submitted.
+  document.getElementById("exam-form").addEventListener("submit", (e) => e.preventDefault());
+
   const tick = setInterval(showTimer, 1000);
   setInterval(beat, intervalMs);
   window.deviceFingerprint().then((d) => {
