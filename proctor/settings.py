@@ -31,6 +31,9 @@ class Settings(BaseSettings):
     secret_key: str = ""
     session_hours: int = 12
     cookie_secure: bool = False
+    # scheme://host[:port] browsers use to reach proctor, when it differs from what the server
+    # sees (a proxy terminating TLS in front); state-changing requests must come from it.
+    public_origin: str = ""
     max_upload_bytes: int = 10 * 1024 * 1024
     max_roster_rows: int = 20000
     login_max_failures: int = 5

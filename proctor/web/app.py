@@ -10,6 +10,7 @@ from aiohttp import web
 from proctor.context import Context, open_context
 from proctor.settings import Settings
 from proctor.study.runtime import make_tracker
+from proctor.web.csrf import csrf_middleware
 from proctor.web.headers import add_security_headers
 from proctor.web.keys import CTX
 from proctor.web.middlewares import auth_middleware, error_middleware
@@ -26,7 +27,7 @@ def create_app(settings: Settings | None = None, *, ctx: Context | None = None) 
     """Build the web application; it opens (or borrows) the resources in a cleanup context."""
     settings = settings or (ctx.settings if ctx else Settings())
     app = web.Application(
-        middlewares=[error_middleware, auth_middleware],
+        middlewares=[error_middleware, auth_middleware, csrf_middleware],
         client_max_size=settings.max_upload_bytes + 64 * 1024,
     )
     app[TEMPLATES] = make_environment()
