@@ -44,7 +44,7 @@ async def csrf_middleware(request: web.Request, handler: Handler) -> web.StreamR
     bearer = request.headers.get("Authorization", "").startswith("Bearer ")
     # Runs after the auth middleware: only a cookie that signed someone in is ambient
     # authority; a stale one (an expired session signing in again) is not.
-    session = request.get(TOKEN) if not bearer else None
+    session: str | None = None if bearer else request.get(TOKEN)
     presented = request.headers.get(csrf.TOKEN_HEADER, "")
     ok = csrf.allowed(
         method=request.method,
@@ -53,7 +53,8 @@ async def csrf_middleware(request: web.Request, handler: Handler) -> web.StreamR
         origin=request.headers.get("Origin"),
         referer=request.headers.get("Referer"),
         own_origins=own_origins(request),
-        token_ok=bool(session) and csrf.token_matches(ctx_of(request).secret, session, presented),
+        token_ok=session is not None
+        and csrf.token_matches(ctx_of(request).secret, session, presented),
     )
     if not ok:
         raise CrossSiteRequest("跨站请求被拒绝：请从本系统的页面操作")
