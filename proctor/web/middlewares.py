@@ -19,7 +19,14 @@ log = logging.getLogger(__name__)
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 # Reachable without signing in.
-PUBLIC_PREFIXES = ("/login", "/static/", "/api/v1/login", "/api/openapi.json", "/healthz")
+PUBLIC_PREFIXES = (
+    "/login",
+    "/static/",
+    "/api/v1/login",
+    "/api/openapi.json",
+    "/healthz",
+    "/readyz",
+)
 # Reachable while a first-login password change is pending.
 PASSWORD_CHANGE_PATHS = ("/password", "/api/v1/me/password", "/logout", "/api/v1/logout")
 

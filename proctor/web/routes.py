@@ -14,6 +14,7 @@ from proctor.web.handlers import (
     classes,
     exams,
     flags,
+    health,
     home,
     learners,
     reports,
@@ -25,6 +26,7 @@ from tracker.web import handlers as tracker_handlers
 
 FEATURES: list[ModuleType] = [
     auth,
+    health,
     home,
     learners,
     catalog,

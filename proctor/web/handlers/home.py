@@ -20,9 +20,4 @@ async def home(request: web.Request) -> web.StreamResponse:
     raise web.HTTPSeeOther("/learn")
 
 
-@routes.get("/healthz")
-async def healthz(request: web.Request) -> web.Response:
-    return web.json_response({"ok": True})
-
-
 OPENAPI: dict[str, dict[str, Any]] = {}
