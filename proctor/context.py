@@ -9,14 +9,16 @@ from functools import cached_property
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from models.db import create_engine, make_sessionmaker
+from proctor.accounts.throttle import LoginThrottle
 from proctor.security.passwords import Passwords
 from proctor.security.pii import PiiVault, load_or_create_secret
+from proctor.security.windows import MemoryWindows, RedisWindows, Windows
 from proctor.settings import Settings
 
 
 @dataclass
 class Context:
-    """Settings plus the open database, PII vault and password hasher."""
+    """Settings plus the open database, PII vault, password hasher and sign-in throttle."""
 
     settings: Settings
     engine: AsyncEngine
@@ -24,6 +26,7 @@ class Context:
     vault: PiiVault
     passwords: Passwords
     secret: str  # root secret: PII keys and study-session tokens derive from it
+    throttle: LoginThrottle
 
     @cached_property
     def dummy_hash(self) -> str:
@@ -31,7 +34,8 @@ class Context:
         return self.passwords.hash(secrets.token_hex(8))
 
     async def close(self) -> None:
-        """Release the database connections."""
+        """Release the database and throttle connections."""
+        await self.throttle.close()
         await self.engine.dispose()
 
 
@@ -48,4 +52,12 @@ def open_context(settings: Settings) -> Context:
         secret=secret,
         vault=PiiVault(secret),
         passwords=Passwords(settings.argon2_time_cost, settings.argon2_memory_kib),
+        throttle=LoginThrottle(_windows(settings), settings.login_limits),
     )
+
+
+def _windows(settings: Settings) -> Windows:
+    """Throttle counters where the hot state is: Redis when configured, else this process."""
+    if settings.redis_url:
+        return RedisWindows(settings.redis_url, prefix=f"{settings.redis_prefix}login:")
+    return MemoryWindows()

@@ -58,3 +58,16 @@ class TooLarge(ProctorError):
 
     status = 413
     code = "too_large"
+
+
+class Unavailable(ProctorError):
+    """A service the request needs does not answer; retry later."""
+
+    status = 503
+    code = "unavailable"
+
+
+def retry_headers(exc: ProctorError) -> dict[str, str]:
+    """``Retry-After`` for errors that say when to come back (429, 503)."""
+    retry_after = exc.extra.get("retry_after")
+    return {"Retry-After": str(retry_after)} if retry_after is not None else {}

@@ -12,6 +12,8 @@ from proctor.web.keys import SESSION_COOKIE, TOKEN, ctx_of
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
+SIGN_IN_PATHS = frozenset({"/login", "/api/v1/login"})
+
 
 class CrossSiteRequest(Forbidden):
     """A cookie-authenticated request that did not come from our own pages."""
@@ -43,8 +45,10 @@ async def csrf_middleware(request: web.Request, handler: Handler) -> web.StreamR
         return await handler(request)
     bearer = request.headers.get("Authorization", "").startswith("Bearer ")
     # Runs after the auth middleware: only a cookie that signed someone in is ambient
-    # authority; a stale one (an expired session signing in again) is not.
-    session: str | None = None if bearer else request.get(TOKEN)
+    # authority; a stale one (an expired session signing in again) is not, and signing in
+    # acts on the credentials in the body, never on the current session's authority.
+    ambient = not bearer and request.path not in SIGN_IN_PATHS
+    session: str | None = request.get(TOKEN) if ambient else None
     presented = request.headers.get(csrf.TOKEN_HEADER, "")
     ok = csrf.allowed(
         method=request.method,

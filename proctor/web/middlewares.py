@@ -9,7 +9,7 @@ from urllib.parse import quote
 from aiohttp import web
 
 from proctor.accounts import service as accounts
-from proctor.errors import ProctorError, Unauthenticated
+from proctor.errors import ProctorError, Unauthenticated, retry_headers
 from proctor.web.keys import ACTOR, SESSION_COOKIE, TOKEN, ctx_of, is_api
 from proctor.web.render import page
 from tracker.web.problem import problem
@@ -43,11 +43,16 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
     try:
         return await handler(request)
     except ProctorError as exc:
+        headers = retry_headers(exc)
         if is_api(request):
-            return problem(exc.status, exc.code, exc.message, field=exc.field, **exc.extra)
+            return problem(
+                exc.status, exc.code, exc.message, field=exc.field, headers=headers, **exc.extra
+            )
         if isinstance(exc, Unauthenticated):
             raise web.HTTPSeeOther(f"/login?next={quote(request.path_qs, safe='')}") from exc
-        return _page_error(request, exc.status, exc.message)
+        response = _page_error(request, exc.status, exc.message)
+        response.headers.update(headers)
+        return response
     except web.HTTPException as exc:
         if exc.status < 400 or not is_api(request):
             if exc.status == 404 and not is_api(request):

@@ -7,7 +7,7 @@ from typing import Any
 from aiohttp import web
 
 from proctor.accounts import service as accounts
-from proctor.errors import ProctorError
+from proctor.errors import ProctorError, retry_headers
 from proctor.security.redirects import local_target
 from proctor.web import parse
 from proctor.web.keys import SESSION_COOKIE, TOKEN, actor_of, ctx_of
@@ -56,12 +56,14 @@ async def login_form(request: web.Request) -> web.StreamResponse:
             user_agent=request.headers.get("User-Agent", ""),
         )
     except ProctorError as exc:
-        return page(
+        response = page(
             request,
             "login.html",
             {"next": next_url, "error": exc.message, "username": form.get("username", "")},
             status=exc.status,
         )
+        response.headers.update(retry_headers(exc))
+        return response
     redirect = web.HTTPSeeOther(_home_for(actor.must_change_password, next_url))
     _set_cookie(request, redirect, token)
     raise redirect
@@ -168,7 +170,7 @@ OPENAPI: dict[str, dict[str, Any]] = {
             tag="auth",
             body=obj(username=STR, password=STR),
             response=obj(token=STR, role=STR, display_name=STR, must_change_password=BOOL),
-            errors=(401, 422),
+            errors=(401, 422, 429, 503),
         )
     },
     "/api/v1/logout": {"post": op("End this session", tag="auth", errors=(401,))},

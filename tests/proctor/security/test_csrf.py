@@ -159,3 +159,17 @@ async def test_another_site_cannot_sign_a_user_in(client: TestClient, world: Wor
     assert resp.status == 403
     assert "proctor_session" not in resp.cookies
     assert not await _signed_in(client)
+
+
+async def test_signing_in_again_is_not_a_cookie_request(client: TestClient, world: World) -> None:
+    """An API client with a cookie jar signs in twice; a browser's session expired."""
+    await _sign_in_with_cookie(client, "cs_reviewer")
+    again = await client.post("/api/v1/login", json={"username": "zhang", "password": PASSWORD})
+    assert again.status == 200
+    foreign = await client.post(
+        "/login",
+        data={"username": "zhang", "password": PASSWORD},
+        headers={"Origin": "http://evil.example"},
+        allow_redirects=False,
+    )
+    assert foreign.status == 403
