@@ -73,12 +73,14 @@ async def org_api(request: web.Request) -> web.Response:
 
 async def _children(request: web.Request, org_id: int | None) -> web.Response:
     node, kids = await orgs.children(ctx_of(request), actor_of(request), org_id)
+    contacts = await orgs.liaisons(ctx_of(request), actor_of(request), node.id)
     return json_response(
         {
             "id": node.id,
             "name": node.name,
             "level": node.level.value,
             "children": [k.as_dict() for k in kids],
+            "liaisons": [c.as_dict() for c in contacts],
         }
     )
 
