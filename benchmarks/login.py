@@ -24,7 +24,7 @@ from pathlib import Path
 import aiohttp
 from aiohttp.test_utils import TestServer
 
-PASSWORD = "Bench-Passw0rd"
+PASSWORD = "Bench-Passw0rd"  # noqa: S105 - a benchmark account
 
 
 async def run(rounds: int) -> None:
@@ -41,7 +41,7 @@ async def run(rounds: int) -> None:
         settings = Settings(
             database_url=url,
             data_dir=Path(tmp),
-            secret_key="benchmark-secret-0123456789",
+            secret_key="benchmark-secret-0123456789",  # noqa: S106 - throwaway database
             login_address_max_failures=100_000,
         )
         ctx = open_context(settings)
