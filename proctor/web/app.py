@@ -11,7 +11,7 @@ from proctor.context import Context, open_context
 from proctor.settings import Settings
 from proctor.study.runtime import make_tracker
 from proctor.web.csrf import csrf_middleware
-from proctor.web.headers import add_security_headers
+from proctor.web.headers import add_security_headers, hide_server_version
 from proctor.web.keys import CTX
 from proctor.web.middlewares import auth_middleware, error_middleware
 from proctor.web.openapi import OPENAPI_DOC, build_document, serve_document
@@ -32,6 +32,7 @@ def create_app(settings: Settings | None = None, *, ctx: Context | None = None) 
     )
     app[TEMPLATES] = make_environment()
     app.on_response_prepare.append(add_security_headers)
+    hide_server_version()
 
     async def resources(app: web.Application) -> AsyncIterator[None]:
         owned = ctx is None

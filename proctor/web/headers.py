@@ -6,9 +6,11 @@ router's 404 and 405, redirects raised as exceptions, static files and error pag
 
 from __future__ import annotations
 
-from aiohttp import web
+from aiohttp import web, web_response
 
 from proctor.web.keys import CTX
+
+SERVER = "proctor"
 
 # Scripts and styles only from our own files: no inline <script>, no event-handler
 # attributes, no style attributes, no eval. Pages need nothing from other origins (the
@@ -38,7 +40,7 @@ SECURITY_HEADERS = {
     "Cross-Origin-Resource-Policy": "same-origin",
     "Permissions-Policy": "camera=(), microphone=(), geolocation=(), payment=(), usb=()",
     # Names the software, never its version.
-    "Server": "proctor",
+    "Server": SERVER,
 }
 
 # Public files that may be cached; everything else is per-user and possibly personal.
@@ -62,3 +64,14 @@ async def add_security_headers(request: web.Request, response: web.StreamRespons
     ctx = request.config_dict.get(CTX)
     if ctx is not None and ctx.settings.cookie_secure:
         response.headers["Strict-Transport-Security"] = HSTS
+
+
+def hide_server_version() -> None:
+    """Make the HTTP library's own default name us, for the answers no app code sees.
+
+    The 400s its parser gives to malformed requests are written before any application or
+    signal is involved, and carry the library's default ``Server`` (Python and aiohttp
+    versions). aiohttp has no setting for it; its response module reads this default at
+    send time, so replacing it covers those answers too.
+    """
+    web_response.SERVER_SOFTWARE = SERVER

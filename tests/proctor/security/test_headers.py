@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 from pathlib import Path
 from typing import Any
@@ -61,6 +62,27 @@ async def test_every_response_carries_the_security_headers(
         assert h.get("Referrer-Policy") == "same-origin", kind
         server = h.get("Server", "")
         assert not re.search(r"\d", server) and "aiohttp" not in server.lower(), (kind, server)
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [b"GET / HTTP/1.1\r\nHost: x\r\nBad\x01Header: y\r\n\r\n", b"BL\x00AH / HTTP/1.1\r\n\r\n"],
+    ids=["control-character-in-header", "garbage-method"],
+)
+async def test_malformed_requests_are_answered_without_versions(
+    client: TestClient, raw: bytes
+) -> None:
+    """The HTTP parser's own 400s, which no application code sees, name no versions either."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", client.port)
+    try:
+        writer.write(raw)
+        await writer.drain()
+        head = (await reader.read(4096)).split(b"\r\n\r\n")[0].decode()
+    finally:
+        writer.close()
+    assert head.startswith("HTTP/1.") and " 400 " in head.splitlines()[0]
+    server = next(line for line in head.splitlines() if line.lower().startswith("server:"))
+    assert not re.search(r"\d", server) and "aiohttp" not in server.lower(), server
 
 
 async def test_nothing_dynamic_is_cached_and_static_files_may_be(
