@@ -14,7 +14,7 @@ from aiohttp import web
 from proctor import migrate
 from proctor.context import open_context
 from proctor.errors import ProctorError
-from proctor.security.pii import load_or_create_secret
+from proctor.security.pii import existing_secret
 from proctor.settings import Settings
 
 
@@ -38,7 +38,8 @@ def db_upgrade() -> None:
     settings = _settings()
     if not settings.database_url:
         settings.ensure_data_dir()
-    secret = load_or_create_secret(settings.secret_key, settings.data_dir)
+    # Never a new key here: data encrypted by a migration must be readable by the app.
+    secret = existing_secret(settings.secret_key, settings.data_dir)
     migrate.upgrade(settings.effective_database_url, secret=secret)
     click.echo(f"数据库已升级到最新版本：{_safe_url(settings.effective_database_url)}")
 

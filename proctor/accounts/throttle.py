@@ -19,10 +19,13 @@ server process sees the same numbers.
 from __future__ import annotations
 
 import ipaddress
+import logging
 from dataclasses import dataclass
 
 from proctor.errors import ProctorError, Unavailable
 from proctor.security.windows import Windows, WindowsUnavailable
+
+log = logging.getLogger(__name__)
 
 
 class TooManyAttempts(ProctorError):
@@ -101,12 +104,16 @@ class LoginThrottle:
             )
 
     async def succeeded(self, address: str, account_id: int) -> None:
-        """A correct password: the reserved failure is given back, staff counts start over."""
+        """A correct password: the reserved failure is given back, staff counts start over.
+
+        The session exists by now; a store that fails here costs the address one failure
+        of its budget, which is no reason to withhold the session.
+        """
         try:
             await self._windows.undo(self._address(address))
             await self._windows.clear(self._staff(account_id))
         except WindowsUnavailable as exc:
-            raise _unavailable() from exc
+            log.warning("sign-in counters not reset after a success: %s", exc)
 
     async def staff_failure(self, account_id: int, address: str) -> int:
         """Note a wrong staff password; the number of addresses that failed this period."""

@@ -34,7 +34,8 @@ def _hook(name: str) -> Callable[..., Any]:
     if hook is None:
         raise RuntimeError(
             f"liaison phones need the PII key to migrate ({name} not given): "
-            "run `proctor db upgrade` with the application's PROCTOR_SECRET_KEY"
+            "run `proctor db upgrade` with the application's PROCTOR_SECRET_KEY "
+            "(or its data folder's key file)"
         )
     return cast(Callable[..., Any], hook)
 

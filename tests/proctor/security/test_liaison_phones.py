@@ -66,8 +66,12 @@ def test_migration_encrypts_existing_phones(
         with pytest.raises(RuntimeError, match="proctor db upgrade"):
             migrate.upgrade(database_url)
         monkeypatch.setenv("PROCTOR_DATABASE_URL", database_url)
-        monkeypatch.setenv("PROCTOR_SECRET_KEY", SECRET)
         monkeypatch.setenv("PROCTOR_DATA_DIR", str(tmp_path))
+        # Nor does the command invent a key the application would not have.
+        refused = CliRunner().invoke(main, ["db", "upgrade"])
+        assert refused.exit_code != 0 and "PROCTOR_SECRET_KEY" in str(refused.exception)
+        assert not (tmp_path / "secret.key").exists()
+        monkeypatch.setenv("PROCTOR_SECRET_KEY", SECRET)
         result = CliRunner().invoke(main, ["db", "upgrade"])
         assert result.exit_code == 0, result.output
     finally:
