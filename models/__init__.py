@@ -1,6 +1,14 @@
 """The SQLAlchemy data model of proctor. Imports nothing else of ours."""
 
-from models.attendance import Heartbeat, LessonProgress, SessionEvent, SessionSummary, StudySession
+from models.attendance import (
+    HEARTBEAT_DEFAULT_PARTITION,
+    Heartbeat,
+    LessonProgress,
+    SessionEvent,
+    SessionSummary,
+    StudySession,
+    heartbeat_partition,
+)
 from models.audit import AuditEvent
 from models.base import Base, cents_to_credits, utcnow
 from models.catalog import (
@@ -40,6 +48,7 @@ from models.review import CaseEvent, CaseState, ExcellenceBar, Finding, Notifica
 from models.rosters import BatchStatus, RosterBatch, RosterRow
 
 __all__ = [
+    "HEARTBEAT_DEFAULT_PARTITION",
     "MONTH_KINDS",
     "Account",
     "AttemptState",
@@ -89,6 +98,7 @@ __all__ = [
     "TrainingClassCourse",
     "TrainingClassMember",
     "cents_to_credits",
+    "heartbeat_partition",
     "month_column",
     "report_category",
     "report_rollup",

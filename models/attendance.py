@@ -7,9 +7,22 @@ stream; the hot state (Redis or in-process) stays the authority while a session 
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Boolean, Float, ForeignKey, Index, Integer, String
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    UniqueConstraint,
+    false,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from models.base import Base, BigIntPK, UTCDateTime
@@ -34,8 +47,28 @@ class StudySession(Base):
     device: Mapped[str] = mapped_column(String(128))
     user_agent: Mapped[str] = mapped_column(String(300))
     ip: Mapped[str] = mapped_column(String(64))
+    # Evidence entries the hot state committed for this session before its end (from the end
+    # entry): the summary is final only once that many are in SQL.
+    expected_evidence: Mapped[int | None] = mapped_column(Integer)
+    # Ended, summary not yet written (waiting for beats another writer holds, or the sweep).
+    summary_pending: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
-    __table_args__ = (Index("ix_study_session_learner_started", "learner_id", "started_at"),)
+    __table_args__ = (
+        Index("ix_study_session_learner_started", "learner_id", "started_at"),
+        # The sweeps look only at open sessions and pending summaries: small partial indexes.
+        Index(
+            "ix_study_session_open",
+            "started_at",
+            postgresql_where=text("ended_at IS NULL"),
+            sqlite_where=text("ended_at IS NULL"),
+        ),
+        Index(
+            "ix_study_session_summary_pending",
+            "ended_at",
+            postgresql_where=text("summary_pending"),
+            sqlite_where=text("summary_pending"),
+        ),
+    )
 
 
 class Heartbeat(Base):
@@ -43,13 +76,22 @@ class Heartbeat(Base):
 
     Positions and credit are integer milliseconds; ``codes`` lists why credit was reduced.
     PII: client IP address.
+
+    On PostgreSQL the table is partitioned by month of ``received_at`` (UTC), so that a month
+    is dropped in one statement when it ages out (migration 0007, proctor.study.partitions);
+    there its primary key is ``(id, received_at)``, since a partitioned table's unique keys
+    must hold the partition key. ``id`` alone still identifies a row (one sequence feeds all
+    partitions). SQLite keeps one plain table.
     """
 
     __tablename__ = "heartbeat"
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
-    # The hot state's stream entry id: a redelivered entry is recognised and skipped.
-    evidence_id: Mapped[str] = mapped_column(String(40), unique=True)
+    # The hot state's evidence entry id: a redelivered entry is recognised and skipped. Unique
+    # together with received_at (see __table_args__): that is as strong as the id alone,
+    # because received_at is the entry's own server receipt time ("t"), fixed when the entry
+    # was appended, so a redelivery of the same entry always carries the same pair.
+    evidence_id: Mapped[str] = mapped_column(String(40))
     session_id: Mapped[str] = mapped_column(String(64))
     seq: Mapped[int]
     received_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
@@ -69,7 +111,21 @@ class Heartbeat(Base):
     codes: Mapped[str] = mapped_column(String(200))
     ip: Mapped[str] = mapped_column(String(64))
 
-    __table_args__ = (Index("ix_heartbeat_session_seq", "session_id", "seq"),)
+    __table_args__ = (
+        Index("ix_heartbeat_session_seq", "session_id", "seq"),
+        UniqueConstraint("evidence_id", "received_at"),
+    )
+
+
+# Names of the heartbeat table's partitions on PostgreSQL (one per UTC month, and a default
+# one for rows of months without their own partition).
+HEARTBEAT_DEFAULT_PARTITION = "heartbeat_default"
+HEARTBEAT_PARTITION_NAME = re.compile(r"^heartbeat_(y(\d{4})m(\d{2})|default)$")
+
+
+def heartbeat_partition(month: dt.date) -> str:
+    """The partition holding the beats received in ``month`` (any day of it)."""
+    return f"heartbeat_y{month.year:04d}m{month.month:02d}"
 
 
 class SessionEvent(Base):

@@ -11,6 +11,7 @@ from pathlib import Path
 import click
 from aiohttp import web
 
+from models import utcnow
 from proctor import migrate
 from proctor.context import open_context
 from proctor.errors import ProctorError
@@ -51,6 +52,72 @@ def db_check() -> None:
     if diff:
         raise click.ClickException(f"模型与迁移不一致：{diff}")
     click.echo("模型与迁移一致")
+
+
+@db.command("partitions")
+@click.option(
+    "--months-ahead",
+    default=2,
+    show_default=True,
+    help="Months after the current one to create partitions for.",
+)
+def db_partitions(months_ahead: int) -> None:
+    """Create the raw trace's monthly partitions ahead of time (PostgreSQL; idempotent)."""
+    from models.db import create_engine
+    from proctor.study.partitions import ensure_partitions, list_partitions
+
+    if not 0 <= months_ahead <= 24:
+        raise click.BadParameter("须为 0 到 24 之间的整数", param_hint="--months-ahead")
+    engine = create_engine(_settings().effective_database_url)
+
+    async def run() -> tuple[list[str], list[str]]:
+        try:
+            created = await ensure_partitions(engine, utcnow(), months_ahead)
+            if engine.dialect.name != "postgresql":
+                return created, []
+            async with engine.connect() as conn:
+                return created, [p.name for p in await list_partitions(conn)]
+        except ProctorError as exc:
+            raise click.ClickException(exc.message) from exc
+        finally:
+            await engine.dispose()
+
+    created, names = asyncio.run(run())
+    if engine.dialect.name != "postgresql":
+        click.echo("SQLite 的心跳表不分区，无需创建")
+        return
+    click.echo(f"新建分区：{'、'.join(created)}" if created else "分区已齐全，无需新建")
+    click.echo(f"现有分区：{'、'.join(names)}")
+
+
+@db.command("prune-beats")
+@click.option("--keep-days", type=int, required=True, help="Days of raw beats to keep online.")
+@click.option("--batch", default=10_000, show_default=True, help="Rows deleted per transaction.")
+def db_prune_beats(keep_days: int, batch: int) -> None:
+    """Remove raw beats older than the kept days; beats that review cases need stay."""
+    from models.db import create_engine
+    from proctor.study.prune import Pruned, prune_beats
+
+    if keep_days < 1:
+        raise click.BadParameter("保留天数须为正整数（至少保留 1 天）", param_hint="--keep-days")
+    if batch < 1:
+        raise click.BadParameter("每批删除行数须为正整数", param_hint="--batch")
+    engine = create_engine(_settings().effective_database_url)
+
+    async def run() -> Pruned:
+        try:
+            return await prune_beats(engine, utcnow(), keep_days, batch=batch)
+        except ProctorError as exc:
+            raise click.ClickException(exc.message) from exc
+        finally:
+            await engine.dispose()
+
+    done = asyncio.run(run())
+    click.echo(
+        f"已清理 {done.cutoff:%Y-%m-%d %H:%M} (UTC) 之前的心跳：删除分区 {len(done.dropped)} 个"
+        f"{'（' + '、'.join(done.dropped) + '）' if done.dropped else ''}，删除 {done.deleted} 行；"
+        f"审核案件引用的会话保留 {done.kept} 行"
+    )
 
 
 @main.group()
@@ -116,19 +183,19 @@ def _print_logins(logins: list[tuple[str, str, str]]) -> None:
 @main.command()
 @click.option("--host", default=None, help="Bind address (default PROCTOR_HOST).")
 @click.option("--port", default=None, type=int, help="Port (default PROCTOR_PORT).")
-def serve(host: str | None, port: int | None) -> None:
+@click.option(
+    "--workers",
+    default=1,
+    show_default=True,
+    type=click.IntRange(1, 64),
+    help="Server processes sharing the port (more than one needs PROCTOR_REDIS_URL).",
+)
+def serve(host: str | None, port: int | None, workers: int) -> None:
     """Serve the web application and API."""
-    from proctor.web.app import create_app
+    from proctor.serving import serve as run
 
     settings = _settings()
-    web.run_app(
-        create_app(settings),
-        host=host or settings.host,
-        port=port or settings.port,
-        print=lambda _msg: click.echo(
-            f"proctor 已启动：http://{host or settings.host}:{port or settings.port}/"
-        ),
-    )
+    run(settings, host or settings.host, port or settings.port, workers)
 
 
 @main.command()

@@ -49,8 +49,23 @@ class Settings(BaseSettings):
     required_credit_per_hour: Decimal = Decimal("1")
     elective_credit_per_hour: Decimal = Decimal("0.5")
     bonus_counts_toward_total: bool = True
-    # Tracker (see docs/protocol.md). The hot state lives in Redis when redis_url is set.
+    # Tracker (see docs/protocol.md). The hot state lives in Redis when redis_url is set;
+    # `redis+cluster://host:port` (or redis_cluster) uses Redis Cluster. Keys are spread
+    # over a fixed number of shards (changing it strands live sessions: change it only
+    # with every tracker stopped and the evidence streams drained).
     redis_prefix: str = "proctor:t:"
+    redis_cluster: bool = False
+    redis_shards: int = Field(default=16, ge=1, le=1024)
+    # Shutdown: seconds the last evidence flush retries database errors before giving up
+    # (Redis keeps what is left pending; the embedded store spills it to the data folder).
+    shutdown_flush_s: float = Field(default=10.0, ge=0, le=300)
+    # Seconds after which a summary waiting for evidence is written from what SQL has, and
+    # after a session's expiry that an open session whose hot state is gone is ended.
+    sweep_grace_s: int = Field(default=120, ge=10)
+    sweep_interval_s: float = Field(default=30.0, ge=0.5)
+    # Evidence a writer took and left unacknowledged this long (its process died) is claimed
+    # by another process's writer.
+    evidence_claim_idle_s: float = Field(default=30.0, ge=1)
     heartbeat_interval_s: int = Field(default=10, ge=2, le=60)
     heartbeat_max_gap_s: int = Field(default=30, ge=5)
     session_expire_s: int = Field(default=90, ge=10)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -15,7 +16,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from models import LessonProgress, StudySession
 from tracker import segments as seg
 from tracker.challenges import draw_challenge, next_due
-from tracker.hotstate.base import Evidence, HotStore, Snapshot, parse_sid
+from tracker.evidence import BeatRecord, EndRecord, EventRecord, Evidence
+from tracker.hotstate.base import HotStore, Snapshot, parse_sid
 from tracker.tokens import session_token, token_valid
 from tracker.verify import (
     Beat,
@@ -67,7 +69,14 @@ class Tracker:
     # The in-process store flushes evidence before answering; a batch driver (the
     # simulator) turns this off and flushes on its own schedule.
     eager_flush: bool = True
-    _tokens: dict[str, str] = field(default_factory=dict, repr=False)
+    # Shutdown: how long the last flush retries, and (embedded store) where what it could not
+    # write is spilled for the next start. See tracker/spill.py.
+    shutdown_flush_s: float = 10.0
+    spill_path: Path | None = None
+    # A waiting summary is written from what SQL has after this long; an open session whose
+    # hot state is gone is ended this long after it would have expired.
+    sweep_grace_ms: int = 120_000
+    _tokens: dict[str, tuple[str, str]] = field(default_factory=dict, repr=False)
 
     async def start_session(
         self,
@@ -80,8 +89,13 @@ class Tracker:
         user_agent: str,
         ip: str,
         now_ms: int,
+        bind: str = "",
     ) -> dict[str, Any]:
-        """Open a session; the caller has checked the learner may study this lesson."""
+        """Open a session; the caller has checked the learner may study this lesson.
+
+        ``bind`` ties the session's token to the caller's login (see :mod:`tracker.tokens`):
+        every later request of the session must come with the same login.
+        """
         await self.store.ping()
         sid = f"{learner_id}-{lesson_id}-{secrets.token_hex(12)}"
         async with self.db.begin() as s:
@@ -115,7 +129,7 @@ class Tracker:
         covered = seg.covered(snap.learner.coverage)
         return {
             "session_id": sid,
-            "token": session_token(self.secret, sid),
+            "token": session_token(self.secret, sid, bind),
             "heartbeat_interval_s": self.policy.interval_ms / 1000,
             "server_time_ms": now_ms,
             "duration_s": duration_ms / 1000,
@@ -124,17 +138,19 @@ class Tracker:
             "completed": is_complete(snap.learner.coverage, duration_ms, self.policy),
         }
 
-    async def _snapshot(self, sid: str, token: str, *, fresh: bool = False) -> Snapshot:
+    async def _snapshot(
+        self, sid: str, token: str, *, fresh: bool = False, bind: str = ""
+    ) -> Snapshot:
         ids = parse_sid(sid)
         if ids is None:
             raise TrackerError("unknown_session", 404, "学习会话不存在")
-        if self._tokens.get(sid) != token:
-            if not token_valid(self.secret, sid, token):
-                raise TrackerError("bad_token", 403, "学习会话令牌无效")
+        if self._tokens.get(sid) != (token, bind):
+            if not token_valid(self.secret, sid, token, bind):
+                raise TrackerError("bad_token", 403, "学习会话令牌无效，或不属于当前登录")
             # Remember the checked token: an HMAC per beat is a measurable share of the work.
             if len(self._tokens) > 100_000:
                 self._tokens.clear()
-            self._tokens[sid] = token
+            self._tokens[sid] = (token, bind)
         snap = await self.store.load(sid, *ids, fresh=fresh)
         if snap.session is None and not fresh:
             snap = await self.store.load(sid, *ids, fresh=True)
@@ -143,16 +159,19 @@ class Tracker:
         return snap
 
     async def heartbeat(
-        self, sid: str, token: str, beat: Beat, *, ip: str, now_ms: int
+        self, sid: str, token: str, beat: Beat, *, ip: str, now_ms: int, bind: str = ""
     ) -> dict[str, Any]:
         """Verify one beat and answer with what it earned."""
         fresh = False
         for _ in range(MAX_CAS_RETRIES):
-            snap = await self._snapshot(sid, token, fresh=fresh)
+            snap = await self._snapshot(sid, token, fresh=fresh, bind=bind)
             state = snap.session
             assert state is not None  # noqa: S101 - _snapshot guarantees it
             try:
                 if check_sequence(state, beat, now_ms, self.policy):
+                    # The first answer may have failed to store the evidence (embedded
+                    # store): the retry stores it before answering again.
+                    await self._settle()
                     return self._replay(state, snap, beat, now_ms)
             except BeatRefused as refused:
                 if not fresh:
@@ -169,15 +188,17 @@ class Tracker:
             reply = self._reply(
                 verdict.session, verdict.learner, beat, verdict.credited_ms, verdict.codes, now_ms
             )
-            # Only what a retry cannot re-derive is kept: credit and codes (Redis memory).
-            new_state = replace(
-                verdict.session, reply=f"{verdict.credited_ms}|{','.join(verdict.codes)}"
-            )
-            evidence = [_beat_evidence(state, verdict, beat, ip=ip, now_ms=now_ms)]
+            evidence: list[Evidence] = [_beat_evidence(state, verdict, beat, ip=ip, now_ms=now_ms)]
             if verdict.issued is not None:
                 evidence.append(
                     _event(sid, now_ms, "challenge_issued", {"challenge_id": verdict.issued.id})
                 )
+            # Only what a retry cannot re-derive is kept: credit and codes (Redis memory).
+            new_state = replace(
+                verdict.session,
+                reply=f"{verdict.credited_ms}|{','.join(verdict.codes)}",
+                evidence_n=state.evidence_n + len(evidence),
+            )
             if await self.store.commit(snap.version, new_state, verdict.learner, evidence):
                 await self._settle()
                 return reply
@@ -231,23 +252,28 @@ class Tracker:
         self, state: SessionState, beat: Beat, refused: BeatRefused, *, ip: str, now_ms: int
     ) -> None:
         # Evidence of the attempt, for reviewers; the session state is left untouched.
-        entry = _beat_record(state, beat, ip=ip, now_ms=now_ms) | {
-            "el": max(0, now_ms - state.last_ms),
-            "cr": 0,
-            "nc": 0,
-            "ok": False,
-            "codes": refused.code,
-            "cov": "",
-        }
+        entry = BeatRecord(
+            sid=state.sid,
+            learner_id=state.learner_id,
+            lesson_id=state.lesson_id,
+            course_id=state.course_id,
+            seq=beat.seq,
+            received_ms=now_ms,
+            beat=beat,
+            ip=ip,
+            accepted=False,
+            elapsed_ms=max(0, now_ms - state.last_ms),
+            codes=refused.code,
+        )
         await self.store.append_evidence([entry])
         await self._settle()
 
     async def answer(
-        self, sid: str, token: str, challenge_id: str, answer: str, *, now_ms: int
+        self, sid: str, token: str, challenge_id: str, answer: str, *, now_ms: int, bind: str = ""
     ) -> dict[str, Any]:
         """Check a challenge answer; credit resumes only after a correct one."""
         for _ in range(MAX_CAS_RETRIES):
-            snap = await self._snapshot(sid, token)
+            snap = await self._snapshot(sid, token, bind=bind)
             state = snap.session
             assert state is not None  # noqa: S101
             try:
@@ -282,7 +308,10 @@ class Tracker:
                         {"challenge_id": result.session.challenge.id},
                     )
                 )
-            if await self.store.commit(snap.version, result.session, snap.learner, evidence):
+            committed = replace(
+                result.session, evidence_n=result.session.evidence_n + len(evidence)
+            )
+            if await self.store.commit(snap.version, committed, snap.learner, evidence):
                 await self._settle()
                 nxt = result.session.challenge
                 return {
@@ -295,19 +324,28 @@ class Tracker:
         raise TrackerError("busy", 503, "服务繁忙，请稍后重试", retry_after=1)
 
     async def end(
-        self, sid: str, token: str, *, now_ms: int, reason: str = "ended"
+        self, sid: str, token: str, *, now_ms: int, reason: str = "ended", bind: str = ""
     ) -> dict[str, Any]:
-        """End a session explicitly (idempotent)."""
-        snap = await self._snapshot(sid, token)
-        assert snap.session is not None  # noqa: S101
-        if not snap.session.ended:
-            await self._finish(snap, now_ms, reason)
-        covered = seg.covered(snap.learner.coverage)
-        return {
-            "ended": True,
-            "covered_s": covered / 1000,
-            "duration_s": snap.session.duration_ms / 1000,
-        }
+        """End a session explicitly (idempotent).
+
+        Acknowledged only once the end is committed: a lost compare-and-set (a beat of
+        another of the learner's sessions, another process) is retried on the new state,
+        as beats are, so no beat of the session is credited after the answer.
+        """
+        fresh = False
+        for _ in range(MAX_CAS_RETRIES):
+            snap = await self._snapshot(sid, token, fresh=fresh, bind=bind)
+            assert snap.session is not None  # noqa: S101
+            if snap.session.ended or await self._finish(snap, now_ms, reason):
+                await self._settle()
+                covered = seg.covered(snap.learner.coverage)
+                return {
+                    "ended": True,
+                    "covered_s": covered / 1000,
+                    "duration_s": snap.session.duration_ms / 1000,
+                }
+            fresh = True
+        raise TrackerError("busy", 503, "服务繁忙，请稍后重试", retry_after=1)
 
     async def _finish(self, snap: Snapshot, now_ms: int, reason: str) -> bool:
         state = snap.session
@@ -316,19 +354,17 @@ class Tracker:
         if learner.stream_sid == state.sid:
             learner = replace(learner, stream_sid="", stream_until_ms=0)
         ended_at = now_ms if reason == "ended" else state.last_ms
-        end = {
-            "k": "end",
-            "sid": state.sid,
-            "t": ended_at,
-            "reason": reason,
-            "l": state.learner_id,
-            "n": state.lesson_id,
-            "c": state.course_id,
-        }
-        ok = await self.store.commit(snap.version, replace(state, ended=True), learner, [end])
-        if ok:
-            await self._settle()
-        return ok
+        end = EndRecord(
+            sid=state.sid,
+            at_ms=ended_at,
+            reason=reason,
+            learner_id=state.learner_id,
+            lesson_id=state.lesson_id,
+            course_id=state.course_id,
+            # Records committed before the end: the summary waits until SQL holds them all.
+            expected=state.evidence_n,
+        )
+        return await self.store.commit(snap.version, replace(state, ended=True), learner, [end])
 
     async def expire(self, now_ms: int, limit: int = 200) -> int:
         """End sessions that missed their heartbeats; returns how many were ended."""
@@ -343,11 +379,13 @@ class Tracker:
                 snap, now_ms, "expired"
             ):
                 count += 1
+        if count:
+            await self._settle()
         return count
 
-    async def status(self, sid: str, token: str) -> dict[str, Any]:
+    async def status(self, sid: str, token: str, *, bind: str = "") -> dict[str, Any]:
         """Where a session stands (for a player that reloads)."""
-        snap = await self._snapshot(sid, token, fresh=True)
+        snap = await self._snapshot(sid, token, fresh=True, bind=bind)
         state = snap.session
         assert state is not None  # noqa: S101
         covered = seg.covered(snap.learner.coverage)
@@ -367,7 +405,14 @@ class Tracker:
     async def _settle(self) -> None:
         # The in-process store would lose evidence with the process: write it before answering.
         if self.eager_flush and not self.store.durable:
-            await self.writer.flush()
+            try:
+                await self.writer.flush()
+            except Exception as exc:
+                # Not acknowledged: the state is committed, so the player's retry of the same
+                # request is answered from it, after the evidence is written.
+                raise TrackerError(
+                    "not_stored", 503, "学习记录暂未保存，请稍后重试", retry_after=1
+                ) from exc
 
 
 def _resume_point(coverage: seg.Segments, duration_ms: int) -> int:
@@ -381,42 +426,27 @@ def _resume_point(coverage: seg.Segments, duration_ms: int) -> int:
 
 
 def _event(sid: str, now_ms: int, kind: str, detail: dict[str, Any]) -> Evidence:
-    return {"k": "event", "sid": sid, "t": now_ms, "kind": kind, "detail": detail}
-
-
-def _beat_record(state: SessionState, beat: Beat, *, ip: str, now_ms: int) -> Evidence:
-    """What the client sent and when the server received it."""
-    return {
-        "k": "beat",
-        "sid": state.sid,
-        "l": state.learner_id,
-        "n": state.lesson_id,
-        "c": state.course_id,
-        "q": beat.seq,
-        "t": now_ms,
-        "ct": beat.client_time_ms,
-        "p": beat.position_ms,
-        "r": beat.rate,
-        "pa": beat.paused,
-        "vi": beat.visible,
-        "fo": beat.focused,
-        "mu": beat.muted,
-        "vo": beat.volume,
-        "i": beat.interactions,
-        "ip": ip,
-    }
+    return EventRecord(sid=sid, at_ms=now_ms, kind=kind, detail=detail)
 
 
 def _beat_evidence(
     state: SessionState, v: Verdict, beat: Beat, *, ip: str, now_ms: int
-) -> Evidence:
-    """A verified beat: what was sent, and what the server decided."""
-    return _beat_record(state, beat, ip=ip, now_ms=now_ms) | {
-        "el": v.elapsed_ms,
-        "cr": v.credited_ms,
-        "nc": v.new_coverage_ms,
-        "ok": True,
-        "codes": ",".join(v.codes),
-        "cov": seg.encode(v.learner.coverage),
-        "done": v.completed,
-    }
+) -> BeatRecord:
+    """A verified beat: what was sent, when the server received it, what it decided."""
+    return BeatRecord(
+        sid=state.sid,
+        learner_id=state.learner_id,
+        lesson_id=state.lesson_id,
+        course_id=state.course_id,
+        seq=beat.seq,
+        received_ms=now_ms,
+        beat=beat,
+        ip=ip,
+        accepted=True,
+        elapsed_ms=v.elapsed_ms,
+        credited_ms=v.credited_ms,
+        new_coverage_ms=v.new_coverage_ms,
+        codes=",".join(v.codes),
+        coverage=seg.encode(v.learner.coverage),
+        completed=v.completed,
+    )

@@ -9,64 +9,72 @@ from __future__ import annotations
 import itertools
 import statistics
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
+from tracker.evidence import BeatRecord, EventRecord
 
-def _frac(beats: Sequence[dict[str, Any]], flag: str, total_ms: int) -> float:
+
+def _frac(beats: Sequence[BeatRecord], flag: Callable[[BeatRecord], bool], total_ms: int) -> float:
     if total_ms <= 0:
         return 0.0
-    return float(sum(b["el"] for b in beats if b[flag])) / total_ms
+    return float(sum(b.elapsed_ms for b in beats if flag(b))) / total_ms
 
 
 def summarise(
-    beats: Sequence[dict[str, Any]],
-    events: Sequence[dict[str, Any]],
+    beats: Sequence[BeatRecord],
+    events: Sequence[EventRecord],
     started_ms: int,
     ended_ms: int,
 ) -> dict[str, Any]:
     """Features of one session: attention fractions, rates, seeks, challenges, overlaps.
 
-    ``beats`` are evidence entries of kind "beat" in arrival order (accepted or not);
-    ``events`` are the session's other evidence entries.
+    ``beats`` are the session's beat records in arrival order (accepted or not);
+    ``events`` are its other records.
     """
-    accepted = [b for b in beats if b["ok"]]
-    weighted = [b for b in accepted if b["el"] > 0]
-    total_el = sum(b["el"] for b in weighted)
+    accepted = [b for b in beats if b.accepted]
+    weighted = [b for b in accepted if b.elapsed_ms > 0]
+    total_el = sum(b.elapsed_ms for b in weighted)
     wall_ms = max(0, ended_ms - started_ms)
     codes: Counter[str] = Counter()
     for b in beats:
-        codes.update(c for c in b["codes"].split(",") if c)
+        codes.update(c for c in b.codes.split(",") if c)
     implied = [
-        (cur["p"] - prev["p"]) / cur["el"]
+        (cur.beat.position_ms - prev.beat.position_ms) / cur.elapsed_ms
         for prev, cur in itertools.pairwise(accepted)
-        if cur["el"] > 0 and not cur["pa"]
+        if cur.elapsed_ms > 0 and not cur.beat.paused
     ]
-    gaps = [b["el"] / 1000 for b in accepted[1:]]
-    skews = [b["ct"] - b["t"] for b in beats if b.get("ct") is not None]
-    latencies = [e["detail"]["latency_ms"] for e in events if e["kind"] == "challenge_answered"]
-    outcomes = [e["detail"]["correct"] for e in events if e["kind"] == "challenge_answered"]
-    issued = sum(1 for e in events if e["kind"] == "challenge_issued")
-    visible_flips = sum(1 for prev, cur in itertools.pairwise(beats) if prev["vi"] != cur["vi"])
+    gaps = [b.elapsed_ms / 1000 for b in accepted[1:]]
+    skews = [
+        b.beat.client_time_ms - b.received_ms for b in beats if b.beat.client_time_ms is not None
+    ]
+    answered = [e for e in events if e.kind == "challenge_answered"]
+    latencies = [e.detail["latency_ms"] for e in answered]
+    outcomes = [e.detail["correct"] for e in answered]
+    issued = sum(1 for e in events if e.kind == "challenge_issued")
+    visible_flips = sum(
+        1 for prev, cur in itertools.pairwise(beats) if prev.beat.visible != cur.beat.visible
+    )
+    interactions = sum(b.beat.interactions for b in beats)
     return {
         "wall_s": wall_ms / 1000,
-        "verified_s": sum(b["cr"] for b in beats) / 1000,
-        "new_coverage_s": sum(b["nc"] for b in beats) / 1000,
+        "verified_s": sum(b.credited_ms for b in beats) / 1000,
+        "new_coverage_s": sum(b.new_coverage_ms for b in beats) / 1000,
         "beats": len(beats),
         "rejected_beats": len(beats) - len(accepted),
-        "visible_frac": _frac(weighted, "vi", total_el),
-        "focused_frac": _frac(weighted, "fo", total_el),
-        "muted_frac": _frac(weighted, "mu", total_el),
-        "paused_frac": _frac(weighted, "pa", total_el),
-        "rate_p50": statistics.median([b["r"] for b in beats]) if beats else 0.0,
-        "rate_max": max((b["r"] for b in beats), default=0.0),
+        "visible_frac": _frac(weighted, lambda b: b.beat.visible, total_el),
+        "focused_frac": _frac(weighted, lambda b: b.beat.focused, total_el),
+        "muted_frac": _frac(weighted, lambda b: b.beat.muted, total_el),
+        "paused_frac": _frac(weighted, lambda b: b.beat.paused, total_el),
+        "rate_p50": statistics.median([b.beat.rate for b in beats]) if beats else 0.0,
+        "rate_max": max((b.beat.rate for b in beats), default=0.0),
         "implied_rate_p50": statistics.median(implied) if implied else 0.0,
         "implied_rate_max": max(implied, default=0.0),
         "seeks_forward": codes["seek_forward"],
         "seeks_back": codes["seek_back"],
         "rate_exceeded": codes["rate_exceeded"],
-        "interactions": sum(b["i"] for b in beats),
-        "interactions_per_min": sum(b["i"] for b in beats) / max(wall_ms / 60_000, 1 / 60),
+        "interactions": interactions,
+        "interactions_per_min": interactions / max(wall_ms / 60_000, 1 / 60),
         "beat_gap_mean_s": statistics.fmean(gaps) if gaps else 0.0,
         "beat_gap_sd_s": statistics.pstdev(gaps) if len(gaps) > 1 else 0.0,
         "client_skew_ms_p50": statistics.median(skews) if skews else None,
@@ -77,6 +85,6 @@ def summarise(
         "challenges_wrong": sum(1 for o in outcomes if not o),
         "challenge_latencies_ms": latencies,
         "challenge_latency_ms_p50": statistics.median(latencies) if latencies else None,
-        "overlap_s": sum(b["el"] for b in beats if "concurrent_session" in b["codes"]) / 1000,
+        "overlap_s": sum(b.elapsed_ms for b in beats if "concurrent_session" in b.codes) / 1000,
         "codes": dict(codes),
     }

@@ -117,6 +117,9 @@ class SessionState:
     ended: bool = False
     challenge: Challenge | None = None
     challenge_due_ms: int = 0
+    # Evidence entries committed with this session's state so far: the end entry carries it,
+    # so a summary is written only once every one of them is in SQL.
+    evidence_n: int = 0
 
 
 @dataclass(frozen=True)

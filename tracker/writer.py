@@ -1,8 +1,8 @@
 """The batch writer: moves evidence from the hot state's stream into SQL.
 
 Evidence is acknowledged in the hot state only after the SQL transaction that holds it
-has committed, and rows carry the entry id, so a writer killed between the two steps
-writes nothing twice when the entry is delivered again.
+has committed, and rows carry the entry's durable id (unique), so an entry delivered again
+(a writer killed between the two steps, a replayed spill) is skipped by the database.
 """
 
 from __future__ import annotations
@@ -10,16 +10,24 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
-from collections.abc import Awaitable, Callable
+import time
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import replace
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from models import Heartbeat, Lesson, LessonProgress, SessionEvent, SessionSummary, StudySession
+from models import Heartbeat, Lesson, LessonProgress, SessionEvent, StudySession
 from tracker import segments as seg
-from tracker.hotstate.base import Evidence, HotStore, StoreUnavailable
-from tracker.summary import summarise
+from tracker.evidence import BeatRecord, EndRecord, EventRecord, Evidence
+from tracker.finalize import (
+    finish_pending,
+    insert_ignoring_duplicates,
+    record_end,
+    upsert_progress,
+)
+from tracker.hotstate.base import HotStore, StoreUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -32,55 +40,44 @@ def ms_to_dt(ms: int) -> dt.datetime:
     return dt.datetime.fromtimestamp(ms / 1000, tz=dt.UTC)
 
 
-def dt_to_ms(value: dt.datetime) -> int:
-    """Inverse of :func:`ms_to_dt`."""
-    return int(value.timestamp() * 1000)
-
-
-def beat_row(evidence_id: str, e: Evidence) -> dict[str, Any]:
-    """A heartbeat evidence entry as a row of the raw trace."""
+def beat_row(e: BeatRecord) -> dict[str, Any]:
+    """A beat record as a row of the raw trace."""
+    b = e.beat
     return {
-        "evidence_id": evidence_id,
-        "session_id": e["sid"],
-        "seq": e["q"],
-        "received_at": ms_to_dt(e["t"]),
-        "client_time_ms": e.get("ct"),
-        "position_ms": e["p"],
-        "rate": e["r"],
-        "paused": e["pa"],
-        "visible": e["vi"],
-        "focused": e["fo"],
-        "muted": e["mu"],
-        "volume": e["vo"],
-        "interactions": e["i"],
-        "elapsed_ms": e["el"],
-        "credited_ms": e["cr"],
-        "new_coverage_ms": e["nc"],
-        "accepted": e["ok"],
-        "codes": e["codes"][:200],
-        "ip": e.get("ip", "")[:64],
+        "evidence_id": e.id,
+        "session_id": e.sid,
+        "seq": e.seq,
+        "received_at": ms_to_dt(e.received_ms),
+        "client_time_ms": b.client_time_ms,
+        "position_ms": b.position_ms,
+        "rate": b.rate,
+        "paused": b.paused,
+        "visible": b.visible,
+        "focused": b.focused,
+        "muted": b.muted,
+        "volume": b.volume,
+        "interactions": b.interactions,
+        "elapsed_ms": e.elapsed_ms,
+        "credited_ms": e.credited_ms,
+        "new_coverage_ms": e.new_coverage_ms,
+        "accepted": e.accepted,
+        "codes": e.codes[:200],
+        "ip": e.ip[:64],
     }
 
 
-def row_to_beat(h: Heartbeat) -> Evidence:
-    """A raw-trace row back in evidence form, for summaries."""
+def event_row(e: EventRecord | EndRecord) -> dict[str, Any]:
+    """A non-beat record (challenge, end) as a session event."""
+    if isinstance(e, EndRecord):
+        kind, detail = "session_end", {"reason": e.reason}
+    else:
+        kind, detail = e.kind, e.detail
     return {
-        "q": h.seq,
-        "t": dt_to_ms(h.received_at),
-        "ct": h.client_time_ms,
-        "p": h.position_ms,
-        "r": h.rate,
-        "pa": h.paused,
-        "vi": h.visible,
-        "fo": h.focused,
-        "mu": h.muted,
-        "vo": h.volume,
-        "i": h.interactions,
-        "el": h.elapsed_ms,
-        "cr": h.credited_ms,
-        "nc": h.new_coverage_ms,
-        "ok": h.accepted,
-        "codes": h.codes,
+        "evidence_id": e.id,
+        "session_id": e.sid,
+        "at": ms_to_dt(e.at_ms),
+        "kind": kind,
+        "detail": detail,
     }
 
 
@@ -99,6 +96,7 @@ class EvidenceWriter:
         self.on_course_completed = on_course_completed
         self.batch = batch
         self._lock = asyncio.Lock()
+        self._failing = False
 
     async def flush(self) -> int:
         """Write everything pending; return how many entries were written."""
@@ -108,75 +106,122 @@ class EvidenceWriter:
                 entries = await self.store.read_evidence(self.batch)
                 if not entries:
                     return written
-                async with self.db.begin() as s:
-                    await self._write(s, entries)
-                await self.store.ack_evidence([i for i, _ in entries])
+                await self.write([e for _, e in entries])
+                await self.store.ack_evidence([h for h, _ in entries])
                 written += len(entries)
+
+    async def write(self, entries: list[Evidence]) -> None:
+        """Write entries (each with its durable id) in one transaction, idempotently."""
+        async with self.db.begin() as s:
+            await self._write(s, entries)
 
     async def run(self, interval_s: float = 0.5) -> None:
         """Flush forever (a background task of the tracker app)."""
         while True:
             try:
                 await self.flush()
+                if self._failing:
+                    log.warning("evidence flush recovered")
+                self._failing = False
             except StoreUnavailable as exc:
-                log.warning("hot state unavailable, evidence flush retried: %s", exc)
-            except Exception:
-                log.exception("evidence flush failed; entries stay pending and are retried")
+                self._log_failure("hot state unavailable, evidence flush retried: %s", exc)
+            except Exception as exc:  # noqa: BLE001 - any failure: entries stay pending
+                self._log_failure("evidence flush failed, entries stay pending: %r", exc)
             await asyncio.sleep(interval_s)
 
-    async def _write(self, s: AsyncSession, entries: list[tuple[str, Evidence]]) -> None:
-        ids = [i for i, _ in entries]
-        done = set(
-            (
-                await s.scalars(select(Heartbeat.evidence_id).where(Heartbeat.evidence_id.in_(ids)))
-            ).all()
-        ) | set(
-            (
-                await s.scalars(
-                    select(SessionEvent.evidence_id).where(SessionEvent.evidence_id.in_(ids))
-                )
-            ).all()
-        )
-        fresh = [(i, e) for i, e in entries if i not in done]
-        beats = [beat_row(i, e) for i, e in fresh if e["k"] == "beat"]
-        events = [
-            {
-                "evidence_id": i,
-                "session_id": e["sid"],
-                "at": ms_to_dt(e["t"]),
-                "kind": e["kind"] if e["k"] == "event" else "session_end",
-                "detail": e.get("detail", {"reason": e.get("reason")}),
-            }
-            for i, e in fresh
-            if e["k"] in ("event", "end")
-        ]
-        if beats:
-            await s.execute(insert(Heartbeat), beats)
-        if events:
-            await s.execute(insert(SessionEvent), events)
-        for e in _latest_progress(e for _, e in fresh if e["k"] == "beat"):
-            await self._progress(s, e)
-        for _, e in fresh:
-            if e["k"] == "end":
-                await self._end(s, e)
+    def _log_failure(self, message: str, exc: BaseException) -> None:
+        # One line per incident, not one per flush every half second.
+        if not self._failing:
+            log.warning(message, exc)
+        self._failing = True
 
-    async def _progress(self, s: AsyncSession, e: Evidence) -> None:
-        coverage = seg.decode(e["cov"])
-        row = await s.get(LessonProgress, (e["l"], e["n"]))
-        now = ms_to_dt(e["t"])
+    async def drain(self, bound_s: float) -> list[Evidence]:
+        """The last flush at shutdown: retry failures with backoff for up to ``bound_s``.
+
+        Returns the entries that could not be written (still unacknowledged in the store).
+        """
+        deadline = time.monotonic() + bound_s
+        delay = 0.05
+        while True:
+            try:
+                await self.flush()
+                return []
+            except Exception as exc:  # noqa: BLE001 - retried until the bound, then reported
+                if time.monotonic() + delay > deadline:
+                    left = await self._unwritten()
+                    log.error(
+                        "last evidence flush gave up after %.1f s: %d entries not written (%r)",
+                        bound_s,
+                        len(left),
+                        exc,
+                    )
+                    return left
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 1.0)
+
+    async def _unwritten(self) -> list[Evidence]:
+        try:
+            return [e for _, e in await self.store.read_evidence(1_000_000_000)]
+        except StoreUnavailable:
+            return []
+
+    async def _write(self, s: AsyncSession, entries: list[Evidence]) -> None:
+        beats = [e for e in entries if isinstance(e, BeatRecord)]
+        others = [e for e in entries if not isinstance(e, BeatRecord)]
+        if beats:
+            await s.execute(insert_ignoring_duplicates(s, Heartbeat), [beat_row(e) for e in beats])
+        if others:
+            await s.execute(
+                insert_ignoring_duplicates(s, SessionEvent), [event_row(e) for e in others]
+            )
+        progress = _latest_progress(beats)
+        plain = [e for e in progress if not e.completed]
+        if plain:
+            await s.execute(
+                upsert_progress(s),
+                [
+                    {
+                        "learner_id": e.learner_id,
+                        "lesson_id": e.lesson_id,
+                        "segments": e.coverage,
+                        "covered_ms": seg.covered(seg.decode(e.coverage)),
+                        "updated_at": ms_to_dt(e.received_ms),
+                    }
+                    for e in plain
+                ],
+            )
+        for e in progress:
+            if e.completed:
+                await self._progress(s, e)
+        ended: set[str] = set()
+        for end in others:
+            if isinstance(end, EndRecord):
+                ended.add(end.sid)
+                await record_end(s, end.sid, ms_to_dt(end.at_ms), end.reason, end.expected)
+        # Entries of sessions whose end another writer stored first: their summary waited.
+        await finish_pending(s, {e.sid for e in entries if e.sid not in ended})
+
+    async def _progress(self, s: AsyncSession, e: BeatRecord) -> None:
+        coverage = seg.decode(e.coverage)
+        row = await s.get(LessonProgress, (e.learner_id, e.lesson_id))
+        now = ms_to_dt(e.received_ms)
         if row is None:
             row = LessonProgress(
-                learner_id=e["l"], lesson_id=e["n"], segments="", covered_ms=0, updated_at=now
+                learner_id=e.learner_id,
+                lesson_id=e.lesson_id,
+                segments="",
+                covered_ms=0,
+                updated_at=now,
             )
             s.add(row)
         if seg.covered(coverage) >= row.covered_ms:
-            row.segments = e["cov"]
+            row.segments = e.coverage
             row.covered_ms = seg.covered(coverage)
             row.updated_at = now
-        if e.get("done") and row.completed_at is None:
+        if e.completed and row.completed_at is None:
             row.completed_at = now
             await s.flush()
-            await self._maybe_course_completed(s, e["l"], e["c"], now)
+            await self._maybe_course_completed(s, e.learner_id, e.course_id, now)
 
     async def _maybe_course_completed(
         self, s: AsyncSession, learner_id: int, course_id: int, at: dt.datetime
@@ -210,68 +255,19 @@ class EvidenceWriter:
             )
             await self.on_course_completed(s, learner_id, course_id, at, sessions)
 
-    async def _end(self, s: AsyncSession, e: Evidence) -> None:
-        session = await s.get(StudySession, e["sid"])
-        if session is None:
-            return
-        if session.ended_at is None:
-            session.ended_at = ms_to_dt(e["t"])
-            session.end_reason = e.get("reason", "ended")
-        if await s.get(SessionSummary, session.id) is not None:
-            return
-        await s.flush()
-        beats = [
-            row_to_beat(h)
-            for h in (
-                await s.scalars(
-                    select(Heartbeat)
-                    .where(Heartbeat.session_id == session.id)
-                    .order_by(Heartbeat.received_at, Heartbeat.id)
-                )
-            ).all()
-        ]
-        events = [
-            {"kind": ev.kind, "detail": ev.detail}
-            for ev in (
-                await s.scalars(select(SessionEvent).where(SessionEvent.session_id == session.id))
-            ).all()
-        ]
-        started = dt_to_ms(session.started_at)
-        ended = dt_to_ms(session.ended_at)
-        features = summarise(beats, events, started, ended)
-        s.add(
-            SessionSummary(
-                session_id=session.id,
-                learner_id=session.learner_id,
-                course_id=session.course_id,
-                lesson_id=session.lesson_id,
-                started_at=session.started_at,
-                ended_at=session.ended_at,
-                wall_s=features["wall_s"],
-                verified_s=features["verified_s"],
-                new_coverage_s=features["new_coverage_s"],
-                beats=features["beats"],
-                rejected_beats=features["rejected_beats"],
-                features=features,
-                device=session.device,
-                ip=session.ip,
-                user_agent=session.user_agent,
-            )
-        )
 
-
-def _latest_progress(beats: Any) -> list[Evidence]:
+def _latest_progress(beats: Iterable[BeatRecord]) -> list[BeatRecord]:
     """Per learner and lesson, the beat carrying the most coverage (and any completion)."""
-    latest: dict[tuple[int, int], Evidence] = {}
+    latest: dict[tuple[int, int], BeatRecord] = {}
     for e in beats:
-        if not e["ok"] or (e["nc"] <= 0 and not e.get("done")):
+        if not e.accepted or (e.new_coverage_ms <= 0 and not e.completed):
             continue
-        key = (e["l"], e["n"])
+        key = (e.learner_id, e.lesson_id)
         prev = latest.get(key)
         if (
             prev is None
-            or seg.covered(seg.decode(e["cov"])) >= seg.covered(seg.decode(prev["cov"]))
-            or e.get("done")
+            or seg.covered(seg.decode(e.coverage)) >= seg.covered(seg.decode(prev.coverage))
+            or e.completed
         ):
-            latest[key] = e | {"done": bool(e.get("done")) or bool(prev and prev.get("done"))}
+            latest[key] = replace(e, completed=e.completed or bool(prev and prev.completed))
     return list(latest.values())

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import datetime as dt
 import random
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import exists, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models import (
@@ -25,6 +25,7 @@ from models import (
     ExamAttempt,
     ExamEvent,
     ExamItem,
+    Heartbeat,
     ItemKind,
     Role,
     StudySession,
@@ -35,6 +36,7 @@ from proctor.context import Context
 from proctor.credits import ledger
 from proctor.errors import Conflict, Forbidden, InvalidInput, NotFound
 from proctor.exams import rules
+from proctor.races import retry_on_race
 from proctor.review.intake import intake
 from proctor.study.completion import ACADEMY_TZ, study_year
 
@@ -42,6 +44,9 @@ MISSING = "考试记录不存在"
 # The page reports at this interval; the server stamps every event with its own clock.
 BEAT_INTERVAL_S = 15
 MAX_EVENTS_PER_REPORT = 50
+# A study beat this close to the attempt's window counts as inside it (one beat interval
+# and network jitter).
+STUDY_TOLERANCE = dt.timedelta(seconds=15)
 # Server observations recorded once per new value (address, device, session, attempt).
 WATCHED = ("ip_change", "device_change", "concurrent_study", "concurrent_attempt")
 
@@ -115,6 +120,8 @@ class AttemptView:
     remaining_s: int
     answered: int
     events: list[ExamEvent] = field(default_factory=list)
+    # A new attempt (201) rather than the open one resumed (200).
+    created: bool = False
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -208,8 +215,30 @@ async def start(
     user_agent: str,
     now: dt.datetime,
 ) -> AttemptView:
-    """Begin an attempt (or return the open one: starting twice resumes, it never redraws)."""
+    """Begin an attempt (or return the open one: starting twice resumes, it never redraws).
+
+    Simultaneous starts (a double click, two tabs) race on the attempt's unique number: the
+    loser runs again and resumes the winner's attempt.
+    """
     learner_id = _learner(actor)
+    return await retry_on_race(
+        lambda: _start(
+            ctx, actor, exam_id, learner_id, ip=ip, device=device, user_agent=user_agent, now=now
+        )
+    )
+
+
+async def _start(
+    ctx: Context,
+    actor: Actor,
+    exam_id: int,
+    learner_id: int,
+    *,
+    ip: str,
+    device: str,
+    user_agent: str,
+    now: dt.datetime,
+) -> AttemptView:
     async with ctx.db.begin() as s:
         exam = await s.get(Exam, exam_id)
         if exam is None or not exam.published:
@@ -265,7 +294,7 @@ async def start(
         await s.flush()
         s.add(ExamEvent(attempt_id=attempt.id, at=now, kind="start", detail={}, ip=ip[:64]))
         await _watch(s, attempt, ip=ip, device=device, now=now, kind=None, concurrency=True)
-        return await _load_view(s, attempt, now)
+        return replace(await _load_view(s, attempt, now), created=True)
 
 
 async def view(
@@ -313,7 +342,26 @@ async def save_answer(
     *,
     now: dt.datetime,
 ) -> dict[str, Any]:
-    """Save (or change, or clear) the answer to one item of an open attempt."""
+    """Save (or change, or clear) the answer to one item of an open attempt.
+
+    Simultaneous saves of one item race on the answer's unique row: the loser runs again
+    and changes the winner's row, so the last save stands and no answer is stored twice.
+    """
+    return await retry_on_race(
+        lambda: _save_answer(ctx, actor, attempt_id, item_id, chosen, seconds, now=now)
+    )
+
+
+async def _save_answer(
+    ctx: Context,
+    actor: Actor,
+    attempt_id: int,
+    item_id: int,
+    chosen: list[str],
+    seconds: float,
+    *,
+    now: dt.datetime,
+) -> dict[str, Any]:
     async with ctx.db.begin() as s:
         attempt = await _owned(s, actor, attempt_id)
         if attempt.state is not AttemptState.OPEN:
@@ -510,11 +558,22 @@ async def _watch(
         if now_seen and now_seen != was
     ]
     if concurrency:
+        # Concurrent only if the server saw study in the session during the attempt: a
+        # playing beat stored in the window. An open session with no such beat (left open
+        # by a crash or a lost hot state, days ago) is not study, whatever its ended_at.
+        since = attempt.started_at - STUDY_TOLERANCE
         sessions = await s.scalars(
             select(StudySession.id).where(
                 StudySession.learner_id == attempt.learner_id,
                 StudySession.started_at <= now,
-                (StudySession.ended_at.is_(None)) | (StudySession.ended_at >= attempt.started_at),
+                (StudySession.ended_at.is_(None)) | (StudySession.ended_at >= since),
+                exists().where(
+                    Heartbeat.session_id == StudySession.id,
+                    Heartbeat.received_at >= since,
+                    Heartbeat.received_at <= now + STUDY_TOLERANCE,
+                    Heartbeat.accepted.is_(True),
+                    Heartbeat.paused.is_(False),
+                ),
             )
         )
         found += [("concurrent_study", {"other": sid}) for sid in sessions]

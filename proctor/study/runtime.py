@@ -13,6 +13,9 @@ from tracker.service import ChallengeTiming, Tracker
 from tracker.verify import Policy
 from tracker.writer import EvidenceWriter
 
+# Where the embedded store spills what the last flush at shutdown could not write.
+SPILL_FILE = "evidence-spill.jsonl"
+
 
 def policy_of(ctx: Context) -> Policy:
     """The verification policy from the settings."""
@@ -31,7 +34,12 @@ def make_store(ctx: Context) -> HotStore:
     policy = policy_of(ctx)
     if ctx.settings.redis_url:
         return RedisStore(
-            ctx.settings.redis_url, prefix=ctx.settings.redis_prefix, expire_ms=policy.expire_ms
+            ctx.settings.redis_url,
+            prefix=ctx.settings.redis_prefix,
+            expire_ms=policy.expire_ms,
+            shards=ctx.settings.redis_shards,
+            cluster=ctx.settings.redis_cluster,
+            claim_idle_ms=int(ctx.settings.evidence_claim_idle_s * 1000),
         )
     return MemoryStore(expire_ms=policy.expire_ms)
 
@@ -49,4 +57,7 @@ def make_tracker(ctx: Context, store: HotStore | None = None) -> Tracker:
         challenges=ChallengeTiming(
             min_ms=ctx.settings.challenge_min_s * 1000, max_ms=ctx.settings.challenge_max_s * 1000
         ),
+        shutdown_flush_s=ctx.settings.shutdown_flush_s,
+        spill_path=None if store.durable else ctx.settings.data_dir / SPILL_FILE,
+        sweep_grace_ms=ctx.settings.sweep_grace_s * 1000,
     )

@@ -25,8 +25,12 @@ async def start(
     user_agent: str,
     ip: str,
     now_ms: int,
+    bind: str = "",
 ) -> dict[str, Any]:
-    """Open a study session on a lesson of a course visible to the learner (enrolling them)."""
+    """Open a study session on a lesson of a course visible to the learner (enrolling them).
+
+    ``bind`` ties the session's token to the learner's login (tracker/tokens.py).
+    """
     if actor.role is not Role.LEARNER or actor.learner_id is None:
         raise Forbidden("只有学员可以学习课程")
     async with ctx.db.begin() as s:
@@ -45,6 +49,7 @@ async def start(
         user_agent=user_agent,
         ip=ip,
         now_ms=now_ms,
+        bind=bind,
     )
     return started | {"lesson_id": lesson.id, "course_id": course.id}
 

@@ -13,12 +13,12 @@ from proctor.study.runtime import make_tracker
 from proctor.web.csrf import csrf_middleware
 from proctor.web.headers import add_security_headers, hide_server_version
 from proctor.web.keys import CTX
-from proctor.web.middlewares import auth_middleware, error_middleware
+from proctor.web.middlewares import LoginBinding, auth_middleware, error_middleware
 from proctor.web.openapi import OPENAPI_DOC, build_document, serve_document
 from proctor.web.render import TEMPLATES, make_environment
 from proctor.web.routes import setup_routes
 from tracker.web.app import background
-from tracker.web.keys import TRACKER
+from tracker.web.keys import BINDING, TRACKER
 
 HERE = Path(__file__).parent
 
@@ -31,6 +31,7 @@ def create_app(settings: Settings | None = None, *, ctx: Context | None = None) 
         client_max_size=settings.max_upload_bytes + 64 * 1024,
     )
     app[TEMPLATES] = make_environment()
+    app[BINDING] = LoginBinding()
     app.on_response_prepare.append(add_security_headers)
     hide_server_version()
 
@@ -40,7 +41,7 @@ def create_app(settings: Settings | None = None, *, ctx: Context | None = None) 
         tracker = make_tracker(context)
         app[TRACKER] = tracker
         try:
-            async with background(tracker):
+            async with background(tracker, sweep_interval_s=context.settings.sweep_interval_s):
                 yield
         finally:
             await tracker.store.close()

@@ -5,15 +5,19 @@ from __future__ import annotations
 import os
 import secrets
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
 
 import pytest
 from redis import asyncio as aioredis
 
 from tracker.hotstate.base import HotStore
 from tracker.hotstate.memory import MemoryStore
-from tracker.hotstate.redis import RedisStore
+from tracker.hotstate.redis import RedisStore, connect
 
 REDIS_URL = os.environ.get("PROCTOR_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+# A real Redis Cluster (three masters; .ci/redis-cluster starts one on 7000-7002).
+CLUSTER_URL = os.environ.get("PROCTOR_TEST_REDIS_CLUSTER_URL", "redis+cluster://127.0.0.1:7000/0")
 REQUIRE_SERVICES = os.environ.get("PROCTOR_TEST_REQUIRE_SERVICES") == "1"
 
 
@@ -30,19 +34,55 @@ async def redis_or_skip() -> aioredis.Redis:
     return client
 
 
-async def drop_prefix(client: aioredis.Redis, prefix: str) -> None:
+async def cluster_or_skip() -> Any:
+    """A client of the test Redis Cluster, or skip (fail under CI) when it does not answer."""
+    try:
+        client = connect(CLUSTER_URL)
+        await client.ping()
+    except Exception as exc:  # noqa: BLE001 - any failure means "not reachable"
+        if REQUIRE_SERVICES:
+            pytest.fail(f"Redis Cluster is required but not reachable at {CLUSTER_URL}: {exc}")
+        pytest.skip(f"Redis Cluster not reachable: {exc}")
+    return client
+
+
+@dataclass
+class Target:
+    """A Redis deployment under test (one server or a cluster) with a test's own prefix."""
+
+    url: str
+    prefix: str
+    client: Any
+
+
+@pytest.fixture(params=["redis", "cluster"])
+async def target(request: pytest.FixtureRequest) -> AsyncIterator[Target]:
+    """Each multi-process test runs on one Redis server and on Redis Cluster."""
+    if request.param == "redis":
+        client = await redis_or_skip()
+        url = REDIS_URL
+    else:
+        client = await cluster_or_skip()
+        url = CLUSTER_URL
+    prefix = f"test:{secrets.token_hex(4)}:"
+    yield Target(url, prefix, client)
+    await drop_prefix(client, prefix)
+    await client.aclose()
+
+
+async def drop_prefix(client: Any, prefix: str) -> None:
     """Delete a test's keys (each test has its own prefix; nothing else is touched)."""
     async for key in client.scan_iter(match=f"{prefix}*"):
         await client.delete(key)
 
 
-@pytest.fixture(params=["memory", "redis"])
+@pytest.fixture(params=["memory", "redis", "cluster"])
 async def store(request: pytest.FixtureRequest) -> AsyncIterator[HotStore]:
-    """Each contract test runs against both stores."""
+    """Each contract test runs against the embedded store, Redis and Redis Cluster."""
     if request.param == "memory":
         yield MemoryStore(expire_ms=90_000)
         return
-    client = await redis_or_skip()
+    client = await (redis_or_skip() if request.param == "redis" else cluster_or_skip())
     prefix = f"test:{secrets.token_hex(4)}:"
     yield RedisStore(REDIS_URL, prefix=prefix, expire_ms=90_000, client=client)
     await drop_prefix(client, prefix)

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import secrets
-from collections.abc import AsyncIterator
 
 import pytest
 from sqlalchemy import func, select
@@ -13,22 +11,13 @@ from models import Course, CourseKind, Heartbeat, Lesson
 from proctor.context import Context
 from proctor.study.runtime import make_tracker
 from tests.factories import World
-from tests.tracker.conftest import REDIS_URL, drop_prefix, redis_or_skip
+from tests.tracker.conftest import Target
 from tracker.hotstate.base import StoreUnavailable
 from tracker.hotstate.redis import RedisStore
 from tracker.service import Tracker, TrackerError
 from tracker.verify import Beat
 
 T0 = 1_790_000_000_000
-
-
-@pytest.fixture
-async def prefix() -> AsyncIterator[str]:
-    client = await redis_or_skip()
-    p = f"test:{secrets.token_hex(4)}:"
-    yield p
-    await drop_prefix(client, p)
-    await client.aclose()
 
 
 async def lesson_of(ctx: Context, world: World) -> int:
@@ -51,9 +40,9 @@ async def lesson_of(ctx: Context, world: World) -> int:
         return lesson.id
 
 
-def tracker_on(ctx: Context, prefix: str) -> Tracker:
+def tracker_on(ctx: Context, target: Target) -> Tracker:
     """A tracker as a separate process would build it: own client, shared Redis."""
-    return make_tracker(ctx, RedisStore(REDIS_URL, prefix=prefix))
+    return make_tracker(ctx, RedisStore(target.url, prefix=target.prefix))
 
 
 def hb(seq: int, pos_s: int) -> Beat:
@@ -71,11 +60,11 @@ def hb(seq: int, pos_s: int) -> Beat:
 
 
 async def test_two_processes_racing_on_one_beat_credit_it_once(
-    ctx: Context, world: World, prefix: str
+    ctx: Context, world: World, target: Target
 ) -> None:
     """The same beat delivered to two trackers at once (a retry through another node)."""
     lesson = await lesson_of(ctx, world)
-    a, b = tracker_on(ctx, prefix), tracker_on(ctx, prefix)
+    a, b = tracker_on(ctx, target), tracker_on(ctx, target)
     learner = world.learners["zhang"].id
     started = await a.start_session(
         learner_id=learner,
@@ -118,11 +107,11 @@ async def test_two_processes_racing_on_one_beat_credit_it_once(
 
 
 async def test_killed_tracker_loses_no_acknowledged_beat(
-    ctx: Context, world: World, prefix: str
+    ctx: Context, world: World, target: Target
 ) -> None:
     """Beats acknowledged by a tracker that dies before writing them reach SQL via another."""
     lesson = await lesson_of(ctx, world)
-    dying = tracker_on(ctx, prefix)
+    dying = tracker_on(ctx, target)
     learner = world.learners["zhang"].id
     started = await dying.start_session(
         learner_id=learner,
@@ -146,7 +135,7 @@ async def test_killed_tracker_loses_no_acknowledged_beat(
     taken = await dying.store.read_evidence(3)
     assert len(taken) == 3
     await dying.store.close()  # killed: nothing flushed
-    survivor = tracker_on(ctx, prefix)
+    survivor = tracker_on(ctx, target)
     survivor.store._consumer = "another-host-1"
     await survivor.writer.flush()
     async with ctx.db() as s:
@@ -158,7 +147,9 @@ async def test_killed_tracker_loses_no_acknowledged_beat(
     # The 4 never-read entries arrive now; the 3 the dead writer held come back after its idle timeout.
     assert n == 4
     client = survivor.store._redis
-    await client.xclaim(f"{prefix}ev", "writer", "another-host-1", 0, [i for i, _ in taken])
+    stream = survivor.store.stream(survivor.store.shard_of(learner))
+    handles = [h.partition("/")[2] for h, _ in taken]
+    await client.xclaim(stream, "writer", "another-host-1", 0, handles)
     await survivor.writer.flush()
     async with ctx.db() as s:
         n = await s.scalar(

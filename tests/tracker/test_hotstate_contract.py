@@ -6,6 +6,7 @@ import asyncio
 from dataclasses import replace
 
 from tracker import segments as seg
+from tracker.evidence import EventRecord, Evidence
 from tracker.hotstate.base import HotStore
 from tracker.hotstate.redis import RedisStore
 from tracker.verify import Challenge, LearnerState, SessionState
@@ -26,6 +27,16 @@ def session(**kw: object) -> SessionState:
     }
     fields.update(kw)
     return SessionState(**fields)  # type: ignore[arg-type]
+
+
+def note(n: int) -> EventRecord:
+    """An evidence record numbered ``n``."""
+    return EventRecord(sid=SID, at_ms=1_000 + n, kind="note", detail={"n": n})
+
+
+def n_of(e: Evidence) -> int:
+    assert isinstance(e, EventRecord)
+    return int(e.detail["n"])
 
 
 async def test_create_and_load_round_trip(store: HotStore) -> None:
@@ -65,18 +76,16 @@ async def test_commit_is_compare_and_set(store: HotStore) -> None:
         credited_until_ms=11_000, stream_sid=SID, stream_until_ms=41_000, coverage=((0, 10_000),)
     )
     second = replace(first, coverage=((0, 20_000),))
-    assert await store.commit(
-        snap.version, replace(snap.session, last_seq=1), first, [{"k": "x", "n": 1}]
-    )
+    assert await store.commit(snap.version, replace(snap.session, last_seq=1), first, [note(1)])
     assert not await store.commit(
-        snap.version, replace(snap.session, last_seq=9), second, [{"k": "x", "n": 2}]
+        snap.version, replace(snap.session, last_seq=9), second, [note(2)]
     )
     after = await store.load(SID, 7, 3)
     assert after.session is not None
     assert after.session.last_seq == 1
     assert after.learner == first
     entries = await store.read_evidence(10)
-    assert [e["n"] for _, e in entries] == [1]
+    assert [n_of(e) for _, e in entries] == [1]
 
 
 async def test_concurrent_increments_are_never_lost(store: HotStore) -> None:
@@ -88,7 +97,7 @@ async def test_concurrent_increments_are_never_lost(store: HotStore) -> None:
             snap = await store.load(SID, 7, 3)
             assert snap.session is not None
             learner = replace(snap.learner, credited_until_ms=snap.learner.credited_until_ms + 1)
-            if await store.commit(snap.version, snap.session, learner, [{"k": "bump"}]):
+            if await store.commit(snap.version, snap.session, learner, [note(0)]):
                 return
             await asyncio.sleep(0)
 
@@ -99,14 +108,15 @@ async def test_concurrent_increments_are_never_lost(store: HotStore) -> None:
 
 async def test_evidence_stays_until_acknowledged(store: HotStore) -> None:
     """Unacknowledged evidence is delivered again; acknowledged evidence is gone."""
-    await store.append_evidence([{"k": "beat", "n": i} for i in range(5)])
+    await store.append_evidence([note(i) for i in range(5)])
     first = await store.read_evidence(3)
-    assert [e["n"] for _, e in first] == [0, 1, 2]
+    assert [n_of(e) for _, e in first] == [0, 1, 2]
     again = await store.read_evidence(3)
-    assert [e["n"] for _, e in again] == [0, 1, 2]  # not acked: redelivered
+    assert [n_of(e) for _, e in again] == [0, 1, 2]  # not acked: redelivered
+    assert [e.id for _, e in again] == [e.id for _, e in first]  # the same durable ids
     await store.ack_evidence([i for i, _ in first])
     rest = await store.read_evidence(10)
-    assert [e["n"] for _, e in rest] == [3, 4]
+    assert [n_of(e) for _, e in rest] == [3, 4]
     await store.ack_evidence([i for i, _ in rest])
     assert await store.read_evidence(10) == []
 
@@ -135,6 +145,8 @@ async def test_redis_memory_per_session_is_small(store: HotStore) -> None:
         session(challenge=big, reply=reply, body_hash="0123456789abcdef"), ((0, 1_200_000),)
     )
     client = store._redis
-    used = await client.memory_usage(store._skey(SID)) + await client.memory_usage(store._lkey(7))
+    used = await client.memory_usage(store._skey(SID, 7)) + await client.memory_usage(
+        store._lkey(7)
+    )
     assert used <= 1024, used
     assert seg.covered(((0, 1_200_000),)) == 1_200_000

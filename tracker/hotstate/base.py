@@ -9,14 +9,37 @@ always has its evidence recorded.
 
 from __future__ import annotations
 
-import json
+import itertools
+import secrets
+import time
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Protocol
 
 from tracker import segments as seg
+from tracker.evidence import Evidence, with_id
 from tracker.verify import Challenge, LearnerState, SessionState
 
-Evidence = dict[str, Any]
+
+class EvidenceIds:
+    """Evidence ids unique across processes, restarts and stores.
+
+    The writer recognises a redelivered entry by its id, so an id must never be reused: a
+    per-process counter alone restarts at 1 and collides with what an earlier process wrote
+    (and one Redis stream id per shard collides with another shard's). An id is the server
+    time, a random boot component drawn when the process starts, and a counter.
+    """
+
+    def __init__(self) -> None:
+        self._boot = secrets.token_hex(5)
+        self._n = itertools.count()
+
+    def next(self) -> str:
+        """A new id, time-ordered within this process (at most 40 characters)."""
+        return f"{int(time.time() * 1000):011x}-{self._boot}-{next(self._n):x}"
+
+    def stamp(self, evidence: list[Evidence]) -> list[Evidence]:
+        """The records with an id each (records that have one keep it)."""
+        return [with_id(e, self.next()) for e in evidence]
 
 
 class StoreUnavailable(Exception):
@@ -68,9 +91,13 @@ class HotStore(Protocol):
         """Append evidence without touching state (refused beats)."""
 
     async def read_evidence(self, count: int) -> list[tuple[str, Evidence]]:
-        """Up to ``count`` unacknowledged evidence entries, oldest first, with their ids."""
+        """Up to ``count`` unacknowledged evidence entries with their delivery handles.
 
-    async def ack_evidence(self, ids: list[str]) -> None:
+        Each record carries its durable id; the handle only names the delivery (a stream
+        entry) for :meth:`ack_evidence`.
+        """
+
+    async def ack_evidence(self, handles: list[str]) -> None:
         """Forget entries that are durably written to SQL."""
 
     async def due_sessions(self, now_ms: int, count: int) -> list[str]:
@@ -78,6 +105,9 @@ class HotStore(Protocol):
 
     async def forget_deadline(self, sid: str) -> None:
         """Stop tracking a session's expiry (it ended)."""
+
+    async def alive(self, sids: list[str]) -> set[str]:
+        """The sessions of ``sids`` the store still holds (ended or not)."""
 
     async def close(self) -> None:
         """Release connections."""
@@ -110,13 +140,17 @@ def pack_session(s: SessionState) -> str:
             _OPT.join(ch.options) if ch else "",
             ch.answer if ch else "",
             str(ch.issued_ms) if ch else "0",
+            str(s.evidence_n),
         ]
     )
 
 
 def unpack_session(sid: str, packed: str) -> SessionState:
     """Inverse of :func:`pack_session`."""
-    (lr, n, c, d, st, t, q, p, a, h, r, e, cd, ci, cp, co, ca, ct) = packed.split(_SEP)
+    fields = packed.split(_SEP)
+    # Sessions packed before the evidence count existed have one field fewer.
+    (lr, n, c, d, st, t, q, p, a, h, r, e, cd, ci, cp, co, ca, ct) = fields[:18]
+    evidence_n = int(fields[18]) if len(fields) > 18 else 0
     challenge = (
         Challenge(id=ci, prompt=cp, options=tuple(co.split(_OPT)), answer=ca, issued_ms=int(ct))
         if ci
@@ -138,6 +172,7 @@ def unpack_session(sid: str, packed: str) -> SessionState:
         ended=e == "1",
         challenge=challenge,
         challenge_due_ms=int(cd),
+        evidence_n=evidence_n,
     )
 
 
@@ -158,11 +193,6 @@ def learner_to_fields(learner: LearnerState) -> dict[str, str]:
         "ss": learner.stream_sid,
         "su": str(learner.stream_until_ms),
     }
-
-
-def dumps(evidence: Evidence) -> str:
-    """Compact JSON for an evidence entry."""
-    return json.dumps(evidence, separators=(",", ":"), ensure_ascii=False)
 
 
 def parse_sid(sid: str) -> tuple[int, int] | None:

@@ -10,8 +10,9 @@ from __future__ import annotations
 import itertools
 
 from tracker import segments as seg
+from tracker.evidence import Evidence
 from tracker.hotstate.base import (
-    Evidence,
+    EvidenceIds,
     Snapshot,
     learner_from_fields,
     learner_to_fields,
@@ -34,7 +35,7 @@ class MemoryStore:
         self._deadlines: dict[str, int] = {}
         # Ended sessions are kept a while so late retries get "ended", then dropped (like a TTL).
         self._purge_at: dict[str, int] = {}
-        self._ids = itertools.count(1)
+        self._ids = EvidenceIds()
         self._expire_ms = expire_ms
 
     async def ping(self) -> None:
@@ -82,8 +83,8 @@ class MemoryStore:
         return True
 
     def _append(self, evidence: list[Evidence]) -> None:
-        for entry in evidence:
-            self._evidence[f"m{next(self._ids)}"] = entry
+        for entry in self._ids.stamp(evidence):
+            self._evidence[entry.id] = entry
 
     async def append_evidence(self, evidence: list[Evidence]) -> None:
         self._append(evidence)
@@ -91,8 +92,8 @@ class MemoryStore:
     async def read_evidence(self, count: int) -> list[tuple[str, Evidence]]:
         return list(itertools.islice(self._evidence.items(), count))
 
-    async def ack_evidence(self, ids: list[str]) -> None:
-        for i in ids:
+    async def ack_evidence(self, handles: list[str]) -> None:
+        for i in handles:
             self._evidence.pop(i, None)
 
     async def due_sessions(self, now_ms: int, count: int) -> list[str]:
@@ -103,6 +104,9 @@ class MemoryStore:
 
     async def forget_deadline(self, sid: str) -> None:
         self._deadlines.pop(sid, None)
+
+    async def alive(self, sids: list[str]) -> set[str]:
+        return {sid for sid in sids if sid in self._sessions}
 
     async def close(self) -> None:
         return None

@@ -9,8 +9,10 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 
+from tracker import spill
 from tracker.hotstate.base import StoreUnavailable
 from tracker.service import Tracker
+from tracker.sweep import sweep
 from tracker.web.handlers import now_ms, routes
 from tracker.web.keys import TRACKER
 
@@ -29,12 +31,39 @@ async def reap_forever(tracker: Tracker, interval_s: float = 5.0) -> None:
         await asyncio.sleep(interval_s)
 
 
+async def sweep_forever(tracker: Tracker, interval_s: float = 30.0) -> None:
+    """Write waiting summaries and end orphaned sessions (tracker/sweep.py)."""
+    while True:
+        try:
+            await sweep(
+                tracker.db,
+                tracker.store,
+                now_ms(),
+                expire_ms=tracker.policy.expire_ms,
+                grace_ms=tracker.sweep_grace_ms,
+            )
+        except StoreUnavailable as exc:
+            log.warning("hot state unavailable, session sweep retried: %s", exc)
+        except Exception:
+            log.exception("session sweep failed; retried")
+        await asyncio.sleep(interval_s)
+
+
 @contextlib.asynccontextmanager
-async def background(tracker: Tracker, *, flush_interval_s: float = 0.5) -> AsyncIterator[None]:
-    """The writer and the reaper, cancelled on exit after a last flush."""
+async def background(
+    tracker: Tracker, *, flush_interval_s: float = 0.5, sweep_interval_s: float = 30.0
+) -> AsyncIterator[None]:
+    """The writer, the reaper and the sweep; on exit a last flush, bounded, then a spill.
+
+    Before anything runs, evidence spilled by the previous run is written (it was
+    acknowledged to players), so the sweep never ends a session whose beats are in the file.
+    """
+    if tracker.spill_path is not None:
+        await spill.replay(tracker.writer, tracker.spill_path)
     tasks = [
         asyncio.create_task(tracker.writer.run(flush_interval_s), name="evidence-writer"),
         asyncio.create_task(reap_forever(tracker), name="session-reaper"),
+        asyncio.create_task(sweep_forever(tracker, sweep_interval_s), name="session-sweep"),
     ]
     try:
         yield
@@ -44,8 +73,13 @@ async def background(tracker: Tracker, *, flush_interval_s: float = 0.5) -> Asyn
         for task in tasks:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
-        with contextlib.suppress(StoreUnavailable):
-            await tracker.writer.flush()
+        left = await tracker.writer.drain(tracker.shutdown_flush_s)
+        if left and not tracker.store.durable and tracker.spill_path is not None:
+            await asyncio.to_thread(spill.spill, tracker.spill_path, left)
+        elif left:
+            log.error(
+                "%d evidence entries stay pending in the hot state for the next start", len(left)
+            )
 
 
 def create_app(tracker: Tracker) -> web.Application:

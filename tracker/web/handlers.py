@@ -12,7 +12,8 @@ from aiohttp import web
 from tracker.hotstate.base import StoreUnavailable
 from tracker.protocol import MAX_BODY_BYTES, parse_answer, parse_beat, parse_body
 from tracker.service import TrackerError
-from tracker.web.keys import TRACKER
+from tracker.tokens import binding_of
+from tracker.web.keys import BINDING, TRACKER, LoginBinding
 from tracker.web.problem import problem
 
 routes = web.RouteTableDef()
@@ -38,6 +39,14 @@ def _token(request: web.Request) -> str:
     if not token:
         raise TrackerError("bad_token", 401, f"缺少学习会话令牌（请求头 {TOKEN_HEADER}）")
     return token
+
+
+_NO_LOGIN = LoginBinding()
+
+
+def binding(request: web.Request) -> str:
+    """The binding of the login presented with the request (tracker/tokens.py)."""
+    return binding_of(request.config_dict.get(BINDING, _NO_LOGIN).credential(request))
 
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -78,7 +87,12 @@ async def beat(request: web.Request) -> web.StreamResponse:
     data = await read_body(request)
     hb = parse_beat(data)
     reply = await request.config_dict[TRACKER].heartbeat(
-        request.match_info["sid"], _token(request), hb, ip=client_ip(request), now_ms=now_ms()
+        request.match_info["sid"],
+        _token(request),
+        hb,
+        ip=client_ip(request),
+        now_ms=now_ms(),
+        bind=binding(request),
     )
     return web.json_response(reply)
 
@@ -88,7 +102,12 @@ async def beat(request: web.Request) -> web.StreamResponse:
 async def challenge(request: web.Request) -> web.StreamResponse:
     cid, answer = parse_answer(await read_body(request))
     reply = await request.config_dict[TRACKER].answer(
-        request.match_info["sid"], _token(request), cid, answer, now_ms=now_ms()
+        request.match_info["sid"],
+        _token(request),
+        cid,
+        answer,
+        now_ms=now_ms(),
+        bind=binding(request),
     )
     return web.json_response(reply)
 
@@ -97,7 +116,7 @@ async def challenge(request: web.Request) -> web.StreamResponse:
 @tracked
 async def end(request: web.Request) -> web.StreamResponse:
     reply = await request.config_dict[TRACKER].end(
-        request.match_info["sid"], _token(request), now_ms=now_ms()
+        request.match_info["sid"], _token(request), now_ms=now_ms(), bind=binding(request)
     )
     return web.json_response(reply)
 
@@ -105,7 +124,9 @@ async def end(request: web.Request) -> web.StreamResponse:
 @routes.get(PREFIX)
 @tracked
 async def status(request: web.Request) -> web.StreamResponse:
-    reply = await request.config_dict[TRACKER].status(request.match_info["sid"], _token(request))
+    reply = await request.config_dict[TRACKER].status(
+        request.match_info["sid"], _token(request), bind=binding(request)
+    )
     return web.json_response(reply)
 
 

@@ -1,7 +1,7 @@
 """liaison phones encrypted and masked like learners'
 
 Revision ID: 0008
-Revises: 0006
+Revises: 0009
 Create Date: 2026-12-02 10:00:00.000000
 
 The schema package knows no keys: whoever runs the migration hands it the functions that
@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from alembic import context, op
 
 revision: str = "0008"
-down_revision: str | None = "0006"
+down_revision: str | None = "0009"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -74,7 +74,7 @@ async def start_api(request: web.Request) -> web.Response:
         user_agent=request.headers.get("User-Agent", ""),
         now=utcnow(),
     )
-    return json_response(attempt.as_json(), status=201)
+    return json_response(attempt.as_json(), status=201 if attempt.created else 200)
 
 
 @routes.get(ATTEMPT)

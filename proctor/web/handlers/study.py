@@ -8,10 +8,11 @@ from aiohttp import web
 
 from proctor.study import service
 from proctor.web import parse
-from proctor.web.keys import actor_of, ctx_of
+from proctor.web.keys import TOKEN, actor_of, ctx_of
 from proctor.web.openapi import INT, STR, obj, op
 from proctor.web.render import json_response, page
 from tracker.protocol import parse_start
+from tracker.tokens import binding_of
 from tracker.web.handlers import client_ip, now_ms, read_body, tracked
 from tracker.web.keys import TRACKER
 
@@ -31,6 +32,7 @@ async def start_api(request: web.Request) -> web.StreamResponse:
         user_agent=request.headers.get("User-Agent", ""),
         ip=client_ip(request),
         now_ms=now_ms(),
+        bind=binding_of(request[TOKEN]),
     )
     return json_response(started, status=201)
 

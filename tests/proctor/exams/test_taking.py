@@ -20,6 +20,7 @@ from models import (
     ExamAttempt,
     ExamEvent,
     ExamItem,
+    Heartbeat,
     ReviewCase,
     StudySession,
     utcnow,
@@ -90,11 +91,14 @@ async def setup(ctx: Context, client: TestClient, world: World) -> Setup:  # noq
     return Setup(course.id, (await resp.json())["exam_id"], academy, await login(client, "zhang"))
 
 
-async def start(client: TestClient, s: Setup, headers: dict[str, str] | None = None) -> Any:
+async def start(
+    client: TestClient, s: Setup, headers: dict[str, str] | None = None, status: int = 201
+) -> Any:
+    """Start an attempt: 201 for a new one, 200 when the open one is resumed."""
     resp = await client.post(
         f"/api/v1/exams/{s.exam_id}/attempts", json={"device": "dev-a"}, headers=headers or s.zhang
     )
-    assert resp.status == 201, await resp.text()
+    assert resp.status == status, await resp.text()
     return await resp.json()
 
 
@@ -155,7 +159,7 @@ async def test_attempt_draws_items_without_the_key_and_resumes(
     )
     assert resp.status == 200 and (await resp.json())["answered"] == 1
     # Starting again (a second tab, a reload of the list) resumes the same draw with the answer.
-    again = await start(client, setup)
+    again = await start(client, setup, status=200)
     assert again["attempt_id"] == a["attempt_id"]
     assert [i["item_id"] for i in again["items"]] == [i["item_id"] for i in a["items"]]
     assert again["items"][0]["chosen"] == [first["options"][0]["id"]]
@@ -365,9 +369,10 @@ async def test_invigilation_records_events_and_flags_without_failing(
         lesson = Lesson(course_id=lesson_course, ordinal=1, title="第1讲", duration_seconds=2700)
         db.add(lesson)
         await db.flush()
+        sid = uuid.uuid4().hex
         db.add(
             StudySession(
-                id=uuid.uuid4().hex,
+                id=sid,
                 learner_id=zhang,
                 lesson_id=lesson.id,
                 course_id=lesson_course,
@@ -378,6 +383,8 @@ async def test_invigilation_records_events_and_flags_without_failing(
                 ip="127.0.0.1",
             )
         )
+        # ... and playing: the server stored a beat of it as the exam starts.
+        db.add(study_beat(sid, utcnow()))
     a = await start(client, setup)
     aid = a["attempt_id"]
     beats = f"/api/v1/exams/attempts/{aid}/beats"
@@ -412,6 +419,97 @@ async def test_invigilation_records_events_and_flags_without_failing(
     # The learner's result page lists the recorded events too.
     page = await client.get(f"/exams/attempts/{aid}", headers=setup.zhang)
     assert "离开考试页面" in await page.text()
+
+
+def study_beat(sid: str, at: dt.datetime, seq: int = 1) -> Heartbeat:
+    """A stored, accepted beat of a playing video."""
+    return Heartbeat(
+        evidence_id=uuid.uuid4().hex,
+        session_id=sid,
+        seq=seq,
+        received_at=at,
+        position_ms=seq * 10_000,
+        rate=1.0,
+        paused=False,
+        visible=True,
+        focused=True,
+        muted=False,
+        volume=1.0,
+        interactions=0,
+        elapsed_ms=10_000,
+        credited_ms=10_000,
+        new_coverage_ms=10_000,
+        accepted=True,
+        codes="",
+        ip="127.0.0.1",
+    )
+
+
+async def test_an_old_unended_session_is_not_concurrent_study(
+    ctx: Context,
+    client: TestClient,
+    setup: Setup,
+    world: World,  # noqa: F811
+) -> None:
+    """A study session left open a week ago (a crash, a lost hot state) with no beat during
+    the attempt is not concurrent study: no event, no E15 against an honest learner. A beat
+    stored during the attempt is."""
+    zhang = world.learners["zhang"].id
+    async with ctx.db.begin() as db:
+        from models import Lesson
+
+        lesson = Lesson(course_id=setup.course_id, ordinal=1, title="第1讲", duration_seconds=2700)
+        db.add(lesson)
+        await db.flush()
+        week_ago = utcnow() - dt.timedelta(days=7)
+        old = uuid.uuid4().hex
+        db.add(
+            StudySession(
+                id=old,
+                learner_id=zhang,
+                lesson_id=lesson.id,
+                course_id=setup.course_id,
+                started_at=week_ago,
+                interval_s=10,
+                device="dev-a",
+                user_agent="UA",
+                ip="127.0.0.1",
+            )
+        )
+        db.add(study_beat(old, week_ago + dt.timedelta(seconds=10)))
+    a = await start(client, setup)
+    aid = a["attempt_id"]
+    beats = f"/api/v1/exams/attempts/{aid}/beats"
+    resp = await client.post(beats, json={"events": [{"kind": "hidden"}]}, headers=setup.zhang)
+    assert resp.status == 200
+    await answer_all(ctx, client, setup, a, right=3)
+    resp = await client.post(f"/api/v1/exams/attempts/{aid}/submit", headers=setup.zhang)
+    assert (await resp.json())["passed"] is False  # a second attempt follows
+    async with ctx.db() as db:
+        kinds = [
+            e.kind for e in await db.scalars(select(ExamEvent).where(ExamEvent.attempt_id == aid))
+        ]
+        flag = await db.scalar(select(DetectionFlag).where(DetectionFlag.attempt_id == aid))
+    assert "concurrent_study" not in kinds
+    assert flag is None or "E15" not in {r["id"] for r in flag.rules}
+    # The same old session with a playing beat stored during the next attempt: concurrent.
+    a2 = await start(client, setup)
+    async with ctx.db.begin() as db:
+        db.add(study_beat(old, utcnow(), seq=2))
+    resp = await client.post(
+        f"/api/v1/exams/attempts/{a2['attempt_id']}/beats",
+        json={"events": [{"kind": "hidden"}]},
+        headers=setup.zhang,
+    )
+    assert resp.status == 200
+    async with ctx.db() as db:
+        kinds = [
+            e.kind
+            for e in await db.scalars(
+                select(ExamEvent).where(ExamEvent.attempt_id == a2["attempt_id"])
+            )
+        ]
+    assert "concurrent_study" in kinds
 
 
 async def test_exam_list_shows_status_and_only_to_learners(
@@ -531,3 +629,45 @@ async def test_repeating_a_save_keeps_when_the_answer_was_entered(
     await answer(client, setup, a["attempt_id"], item["item_id"], [second])
     changed = await stored()
     assert changed.choice == second and changed.changes == 1 and changed.saved_at >= entered
+
+
+async def test_simultaneous_starts_and_saves_never_answer_500(
+    ctx: Context, client: TestClient, setup: Setup
+) -> None:
+    """Four starts at once (a double click, two tabs): one attempt, the others resume it.
+    Twenty saves of one item at once: each answered 200 (or 409), one answer row."""
+    import asyncio
+
+    url = f"/api/v1/exams/{setup.exam_id}/attempts"
+    replies = await asyncio.gather(
+        *(client.post(url, json={"device": "dev-a"}, headers=setup.zhang) for _ in range(4))
+    )
+    statuses = sorted(r.status for r in replies)
+    assert statuses == [200, 200, 200, 201], statuses
+    ids = {(await r.json())["attempt_id"] for r in replies}
+    assert len(ids) == 1
+    async with ctx.db() as db:
+        assert await db.scalar(select(func.count()).select_from(ExamAttempt)) == 1
+    (aid,) = ids
+    a = await (await client.get(f"/api/v1/exams/attempts/{aid}", headers=setup.zhang)).json()
+    item = a["items"][0]
+    options = [o["id"] for o in item["options"]]
+    saves = await asyncio.gather(
+        *(
+            answer(client, setup, aid, item["item_id"], [options[n % len(options)]])
+            for n in range(20)
+        )
+    )
+    assert {r.status for r in saves} <= {200, 409}, [await r.text() for r in saves]
+    assert any(r.status == 200 for r in saves)
+    async with ctx.db() as db:
+        rows = list(
+            (
+                await db.scalars(
+                    select(ExamAnswer).where(
+                        ExamAnswer.attempt_id == aid, ExamAnswer.item_id == item["item_id"]
+                    )
+                )
+            ).all()
+        )
+    assert len(rows) == 1 and rows[0].choice in options

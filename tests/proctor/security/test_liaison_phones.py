@@ -19,6 +19,7 @@ from proctor.security.pii import PiiVault, mask_phone
 from tests.factories import World, login
 
 SECRET = "liaison-migration-secret-0123"
+BEFORE = "0009"  # the revision before liaison phones were encrypted
 PHONES = ["13874561234", "0731-84512345", "15900001111"]
 
 
@@ -59,7 +60,7 @@ def test_migration_encrypts_existing_phones(
     database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Phones in clear before; after `proctor db upgrade`: only ciphertext and a masked copy."""
-    migrate.downgrade(database_url, "0006")  # the liaison table is empty: no key needed
+    migrate.downgrade(database_url, BEFORE)  # the liaison table is empty: no key needed
     try:
         _seed_before(database_url)
         # Without the key the migration refuses, before changing anything.
@@ -87,11 +88,11 @@ def test_migration_encrypts_existing_phones(
 
 def test_downgrade_restores_the_phones(database_url: str) -> None:
     """The way back decrypts, with the same key."""
-    migrate.downgrade(database_url, "0006")
+    migrate.downgrade(database_url, BEFORE)
     try:
         _seed_before(database_url)
         migrate.upgrade(database_url, secret=SECRET)
-        migrate.downgrade(database_url, "0006", secret=SECRET)
+        migrate.downgrade(database_url, BEFORE, secret=SECRET)
         rows = asyncio.run(_run(database_url, "SELECT phone FROM liaison ORDER BY id"))
         assert [r["phone"] for r in rows] == PHONES
     finally:

@@ -1,0 +1,109 @@
+"""Running the web application: one process, or several sharing the port.
+
+With ``--workers N`` a small supervisor starts N server processes that bind the same port
+with SO_REUSEPORT (the kernel spreads connections over them). Each has its own evidence
+writer (a consumer of the shared Redis streams), reaper and sweep; everything they share
+lives in Redis and the database, and every job that must happen once is a compare-and-set
+there. The embedded hot state lives in one process's memory, so several workers need Redis.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import os
+import signal
+import time
+from multiprocessing.process import BaseProcess
+from types import FrameType
+
+import click
+from aiohttp import web
+
+from proctor.settings import Settings
+
+log = logging.getLogger(__name__)
+
+# A worker that dies this soon after its start is not restarted (a configuration error).
+MIN_UPTIME_S = 5.0
+
+
+def run_worker(settings: Settings, host: str, port: int, reuse_port: bool, banner: bool) -> None:
+    """One server process (the child's entry point)."""
+    from proctor.web.app import create_app
+
+    web.run_app(
+        create_app(settings),
+        host=host,
+        port=port,
+        reuse_port=reuse_port,
+        print=(lambda _msg: click.echo(f"proctor 已启动：http://{host}:{port}/"))
+        if banner
+        else None,
+    )
+
+
+def serve(settings: Settings, host: str, port: int, workers: int) -> None:
+    """Serve with one process, or supervise ``workers`` processes on the same port."""
+    if workers <= 1:
+        run_worker(settings, host, port, reuse_port=False, banner=True)
+        return
+    if not settings.redis_url:
+        raise click.ClickException(
+            "多个工作进程须共用 Redis 热状态：请设置 PROCTOR_REDIS_URL（内置热状态只在单个进程内）"
+        )
+    Supervisor(settings, host, port, workers).run()
+
+
+class Supervisor:
+    """Starts the workers, restarts one that dies, stops them all on SIGTERM or SIGINT."""
+
+    def __init__(self, settings: Settings, host: str, port: int, workers: int) -> None:
+        self.settings = settings
+        self.host = host
+        self.port = port
+        self.workers = workers
+        self._ctx = multiprocessing.get_context("spawn")
+        self._procs: dict[int, tuple[BaseProcess, float]] = {}
+        self._stopping = False
+
+    def _start(self, slot: int) -> None:
+        proc = self._ctx.Process(
+            target=run_worker,
+            args=(self.settings, self.host, self.port, True, False),
+            name=f"proctor-worker-{slot}",
+        )
+        proc.start()
+        self._procs[slot] = (proc, time.monotonic())
+
+    def _stop(self, signum: int, _frame: FrameType | None) -> None:
+        self._stopping = True
+        for proc, _ in self._procs.values():
+            if proc.pid is not None and proc.is_alive():
+                # Each worker shuts down gracefully: last flush, then exit.
+                os.kill(proc.pid, signal.SIGTERM)
+
+    def run(self) -> None:
+        """Supervise until stopped; returns when every worker has exited."""
+        signal.signal(signal.SIGTERM, self._stop)
+        signal.signal(signal.SIGINT, self._stop)
+        for slot in range(self.workers):
+            self._start(slot)
+        click.echo(
+            f"proctor 已启动：http://{self.host}:{self.port}/（{self.workers} 个工作进程，"
+            f"主进程 {os.getpid()}）"
+        )
+        while self._procs:
+            time.sleep(0.2)
+            for slot, (proc, started) in list(self._procs.items()):
+                if proc.is_alive():
+                    continue
+                del self._procs[slot]
+                if self._stopping:
+                    continue
+                if time.monotonic() - started < MIN_UPTIME_S:
+                    log.error("worker %d exited at start (code %s); stopping", slot, proc.exitcode)
+                    self._stop(signal.SIGTERM, None)
+                    continue
+                log.error("worker %d exited (code %s); restarting it", slot, proc.exitcode)
+                self._start(slot)
