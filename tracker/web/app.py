@@ -71,6 +71,12 @@ async def background(
         for task in tasks:
             task.cancel()
         for task in tasks:
+            # A library may swallow a cancellation (in Python 3.11, asyncio.wait_for does when
+            # its inner call finishes at the same moment, as redis-py's reads can): the loop
+            # then sleeps on. Cancel again until the task has ended.
+            while not task.done():
+                await asyncio.wait({task}, timeout=0.5)
+                task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         left = await tracker.writer.drain(tracker.shutdown_flush_s)
