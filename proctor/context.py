@@ -14,6 +14,7 @@ from proctor.security.passwords import Passwords
 from proctor.security.pii import PiiVault, load_or_create_secret
 from proctor.security.windows import MemoryWindows, RedisWindows, Windows
 from proctor.settings import Settings
+from tracker.hotstate.redis import connect
 
 
 @dataclass
@@ -59,5 +60,6 @@ def open_context(settings: Settings) -> Context:
 def _windows(settings: Settings) -> Windows:
     """Throttle counters where the hot state is: Redis when configured, else this process."""
     if settings.redis_url:
-        return RedisWindows(settings.redis_url, prefix=f"{settings.redis_prefix}login:")
+        client = connect(settings.redis_url, cluster=settings.redis_cluster)
+        return RedisWindows(client, prefix=f"{settings.redis_prefix}login:")
     return MemoryWindows()

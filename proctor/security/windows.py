@@ -12,9 +12,8 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
-from redis import asyncio as aioredis
 from redis.exceptions import RedisError
 
 Clock = Callable[[], float]
@@ -131,23 +130,26 @@ return redis.call('ZCARD', KEYS[1])
 
 
 class RedisWindows:
-    """Counters shared by every process using the same Redis and key prefix."""
+    """Counters shared by every process using the same Redis (or Redis Cluster) and prefix.
+
+    Each script touches one key, so it runs unchanged on a cluster.
+    """
 
     def __init__(
         self,
-        url: str,
+        client: Any,
         *,
         prefix: str,
-        client: aioredis.Redis | None = None,
         clock: Clock = time.time,
+        close_client: bool = True,
     ) -> None:
-        self._owned = client is None
-        self._redis = client or aioredis.from_url(url, decode_responses=True)
+        self._redis = client
+        self._close_client = close_client
         self._p = prefix
         self._clock = clock
-        self._hit = self._redis.register_script(_HIT)
-        self._undo = self._redis.register_script(_UNDO)
-        self._add = self._redis.register_script(_ADD)
+        self._hit = client.register_script(_HIT)
+        self._undo = client.register_script(_UNDO)
+        self._add = client.register_script(_ADD)
 
     async def hit(self, key: str, window_s: int) -> Count:
         try:
@@ -177,5 +179,5 @@ class RedisWindows:
             raise WindowsUnavailable(str(exc)) from exc
 
     async def close(self) -> None:
-        if self._owned:
+        if self._close_client:
             await self._redis.aclose()

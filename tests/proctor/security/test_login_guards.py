@@ -22,7 +22,7 @@ from proctor.security.windows import MemoryWindows, RedisWindows, Windows
 from proctor.settings import Settings
 from proctor.web.app import create_app
 from tests.factories import PASSWORD, World, build_world
-from tests.tracker.conftest import REDIS_URL, drop_prefix, redis_or_skip
+from tests.tracker.conftest import REDIS_URL, cluster_or_skip, drop_prefix, redis_or_skip
 
 LIMITS = LoginLimits(address_failures=20, address_window_s=600, account_failures=5, lock_s=900)
 
@@ -66,15 +66,15 @@ class Clock:
         return self.t
 
 
-@pytest.fixture(params=["memory", "redis"])
+@pytest.fixture(params=["memory", "redis", "cluster"])
 async def windows(request: pytest.FixtureRequest) -> AsyncIterator[tuple[Windows, Clock]]:
     clock = Clock()
     if request.param == "memory":
         yield MemoryWindows(clock=clock), clock
         return
-    client = await redis_or_skip()
+    client = await (redis_or_skip() if request.param == "redis" else cluster_or_skip())
     prefix = f"test:{secrets.token_hex(4)}:"
-    yield RedisWindows(REDIS_URL, prefix=prefix, client=client, clock=clock), clock
+    yield RedisWindows(client, prefix=prefix, clock=clock, close_client=False), clock
     await drop_prefix(client, prefix)
     await client.aclose()
 
@@ -284,7 +284,8 @@ async def test_sign_in_refuses_while_redis_does_not_answer(
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    ctx = open_context(settings.model_copy(update={"redis_url": f"redis://127.0.0.1:{port}/0"}))
+    down = {"redis_url": f"redis://127.0.0.1:{port}/0", "shutdown_flush_s": 0}
+    ctx = open_context(settings.model_copy(update=down))
     try:
         await build_world(ctx)
         with pytest.raises(Unavailable):
@@ -293,5 +294,6 @@ async def test_sign_in_refuses_while_redis_does_not_answer(
         resp = await client.post("/api/v1/login", json={"username": "zhang", "password": PASSWORD})
         assert resp.status == 503
         assert resp.headers["Retry-After"] == "5"
+        await client.close()  # the app stops before the context it borrows closes
     finally:
         await ctx.close()
