@@ -9,12 +9,13 @@ from __future__ import annotations
 from decimal import Decimal
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from proctor.accounts.throttle import LoginLimits
 from proctor.credits.policy import CreditRules
 from proctor.exams.rules import Limits
+from proctor.security.forwarding import parse_networks
 
 
 class Settings(BaseSettings):
@@ -35,6 +36,9 @@ class Settings(BaseSettings):
     # scheme://host[:port] browsers use to reach proctor, when it differs from what the server
     # sees (a proxy terminating TLS in front); state-changing requests must come from it.
     public_origin: str = ""
+    # Addresses or networks of our reverse proxies (comma-separated): only from them are
+    # X-Forwarded-For and X-Forwarded-Proto believed (docs/deploy.md, docs/security.md).
+    trusted_proxies: str = ""
     max_upload_bytes: int = 10 * 1024 * 1024
     max_roster_rows: int = 20000
     # Sign-in guards (docs/security.md): failed sign-ins one source address may make per
@@ -94,6 +98,12 @@ class Settings(BaseSettings):
     # argon2 cost; the tests lower it, production keeps the library's defaults.
     argon2_time_cost: int = Field(default=3, ge=1)
     argon2_memory_kib: int = Field(default=65536, ge=8)
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxies_parse(cls, value: str) -> str:
+        parse_networks(value)  # refuse a typo at start-up rather than trust nobody silently
+        return value
 
     @property
     def effective_database_url(self) -> str:

@@ -8,9 +8,11 @@ from pathlib import Path
 from aiohttp import web
 
 from proctor.context import Context, open_context
+from proctor.security.forwarding import parse_networks
 from proctor.settings import Settings
 from proctor.study.runtime import make_tracker
 from proctor.web.csrf import csrf_middleware
+from proctor.web.forwarding import TRUSTED_PROXIES, forwarded_middleware
 from proctor.web.headers import add_security_headers, hide_server_version
 from proctor.web.keys import CTX
 from proctor.web.middlewares import LoginBinding, auth_middleware, error_middleware
@@ -27,10 +29,11 @@ def create_app(settings: Settings | None = None, *, ctx: Context | None = None) 
     """Build the web application; it opens (or borrows) the resources in a cleanup context."""
     settings = settings or (ctx.settings if ctx else Settings())
     app = web.Application(
-        middlewares=[error_middleware, auth_middleware, csrf_middleware],
+        middlewares=[forwarded_middleware, error_middleware, auth_middleware, csrf_middleware],
         client_max_size=settings.max_upload_bytes + 64 * 1024,
     )
     app[TEMPLATES] = make_environment()
+    app[TRUSTED_PROXIES] = parse_networks(settings.trusted_proxies)
     app[BINDING] = LoginBinding()
     app.on_response_prepare.append(add_security_headers)
     hide_server_version()
