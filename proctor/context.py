@@ -35,9 +35,11 @@ class Context:
         return self.passwords.hash(secrets.token_hex(8))
 
     async def close(self) -> None:
-        """Release the database and throttle connections."""
-        await self.throttle.close()
-        await self.engine.dispose()
+        """Release the throttle and database connections."""
+        try:
+            await self.throttle.close()
+        finally:
+            await self.engine.dispose()
 
 
 def open_context(settings: Settings) -> Context:

@@ -22,10 +22,11 @@ class CrossSiteRequest(Forbidden):
 
 
 def own_origins(request: web.Request) -> frozenset[str]:
-    """The origins our pages are served from: as this server sees it, and as configured.
+    """The origins our pages are served from: the one this request was made to, and
+    ``PROCTOR_PUBLIC_ORIGIN`` if set.
 
-    Behind a proxy that terminates TLS the server sees ``http`` where browsers send
-    ``https``; ``PROCTOR_PUBLIC_ORIGIN`` names what browsers see.
+    Behind a trusted proxy terminating TLS the forwarding middleware has already put the
+    browser's scheme on the request; the setting covers a proxy that does not say it.
     """
     seen = csrf.origin_of(f"{request.scheme}://{request.host}")
     configured = csrf.origin_of(ctx_of(request).settings.public_origin)
