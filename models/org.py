@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import enum
 
-from sqlalchemy import ForeignKey, Index, String
+from sqlalchemy import ForeignKey, Index, LargeBinary, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from models.base import Base, CreatedAt, IntPK, str_enum
@@ -42,7 +42,9 @@ class OrgUnit(Base):
 class Liaison(Base):
     """The liaison (联络员) a unit's HR department names (Art. 9).
 
-    PII: name and phone of a contact person.
+    PII: name and phone of a contact person. The phone is stored like a learner's: encrypted
+    (``phone_cipher``) with a masked copy for display, so a database dump alone does not
+    reveal it.
     """
 
     __tablename__ = "liaison"
@@ -50,7 +52,9 @@ class Liaison(Base):
     id: Mapped[IntPK]
     org_id: Mapped[int] = mapped_column(ForeignKey("org_unit.id"), index=True)
     name: Mapped[str] = mapped_column(String(50))
-    phone: Mapped[str] = mapped_column(String(32))
+    phone_cipher: Mapped[bytes] = mapped_column(LargeBinary)
+    # As long as the number (landlines with area codes and extensions are longer than mobiles).
+    phone_masked: Mapped[str] = mapped_column(String(32))
     email: Mapped[str | None] = mapped_column(String(120))
     account_id: Mapped[int | None] = mapped_column(ForeignKey("account.id"))
     created_at: Mapped[CreatedAt]

@@ -15,6 +15,7 @@ from models import utcnow
 from proctor.kernel import migrate
 from proctor.kernel.context import open_context
 from proctor.kernel.errors import ProctorError
+from proctor.kernel.security.pii import existing_secret
 from proctor.kernel.settings import Settings
 
 
@@ -38,7 +39,9 @@ def db_upgrade() -> None:
     settings = _settings()
     if not settings.database_url:
         settings.ensure_data_dir()
-    migrate.upgrade(settings.effective_database_url)
+    # Never a new key here: data encrypted by a migration must be readable by the app.
+    secret = existing_secret(settings.secret_key, settings.data_dir)
+    migrate.upgrade(settings.effective_database_url, secret=secret)
     click.echo(f"数据库已升级到最新版本：{_safe_url(settings.effective_database_url)}")
 
 

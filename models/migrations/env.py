@@ -46,10 +46,13 @@ def _configure(connection: Connection) -> None:
 
 async def _run_async() -> None:
     engine = create_engine(_url())
-    async with engine.connect() as connection:
-        await connection.run_sync(_configure)
-        await connection.commit()
-    await engine.dispose()
+    try:
+        async with engine.connect() as connection:
+            await connection.run_sync(_configure)
+            await connection.commit()
+    finally:
+        # Also when a migration fails: no connection may outlive the run.
+        await engine.dispose()
 
 
 if context.is_offline_mode():

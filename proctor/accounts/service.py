@@ -8,7 +8,8 @@ import secrets
 
 from sqlalchemy import delete, select
 
-from models import Account, AuditEvent, LoginSession, OrgUnit, utcnow
+from models import Account, AuditEvent, LoginSession, OrgUnit, Role, utcnow
+from proctor.accounts.throttle import address_key, lock_needed, throttle_of
 from proctor.kernel.authz import Actor
 from proctor.kernel.context import Context
 from proctor.kernel.errors import InvalidInput, Unauthenticated
@@ -24,25 +25,29 @@ async def login(
 ) -> tuple[str, Actor]:
     """Check a username and password; return a new session token and the actor.
 
-    Repeated failures lock the account for a while, so initial passwords on a printed
-    sheet cannot be guessed online. The failure counter is committed before the error.
+    The source address's budget is checked first (429 beyond it), then the account's
+    lockout (see :mod:`proctor.accounts.throttle`). Every refusal after the first guard
+    is the same "wrong username or password" after the same argon2 verification, so
+    neither the answer nor its timing tells whether a username exists or is locked.
+    Failure counts are committed before the error.
     """
+    address = address_key(ip)
+    throttle = throttle_of(ctx)
+    await throttle.admit(address)
     now = utcnow()
     failure: Unauthenticated | None = None
     async with ctx.db.begin() as s:
         account = await s.scalar(select(Account).where(Account.username == username.strip()))
         if account is None or not account.active:
-            # Hash anyway so that timing does not reveal which usernames exist.
             ctx.passwords.verify(ctx.dummy_hash, password)
-            failure = Unauthenticated("用户名或密码错误")
-        elif account.locked_until is not None and account.locked_until > now:
-            failure = Unauthenticated("登录失败次数过多，账号已暂时锁定，请稍后再试")
+            failure = _wrong()
         elif not ctx.passwords.verify(account.password_hash, password):
-            account.failed_logins += 1
-            if account.failed_logins >= ctx.settings.login_max_failures:
-                account.locked_until = now + dt.timedelta(minutes=ctx.settings.login_lock_minutes)
-                account.failed_logins = 0
-            failure = Unauthenticated("用户名或密码错误")
+            if account.locked_until is None or account.locked_until <= now:
+                await _count_failure(ctx, account, address, now)
+            failure = _wrong()
+        elif account.locked_until is not None and account.locked_until > now:
+            # The right password while locked: refused exactly like a wrong one.
+            failure = _wrong()
         else:
             account.failed_logins = 0
             account.locked_until = None
@@ -60,7 +65,26 @@ async def login(
             actor = _actor(account, org.path)
     if failure is not None:
         raise failure
+    await throttle.succeeded(address, actor.account_id)
     return token, actor
+
+
+def _wrong() -> Unauthenticated:
+    return Unauthenticated("用户名或密码错误；多次输错后需等待一段时间才能再次登录")
+
+
+async def _count_failure(ctx: Context, account: Account, address: str, now: dt.datetime) -> None:
+    """A wrong password on an unlocked account; lock it when the policy says so."""
+    staff = account.role is not Role.LEARNER
+    throttle = throttle_of(ctx)
+    account.failed_logins += 1
+    addresses = await throttle.staff_failure(account.id, address) if staff else 0
+    limits = throttle.limits
+    if lock_needed(staff=staff, failures=account.failed_logins, addresses=addresses, limits=limits):
+        account.locked_until = now + dt.timedelta(seconds=limits.lock_s)
+        account.failed_logins = 0
+        if staff:
+            await throttle.staff_locked(account.id)
 
 
 def _actor(account: Account, org_path: str) -> Actor:

@@ -310,13 +310,15 @@ async def _staff(
     pilot_units += [tree.named[name] for name in PROVINCIAL_DEPARTMENTS]
     for unit in pilot_units:
         liaison = with_account.get(unit.id)
+        phone = random_phone(rng)
         s.add(
             Liaison(
                 org_id=unit.id,
                 name=liaison.display_name
                 if liaison
                 else random_name(rng, rng.random() < 0.5, rng.randint(1970, 1995)),
-                phone=random_phone(rng),
+                phone_cipher=ctx.vault.encrypt(phone),
+                phone_masked=mask_phone(phone),
                 email=None,
                 account_id=liaison.id if liaison else None,
             )

@@ -11,12 +11,14 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from models.db import create_engine, make_sessionmaker
 from proctor.kernel.security.passwords import Passwords
 from proctor.kernel.security.pii import PiiVault, load_or_create_secret
+from proctor.kernel.security.windows import MemoryWindows, RedisWindows, Windows
 from proctor.kernel.settings import Settings
+from tracker.hotstate.redis import connect
 
 
 @dataclass
 class Context:
-    """Settings plus the open database, PII vault and password hasher."""
+    """Settings plus the open database, PII vault, password hasher and shared counters."""
 
     settings: Settings
     engine: AsyncEngine
@@ -24,6 +26,9 @@ class Context:
     vault: PiiVault
     passwords: Passwords
     secret: str  # root secret: PII keys and study-session tokens derive from it
+    # Sliding-window counters shared by every process (Redis when configured): the
+    # sign-in guards count failures in them (proctor/accounts/throttle.py).
+    windows: Windows
 
     @cached_property
     def dummy_hash(self) -> str:
@@ -31,8 +36,11 @@ class Context:
         return self.passwords.hash(secrets.token_hex(8))
 
     async def close(self) -> None:
-        """Release the database connections."""
-        await self.engine.dispose()
+        """Release the counters' and the database's connections."""
+        try:
+            await self.windows.close()
+        finally:
+            await self.engine.dispose()
 
 
 def open_context(settings: Settings) -> Context:
@@ -48,4 +56,13 @@ def open_context(settings: Settings) -> Context:
         secret=secret,
         vault=PiiVault(secret),
         passwords=Passwords(settings.argon2_time_cost, settings.argon2_memory_kib),
+        windows=_windows(settings),
     )
+
+
+def _windows(settings: Settings) -> Windows:
+    """Throttle counters where the hot state is: Redis when configured, else this process."""
+    if settings.redis_url:
+        client = connect(settings.redis_url, cluster=settings.redis_cluster)
+        return RedisWindows(client, prefix=f"{settings.redis_prefix}login:")
+    return MemoryWindows()

@@ -60,3 +60,10 @@ class UnsupportedMediaType(ProctorError):
 
     status = 415
     code = "unsupported_media_type"
+
+
+class Unavailable(ProctorError):
+    """A service the request needs does not answer; retry later."""
+
+    status = 503
+    code = "unavailable"

@@ -12,7 +12,7 @@ from pathlib import Path
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from proctor.kernel.addresses import parse_networks
+from proctor.kernel.security.forwarding import parse_networks
 
 
 class Settings(BaseSettings):
@@ -28,15 +28,23 @@ class Settings(BaseSettings):
     # Secret for PII encryption and keyed hashes. Embedded default: a key file in data_dir,
     # created on first use; production sets it (and keeps it out of the database backups).
     secret_key: str = ""
-    # Reverse proxies (addresses or networks, comma-separated) whose X-Forwarded-For is
-    # believed about the client's address (docs/deploy.md); none by default.
-    trusted_proxies: str = ""
     session_hours: int = 12
     cookie_secure: bool = False
+    # scheme://host[:port] browsers use to reach proctor, when it differs from what the server
+    # sees (a proxy terminating TLS in front); state-changing requests must come from it.
+    public_origin: str = ""
+    # Addresses or networks of our reverse proxies (comma-separated): only from them are
+    # X-Forwarded-For and X-Forwarded-Proto believed (docs/deploy.md, docs/security.md).
+    trusted_proxies: str = ""
     max_upload_bytes: int = 10 * 1024 * 1024
     max_roster_rows: int = 20000
-    login_max_failures: int = 5
-    login_lock_minutes: int = 15
+    # Sign-in guards (docs/security.md): failed sign-ins one source address may make per
+    # window before it gets 429; wrong passwords that lock a learner account (for staff:
+    # addresses they came from) and for how long.
+    login_address_max_failures: int = Field(default=20, ge=1)
+    login_address_window_minutes: int = Field(default=10, ge=1)
+    login_max_failures: int = Field(default=5, ge=1)
+    login_lock_minutes: int = Field(default=15, ge=1)
     # Credit policy (Art. 12); configurable because the measures let the province change them.
     class_hour_minutes: int = 45
     required_credit_per_hour: Decimal = Decimal("1")
@@ -91,7 +99,7 @@ class Settings(BaseSettings):
     @field_validator("trusted_proxies")
     @classmethod
     def _proxies_parse(cls, value: str) -> str:
-        parse_networks(value)
+        parse_networks(value)  # refuse a typo at start-up rather than trust nobody silently
         return value
 
     @property

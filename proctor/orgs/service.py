@@ -128,8 +128,22 @@ async def ancestors(session: AsyncSession, org: OrgUnit) -> list[OrgUnit]:
     return [rows[i] for i in ids if i in rows]
 
 
-async def liaisons(ctx: Context, actor: Actor, org_id: int) -> list[Liaison]:
+@dataclass(frozen=True)
+class LiaisonView:
+    """A unit's liaison as staff see them: the phone masked (the full number stays encrypted)."""
+
+    name: str
+    phone_masked: str
+    email: str | None
+
+    def as_dict(self) -> dict[str, object]:
+        """JSON shape."""
+        return {"name": self.name, "phone_masked": self.phone_masked, "email": self.email}
+
+
+async def liaisons(ctx: Context, actor: Actor, org_id: int) -> list[LiaisonView]:
     """A unit's liaisons (Art. 9), if the unit is in scope."""
     async with ctx.db() as s:
         await get_in_scope(s, actor, org_id)
-        return list((await s.scalars(select(Liaison).where(Liaison.org_id == org_id))).all())
+        rows = await s.scalars(select(Liaison).where(Liaison.org_id == org_id).order_by(Liaison.id))
+        return [LiaisonView(r.name, r.phone_masked, r.email) for r in rows]

@@ -9,12 +9,14 @@ from pathlib import Path
 
 from aiohttp import web
 
-from proctor.kernel.addresses import parse_networks
 from proctor.kernel.context import Context, open_context
+from proctor.kernel.security.forwarding import parse_networks
 from proctor.kernel.settings import Settings
 from proctor.study.partitions import keep_partitions_ahead
 from proctor.study.runtime import make_tracker
-from proctor.web.forwarded import forwarded_middleware
+from proctor.web.csrf import csrf_middleware
+from proctor.web.forwarding import TRUSTED_PROXIES, forwarded_middleware
+from proctor.web.headers import add_security_headers, hide_server_version
 from proctor.web.keys import CTX
 from proctor.web.media import serve_media
 from proctor.web.middlewares import LoginBinding, auth_middleware, error_middleware
@@ -35,15 +37,14 @@ def create_app(settings: Settings | None = None, *, ctx: Context | None = None) 
             raise TypeError("create_app needs the settings (the CLI reads them) or a context")
         settings = ctx.settings
     app = web.Application(
-        middlewares=[
-            forwarded_middleware(parse_networks(settings.trusted_proxies)),
-            error_middleware,
-            auth_middleware,
-        ],
+        middlewares=[forwarded_middleware, error_middleware, auth_middleware, csrf_middleware],
         client_max_size=settings.max_upload_bytes + 64 * 1024,
     )
     app[TEMPLATES] = make_environment()
+    app[TRUSTED_PROXIES] = parse_networks(settings.trusted_proxies)
     app[BINDING] = LoginBinding()
+    app.on_response_prepare.append(add_security_headers)
+    hide_server_version()
 
     async def database(app: web.Application) -> AsyncIterator[None]:
         app[CTX] = context = ctx if ctx is not None else open_context(settings)

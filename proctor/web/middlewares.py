@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
+from urllib.parse import quote
 
 from aiohttp import web
 
@@ -22,7 +23,14 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 # Tracker routes: authenticated by the study token, see auth_middleware.
 TRACKER_PREFIX = "/api/v1/track/"
 # Reachable without signing in.
-PUBLIC_PREFIXES = ("/login", "/static/", "/api/v1/login", "/api/openapi.json", "/healthz")
+PUBLIC_PREFIXES = (
+    "/login",
+    "/static/",
+    "/api/v1/login",
+    "/api/openapi.json",
+    "/healthz",
+    "/readyz",
+)
 # Reachable while a first-login password change is pending.
 PASSWORD_CHANGE_PATHS = ("/password", "/api/v1/me/password", "/logout", "/api/v1/logout")
 
@@ -42,8 +50,10 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
         if is_api(request):
             return problem_of(exc)
         if isinstance(exc, Unauthenticated):
-            raise web.HTTPSeeOther(f"/login?next={request.path_qs}") from exc
-        return _page_error(request, exc.status, exc.message)
+            raise web.HTTPSeeOther(f"/login?next={quote(request.path_qs, safe='')}") from exc
+        response = _page_error(request, exc.status, exc.message)
+        response.headers.update(exc.headers or {})
+        return response
     except web.HTTPException as exc:
         if exc.status < 400 or not is_api(request):
             if exc.status == 404 and not is_api(request):
@@ -108,9 +118,4 @@ async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamR
                 403, "password_change_required", "首次登录须先修改初始密码", field="password"
             )
         raise web.HTTPSeeOther("/password")
-    # Cookie-authenticated form posts must come from our own pages (CSRF).
-    if request.method not in ("GET", "HEAD", "OPTIONS") and "Authorization" not in request.headers:
-        origin = request.headers.get("Origin")
-        if origin and origin not in (f"{request.scheme}://{request.host}", "null"):
-            return problem(403, "bad_origin", "跨站请求被拒绝")
     return await handler(request)

@@ -12,6 +12,7 @@ from aiohttp import web
 from models import Role
 from proctor.exams import charts as exam_charts
 from proctor.kernel.jsonable import to_jsonable
+from proctor.web.csrf import csrf_token
 from proctor.web.keys import ACTOR
 
 BEIJING = dt.timezone(dt.timedelta(hours=8), "CST")
@@ -63,6 +64,11 @@ def page(
     """Render a page with the signed-in actor available to the layout."""
     env = request.config_dict[TEMPLATES]
     html = env.get_template(template).render(
-        actor=request.get(ACTOR), role_names=ROLE_NAMES, Role=Role, request=request, **context
+        actor=request.get(ACTOR),
+        role_names=ROLE_NAMES,
+        Role=Role,
+        request=request,
+        csrf_token=csrf_token(request),
+        **context,
     )
     return web.Response(text=html, status=status, content_type="text/html")

@@ -14,6 +14,7 @@ from proctor.web.handlers import (
     classes,
     exams,
     flags,
+    health,
     home,
     learners,
     reports,
@@ -26,6 +27,7 @@ from tracker.web import handlers as tracker_handlers
 
 FEATURES: list[Routes] = [
     auth.routes,
+    health.routes,
     home.routes,
     learners.routes,
     catalog.routes,

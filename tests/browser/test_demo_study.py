@@ -76,11 +76,12 @@ async def test_a_lesson_played_after_the_demo_simulation_is_credited(
         await page.wait_for_load_state("networkidle")
         await page.goto(f"{base}/learn/lessons/{lesson_id}")
         await page.wait_for_function(
-            "document.getElementById('verified-text').dataset.coveredS !== undefined"
+            "() => document.getElementById('verified-text').dataset.coveredS !== undefined"
         )
         await page.evaluate("document.getElementById('lesson-video').play()")
         await page.wait_for_function(
-            "document.getElementById('verified-text').dataset.completed === '1'", timeout=40_000
+            "() => document.getElementById('verified-text').dataset.completed === '1'",
+            timeout=40_000,
         )
         async with ctx.db() as s:
             entry = await s.scalar(

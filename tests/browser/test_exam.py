@@ -90,7 +90,9 @@ async def test_take_and_pass_an_exam_with_resume_and_focus_losses(
     assert await boxes.count() == 6
     for i in range(3):
         await _choose(key, boxes.nth(i))
-    await page.wait_for_function("document.getElementById('exam-answered').textContent === '3'")
+    await page.wait_for_function(
+        "() => document.getElementById('exam-answered').textContent === '3'"
+    )
     # A reload (or a lost connection) resumes with the saved answers and the server's clock.
     await page.reload()
     await page.wait_for_selector(".exam-item")
@@ -104,7 +106,9 @@ async def test_take_and_pass_an_exam_with_resume_and_focus_losses(
     boxes = page.locator(".exam-item")
     for i in range(3, 6):
         await _choose(key, boxes.nth(i))
-    await page.wait_for_function("document.getElementById('exam-answered').textContent === '6'")
+    await page.wait_for_function(
+        "() => document.getElementById('exam-answered').textContent === '6'"
+    )
     await page.click("#exam-submit")
     await page.click("#exam-submit")  # the second click confirms
     await page.wait_for_selector("#exam-result")

@@ -121,8 +121,17 @@ async def page() -> AsyncIterator[Any]:
             ],
         )
         context = await browser.new_context(locale="zh-CN")
-        yield await context.new_page()
+        tab = await context.new_page()
+        # Every page must work under the Content-Security-Policy: a refused inline script,
+        # event handler or style is a failure of the test that loaded it.
+        refused: list[str] = []
+        tab.on(
+            "console",
+            lambda msg: refused.append(msg.text) if "Content Security Policy" in msg.text else None,
+        )
+        yield tab
         await browser.close()
+        assert refused == []
 
 
 async def sign_in(page: Any, base: str, username: str) -> None:
@@ -151,11 +160,11 @@ async def test_lesson_played_at_1x_is_credited(
     await sign_in(page, base, "zhang")
     await page.goto(f"{base}/learn/lessons/{lesson_id}")
     await page.wait_for_function(
-        "document.getElementById('verified-text').dataset.coveredS !== undefined"
+        "() => document.getElementById('verified-text').dataset.coveredS !== undefined"
     )
     await page.evaluate("document.getElementById('lesson-video').play()")
     await page.wait_for_function(
-        "document.getElementById('verified-text').dataset.completed === '1'", timeout=40_000
+        "() => document.getElementById('verified-text').dataset.completed === '1'", timeout=40_000
     )
     covered, done = await coverage_ms(ctx, world.learners["zhang"].id, lesson_id)
     assert done
@@ -171,14 +180,16 @@ async def test_playback_rate_16_earns_no_more_than_wall_time(
     await sign_in(page, base, "li")
     await page.goto(f"{base}/learn/lessons/{lesson_id}")
     await page.wait_for_function(
-        "document.getElementById('verified-text').dataset.coveredS !== undefined"
+        "() => document.getElementById('verified-text').dataset.coveredS !== undefined"
     )
     loop = asyncio.get_running_loop()
     started = loop.time()
     await page.evaluate(
         "(() => { const v = document.getElementById('lesson-video'); v.playbackRate = 16; v.play(); })()"
     )
-    await page.wait_for_function("document.getElementById('lesson-video').ended", timeout=20_000)
+    await page.wait_for_function(
+        "() => document.getElementById('lesson-video').ended", timeout=20_000
+    )
     await asyncio.sleep(3)  # let the closing beats arrive
     wall_ms = (loop.time() - started) * 1000
     covered, done = await coverage_ms(ctx, world.learners["li"].id, lesson_id)

@@ -62,9 +62,7 @@ async def writing(tracker: Tracker, *, flush_interval_s: float = 0.5) -> AsyncIt
     try:
         yield
     finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+        await _stop([task])
         left = await tracker.writer.drain(tracker.shutdown_flush_s)
         if left and not tracker.store.durable and tracker.spill_path is not None:
             await asyncio.to_thread(spill.spill, tracker.spill_path, left)
@@ -84,11 +82,22 @@ async def reaping(tracker: Tracker, *, sweep_interval_s: float = 30.0) -> AsyncI
     try:
         yield
     finally:
-        for task in tasks:
+        await _stop(tasks)
+
+
+async def _stop(tasks: list[asyncio.Task[None]]) -> None:
+    """Cancel background loops and wait until each has ended."""
+    for task in tasks:
+        task.cancel()
+    for task in tasks:
+        # A library may swallow a cancellation (in Python 3.11, asyncio.wait_for does when
+        # its inner call finishes at the same moment, as redis-py's reads can): the loop
+        # then sleeps on. Cancel again until the task has ended.
+        while not task.done():
+            await asyncio.wait({task}, timeout=0.5)
             task.cancel()
-        for task in tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
 
 
 @contextlib.asynccontextmanager

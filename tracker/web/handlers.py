@@ -80,7 +80,8 @@ def tracked(handler: Handler) -> Handler:
 
 
 def client_ip(request: web.Request) -> str:
-    """The peer address (a reverse proxy in front would set it from X-Forwarded-For)."""
+    """The client's address: the peer, or the client behind a trusted reverse proxy (the
+    embedding app rewrites ``request.remote`` from X-Forwarded-For for those)."""
     return request.remote or ""
 
 

@@ -39,6 +39,7 @@ def problem(
 
 def problem_of(exc: ServiceError) -> web.Response:
     """The problem body of a refusal."""
-    return problem(
-        exc.status, exc.code, exc.message, field=exc.field, headers=exc.headers, **exc.extra
-    )
+    extra = dict(exc.extra)
+    if exc.retry_after is not None:
+        extra["retry_after"] = exc.retry_after  # also in the body, for clients that log it
+    return problem(exc.status, exc.code, exc.message, field=exc.field, headers=exc.headers, **extra)

@@ -54,13 +54,20 @@ def mask_phone(value: str) -> str:
     return value[:3] + "*" * (len(value) - 7) + value[-4:]
 
 
-def load_or_create_secret(configured: str, data_dir: Path) -> str:
-    """The configured secret, or the embedded key file (created once, owner-only)."""
+def existing_secret(configured: str, data_dir: Path) -> str | None:
+    """The configured secret, or the embedded key file's; None when there is neither."""
     if configured:
         return configured
     path = data_dir / "secret.key"
-    if path.exists():
-        return path.read_text().strip()
+    return path.read_text().strip() if path.exists() else None
+
+
+def load_or_create_secret(configured: str, data_dir: Path) -> str:
+    """The configured secret, or the embedded key file (created once, owner-only)."""
+    existing = existing_secret(configured, data_dir)
+    if existing is not None:
+        return existing
+    path = data_dir / "secret.key"
     data_dir.mkdir(parents=True, exist_ok=True)
     secret = secrets.token_urlsafe(32)
     path.write_text(secret)

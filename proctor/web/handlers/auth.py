@@ -9,6 +9,7 @@ from aiohttp import web
 from models import Role
 from proctor.accounts import service as accounts
 from proctor.kernel.errors import ProctorError
+from proctor.kernel.security.redirects import local_target
 from proctor.web.endpoint import Form, Routes
 from proctor.web.fields import Input, Output, chars
 from proctor.web.keys import SESSION_COOKIE, TOKEN, actor_of, ctx_of
@@ -72,13 +73,14 @@ def _set_cookie(request: web.Request, response: web.StreamResponse, token: str) 
 def _home_for(must_change: bool, next_url: str) -> str:
     if must_change:
         return "/password"
-    # Only local paths: never redirect off-site after login.
-    return next_url if next_url.startswith("/") and not next_url.startswith("//") else "/"
+    return local_target(next_url)
 
 
 @routes.get("/login", public=True)
 async def login_page(request: web.Request) -> web.Response:
-    return page(request, "login.html", {"next": request.query.get("next", "/"), "error": None})
+    return page(
+        request, "login.html", {"next": local_target(request.query.get("next")), "error": None}
+    )
 
 
 @routes.post("/login", form=LoginForm, public=True)
@@ -94,12 +96,14 @@ async def login_form(request: web.Request, form: Form[LoginForm]) -> web.StreamR
             user_agent=request.headers.get("User-Agent", ""),
         )
     except ProctorError as exc:
-        return page(
+        response = page(
             request,
             "login.html",
             {"next": next_url, "error": exc.message, "username": form.get("username", "")},
             status=exc.status,
         )
+        response.headers.update(exc.headers or {})
+        return response
     redirect = web.HTTPSeeOther(_home_for(actor.must_change_password, next_url))
     _set_cookie(request, redirect, token)
     raise redirect
@@ -110,7 +114,7 @@ async def login_form(request: web.Request, form: Form[LoginForm]) -> web.StreamR
     summary="Sign in; returns a bearer token",
     body=Credentials,
     response=Session,
-    errors=(401, 429),
+    errors=(401, 429, 503),
     public=True,
 )
 async def login_api(request: web.Request, body: Credentials) -> web.Response:

@@ -17,8 +17,3 @@ async def home(request: web.Request) -> web.StreamResponse:
     if actor.is_staff:
         return page(request, "admin_home.html", {})
     raise web.HTTPSeeOther("/learn")
-
-
-@routes.get("/healthz", public=True)
-async def healthz(request: web.Request) -> web.Response:
-    return web.json_response({"ok": True})

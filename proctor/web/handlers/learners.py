@@ -78,11 +78,18 @@ class OrgChild(Output):
     learners: int
 
 
+class Liaison(Output):
+    name: str
+    phone_masked: str
+    email: str | None
+
+
 class OrgNode(Output):
     id: int
     name: str
     level: str
     children: list[OrgChild]
+    liaisons: list[Liaison]
 
 
 @routes.get(
@@ -153,12 +160,14 @@ async def org_api(request: web.Request, path: OrgPath) -> web.Response:
 
 async def _children(request: web.Request, org_id: int | None) -> web.Response:
     node, kids = await orgs.children(ctx_of(request), actor_of(request), org_id)
+    contacts = await orgs.liaisons(ctx_of(request), actor_of(request), node.id)
     return json_response(
         {
             "id": node.id,
             "name": node.name,
             "level": node.level.value,
             "children": [k.as_dict() for k in kids],
+            "liaisons": [c.as_dict() for c in contacts],
         }
     )
 

@@ -1,6 +1,8 @@
 // The exam page: a countdown from the server's clock, answers saved item by item, and the
 // invigilation beat. Nothing here decides a score or a deadline; the server does.
 (function () {
+  // The session's CSRF token (see docs/security.md); Origin alone also suffices.
+  const csrf = (document.querySelector('meta[name="csrf-token"]') || {}).content || "";
   const script = document.getElementById("exam-script");
   const attemptId = script.dataset.attemptId;
   const base = "/api/v1/exams/attempts/" + attemptId;
@@ -19,7 +21,7 @@
   let finishing = false;
 
   function headers() {
-    return { "Content-Type": "application/json", "X-Device": device };
+    return { "Content-Type": "application/json", "X-Device": device, "X-CSRF-Token": csrf };
   }
 
   function record(kind, extra) {
@@ -123,6 +125,9 @@
     submitBtn.dataset.confirm = "1";
     submitBtn.textContent = "确认交卷";
   });
+
+  // Answers are saved as they are chosen; the form itself is never submitted.
+  document.getElementById("exam-form").addEventListener("submit", (e) => e.preventDefault());
 
   const tick = setInterval(showTimer, 1000);
   setInterval(beat, intervalMs);

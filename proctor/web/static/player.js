@@ -3,6 +3,8 @@
 // if the page was hidden at any moment, "paused" true if playback stopped at any moment.
 (function () {
   "use strict";
+  // The session's CSRF token (see docs/security.md); Origin alone also suffices.
+  const csrf = (document.querySelector('meta[name="csrf-token"]') || {}).content || "";
   const script = document.getElementById("player-script");
   const lessonId = Number(script.dataset.lessonId);
   const video = document.getElementById("lesson-video");
@@ -52,7 +54,7 @@
   async function post(url, body) {
     const resp = await fetch(url, {
       method: "POST",
-      headers: { "Content-Type": "application/json", "X-Study-Token": session.token },
+      headers: { "Content-Type": "application/json", "X-Study-Token": session.token, "X-CSRF-Token": csrf },
       body: JSON.stringify(body),
       credentials: "same-origin",
     });
@@ -150,7 +152,7 @@
 
   async function start(seekToResume) {
     const resp = await fetch("/api/v1/study/sessions", {
-      method: "POST", headers: { "Content-Type": "application/json" }, credentials: "same-origin",
+      method: "POST", headers: { "Content-Type": "application/json", "X-CSRF-Token": csrf }, credentials: "same-origin",
       body: JSON.stringify({ lesson_id: lessonId, device: await window.deviceFingerprint() }),
     });
     const data = await resp.json().catch(() => ({}));
@@ -184,7 +186,7 @@
   window.addEventListener("pagehide", () => {
     if (!session) return;
     fetch("/api/v1/track/sessions/" + session.session_id + "/end", {
-      method: "POST", keepalive: true, headers: { "X-Study-Token": session.token }, credentials: "same-origin",
+      method: "POST", keepalive: true, headers: { "X-Study-Token": session.token, "X-CSRF-Token": csrf }, credentials: "same-origin",
     });
   });
   window.proctorPlayer = { sendBeat, state: () => ({ session, seq }) };

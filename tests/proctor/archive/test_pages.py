@@ -12,7 +12,7 @@ from tests.proctor.archive.helpers import seed_boundary
 
 
 def bar_widths(html: str) -> list[str]:
-    return re.findall(r'class="progress"[^>]*><div style="width: (\d+)%"', html)
+    return re.findall(r'<progress class="progress" max="100" value="(\d+)"', html)
 
 
 async def test_learner_home(client: TestClient, ctx: Context, world: World) -> None:
