@@ -115,6 +115,7 @@ class _Registration:
     credited_until_ms: int = 0
     completed: bool = False
     events: list[VideoEvent] = field(default_factory=list)
+    new_coverage: dict[str, int] = field(default_factory=dict)
 
     def credited_until(self, now_ms: int) -> int:
         """The learner's last credited moment before ``now_ms``, over all their sessions."""
@@ -135,8 +136,8 @@ class _Registration:
             )
         )
 
-    def add(self, segment: seg.Segment) -> None:
-        self.union, _ = seg.add(self.union, segment)
+    def add(self, segment: seg.Segment, evidence_id: str) -> None:
+        self.union, self.new_coverage[evidence_id] = seg.add(self.union, segment)
         self.spent_ms += segment[1] - segment[0]
         if self.played and self.played[-1][1] == segment[0]:
             self.played[-1] = (self.played[-1][0], segment[1])
@@ -166,6 +167,14 @@ def verified_segment(
     return ((start, clipped) if clipped > start else None), end
 
 
+@dataclass(frozen=True)
+class Replayed:
+    """The events, and the new coverage each beat added (for checking against the trace)."""
+
+    events: list[VideoEvent]
+    new_coverage: dict[str, int]
+
+
 def replay(
     sessions: Iterable[TraceSession],
     beats: Iterable[TraceBeat],
@@ -179,6 +188,18 @@ def replay(
     times of the learner's creditable beats in sessions of other lessons (one credited
     stream per learner: they bound what a concurrent session here could earn).
     """
+    return replay_trace(sessions, beats, rules, other_credits=other_credits).events
+
+
+def replay_trace(
+    sessions: Iterable[TraceSession],
+    beats: Iterable[TraceBeat],
+    rules: Rules,
+    *,
+    other_credits: Iterable[int] = (),
+) -> Replayed:
+    """:func:`replay`, also telling the new coverage of each beat (by evidence id), which
+    must equal what the tracker recorded for it (``heartbeat.new_coverage_ms``)."""
     reg = _Registration(rules, sorted(other_credits))
     points: list[tuple[int, int, str, int, TraceBeat | None]] = []
     for s in sessions:
@@ -199,7 +220,7 @@ def replay(
             reg.emit("terminated", sid, at_ms, time_ms=time_ms)
         elif beat is not None:
             _beat(reg, sid, state.setdefault(sid, _Session()), beat)
-    return reg.events
+    return Replayed(reg.events, reg.new_coverage)
 
 
 def _close_run(reg: _Registration, sid: str, st: _Session) -> None:
@@ -249,7 +270,7 @@ def _beat(reg: _Registration, sid: str, st: _Session, beat: TraceBeat) -> None:
             beat.received_ms,
             beat.evidence_id,
         )
-    reg.add(segment)
+    reg.add(segment, beat.evidence_id)
     if not reg.completed and seg.covered(reg.union) >= reg.rules.threshold_ms:
         reg.completed = True
         reg.emit("completed", sid, beat.received_ms, time_ms=segment[1], key=beat.evidence_id)

@@ -193,16 +193,20 @@ async def _other_credits(
     """Creditable beats of the learners' concurrent sessions on other lessons.
 
     The learner has one credited stream: such a beat bounds what a session here earned in
-    the same interval. Concurrent sessions are rare, so this is usually one empty query.
+    the same interval. Concurrent sessions are rare, so this is usually a short list.
     """
     if not windows:
         return
     lo = min(a for spans in windows.values() for a, _ in spans)
     hi = max(b for spans in windows.values() for _, b in spans)
     lo_dt, hi_dt = _ms_dt(lo), _ms_dt(hi)
-    lessons_of: dict[int, set[int]] = defaultdict(set)
-    for learner_id, lesson_id in regs:
-        lessons_of[learner_id].add(lesson_id)
+    # Creditable receipt times per learner and lesson; the registrations' own beats are
+    # loaded already, other sessions that overlap them in time are read here.
+    times: dict[tuple[int, int], list[int]] = defaultdict(list)
+    loaded: set[str] = set()
+    for (learner_id, lesson_id), reg in regs.items():
+        loaded.update(t.id for t in reg.sessions)
+        times[(learner_id, lesson_id)] += [b.received_ms for b in reg.beats if b.creditable]
     others = (
         await s.execute(
             select(
@@ -218,22 +222,25 @@ async def _other_credits(
             )
         )
     ).all()
-    overlapping: dict[str, int] = {}
+    overlapping: dict[str, tuple[int, int]] = {}
     for sid, learner_id, lesson_id, started, ended in others:
-        if lesson_id in lessons_of[learner_id]:
-            continue
         a = dt_to_ms(started)
         b = dt_to_ms(ended) if ended is not None else hi
-        if any(a <= end and b >= start for start, end in windows[learner_id]):
-            overlapping[sid] = learner_id
-    if not overlapping:
-        return
-    times: dict[int, list[int]] = defaultdict(list)
-    for beat in await _beats_of(s, list(overlapping), lo_dt - _CLOCK_MARGIN, hi_dt + _CLOCK_MARGIN):
-        if beat.creditable:
-            times[overlapping[beat.session_id]].append(beat.received_ms)
-    for (learner_id, _), reg in regs.items():
-        reg.other_credits = sorted(times.get(learner_id, []))
+        if sid not in loaded and any(a <= end and b >= start for start, end in windows[learner_id]):
+            overlapping[sid] = (learner_id, lesson_id)
+    if overlapping:
+        for beat in await _beats_of(
+            s, list(overlapping), lo_dt - _CLOCK_MARGIN, hi_dt + _CLOCK_MARGIN
+        ):
+            if beat.creditable:
+                times[overlapping[beat.session_id]].append(beat.received_ms)
+    for (learner_id, lesson_id), reg in regs.items():
+        reg.other_credits = sorted(
+            t
+            for (other_learner, other_lesson), ts in times.items()
+            if other_learner == learner_id and other_lesson != lesson_id
+            for t in ts
+        )
 
 
 def _ms_dt(ms: int) -> dt.datetime:
