@@ -20,8 +20,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import select
 
-from models import Exam, ExamItem, ItemKind, Lesson, utcnow
+from models import Course, Exam, ExamAttempt, ExamItem, ItemKind, Lesson, utcnow
+from proctor.demo.review import actor_for
+from proctor.exams import service as exams
 from proctor.kernel.context import Context
 from tracker.service import Tracker
 from tracker.verify import Beat
@@ -260,3 +263,40 @@ async def add_exam(ctx: Context, course_id: int, items: int = 10) -> Exam:
         )
         s.add(exam)
     return exam
+
+
+async def add_lessons(ctx: Context, course: Course, durations: list[int]) -> list[Lesson]:
+    """Lessons of a course with these lengths in seconds."""
+    async with ctx.db.begin() as s:
+        lessons = [
+            Lesson(course_id=course.id, ordinal=i + 1, title=f"第{i + 1}讲", duration_seconds=d)
+            for i, d in enumerate(durations)
+        ]
+        s.add_all(lessons)
+    return lessons
+
+
+async def sit_exam(ctx: Context, username: str, exam_id: int, right: int) -> ExamAttempt:
+    """An attempt through the exam service: ``right`` items answered correctly, submitted."""
+    actor = await actor_for(ctx, username)
+    assert actor is not None
+    now = utcnow()
+    view = await exams.start(
+        ctx, actor, exam_id, ip="127.0.0.1", device="d", user_agent="u", now=now
+    )
+    async with ctx.db() as s:
+        keys = {i.id: i.key for i in await s.scalars(select(ExamItem))}
+    for n, slot in enumerate(view.attempt.items):
+        key = keys[slot["item_id"]]
+        wrong = "B" if key == "A" else "A"
+        await exams.save_answer(
+            ctx,
+            actor,
+            view.attempt.id,
+            slot["item_id"],
+            [key if n < right else wrong],
+            10.0,
+            now=now,
+        )
+    done = await exams.submit(ctx, actor, view.attempt.id, now=now + dt.timedelta(seconds=754))
+    return done.attempt

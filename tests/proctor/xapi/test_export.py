@@ -24,9 +24,16 @@ from proctor.xapi.delivery import deliver_pending
 from proctor.xapi.export import enqueue_new, enqueue_since, rules_of
 from tests.factories import World, world  # noqa: F401
 from tests.proctor.archive.helpers import add_course
-from tests.proctor.xapi.conftest import RalphLrs, add_exam, lrs_settings, playing, study
+from tests.proctor.xapi.conftest import (
+    RalphLrs,
+    add_exam,
+    add_lessons,
+    lrs_settings,
+    playing,
+    sit_exam,
+    study,
+)
 from tests.proctor.xapi.ralph_models import validate
-from tests.proctor.xapi.test_lrs import _lessons, _sit
 from tracker import segments as seg
 from tracker.finalize import dt_to_ms
 from tracker.verify import Beat
@@ -122,7 +129,7 @@ async def test_the_scan_enqueues_once_and_waits_for_earlier_sessions(
 ) -> None:
     _on(ctx)
     course = await add_course(ctx, world, "XE1", "党史学习")
-    (lesson,) = await _lessons(ctx, course, [60])
+    (lesson,) = await add_lessons(ctx, course, [60])
     tracker = make_tracker(ctx)
     zhang = world.learners["zhang"].id
     t0 = int((utcnow() - dt.timedelta(hours=1)).timestamp() * 1000)
@@ -173,7 +180,7 @@ async def test_the_watermark_and_the_backfill(
 ) -> None:
     _on(ctx)
     course = await add_course(ctx, world, "XE2", "廉政教育")
-    (lesson,) = await _lessons(ctx, course, [30])
+    (lesson,) = await add_lessons(ctx, course, [30])
     tracker = make_tracker(ctx)
     zhang = world.learners["zhang"].id
     old_start = utcnow() - dt.timedelta(days=3)
@@ -210,8 +217,8 @@ async def test_take_holds_statements_for_one_sender_until_the_lease_ends(
     _on(ctx)
     course = await add_course(ctx, world, "XE3", "保密教育")
     exam = await add_exam(ctx, course.id)
-    await _sit(ctx, "zhang", exam.id, right=6)
-    await _sit(ctx, "li", exam.id, right=2)
+    await sit_exam(ctx, "zhang", exam.id, right=6)
+    await sit_exam(ctx, "li", exam.id, right=2)
     await enqueue_new(ctx)
     now = utcnow()
     async with ctx.db.begin() as s:
@@ -232,8 +239,8 @@ async def test_failed_deliveries_back_off_and_recover(
     home = f"https://academy-{secrets.token_hex(4)}.example.org"
     course = await add_course(ctx, world, "XE4", "网络安全")
     exam = await add_exam(ctx, course.id)
-    await _sit(ctx, "zhang", exam.id, right=9)
-    await _sit(ctx, "li", exam.id, right=1)
+    await sit_exam(ctx, "zhang", exam.id, right=9)
+    await sit_exam(ctx, "li", exam.id, right=1)
 
     async def state() -> list[tuple[int, float, str, bool]]:
         async with ctx.db() as s:
@@ -288,7 +295,7 @@ async def test_off_by_default_nothing_is_enqueued(
 ) -> None:
     course = await add_course(ctx, world, "XE5", "统计法")
     exam = await add_exam(ctx, course.id)
-    await _sit(ctx, "zhang", exam.id, right=9)
+    await sit_exam(ctx, "zhang", exam.id, right=9)
     assert not ctx.settings.xapi_endpoint
     assert await deliver_pending(ctx, 100) == 0
     async with ctx.db() as s:

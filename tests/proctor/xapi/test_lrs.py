@@ -15,9 +15,7 @@ from typing import Any
 
 from sqlalchemy import func, select, update
 
-from models import Course, ExamAttempt, ExamItem, Lesson, LessonProgress, XapiOutbox, utcnow
-from proctor.demo.review import actor_for
-from proctor.exams import service as exams
+from models import LessonProgress, XapiOutbox, utcnow
 from proctor.kernel.context import Context, open_context
 from proctor.study.runtime import make_tracker
 from proctor.xapi import vocabulary as v
@@ -26,43 +24,16 @@ from proctor.xapi.export import academy_of, enqueue_new
 from proctor.xapi.lrs import Lrs
 from tests.factories import World, world  # noqa: F401
 from tests.proctor.archive.helpers import add_course
-from tests.proctor.xapi.conftest import RalphLrs, add_exam, lrs_settings, playing, study
+from tests.proctor.xapi.conftest import (
+    RalphLrs,
+    add_exam,
+    add_lessons,
+    lrs_settings,
+    playing,
+    sit_exam,
+    study,
+)
 from tests.proctor.xapi.ralph_models import validate
-
-
-async def _lessons(ctx: Context, course: Course, durations: list[int]) -> list[Lesson]:
-    async with ctx.db.begin() as s:
-        lessons = [
-            Lesson(course_id=course.id, ordinal=i + 1, title=f"第{i + 1}讲", duration_seconds=d)
-            for i, d in enumerate(durations)
-        ]
-        s.add_all(lessons)
-    return lessons
-
-
-async def _sit(ctx: Context, username: str, exam_id: int, right: int) -> ExamAttempt:
-    actor = await actor_for(ctx, username)
-    assert actor is not None
-    now = utcnow()
-    view = await exams.start(
-        ctx, actor, exam_id, ip="127.0.0.1", device="d", user_agent="u", now=now
-    )
-    async with ctx.db() as s:
-        keys = {i.id: i.key for i in await s.scalars(select(ExamItem))}
-    for n, slot in enumerate(view.attempt.items):
-        key = keys[slot["item_id"]]
-        wrong = "B" if key == "A" else "A"
-        await exams.save_answer(
-            ctx,
-            actor,
-            view.attempt.id,
-            slot["item_id"],
-            [key if n < right else wrong],
-            10.0,
-            now=now,
-        )
-    done = await exams.submit(ctx, actor, view.attempt.id, now=now + dt.timedelta(seconds=754))
-    return done.attempt
 
 
 def _ext(statement: dict[str, Any], name: str) -> Any:
@@ -77,7 +48,7 @@ async def test_lrs_receives_valid_statements_once(
     home = f"https://academy-{secrets.token_hex(4)}.example.org"
     lrs_settings(ctx, ralph, home)
     course = await add_course(ctx, world, "XA1", "党章党规学习")
-    one, two = await _lessons(ctx, course, [60, 40])
+    one, two = await add_lessons(ctx, course, [60, 40])
     tracker = make_tracker(ctx)
     zhang, li = world.learners["zhang"].id, world.learners["li"].id
     base = int((utcnow() - dt.timedelta(hours=2)).timestamp() * 1000)
@@ -109,8 +80,8 @@ async def test_lrs_receives_valid_statements_once(
     )
     await tracker.writer.flush()
     exam = await add_exam(ctx, course.id)
-    await _sit(ctx, "zhang", exam.id, right=8)
-    await _sit(ctx, "li", exam.id, right=3)
+    await sit_exam(ctx, "zhang", exam.id, right=8)
+    await sit_exam(ctx, "li", exam.id, right=3)
     writes_before = ralph.writes()
 
     sent = await deliver_pending(ctx, 1000)
@@ -237,8 +208,8 @@ async def test_a_different_statement_under_an_id_is_a_conflict_not_a_retry(
     lrs_settings(ctx, ralph, home)
     course = await add_course(ctx, world, "XA2", "法治教育")
     exam = await add_exam(ctx, course.id)
-    await _sit(ctx, "zhang", exam.id, right=7)
-    await _sit(ctx, "li", exam.id, right=9)
+    await sit_exam(ctx, "zhang", exam.id, right=7)
+    await sit_exam(ctx, "li", exam.id, right=9)
     await enqueue_new(ctx)
     async with ctx.db() as s:
         rows = list(await s.scalars(select(XapiOutbox).order_by(XapiOutbox.id)))
