@@ -123,16 +123,29 @@ class _Registration:
         other = self.other_credits[i - 1] if i else 0
         return max(self.credited_until_ms, other)
 
-    def emit(self, kind: EventKind, sid: str, at_ms: int, **kw: int | str) -> None:
+    def emit(
+        self,
+        kind: EventKind,
+        sid: str,
+        at_ms: int,
+        *,
+        time_ms: int = 0,
+        key: str = "",
+        time_from_ms: int = 0,
+        time_to_ms: int = 0,
+    ) -> None:
         self.events.append(
             VideoEvent(
                 kind,
                 sid,
                 at_ms,
+                time_ms=time_ms,
+                key=key,
+                time_from_ms=time_from_ms,
+                time_to_ms=time_to_ms,
                 played=tuple(self.played),
                 covered_ms=seg.covered(self.union),
                 spent_ms=self.spent_ms,
-                **kw,  # type: ignore[arg-type]
             )
         )
 
