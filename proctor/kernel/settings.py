@@ -103,6 +103,9 @@ class Settings(BaseSettings):
     # The scan for new sessions and attempts looks this far behind the newest one it has
     # enqueued (summaries and expiries can be written late); older ones: `xapi export`.
     xapi_scan_margin_hours: int = Field(default=24, ge=1, le=24 * 31)
+    # Sent statements stay in the outbox this many days (by when what they describe happened),
+    # then are deleted; pending ones stay until the LRS takes them.
+    xapi_keep_days: int = Field(default=30, ge=1)
     # argon2 cost; the tests lower it, production keeps the library's defaults.
     argon2_time_cost: int = Field(default=3, ge=1)
     argon2_memory_kib: int = Field(default=65536, ge=8)

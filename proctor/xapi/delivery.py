@@ -8,6 +8,7 @@ answer and the mark) is harmless: the LRS recognises it and stores nothing new.
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from dataclasses import dataclass, field
 
@@ -18,6 +19,8 @@ from proctor.xapi.export import configured, enqueue_new
 from proctor.xapi.lrs import Lrs, Reply
 
 log = logging.getLogger("proctor.xapi")
+# Sent statements deleted per call once past PROCTOR_XAPI_KEEP_DAYS.
+PRUNE_BATCH = 10_000
 
 
 @dataclass
@@ -33,12 +36,17 @@ async def deliver_pending(ctx: Context, limit: int = 1000) -> int:
     """Enqueue new results, then send up to ``limit`` due statements to the LRS.
 
     Returns how many the LRS acknowledged in this call (an id it already held counts as
-    delivered). Does nothing while xAPI is off (no endpoint configured).
+    delivered). Also deletes sent statements past the kept days. Does nothing while xAPI
+    is off (no endpoint configured).
     """
     if not configured(ctx):
         return 0
     await enqueue_new(ctx)
-    return await send_due(ctx, limit)
+    sent = await send_due(ctx, limit)
+    async with ctx.db.begin() as db:
+        before = utcnow() - dt.timedelta(days=ctx.settings.xapi_keep_days)
+        await outbox.prune_sent(db, before, PRUNE_BATCH)
+    return sent
 
 
 async def send_due(ctx: Context, limit: int) -> int:

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models import XapiOutbox
@@ -149,6 +149,23 @@ async def mark_failed(
             )
             .execution_options(synchronize_session=False)
         )
+
+
+async def prune_sent(s: AsyncSession, before: dt.datetime, limit: int) -> int:
+    """Delete up to ``limit`` sent statements about records older than ``before``."""
+    old = (
+        select(XapiOutbox.id)
+        .where(XapiOutbox.occurred_at < before, XapiOutbox.sent_at.is_not(None))
+        .limit(limit)
+    )
+    ids = list((await s.scalars(old)).all())
+    if ids:
+        await s.execute(
+            delete(XapiOutbox)
+            .where(XapiOutbox.id.in_(ids))
+            .execution_options(synchronize_session=False)
+        )
+    return len(ids)
 
 
 @dataclass(frozen=True)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import secrets
 import socket
+import uuid
 
 import pytest
 from click.testing import CliRunner
@@ -287,6 +288,25 @@ async def test_failed_deliveries_back_off_and_recover(
     assert await deliver_pending(ctx, 100) == 2
     assert all(a == 4 and err == "" and sent for a, _, err, sent in await state())
     assert len(ralph.statements(home)) == 2
+
+
+async def test_sent_statements_are_deleted_after_the_kept_days(ctx: Context) -> None:
+    _on(ctx, f"http://127.0.0.1:{_closed_port()}/xAPI", xapi_keep_days=30)
+    now = utcnow()
+    old, recent = now - dt.timedelta(days=31), now - dt.timedelta(days=29)
+    items = [
+        outbox.Queued({"id": str(uuid.uuid4()), "n": n}, "exam", str(n), at)
+        for n, at in enumerate([old, old, recent])
+    ]
+    async with ctx.db.begin() as s:
+        await outbox.enqueue(s, items, now)
+        taken = await outbox.take(s, now, 10, lease_s=60)
+        # The first old one and the recent one were acknowledged; the second old one was not.
+        await outbox.mark_sent(s, [taken[0].id, taken[2].id], now)
+    await deliver_pending(ctx, 10)
+    async with ctx.db() as s:
+        left = {r.source_ref: r.sent_at is not None for r in await s.scalars(select(XapiOutbox))}
+    assert left == {"1": False, "2": True}
 
 
 async def test_off_by_default_nothing_is_enqueued(
