@@ -46,6 +46,7 @@ from models.reports import (
 )
 from models.review import CaseEvent, CaseState, ExcellenceBar, Finding, Notification, ReviewCase
 from models.rosters import BatchStatus, RosterBatch, RosterRow
+from models.xapi import XapiOutbox
 
 __all__ = [
     "HEARTBEAT_DEFAULT_PARTITION",
@@ -97,6 +98,7 @@ __all__ = [
     "TrainingClass",
     "TrainingClassCourse",
     "TrainingClassMember",
+    "XapiOutbox",
     "cents_to_credits",
     "heartbeat_partition",
     "month_column",

@@ -165,7 +165,8 @@ class SessionSummary(Base):
     course_id: Mapped[int]
     lesson_id: Mapped[int]
     started_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
-    ended_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    # Indexed for the xAPI export, which finds sessions summarised since its watermark.
+    ended_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), index=True)
     wall_s: Mapped[float] = mapped_column(Float)
     verified_s: Mapped[float] = mapped_column(Float)
     new_coverage_s: Mapped[float] = mapped_column(Float)

@@ -13,7 +13,7 @@ from aiohttp import web
 
 from models import utcnow
 from proctor.kernel import migrate
-from proctor.kernel.context import open_context
+from proctor.kernel.context import Context, open_context
 from proctor.kernel.errors import ProctorError
 from proctor.kernel.security.pii import existing_secret
 from proctor.kernel.settings import Settings
@@ -352,6 +352,66 @@ def exams_analyse(exam_id: int | None) -> None:
             )
 
     asyncio.run(run())
+
+
+@main.group()
+def xapi() -> None:
+    """Learning records to the LRS (xAPI; see docs/xapi.md)."""
+
+
+def _xapi_context() -> Context:
+    settings = _settings()
+    if not settings.xapi_endpoint:
+        raise click.ClickException("未配置学习记录存储（PROCTOR_XAPI_ENDPOINT），xAPI 未启用")
+    return open_context(settings)
+
+
+@xapi.command("export")
+@click.option("--since", "since", required=True, help="First academy day (YYYY-MM-DD).")
+def xapi_export(since: str) -> None:
+    """Enqueue the statements of study and exams finished since a day (backfill)."""
+    from proctor.kernel.calendar import period_bounds
+    from proctor.xapi.export import Exported, enqueue_since
+
+    first = _date(since)
+    ctx = _xapi_context()
+
+    async def run() -> Exported:
+        try:
+            return await enqueue_since(ctx, period_bounds(first, first)[0])
+        finally:
+            await ctx.close()
+
+    done = asyncio.run(run())
+    click.echo(
+        f"已加入发送队列：{done.statements} 条记录（学习会话 {done.sessions} 个，考试 {done.attempts} 场）"
+        + (f"；{done.deferred} 个会话待同课程先前的会话结束后再导出" if done.deferred else "")
+    )
+
+
+@xapi.command("send")
+@click.option("--limit", default=10_000, show_default=True, type=click.IntRange(1, 1_000_000))
+def xapi_send(limit: int) -> None:
+    """Enqueue new results and send what is due to the LRS, once (for cron)."""
+    from proctor.xapi.delivery import deliver_pending
+    from proctor.xapi.outbox import Backlog, backlog
+
+    ctx = _xapi_context()
+
+    async def run() -> tuple[int, Backlog]:
+        try:
+            sent = await deliver_pending(ctx, limit)
+            async with ctx.db() as s:
+                return sent, await backlog(s)
+        finally:
+            await ctx.close()
+
+    sent, left = asyncio.run(run())
+    click.echo(f"本次送达 {sent} 条；累计已送达 {left.sent} 条，待发送 {left.pending} 条")
+    if left.failing:
+        raise click.ClickException(
+            f"{left.failing} 条发送失败，将按退避时间重试；最近错误：{left.last_error}"
+        )
 
 
 @main.command()

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from decimal import Decimal
 from pathlib import Path
+from urllib.parse import urlsplit
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from proctor.kernel.security.forwarding import parse_networks
@@ -92,6 +93,27 @@ class Settings(BaseSettings):
     reports_schedule_tolerance: int = Field(default=10, ge=0, le=100)
     reports_evaluation: str = ""
     reports_rollup_margin_minutes: int = Field(default=10, ge=1)
+    # xAPI (docs/xapi.md): verified study and exam results as statements to a Learning Record
+    # Store; off while xapi_endpoint is empty. The endpoint is the LRS's xAPI base URL
+    # (statements go to <endpoint>/statements), key and secret its HTTP basic credentials.
+    # Actors are accounts on xapi_homepage (the academy's URL) named by a keyed pseudonym;
+    # activity ids start with xapi_activity_base (default: <homepage>/xapi).
+    xapi_endpoint: str = ""
+    xapi_key: str = ""
+    xapi_secret: str = ""
+    xapi_homepage: str = ""
+    xapi_activity_base: str = ""
+    xapi_timeout_s: float = Field(default=15.0, gt=0, le=300)
+    xapi_batch: int = Field(default=100, ge=1, le=1000)
+    # Backoff after a failed delivery: base * 2^(attempts-1), capped.
+    xapi_retry_base_s: float = Field(default=30.0, gt=0)
+    xapi_retry_max_s: float = Field(default=6 * 3600.0, gt=0)
+    # The scan for new sessions and attempts looks this far behind the newest one it has
+    # enqueued (summaries and expiries can be written late); older ones: `xapi export`.
+    xapi_scan_margin_hours: int = Field(default=24, ge=1, le=24 * 31)
+    # Sent statements stay in the outbox this many days (by when what they describe happened),
+    # then are deleted; pending ones stay until the LRS takes them.
+    xapi_keep_days: int = Field(default=30, ge=1)
     # argon2 cost; the tests lower it, production keeps the library's defaults.
     argon2_time_cost: int = Field(default=3, ge=1)
     argon2_memory_kib: int = Field(default=65536, ge=8)
@@ -101,6 +123,29 @@ class Settings(BaseSettings):
     def _proxies_parse(cls, value: str) -> str:
         parse_networks(value)  # refuse a typo at start-up rather than trust nobody silently
         return value
+
+    @field_validator("xapi_endpoint", "xapi_homepage", "xapi_activity_base")
+    @classmethod
+    def _absolute_url(cls, value: str) -> str:
+        if not value:
+            return value
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise ValueError("must be an absolute http(s) URL")
+        if parts.query or parts.fragment or any(c.isspace() for c in value):
+            raise ValueError("must be a plain URL without spaces, query or fragment")
+        return value.rstrip("/")
+
+    @model_validator(mode="after")
+    def _xapi_complete(self) -> Settings:
+        if self.xapi_endpoint and not self.xapi_homepage:
+            raise ValueError("PROCTOR_XAPI_HOMEPAGE is required when PROCTOR_XAPI_ENDPOINT is set")
+        return self
+
+    @property
+    def xapi_activities(self) -> str:
+        """The base IRI of the academy's activity ids."""
+        return self.xapi_activity_base or f"{self.xapi_homepage}/xapi"
 
     @property
     def effective_database_url(self) -> str:
