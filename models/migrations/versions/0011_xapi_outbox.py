@@ -1,7 +1,7 @@
 """xAPI outbox: statements for the learning record store, and the indexes its scan reads
 
 Revision ID: 0011
-Revises: 0009
+Revises: 0008
 Create Date: 2026-12-03 09:00:00
 
 The export finds study sessions summarised and exam attempts scored since its watermark:
@@ -16,7 +16,7 @@ from alembic import op
 import models.base
 
 revision: str = "0011"
-down_revision: str | None = "0009"
+down_revision: str | None = "0008"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
