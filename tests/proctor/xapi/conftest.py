@@ -24,7 +24,7 @@ from sqlalchemy import select
 
 from models import Course, Exam, ExamAttempt, ExamItem, ItemKind, Lesson, utcnow
 from proctor.demo.review import actor_for
-from proctor.exams import service as exams
+from proctor.exams import attempts as exams
 from proctor.kernel.context import Context
 from tracker.service import Tracker
 from tracker.verify import Beat
