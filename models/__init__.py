@@ -33,8 +33,10 @@ from models.exams import (
     ExamItem,
     ItemKind,
 )
+from models.media import MediaJob, MediaState
 from models.org import Liaison, OrgLevel, OrgUnit
 from models.people import Account, Learner, LoginSession, Role
+from models.reminders import Reminder, ReminderDelivery
 from models.reports import (
     MONTH_KINDS,
     EvaluationSnapshot,
@@ -83,9 +85,13 @@ __all__ = [
     "LessonProgress",
     "Liaison",
     "LoginSession",
+    "MediaJob",
+    "MediaState",
     "Notification",
     "OrgLevel",
     "OrgUnit",
+    "Reminder",
+    "ReminderDelivery",
     "ReportCutoff",
     "ReviewCase",
     "Role",

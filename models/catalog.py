@@ -9,7 +9,7 @@ from decimal import Decimal
 from sqlalchemy import Boolean, Date, ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from models.base import Base, CreatedAt, Credits, IntPK, str_enum
+from models.base import Base, CreatedAt, Credits, IntPK, UTCDateTime, str_enum
 
 
 class CourseKind(enum.StrEnum):
@@ -55,6 +55,8 @@ class Course(Base):
     lecturer: Mapped[str] = mapped_column(String(100), default="")
     description: Mapped[str] = mapped_column(Text, default="")
     published: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Set when a published course is withdrawn for good; a draft has neither flag.
+    retired_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     created_at: Mapped[CreatedAt]
 
 

@@ -38,4 +38,8 @@ class DetectionFlag(Base):
     case_id: Mapped[int | None] = mapped_column(ForeignKey("review_case.id"), index=True)
     created_at: Mapped[CreatedAt]
 
-    __table_args__ = (Index("ix_detection_flag_learner_period", "learner_id", "period_start"),)
+    __table_args__ = (
+        Index("ix_detection_flag_learner_period", "learner_id", "period_start"),
+        # The flags page pages through open flags riskiest first, tens of thousands of them.
+        Index("ix_detection_flag_status_risk", "status", "risk", "id"),
+    )

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import enum
 
 from sqlalchemy import ForeignKey, Index, LargeBinary, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from models.base import Base, CreatedAt, IntPK, str_enum
+from models.base import Base, CreatedAt, IntPK, UTCDateTime, str_enum
 
 
 class OrgLevel(enum.StrEnum):
@@ -35,6 +36,9 @@ class OrgUnit(Base):
     code: Mapped[str] = mapped_column(String(32), unique=True)
     path: Mapped[str] = mapped_column(String(255), unique=True)
     created_at: Mapped[CreatedAt]
+    # A closed node keeps its history (learners' archives name it) but takes no new
+    # learners, rosters or children.
+    closed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
 
     __table_args__ = (Index("ix_org_unit_parent_name", "parent_id", "name", unique=True),)
 

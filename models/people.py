@@ -52,7 +52,7 @@ class Learner(Base):
 class Account(Base):
     """A login. Staff accounts are attached to the org node whose subtree they administer.
 
-    PII: username may contain a person's name.
+    PII: username may contain a person's name; e-mail address.
     """
 
     __tablename__ = "account"
@@ -68,6 +68,8 @@ class Account(Base):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     failed_logins: Mapped[int] = mapped_column(default=0)
     locked_until: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    # Where reminders go by e-mail (optional; set by the administrator managing the account).
+    email: Mapped[str | None] = mapped_column(String(120))
     created_at: Mapped[CreatedAt]
 
 

@@ -12,11 +12,17 @@ from models.base import Base, CreatedAt, IntPK, UTCDateTime, str_enum
 
 
 class BatchStatus(enum.StrEnum):
-    """Life of a roster batch: nothing is created before approval."""
+    """Life of a roster batch: nothing is created before approval.
+
+    A batch whose valid rows were approved and the rest sent back is ``returned`` until the
+    uploader fixes those rows (back to ``pending``) or withdraws them.
+    """
 
     PENDING = "pending"
     APPROVED = "approved"
     REJECTED = "rejected"
+    RETURNED = "returned"
+    WITHDRAWN = "withdrawn"
 
 
 class RosterBatch(Base):

@@ -33,6 +33,11 @@ def _include_name(name: str | None, type_: str, _parents: object) -> bool:
 
 
 def _configure(connection: Connection) -> None:
+    if connection.dialect.name == "sqlite":
+        # Batch migrations rebuild a table by copy-and-rename; with foreign keys enforced,
+        # dropping a referenced table (org_unit, say) fails. The pragma takes effect only
+        # outside a transaction, which the SQLite driver opens lazily at the first write.
+        connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
     context.configure(
         connection=connection,
         target_metadata=target_metadata,

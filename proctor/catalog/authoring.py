@@ -98,6 +98,47 @@ async def create_course(
         return await course_detail(s, credit_rules(ctx.settings), actor, viewer, course)
 
 
+async def create_draft(
+    ctx: Context, actor: Actor, data: dict[str, Any], *, owner_org_id: int | None = None
+) -> int:
+    """A course written in the pages: a draft without lessons yet, published once every
+    lesson has its video (``lessons.publish``). Returns its id."""
+    actor.require(APPROVER_ROLES, "开发课程")
+    fields = inputs.course_fields(
+        data | {"lessons": [{"title": "-", "duration_seconds": 1}]}, partial=False
+    )
+    async with ctx.db.begin() as s:
+        owner = await _owner_for(s, actor, owner_org_id)
+        category = await category_by_code(s, fields["category"], "category")
+        code = fields.get("code") or _new_code()
+        if await s.scalar(select(Course.id).where(Course.code == code)) is not None:
+            raise Conflict(f"课程编号已存在：{code}", field="code")
+        course = Course(
+            code=code,
+            title=fields["title"],
+            category_id=category.id,
+            kind=fields["kind"],
+            lecture_seconds=fields["lecture_seconds"],
+            designated_credits=fields.get("designated_credits"),
+            owner_org_id=owner.id,
+            owner_path=owner.path,
+            lecturer=fields.get("lecturer", ""),
+            description=fields.get("description", ""),
+            published=False,
+        )
+        s.add(course)
+        await s.flush()
+        s.add(
+            AuditEvent(
+                actor_id=actor.account_id,
+                action="course.create",
+                target=f"course:{course.id}",
+                detail={"code": code, "owner_org_id": owner.id, "draft": True},
+            )
+        )
+        return course.id
+
+
 async def _set_lessons(session: AsyncSession, course: Course, lessons: list[LessonInput]) -> None:
     """Replace the lesson list, keeping lesson ids by position: study records point at them."""
     existing = {

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models import (
@@ -420,6 +420,38 @@ async def add_members(
                 detail={"members": members},
             )
         )
+        return await course_detail(ctx, s, actor, tc)
+
+
+async def remove_member(ctx: Context, actor: Actor, class_id: int, learner_id: int) -> ClassDetail:
+    """Take a learner out of a class: their enrolments through it go, except in courses they
+    completed (the completion and its credits stay, Art. 13)."""
+    async with ctx.db.begin() as s:
+        tc = await _load_for_edit(s, actor, class_id)
+        member = await s.get(TrainingClassMember, (tc.id, learner_id))
+        if member is None:
+            raise NotFound("该学员不在本培训班中", field="learner_id")
+        completed = select(CourseCompletion.course_id).where(
+            CourseCompletion.learner_id == learner_id
+        )
+        await s.execute(
+            delete(Enrolment).where(
+                Enrolment.learner_id == learner_id,
+                Enrolment.training_class_id == tc.id,
+                Enrolment.source == EnrolmentSource.TRAINING_CLASS,
+                Enrolment.course_id.not_in(completed),
+            )
+        )
+        await s.delete(member)
+        s.add(
+            AuditEvent(
+                actor_id=actor.account_id,
+                action="class.remove_member",
+                target=f"training_class:{tc.id}",
+                detail={"learner_id": learner_id},
+            )
+        )
+        await s.flush()
         return await course_detail(ctx, s, actor, tc)
 
 

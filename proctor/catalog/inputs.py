@@ -123,8 +123,11 @@ def lessons(value: Any, field: str = "lessons") -> list[LessonInput]:
     return out
 
 
-def course_fields(data: dict[str, Any], *, partial: bool) -> dict[str, Any]:
-    """The validated course fields present in a payload (all mandatory ones unless partial).
+def course_fields(
+    data: dict[str, Any], *, partial: bool, with_lessons: bool = True
+) -> dict[str, Any]:
+    """The validated course fields present in a payload (all mandatory ones unless partial;
+    a draft written in the pages gets its lessons later: ``with_lessons=False``).
 
     ``category`` stays a code here; the service resolves it against the database.
     """
@@ -149,7 +152,7 @@ def course_fields(data: dict[str, Any], *, partial: bool) -> dict[str, Any]:
         )
     if "designated_credits" in data:
         out["designated_credits"] = designated_credits(data["designated_credits"])
-    if present("lessons"):
+    if "lessons" in data or (with_lessons and not partial):
         out["lessons"] = lessons(data.get("lessons"))
     for name, max_len in (("lecturer", 100), ("description", 5000)):
         if name in data:

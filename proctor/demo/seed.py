@@ -59,6 +59,7 @@ from proctor.demo.names import random_name
 from proctor.demo.people import Person, UnitSlot, draw_people
 from proctor.demo.reports import reports_demo
 from proctor.demo.review import review_history
+from proctor.demo.staff import staff_work
 from proctor.kernel.context import Context
 from proctor.kernel.errors import Conflict
 from proctor.kernel.identity import random_phone
@@ -176,6 +177,7 @@ async def seed_demo(
             await _history(s, rng, credit_rules(ctx.settings), tree, people, learner_ids, courses)
             await _training_class(s, rng, tree, people, learner_ids, courses, staff["cs_admin"])
         log.info("demo database written in %.1f s", time.perf_counter() - started)
+        await staff_work(ctx, random_seed)
         if study_week and learners:
             await _simulated_week(ctx, tree.named["长沙市"].path, random_seed)
             log.info("simulated week done at %.1f s", time.perf_counter() - started)

@@ -10,12 +10,11 @@ import numpy as np
 from numpy.typing import NDArray
 from sqlalchemy import select
 
-from models import DetectionFlag, Learner, OrgUnit, Role
+from models import DetectionFlag
 from proctor.detection import artifact
 from proctor.detection.features import FEATURES, TZ, compute, course_density, load_sessions
 from proctor.detection.rules import load_thresholds
 from proctor.detection.scoring import Decision, Detector, fit, score
-from proctor.kernel.authz import Actor
 from proctor.kernel.context import Context
 from proctor.review.intake import IntakeResult, intake
 from proctor.review.learning import Label, study_labels
@@ -160,38 +159,3 @@ class FlagView:
     def as_dict(self) -> dict[str, Any]:
         """JSON shape."""
         return dict(self.__dict__)
-
-
-async def flags_in_scope(
-    ctx: Context, actor: Actor, *, band: str = "", limit: int = 200
-) -> list[FlagView]:
-    """Open flags of learners within the actor's authority, riskiest first."""
-    actor.require(frozenset({Role.REVIEWER, Role.ORG_ADMIN, Role.ACADEMY_ADMIN}), "查看检测标记")
-    async with ctx.db() as s:
-        stmt = (
-            select(DetectionFlag, Learner.name, OrgUnit.name)
-            .join(Learner, Learner.id == DetectionFlag.learner_id)
-            .join(OrgUnit, OrgUnit.id == Learner.unit_id)
-            .where(actor.in_scope(Learner.org_path), DetectionFlag.status == "open")
-            .order_by(DetectionFlag.risk.desc(), DetectionFlag.id)
-            .limit(limit)
-        )
-        if band:
-            stmt = stmt.where(DetectionFlag.band == band)
-        rows = (await s.execute(stmt)).all()
-    return [
-        FlagView(
-            f.id,
-            f.learner_id,
-            name,
-            unit,
-            f"{f.period_start} 至 {f.period_end}",
-            f.risk,
-            f.band,
-            f.kind,
-            f.rules,
-            f.drivers,
-            f.model_version,
-        )
-        for f, name, unit in rows
-    ]

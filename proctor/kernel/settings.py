@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 from pathlib import Path
+from typing import Literal
 from urllib.parse import urlsplit
 
 from pydantic import Field, field_validator, model_validator
@@ -86,6 +87,34 @@ class Settings(BaseSettings):
     exam_max_clipboard: int = Field(default=3, ge=1)
     exam_max_address_changes: int = Field(default=1, ge=1)
     exam_max_concurrent: int = Field(default=1, ge=1)
+    # Lesson videos (docs/staff.md): the largest upload taken, the tools that probe and
+    # transcode it (Debian's ffmpeg), and the tallest picture kept; uploads become H.264/AAC
+    # MP4, which every browser and phone plays.
+    max_video_bytes: int = Field(default=2 * 1024**3, ge=1024)
+    ffmpeg: str = "ffmpeg"
+    ffprobe: str = "ffprobe"
+    video_max_height: int = Field(default=720, ge=144, le=2160)
+    # Review deadlines the to-do pages and reminders count down to: days to decide a case
+    # after it opens, and to answer an appeal after it is lodged; "near" is this many days.
+    review_decide_days: int = Field(default=30, ge=1, le=365)
+    review_appeal_answer_days: int = Field(default=15, ge=1, le=365)
+    reminder_lead_days: int = Field(default=3, ge=0, le=60)
+    # Reminders beyond the in-app notice (docs/staff.md), off by default. E-mail goes
+    # through this SMTP server; the webhook (SMS gateway, WeChat Work group robot) gets
+    # a JSON POST: "json" sends {kind, title, body, link, to}, "wecom" a WeChat Work text
+    # message mentioning the recipient's phone.
+    smtp_host: str = ""
+    smtp_port: int = Field(default=587, ge=1, le=65535)
+    smtp_username: str = ""
+    smtp_password: str = ""
+    smtp_sender: str = "noreply@localhost"
+    smtp_starttls: bool = True
+    smtp_timeout_s: float = Field(default=15.0, gt=0, le=300)
+    notify_webhook_url: str = ""
+    notify_webhook_format: Literal["json", "wecom"] = "json"
+    notify_webhook_timeout_s: float = Field(default=10.0, gt=0, le=300)
+    # The site's address in links sent outside the product (e-mail, webhook).
+    public_url: str = "http://127.0.0.1:8080"
     # Reports (docs/reports.md): percent a learner may trail the linear monthly schedule before
     # counting as behind; the yearly evaluation's weights (JSON object, see
     # proctor/reports/evaluation.py); minutes the rollup stays behind the clock, so that no

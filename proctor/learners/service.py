@@ -14,6 +14,7 @@ from proctor.kernel.context import Context
 from proctor.kernel.errors import Forbidden, InvalidInput, NotFound
 from proctor.kernel.identity import validate_phone
 from proctor.kernel.security.pii import mask_phone
+from proctor.learners.names import check_name
 from proctor.learners.ranks import normalise_rank
 from proctor.orgs.service import get_in_scope
 
@@ -129,11 +130,21 @@ async def get(ctx: Context, actor: Actor, learner_id: int) -> LearnerView:
 async def update(
     ctx: Context, actor: Actor, learner_id: int, changes: dict[str, Any]
 ) -> LearnerView:
-    """Change a learner's rank, position, phone, unit or active flag, within scope."""
+    """Change a learner's name, rank, position, phone, unit or active flag, within scope; the
+    audit event keeps each value before and after (identifiers masked)."""
     actor.require(ADMIN_ROLES, "修改学员信息")
     async with ctx.db.begin() as s:
         learner = await load_in_scope(s, actor, learner_id)
+        account = await s.scalar(select(Account).where(Account.learner_id == learner.id))
         audit: dict[str, Any] = {}
+        if "name" in changes:
+            name, problem = check_name(str(changes["name"]))
+            if problem is not None:
+                raise InvalidInput(problem, field="name")
+            audit["name"] = [learner.name, name]
+            learner.name = name
+            if account is not None:
+                account.display_name = name
         if "rank" in changes:
             rank = normalise_rank(str(changes["rank"]))
             if rank is None:
@@ -141,15 +152,16 @@ async def update(
             audit["rank"] = [learner.rank, rank]
             learner.rank = rank
         if "position" in changes:
-            learner.position = str(changes["position"])[:60]
-            audit["position"] = True
+            position = str(changes["position"]).strip()[:60]
+            audit["position"] = [learner.position, position]
+            learner.position = position
         if "phone" in changes:
             phone = validate_phone(str(changes["phone"]))
             if phone is None:
                 raise InvalidInput("手机号格式不正确（应为 11 位中国大陆手机号）", field="phone")
+            audit["phone"] = [learner.phone_masked, mask_phone(phone)]
             learner.phone_cipher = ctx.vault.encrypt(phone)
             learner.phone_masked = mask_phone(phone)
-            audit["phone"] = True
         if "unit_id" in changes:
             try:
                 unit_id = int(changes["unit_id"])
@@ -158,14 +170,18 @@ async def update(
             unit = await get_in_scope(s, actor, unit_id)
             if unit.level.value != "unit":
                 raise InvalidInput("学员只能调入具体单位", field="unit_id")
+            if unit.closed_at is not None:
+                raise InvalidInput("该单位已撤销，不能调入", field="unit_id")
             audit["unit_id"] = [learner.unit_id, unit.id]
             learner.unit_id = unit.id
             learner.org_path = unit.path
+            if account is not None:
+                # The account sits where the learner works: scope and contacts follow it.
+                account.org_id = unit.id
         if "active" in changes:
             if not isinstance(changes["active"], bool):
                 raise InvalidInput("active 应为 true 或 false", field="active")
             learner.active = changes["active"]
-            account = await s.scalar(select(Account).where(Account.learner_id == learner.id))
             if account is not None:
                 account.active = learner.active
             audit["active"] = learner.active

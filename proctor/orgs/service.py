@@ -107,12 +107,16 @@ async def children(ctx: Context, actor: Actor, org_id: int | None) -> tuple[OrgU
 
 
 async def units_in_scope(session: AsyncSession, actor: Actor) -> list[OrgUnit]:
-    """All units (leaf level) the actor administers."""
+    """All open units (leaf level) the actor administers."""
     return list(
         (
             await session.scalars(
                 select(OrgUnit)
-                .where(actor.in_scope(OrgUnit.path), OrgUnit.level == OrgLevel.UNIT)
+                .where(
+                    actor.in_scope(OrgUnit.path),
+                    OrgUnit.level == OrgLevel.UNIT,
+                    OrgUnit.closed_at.is_(None),
+                )
                 .order_by(OrgUnit.code)
             )
         ).all()

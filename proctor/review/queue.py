@@ -6,7 +6,7 @@ import datetime as dt
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models import (
@@ -21,6 +21,7 @@ from models import (
 from proctor.kernel.authz import Actor
 from proctor.kernel.context import Context
 from proctor.kernel.errors import InvalidInput, NotFound
+from proctor.kernel.paging import Count, bounded_count
 from proctor.review.states import (
     OPEN,
     STATE_NAMES,
@@ -145,8 +146,9 @@ def _row(case: ReviewCase, name: str, unit: str, assignee: str | None, now: dt.d
     )
 
 
-async def queue(ctx: Context, actor: Actor, f: QueueFilter) -> tuple[list[CaseRow], int]:
-    """Cases of learners in the actor's authority, filtered and sorted; and how many match."""
+async def queue(ctx: Context, actor: Actor, f: QueueFilter) -> tuple[list[CaseRow], Count]:
+    """Cases of learners in the actor's authority, filtered and sorted; and how many match
+    (counted up to a cap: at province volumes nobody pages to the end)."""
     actor.require(VIEW_ROLES, "查看审核案件")
     now = utcnow()
     stmt = _base_query(actor)
@@ -170,7 +172,7 @@ async def queue(ctx: Context, actor: Actor, f: QueueFilter) -> tuple[list[CaseRo
             stmt = stmt.where(ReviewCase.opened_at <= now - dt.timedelta(days=f.min_age_days))
         if f.max_age_days is not None:
             stmt = stmt.where(ReviewCase.opened_at > now - dt.timedelta(days=f.max_age_days + 1))
-        total = await s.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+        total = await bounded_count(s, stmt)
         order = {
             "priority": (ReviewCase.priority.desc(), ReviewCase.opened_at, ReviewCase.id),
             "oldest": (ReviewCase.opened_at, ReviewCase.id),

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -67,6 +67,20 @@ def _refuse_errors(batch: RosterBatch) -> None:
 async def approve(ctx: Context, actor: Actor, batch_id: int, note: str = "") -> BatchView:
     """Create the batch's learners and their accounts in one transaction, with initial
     passwords kept (encrypted) for a one-time download."""
+    return await _approve(ctx, actor, batch_id, note, only_valid=False)
+
+
+async def approve_valid(ctx: Context, actor: Actor, batch_id: int, note: str = "") -> BatchView:
+    """Create the learners of the rows that passed every check; send the rest back to the
+    uploader with their reasons (the batch is ``returned`` until they are fixed in place or
+    withdrawn). The measures ask for real names, not for a whole sheet to be typed again
+    because of one row."""
+    return await _approve(ctx, actor, batch_id, note, only_valid=True)
+
+
+async def _approve(
+    ctx: Context, actor: Actor, batch_id: int, note: str, *, only_valid: bool
+) -> BatchView:
     actor.require(APPROVER_ROLES, "审批花名册")
     note = decision_note(note, required=False)
     # Refuse cheaply before spending seconds on password hashing.
@@ -75,25 +89,33 @@ async def approve(ctx: Context, actor: Actor, batch_id: int, note: str = "") -> 
         if batch is None or not actor.covers(batch.org_path):
             raise NotFound("花名册批次不存在或不在您的管理范围内")
         refuse_decided(batch)
-        _refuse_errors(batch)
-        count = batch.total_rows
+        if not only_valid:
+            _refuse_errors(batch)
+        count = await _waiting(s, batch.id, only_valid=only_valid)
+        if only_valid and not count:
+            raise Conflict("本批次没有通过检查、等待审批的行", field="rows")
     issued = await asyncio.to_thread(credentials.issue_passwords, initial_hasher(ctx), count)
     try:
         async with ctx.db.begin() as s:
             batch = await load_for_decision(s, actor, batch_id)
-            _refuse_errors(batch)
-            created = await _create_people(ctx, s, actor, batch, issued)
-            batch.status = BatchStatus.APPROVED
+            if not only_valid:
+                _refuse_errors(batch)
+            created = await _create_people(ctx, s, actor, batch, issued, only_valid=only_valid)
+            returned = batch.error_rows if only_valid else 0
+            batch.status = BatchStatus.RETURNED if returned else BatchStatus.APPROVED
             batch.decided_by = actor.account_id
             batch.decided_at = utcnow()
             batch.decision_note = note
-            batch.credentials_cipher = credentials.seal(created, ctx.vault)
+            batch.credentials_cipher = credentials.add_sealed(
+                batch.credentials_cipher, created, ctx.vault
+            )
+            batch.credentials_downloaded_at = None
             s.add(
                 AuditEvent(
                     actor_id=actor.account_id,
-                    action="roster.approve",
+                    action="roster.approve_valid" if only_valid else "roster.approve",
                     target=f"roster_batch:{batch.id}",
-                    detail={"learners": len(created), "note": note},
+                    detail={"learners": len(created), "returned": returned, "note": note},
                 )
             )
     except IntegrityError as exc:
@@ -106,17 +128,40 @@ async def approve(ctx: Context, actor: Actor, batch_id: int, note: str = "") -> 
         return await batch_view(s, actor, batch_id)
 
 
+def _waiting_rows(batch_id: int, *, only_valid: bool) -> Any:
+    """Rows of the batch with no learner yet (and, approving valid rows only, no problem)."""
+    where = [RosterRow.batch_id == batch_id, RosterRow.learner_id.is_(None)]
+    if only_valid:
+        where.append(RosterRow.ok.is_(True))
+    return where
+
+
+async def _waiting(s: AsyncSession, batch_id: int, *, only_valid: bool) -> int:
+    return int(
+        await s.scalar(
+            select(func.count())
+            .select_from(RosterRow)
+            .where(*_waiting_rows(batch_id, only_valid=only_valid))
+        )
+        or 0
+    )
+
+
 async def _create_people(
     ctx: Context,
     s: AsyncSession,
     actor: Actor,
     batch: RosterBatch,
     issued: list[tuple[str, str]],
+    *,
+    only_valid: bool = False,
 ) -> list[dict[str, str]]:
     rows = list(
         (
             await s.scalars(
-                select(RosterRow).where(RosterRow.batch_id == batch.id).order_by(RosterRow.row_no)
+                select(RosterRow)
+                .where(*_waiting_rows(batch.id, only_valid=only_valid))
+                .order_by(RosterRow.row_no)
             )
         ).all()
     )

@@ -74,6 +74,16 @@ def seal(entries: Iterable[dict[str, str]], vault: PiiVault) -> bytes:
     return vault.encrypt(json.dumps(list(entries), ensure_ascii=False))
 
 
+def add_sealed(
+    cipher: bytes | None, entries: list[dict[str, str]], vault: PiiVault
+) -> bytes | None:
+    """The stored credentials with ``entries`` added: a batch approved in parts keeps every
+    part's passwords until the next download."""
+    if not entries:
+        return cipher
+    return seal((unseal(cipher, vault) if cipher is not None else []) + entries, vault)
+
+
 def unseal(cipher: bytes, vault: PiiVault) -> list[dict[str, str]]:
     """The stored credentials."""
     data: Any = json.loads(vault.decrypt(cipher))
@@ -89,7 +99,7 @@ async def take_credentials(ctx: Context, actor: Actor, batch_id: int) -> tuple[s
             raise NotFound("花名册批次不存在或不在您的管理范围内")
         if not may_download(actor, batch):
             raise Forbidden("只有上传人或审批人可以下载初始账号")
-        if batch.status is not BatchStatus.APPROVED:
+        if batch.status not in (BatchStatus.APPROVED, BatchStatus.RETURNED):
             raise Conflict("该批次尚未审批通过，还没有生成初始账号", field="status")
         if batch.credentials_cipher is None:
             raise _gone(batch)

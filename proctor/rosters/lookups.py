@@ -15,7 +15,7 @@ from models import BatchStatus, Learner, RosterBatch, RosterRow
 
 CHUNK = 900
 ALREADY_LEARNER = "该身份证号已有学员档案（已在系统中），不能重复导入"
-IN_PENDING_BATCH = "该身份证号已在另一批待审批的花名册中，请先审批或驳回那一批"
+IN_PENDING_BATCH = "该身份证号已在另一批待审批的花名册中，请先审批、驳回或撤回那一批"
 
 
 async def _custom_plans(session: AsyncSession) -> None:
@@ -43,11 +43,14 @@ async def learner_hashes(session: AsyncSession, hashes: Iterable[str]) -> set[st
     return found
 
 
-async def pending_hashes(session: AsyncSession, hashes: Iterable[str]) -> set[str]:
-    """The hashes on a row of another pending batch that could still be approved.
+async def pending_hashes(
+    session: AsyncSession, hashes: Iterable[str], *, but_batch: int | None = None
+) -> set[str]:
+    """The hashes on a valid, not yet approved row of a batch still waiting (pending, or
+    returned for fixes), other than ``but_batch``: such a row can still become a learner.
 
-    Batches with error rows are ignored: they can never be approved, and the fix is precisely
-    to upload the corrected file again.
+    Rows with problems are ignored: they cannot be approved as they are, and the fix may
+    precisely be to upload the corrected rows again.
     """
     wanted = sorted(set(hashes))
     found: set[str] = set()
@@ -60,8 +63,10 @@ async def pending_hashes(session: AsyncSession, hashes: Iterable[str]) -> set[st
                     select(RosterRow.id_hash)
                     .join(RosterBatch, RosterBatch.id == RosterRow.batch_id)
                     .where(
-                        RosterBatch.status == BatchStatus.PENDING,
-                        RosterBatch.error_rows == 0,
+                        RosterBatch.status.in_([BatchStatus.PENDING, BatchStatus.RETURNED]),
+                        RosterBatch.id != (but_batch or 0),
+                        RosterRow.ok.is_(True),
+                        RosterRow.learner_id.is_(None),
                         RosterRow.id_hash.in_(chunk),
                     )
                 )

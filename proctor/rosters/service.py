@@ -145,10 +145,15 @@ async def load_for_decision(s: AsyncSession, actor: Actor, batch_id: int) -> Ros
 
 
 def refuse_decided(batch: RosterBatch) -> None:
-    """A batch is decided once."""
+    """A batch is decided once (a returned one again after its rows are fixed)."""
     if batch.status is not BatchStatus.PENDING:
-        label = "审批通过" if batch.status is BatchStatus.APPROVED else "驳回"
-        raise Conflict(f"该批次已被{label}，不能再次审批", field="status")
+        reason = {
+            BatchStatus.APPROVED: "该批次已被审批通过，不能再次审批",
+            BatchStatus.REJECTED: "该批次已被驳回，不能再次审批",
+            BatchStatus.RETURNED: "该批次的问题行已退回上传人修改，修改后才能再次审批",
+            BatchStatus.WITHDRAWN: "该批次已被上传人撤回",
+        }[batch.status]
+        raise Conflict(reason, field="status")
 
 
 def decision_note(note: str, *, required: bool) -> str:

@@ -12,14 +12,18 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from models import Account, BatchStatus, OrgUnit, RosterBatch, RosterRow
-from proctor.kernel.authz import APPROVER_ROLES, Actor
+from proctor.kernel.authz import ADMIN_ROLES, APPROVER_ROLES, Actor
 from proctor.kernel.errors import NotFound
 
 STATUS_LABELS = {
     BatchStatus.PENDING: "待审批",
     BatchStatus.APPROVED: "已通过",
     BatchStatus.REJECTED: "已驳回",
+    BatchStatus.RETURNED: "部分通过，问题行已退回",
+    BatchStatus.WITHDRAWN: "已撤回",
 }
+# Statuses in which the uploader still works on the batch (fix rows in place, withdraw).
+OPEN_STATUSES = (BatchStatus.PENDING, BatchStatus.RETURNED)
 BEIJING = dt.timezone(dt.timedelta(hours=8))
 
 
@@ -93,6 +97,10 @@ class BatchDetail:
     can_decide: bool  # approve or reject: an approver, while pending
     can_approve: bool  # ... and no row has an error
     can_download: bool
+    can_approve_valid: bool = False  # ... some rows have errors, others can be approved
+    can_fix: bool = False  # fix rows in place: while pending or returned
+    can_withdraw: bool = False  # the uploader or an approver, while pending or returned
+    approved_rows: int = 0
 
     def as_dict(self) -> dict[str, Any]:
         """JSON shape: the batch's fields plus its rows."""
@@ -100,6 +108,10 @@ class BatchDetail:
             "can_decide": self.can_decide,
             "can_approve": self.can_approve,
             "can_download": self.can_download,
+            "can_approve_valid": self.can_approve_valid,
+            "can_fix": self.can_fix,
+            "can_withdraw": self.can_withdraw,
+            "approved_rows": self.approved_rows,
             "rows": [r.as_dict() for r in self.rows],
         }
 
@@ -187,10 +199,22 @@ async def batch_detail(session: AsyncSession, actor: Actor, batch_id: int) -> Ba
         )
     ).all()
     can_decide = batch.status is BatchStatus.PENDING and actor.role in APPROVER_ROLES
+    approved = sum(1 for r in rows if r.learner_id is not None)
+    waiting_valid = sum(1 for r in rows if r.learner_id is None and r.ok)
+    still_open = batch.status in OPEN_STATUSES
     return BatchDetail(
         batch=view,
         rows=[row_view(r) for r in rows],
         can_decide=can_decide,
         can_approve=can_decide and batch.error_rows == 0,
         can_download=batch.credentials_cipher is not None and may_download(actor, batch),
+        can_approve_valid=can_decide and batch.error_rows > 0 and waiting_valid > 0,
+        can_fix=still_open and batch.error_rows > 0 and actor.role in ADMIN_ROLES,
+        can_withdraw=still_open and may_withdraw(actor, batch),
+        approved_rows=approved,
     )
+
+
+def may_withdraw(actor: Actor, batch: RosterBatch) -> bool:
+    """The uploader, or an approver whose subtree covers the batch."""
+    return may_download(actor, batch)

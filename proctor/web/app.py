@@ -9,6 +9,7 @@ from pathlib import Path
 
 from aiohttp import web
 
+from proctor.catalog.media import Transcoder
 from proctor.kernel.context import Context, open_context
 from proctor.kernel.security.forwarding import parse_networks
 from proctor.kernel.settings import Settings
@@ -17,7 +18,7 @@ from proctor.study.runtime import make_tracker
 from proctor.web.csrf import csrf_middleware
 from proctor.web.forwarding import TRUSTED_PROXIES, forwarded_middleware
 from proctor.web.headers import add_security_headers, hide_server_version
-from proctor.web.keys import CTX
+from proctor.web.keys import CTX, TRANSCODER
 from proctor.web.media import serve_media
 from proctor.web.middlewares import LoginBinding, auth_middleware, error_middleware
 from proctor.web.openapi import OPENAPI_DOC, serve_document
@@ -78,7 +79,18 @@ def create_app(settings: Settings | None = None, *, ctx: Context | None = None) 
             with contextlib.suppress(asyncio.CancelledError):
                 await task
 
+    async def video_transcoder(app: web.Application) -> AsyncIterator[None]:
+        app[TRANSCODER] = transcoder = Transcoder(app[CTX])
+        task = asyncio.create_task(transcoder.run_forever(), name="transcoder")
+        try:
+            yield
+        finally:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
     app.cleanup_ctx.extend([database, hot_state, evidence_writer, session_reaper, partition_upkeep])
+    app.cleanup_ctx.append(video_transcoder)
     app[OPENAPI_DOC] = setup_routes(app)
     app.router.add_get("/api/openapi.json", serve_document)
     app.router.add_static("/static/", HERE / "static", name="static")

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from proctor.catalog.media import Transcoder
 from proctor.kernel.authz import Actor
 from proctor.kernel.context import Context
 
 CTX = web.AppKey("ctx", Context)
+# The process's lesson-video worker (proctor.catalog.media), woken when a video is uploaded.
+TRANSCODER = web.AppKey("transcoder", Transcoder)
 ACTOR = web.RequestKey("actor", Actor)
 TOKEN = web.RequestKey("token", str)
 SESSION_COOKIE = "proctor_session"

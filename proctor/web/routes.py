@@ -8,8 +8,10 @@ from aiohttp import web
 
 from proctor.web.endpoint import Routes
 from proctor.web.handlers import (
+    accounts,
     archive,
     auth,
+    authoring,
     catalog,
     classes,
     exams,
@@ -17,6 +19,9 @@ from proctor.web.handlers import (
     health,
     home,
     learners,
+    orgtree,
+    recovery,
+    reminders,
     reports,
     review,
     rosters,
@@ -39,6 +44,11 @@ FEATURES: list[Routes] = [
     flags.routes,
     review.routes,
     reports.routes,
+    accounts.routes,
+    orgtree.routes,
+    recovery.routes,
+    authoring.routes,
+    reminders.routes,
 ]
 
 

@@ -34,6 +34,11 @@ class NewClass(Input):
     usernames: NameList = Field(default_factory=list)
 
 
+class MemberPath(Input):
+    class_id: RecordId
+    learner_id: RecordId
+
+
 class NewMembers(Input):
     learner_ids: IdList = Field(default_factory=list)
     usernames: NameList = Field(default_factory=list)
@@ -136,6 +141,19 @@ async def members_api(request: web.Request, path: ClassPath, body: NewMembers) -
     return json_response(detail.as_dict())
 
 
+@routes.delete(
+    "/api/v1/classes/{class_id}/members/{learner_id}",
+    summary="Take a learner out of a class (enrolments through it go, completed courses stay)",
+    path=MemberPath,
+    response=ClassDetail,
+)
+async def remove_member_api(request: web.Request, path: MemberPath) -> web.Response:
+    detail = await classes.remove_member(
+        ctx_of(request), actor_of(request), path.class_id, path.learner_id
+    )
+    return json_response(detail.as_dict())
+
+
 @routes.post(
     "/api/v1/classes/{class_id}/courses",
     summary="Add courses (all or none) and enrol every member in them",
@@ -234,6 +252,17 @@ async def courses_form(
     try:
         await classes.add_courses(
             ctx_of(request), actor_of(request), path.class_id, form.valid().course_ids
+        )
+    except ProctorError as exc:
+        return await _detail_page(request, path.class_id, error=exc.message, status=exc.status)
+    raise web.HTTPSeeOther(f"/admin/classes/{path.class_id}")
+
+
+@routes.post("/admin/classes/{class_id}/members/{learner_id}/remove", path=MemberPath)
+async def remove_member_form(request: web.Request, path: MemberPath) -> web.Response:
+    try:
+        await classes.remove_member(
+            ctx_of(request), actor_of(request), path.class_id, path.learner_id
         )
     except ProctorError as exc:
         return await _detail_page(request, path.class_id, error=exc.message, status=exc.status)

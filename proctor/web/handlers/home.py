@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from proctor.reminders.todo import my_reminders, todo
 from proctor.web.endpoint import Routes
-from proctor.web.keys import actor_of
+from proctor.web.keys import actor_of, ctx_of
 from proctor.web.render import page
 
 routes = Routes(tag="home")
@@ -15,5 +16,8 @@ routes = Routes(tag="home")
 async def home(request: web.Request) -> web.StreamResponse:
     actor = actor_of(request)
     if actor.is_staff:
-        return page(request, "admin_home.html", {})
+        # A staff member's home says what waits for them (docs/staff.md).
+        waiting = await todo(ctx_of(request), actor)
+        notes = await my_reminders(ctx_of(request), actor)
+        return page(request, "admin_home.html", {"todo": waiting, "reminders": notes})
     raise web.HTTPSeeOther("/learn")

@@ -12,6 +12,7 @@ from proctor.learners.ranks import RANKS
 from proctor.orgs import service as orgs
 from proctor.web.endpoint import Routes
 from proctor.web.fields import Flag, Input, Output, Page, RecordId, chars
+from proctor.web.handlers import accounts
 from proctor.web.keys import actor_of, ctx_of
 from proctor.web.render import json_response, page
 
@@ -36,6 +37,7 @@ class SearchQuery(Input):
 
 
 class LearnerChanges(Input):
+    name: Annotated[str, chars(50)] | None = None
     rank: Annotated[str, chars(20)] | None = None
     position: Annotated[str, chars(60, required=False)] | None = None
     phone: Annotated[str, chars(20)] | None = None
@@ -116,7 +118,8 @@ async def get_api(request: web.Request, path: LearnerPath) -> web.Response:
 
 @routes.patch(
     "/api/v1/learners/{learner_id}",
-    summary="Change rank, position, phone, unit or active flag",
+    summary="Change name, rank, position, phone, unit (within my authority) or active flag; "
+    "every change is audited",
     path=LearnerPath,
     body=LearnerChanges,
     response=Learner,
@@ -191,7 +194,12 @@ async def search_page(request: web.Request, query: SearchQuery) -> web.Response:
     )
 
 
-@routes.get("/admin/learners/{learner_id}", path=LearnerPath)
-async def detail_page(request: web.Request, path: LearnerPath) -> web.Response:
-    learner = await service.get(ctx_of(request), actor_of(request), path.learner_id)
-    return page(request, "learners/detail.html", {"learner": learner})
+class DetailQuery(Input):
+    msg: Annotated[str, chars(16, required=False)] = ""
+
+
+@routes.get("/admin/learners/{learner_id}", path=LearnerPath, query=DetailQuery)
+async def detail_page(request: web.Request, path: LearnerPath, query: DetailQuery) -> web.Response:
+    return await accounts.learner_page(
+        request, path.learner_id, message=accounts.MESSAGES.get(query.msg)
+    )

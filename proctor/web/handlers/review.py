@@ -11,6 +11,7 @@ from pydantic import Field
 from models import utcnow
 from proctor.kernel.calendar import study_year
 from proctor.kernel.errors import ProctorError
+from proctor.orgs import tree
 from proctor.review import charts, learner_cases
 from proctor.review.decisions import (
     MAX_TEXT,
@@ -148,6 +149,7 @@ class CaseRow(Output):
 
 class CasePage(Output):
     total: int
+    capped: bool = Field(description="more match than total (counting stops at the cap)")
     items: list[CaseRow]
 
 
@@ -193,7 +195,9 @@ class MyCases(Output):
 )
 async def queue_api(request: web.Request, query: QueueQuery) -> web.Response:
     rows, total = await queue(ctx_of(request), actor_of(request), query.as_filter())
-    return json_response({"total": total, "items": [r.as_dict() for r in rows]})
+    return json_response(
+        {"total": total.value, "capped": total.capped, "items": [r.as_dict() for r in rows]}
+    )
 
 
 @routes.get(
@@ -331,6 +335,9 @@ async def queue_page(request: web.Request, query: PageQuery) -> web.Response:
     ctx, actor = ctx_of(request), actor_of(request)
     f = query.as_filter()
     rows, total = await queue(ctx, actor, f)
+    org = None
+    if f.org_id is not None:
+        org, _ = await tree.picked(ctx, actor, f.org_id)
     table = await precision_so_far(ctx, actor)
     groups = await fairness(ctx, actor, query.the_year)
     return page(
@@ -348,8 +355,20 @@ async def queue_page(request: web.Request, query: PageQuery) -> web.Response:
             "sorts": SORTS,
             "precision": table,
             "fairness": groups,
+            "org": org,
+            "pages": total.pages(f.limit),
+            "page_no": f.offset // f.limit + 1,
+            "prev_url": _offset_url(request, f.offset - f.limit) if f.offset > 0 else None,
+            "next_url": _offset_url(request, f.offset + f.limit)
+            if f.offset + f.limit < total.value or total.capped
+            else None,
         },
     )
+
+
+def _offset_url(request: web.Request, offset: int) -> str:
+    """This page's URL with its filters, at another offset."""
+    return str(request.rel_url.update_query(offset=max(0, offset)))
 
 
 @routes.get("/review/next", query=NextQuery)

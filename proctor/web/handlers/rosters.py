@@ -11,10 +11,10 @@ from pydantic import Field
 
 from proctor.kernel.authz import ADMIN_ROLES
 from proctor.kernel.errors import ProctorError
-from proctor.rosters import approval, credentials, service
+from proctor.rosters import approval, credentials, returns, service
 from proctor.rosters.workbooks import XLSX_MIME, template_xlsx
 from proctor.web.endpoint import Binary, Form, Routes, Upload, read_upload
-from proctor.web.fields import Input, Output, RecordId, chars
+from proctor.web.fields import MAX_ID, Input, Output, RecordId, chars
 from proctor.web.keys import actor_of, ctx_of
 from proctor.web.render import json_response, page
 
@@ -26,7 +26,11 @@ MESSAGES = {
     "uploaded": "花名册已上传，请核对下方逐行检查结果。",
     "approved": "已审批通过：学员及其账号已创建。请下载初始账号（只能下载一次）并妥善分发。",
     "rejected": "已驳回该批次。",
+    "partial": "已审批通过检查无误的行并创建学员账号；有问题的行已连同原因退回上传人修改。",
+    "withdrawn": "已撤回该批次。",
+    "fixed": "已修改并重新检查该行。",
 }
+RowNo = Annotated[int, Field(ge=1, le=MAX_ID, description="row number in the spreadsheet")]
 Note = Annotated[str, chars(service.NOTE_MAX, required=False)]
 
 
@@ -46,6 +50,22 @@ class NoteForm(Input):
     note: Note = ""
 
 
+class RowPath(Input):
+    batch_id: RecordId
+    row_no: RowNo
+
+
+class RowFixIn(Input):
+    """A row as corrected; an empty identity number or phone keeps the stored one."""
+
+    name: Annotated[str, chars(50)]
+    id_number: Annotated[str, chars(32, required=False)] = ""
+    unit: Annotated[str, chars(100, description="unit name or code")]
+    position: Annotated[str, chars(60, required=False)] = ""
+    rank: Annotated[str, chars(40)]
+    phone: Annotated[str, chars(32, required=False)] = ""
+
+
 class DetailQuery(Input):
     errors: Literal["0", "1"] = "0"
     msg: Annotated[str, chars(16, required=False)] = ""
@@ -57,7 +77,7 @@ class Batch(Output):
     org_id: int
     org_name: str
     uploaded_by: str
-    status: Literal["pending", "approved", "rejected"]
+    status: Literal["pending", "approved", "rejected", "returned", "withdrawn"]
     status_label: str
     total_rows: int
     error_rows: int
@@ -91,7 +111,16 @@ class BatchDetail(Batch):
     can_decide: bool
     can_approve: bool
     can_download: bool
+    can_approve_valid: bool
+    can_fix: bool
+    can_withdraw: bool
+    approved_rows: int
     rows: list[Row]
+
+
+class FixedRow(Output):
+    batch: Batch
+    row: Row
 
 
 async def upload_of(
@@ -196,6 +225,57 @@ async def reject_api(request: web.Request, path: BatchPath, body: Rejection) -> 
     return json_response(view.as_dict())
 
 
+@routes.post(
+    "/api/v1/rosters/{batch_id}/approve-valid",
+    summary="Approve the rows that passed every check (their learners and accounts are "
+    "created) and return the others to the uploader with their reasons",
+    path=BatchPath,
+    body=Approval,
+    body_required=False,
+    response=Batch,
+    errors=(409,),
+)
+async def approve_valid_api(request: web.Request, path: BatchPath, body: Approval) -> web.Response:
+    view = await approval.approve_valid(
+        ctx_of(request), actor_of(request), path.batch_id, body.note
+    )
+    return json_response(view.as_dict())
+
+
+@routes.post(
+    "/api/v1/rosters/{batch_id}/withdraw",
+    summary="Withdraw a batch not yet (wholly) approved (the uploader or an approver)",
+    path=BatchPath,
+    body=Approval,
+    body_required=False,
+    response=Batch,
+    errors=(409,),
+)
+async def withdraw_api(request: web.Request, path: BatchPath, body: Approval) -> web.Response:
+    view = await returns.withdraw(ctx_of(request), actor_of(request), path.batch_id, body.note)
+    return json_response(view.as_dict())
+
+
+@routes.patch(
+    "/api/v1/rosters/{batch_id}/rows/{row_no}",
+    summary="Fix a row of a waiting batch in place; it is checked again like an upload, and "
+    "a returned batch goes back to the approver",
+    path=RowPath,
+    body=RowFixIn,
+    response=FixedRow,
+    errors=(409,),
+)
+async def fix_row_api(request: web.Request, path: RowPath, body: RowFixIn) -> web.Response:
+    view, row = await returns.fix_row(
+        ctx_of(request),
+        actor_of(request),
+        path.batch_id,
+        path.row_no,
+        returns.RowFix(**body.model_dump()),
+    )
+    return json_response({"batch": view.as_dict(), "row": row.as_dict()})
+
+
 @routes.get(
     "/api/v1/rosters/{batch_id}/credentials.xlsx",
     summary="The initial usernames and passwords of an approved batch; downloadable once "
@@ -298,6 +378,87 @@ async def reject_form(request: web.Request, path: BatchPath, form: Form[NoteForm
     except ProctorError as exc:
         return await _detail_page(request, path.batch_id, error=exc.message, status=exc.status)
     raise web.HTTPSeeOther(f"/admin/rosters/{path.batch_id}?msg=rejected")
+
+
+@routes.post("/admin/rosters/{batch_id}/approve-valid", path=BatchPath, form=NoteForm)
+async def approve_valid_form(
+    request: web.Request, path: BatchPath, form: Form[NoteForm]
+) -> web.Response:
+    try:
+        note = form.valid().note
+        await approval.approve_valid(ctx_of(request), actor_of(request), path.batch_id, note)
+    except ProctorError as exc:
+        return await _detail_page(request, path.batch_id, error=exc.message, status=exc.status)
+    raise web.HTTPSeeOther(f"/admin/rosters/{path.batch_id}?msg=partial")
+
+
+@routes.post("/admin/rosters/{batch_id}/withdraw", path=BatchPath, form=NoteForm)
+async def withdraw_form(
+    request: web.Request, path: BatchPath, form: Form[NoteForm]
+) -> web.Response:
+    try:
+        note = form.valid().note
+        await returns.withdraw(ctx_of(request), actor_of(request), path.batch_id, note)
+    except ProctorError as exc:
+        return await _detail_page(request, path.batch_id, error=exc.message, status=exc.status)
+    raise web.HTTPSeeOther(f"/admin/rosters/{path.batch_id}?msg=withdrawn")
+
+
+async def _row_page(
+    request: web.Request,
+    batch_id: int,
+    row_no: int,
+    *,
+    form: dict[str, str] | None = None,
+    error: str | None = None,
+    status: int = 200,
+) -> web.Response:
+    detail = await service.get_batch(ctx_of(request), actor_of(request), batch_id)
+    row = next((r for r in detail.rows if r.row_no == row_no), None)
+    if row is None:
+        raise web.HTTPNotFound()
+    return page(
+        request,
+        "rosters/row.html",
+        {"b": detail.batch, "d": detail, "r": row, "form": form or {}, "error": error},
+        status=status,
+    )
+
+
+@routes.get("/admin/rosters/{batch_id}/rows/{row_no}", path=RowPath)
+async def row_page(request: web.Request, path: RowPath) -> web.Response:
+    return await _row_page(request, path.batch_id, path.row_no)
+
+
+@routes.post("/admin/rosters/{batch_id}/rows/{row_no}", path=RowPath, form=RowFixIn)
+async def row_form(request: web.Request, path: RowPath, form: Form[RowFixIn]) -> web.Response:
+    try:
+        fix = form.valid()
+        _, row = await returns.fix_row(
+            ctx_of(request),
+            actor_of(request),
+            path.batch_id,
+            path.row_no,
+            returns.RowFix(**fix.model_dump()),
+        )
+    except ProctorError as exc:
+        return await _row_page(
+            request,
+            path.batch_id,
+            path.row_no,
+            form=form.fields,
+            error=exc.message,
+            status=exc.status,
+        )
+    if not row.ok:
+        return await _row_page(
+            request,
+            path.batch_id,
+            path.row_no,
+            form=form.fields,
+            error="已保存，但该行仍有问题：" + "；".join(row.errors),
+        )
+    raise web.HTTPSeeOther(f"/admin/rosters/{path.batch_id}?msg=fixed")
 
 
 @routes.get("/admin/rosters/{batch_id}/credentials.xlsx", path=BatchPath)

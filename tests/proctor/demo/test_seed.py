@@ -21,7 +21,9 @@ from models import (
     Lesson,
     OrgLevel,
     OrgUnit,
+    Reminder,
     Role,
+    RosterBatch,
     TargetGroup,
     TrainingClass,
     TrainingClassMember,
@@ -202,8 +204,13 @@ async def test_demo_learners_have_history_and_belong_to_the_pilot_groups(
 
 async def test_catalog_groups_and_class(ctx: Context, logins: Logins) -> None:
     async with ctx.db() as s:
-        courses = (await s.scalars(select(Course))).all()
-        lessons = (await s.scalars(select(Lesson))).all()
+        # The catalog as published (the demo also has a draft being written, below).
+        courses = (await s.scalars(select(Course).where(Course.published.is_(True)))).all()
+        lessons = (
+            await s.scalars(
+                select(Lesson).join(Course, Course.id == Lesson.course_id).where(Course.published)
+            )
+        ).all()
         categories = set((await s.scalars(select(CourseCategory.id))).all())
         groups = (await s.scalars(select(TargetGroup))).all()
         changsha = await s.scalar(select(OrgUnit).where(OrgUnit.name == "长沙市"))
@@ -254,6 +261,29 @@ async def test_catalog_groups_and_class(ctx: Context, logins: Logins) -> None:
     assert all(p.startswith(changsha.path) for p in members)
     # Each completed course posted its credit under the ledger's once-per-course key.
     assert completions and completions == keyed
+
+
+async def test_staff_work_waits_in_the_demo(ctx: Context, logins: Logins) -> None:
+    """A roster with two rows to return, a draft course with a lesson still without its video,
+    a locked account, reminders sent."""
+    async with ctx.db() as s:
+        batch = await s.scalar(select(RosterBatch))
+        draft = await s.scalar(select(Course).where(Course.published.is_(False)))
+        locked = await s.scalar(select(Account).where(Account.locked_until.is_not(None)))
+        reminders = await s.scalar(select(func.count()).select_from(Reminder))
+        draft_lessons = (
+            (await s.scalars(select(Lesson).where(Lesson.course_id == draft.id))).all()
+            if draft
+            else []
+        )
+    assert batch is not None and (batch.status.value, batch.total_rows, batch.error_rows) == (
+        "pending",
+        8,
+        2,
+    )
+    assert draft is not None and [bool(le.video_url) for le in draft_lessons] == [True, False]
+    assert locked is not None and locked.username == "xy000010"
+    assert reminders
 
 
 async def test_seeding_a_database_with_orgs_is_refused_and_changes_nothing(
