@@ -61,12 +61,14 @@ async def test_author_a_course_with_a_video(
     # The credits follow from the lecture time by the policy, shown as the form is filled.
     preview = page.locator("#new-course .credits-preview")
     await page.wait_for_function(
-        "document.querySelector('#new-course .credits-preview').textContent.includes('1 学时')"
+        "() => document.querySelector('#new-course .credits-preview')"
+        ".textContent.includes('1 学时')"
     )
     assert "1.00 学分" in await preview.inner_text()
     await page.fill("#new-course input[name=lecture_minutes]", "100")
     await page.wait_for_function(
-        "document.querySelector('#new-course .credits-preview').textContent.includes('2 学时')"
+        "() => document.querySelector('#new-course .credits-preview')"
+        ".textContent.includes('2 学时')"
     )
     await page.click("#new-course button[type=submit]")
     await page.wait_for_url("**/admin/courses/*?msg=created")
