@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from models import (
     CaseEvent,
     CaseState,
+    DetectionFlag,
     Notification,
     ReviewCase,
     Role,
@@ -30,6 +31,7 @@ from proctor.review.states import (
     APPEAL_OUTCOMES,
     CONFIRMED,
     DECISIONS,
+    OPEN,
     STATE_NAMES,
     check_move,
     finding_after,
@@ -82,6 +84,13 @@ async def _move(
     )
     if result.rowcount != 1:  # type: ignore[attr-defined]
         raise Conflict("该案件已被其他人员处理，请刷新后查看最新状态", case_id=case.id)
+    # The flags page lists what still waits for a person: a flag is open while its case is.
+    await s.execute(
+        update(DetectionFlag)
+        .where(DetectionFlag.case_id == case.id)
+        .values(status="open" if to in OPEN else "closed")
+        .execution_options(synchronize_session=False)
+    )
     await s.refresh(case)
     s.add(
         CaseEvent(

@@ -543,3 +543,45 @@ async def test_fairness_counts_learners_who_studied_in_authority(
         f"/api/v1/review/fairness?year={YEAR}", headers=await login(client, "tx_reviewer")
     )
     assert (await resp.json())["groups"] == []
+
+
+async def test_the_flags_page_lists_a_flag_while_its_case_is_open(
+    ctx: Context,
+    client: TestClient,
+    fraud: Fraud,
+) -> None:
+    """A decided case's flags leave the flags page; an appeal brings them back until heard."""
+
+    async def listed() -> bool:
+        headers = await login(client, "cs_reviewer")
+        resp = await client.get("/api/v1/flags", headers=headers)
+        assert resp.status == 200, await resp.text()
+        items = (await resp.json())["items"]
+        return any(item["learner_id"] == zhang for item in items)
+
+    zhang = await ctx_learner(ctx, fraud.case_id)
+    assert await listed()
+    assert (await _decide(client, "cs_reviewer", fraud.case_id, "confirmed_fraud")).status == 200
+    assert not await listed()
+    learner = await login(client, "zhang")
+    resp = await client.post(
+        f"/api/v1/me/cases/{fraud.case_id}/appeal",
+        json={"statement": "当天在单位会议室与同事共用电脑学习，可提供会议记录"},
+        headers=learner,
+    )
+    assert resp.status == 200, await resp.text()
+    assert await listed()
+    async with ctx.db() as s:
+        statuses = set(
+            await s.scalars(
+                select(DetectionFlag.status).where(DetectionFlag.case_id == fraud.case_id)
+            )
+        )
+    assert statuses == {"open"}
+
+
+async def ctx_learner(ctx: Context, case_id: int) -> int:
+    async with ctx.db() as s:
+        case = await s.get(ReviewCase, case_id)
+        assert case is not None
+        return case.learner_id
