@@ -8,7 +8,6 @@ from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
-from sqlalchemy import select
 
 from models import DetectionFlag
 from proctor.detection import artifact
@@ -127,17 +126,6 @@ async def run_detect(
         cases_merged=taken.merged,
         labels=labels_used,
     )
-
-
-async def latest_flags(ctx: Context, limit: int = 50) -> list[DetectionFlag]:
-    """The most recent flags, riskiest first."""
-    async with ctx.db() as s:
-        rows = await s.scalars(
-            select(DetectionFlag)
-            .order_by(DetectionFlag.created_at.desc(), DetectionFlag.risk.desc())
-            .limit(limit)
-        )
-        return list(rows.all())
 
 
 @dataclass(frozen=True)
