@@ -143,11 +143,15 @@ class Settings(BaseSettings):
     # Sent statements stay in the outbox this many days (by when what they describe happened),
     # then are deleted; pending ones stay until the LRS takes them.
     xapi_keep_days: int = Field(default=30, ge=1)
+    # /metrics (docs/operations.md): answered to requests that come straight (no
+    # X-Forwarded-For) from these networks, or that carry "Authorization: Bearer <token>".
+    metrics_allow: str = "127.0.0.1/32,::1/128"
+    metrics_token: str = ""
     # argon2 cost; the tests lower it, production keeps the library's defaults.
     argon2_time_cost: int = Field(default=3, ge=1)
     argon2_memory_kib: int = Field(default=65536, ge=8)
 
-    @field_validator("trusted_proxies")
+    @field_validator("trusted_proxies", "metrics_allow")
     @classmethod
     def _proxies_parse(cls, value: str) -> str:
         parse_networks(value)  # refuse a typo at start-up rather than trust nobody silently

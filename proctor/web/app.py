@@ -11,15 +11,18 @@ from aiohttp import web
 
 from proctor.catalog.media import Transcoder
 from proctor.kernel.context import Context, open_context
+from proctor.kernel.metrics import instrument_pool
 from proctor.kernel.security.forwarding import parse_networks
 from proctor.kernel.settings import Settings
 from proctor.study.partitions import keep_partitions_ahead
 from proctor.study.runtime import make_tracker
+from proctor.web.access import access_middleware, echo_request_id
 from proctor.web.csrf import csrf_middleware
 from proctor.web.forwarding import TRUSTED_PROXIES, forwarded_middleware
 from proctor.web.headers import add_security_headers, hide_server_version
 from proctor.web.keys import CTX, TRANSCODER
 from proctor.web.media import serve_media
+from proctor.web.metrics import serve_metrics
 from proctor.web.middlewares import LoginBinding, auth_middleware, error_middleware
 from proctor.web.openapi import OPENAPI_DOC, serve_document
 from proctor.web.render import TEMPLATES, make_environment
@@ -38,17 +41,26 @@ def create_app(settings: Settings | None = None, *, ctx: Context | None = None) 
             raise TypeError("create_app needs the settings (the CLI reads them) or a context")
         settings = ctx.settings
     app = web.Application(
-        middlewares=[forwarded_middleware, error_middleware, auth_middleware, csrf_middleware],
+        middlewares=[
+            forwarded_middleware,
+            access_middleware,
+            error_middleware,
+            auth_middleware,
+            csrf_middleware,
+        ],
         client_max_size=settings.max_upload_bytes + 64 * 1024,
     )
     app[TEMPLATES] = make_environment()
     app[TRUSTED_PROXIES] = parse_networks(settings.trusted_proxies)
     app[BINDING] = LoginBinding()
     app.on_response_prepare.append(add_security_headers)
+    app.on_response_prepare.append(echo_request_id)
     hide_server_version()
 
     async def database(app: web.Application) -> AsyncIterator[None]:
         app[CTX] = context = ctx if ctx is not None else open_context(settings)
+        if ctx is None:
+            instrument_pool(context.engine)
         try:
             yield
         finally:
@@ -95,4 +107,5 @@ def create_app(settings: Settings | None = None, *, ctx: Context | None = None) 
     app.router.add_get("/api/openapi.json", serve_document)
     app.router.add_static("/static/", HERE / "static", name="static")
     app.router.add_get("/media/{path:.+}", serve_media, name="media")
+    app.router.add_get("/metrics", serve_metrics, name="metrics")
     return app
