@@ -41,7 +41,7 @@ def run_worker(settings: Settings, host: str, port: int, reuse_port: bool, banne
 
     logs.configure()
     web.run_app(
-        create_app(settings),
+        create_app(settings, jobs=settings.jobs_enabled),
         host=host,
         port=port,
         reuse_port=reuse_port,

@@ -10,6 +10,8 @@ from pathlib import Path
 from aiohttp import web
 
 from proctor.catalog.media import Transcoder
+from proctor.jobs import registry
+from proctor.jobs.runner import Scheduler
 from proctor.kernel.context import Context, open_context
 from proctor.kernel.metrics import instrument_pool
 from proctor.kernel.security.forwarding import parse_networks
@@ -33,9 +35,14 @@ from tracker.web.keys import BINDING, TRACKER
 HERE = Path(__file__).parent
 
 
-def create_app(settings: Settings | None = None, *, ctx: Context | None = None) -> web.Application:
+def create_app(
+    settings: Settings | None = None, *, ctx: Context | None = None, jobs: bool = False
+) -> web.Application:
     """Build the web application. No I/O here: each resource is opened (or borrowed) by its
-    own cleanup context when the app starts, and closed in reverse order when it stops."""
+    own cleanup context when the app starts, and closed in reverse order when it stops.
+
+    ``jobs``: run the scheduled jobs (``proctor serve`` does when PROCTOR_JOBS_ENABLED; tests
+    and tools that embed the app do not, unless they ask)."""
     if settings is None:
         if ctx is None:
             raise TypeError("create_app needs the settings (the CLI reads them) or a context")
@@ -79,8 +86,20 @@ def create_app(settings: Settings | None = None, *, ctx: Context | None = None) 
             yield
 
     async def session_reaper(app: web.Application) -> AsyncIterator[None]:
-        async with reaping(app[TRACKER], sweep_interval_s=app[CTX].settings.sweep_interval_s):
+        async with reaping(
+            app[TRACKER], sweep_interval_s=app[CTX].settings.sweep_interval_s, sweep=not jobs
+        ):
             yield
+
+    async def job_scheduler(app: web.Application) -> AsyncIterator[None]:
+        scheduler = Scheduler(app[CTX], registry.jobs(app[CTX], app[TRACKER]))
+        task = asyncio.create_task(scheduler.run_forever(), name="jobs")
+        try:
+            yield
+        finally:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
 
     async def partition_upkeep(app: web.Application) -> AsyncIterator[None]:
         task = asyncio.create_task(keep_partitions_ahead(app[CTX].engine), name="partitions")
@@ -103,6 +122,8 @@ def create_app(settings: Settings | None = None, *, ctx: Context | None = None) 
 
     app.cleanup_ctx.extend([database, hot_state, evidence_writer, session_reaper, partition_upkeep])
     app.cleanup_ctx.append(video_transcoder)
+    if jobs:
+        app.cleanup_ctx.append(job_scheduler)
     app[OPENAPI_DOC] = setup_routes(app)
     app.router.add_get("/api/openapi.json", serve_document)
     app.router.add_static("/static/", HERE / "static", name="static")
