@@ -15,7 +15,7 @@ import time
 from collections.abc import Sequence
 
 from proctor.jobs import runs
-from proctor.jobs.schedule import Job, backoff_s
+from proctor.jobs.schedule import Every, Job, backoff_s
 from proctor.kernel.context import Context
 from proctor.kernel.logs import REQUEST_ID
 from proctor.kernel.metrics import JOB_RUNS, JOB_SECONDS
@@ -41,7 +41,13 @@ class Scheduler:
                 await self.tick(dt.datetime.now(dt.UTC))
             except Exception:
                 log.exception("job scheduler tick failed; retried next tick")
-            await asyncio.sleep(self.ctx.settings.jobs_tick_s)
+            await asyncio.sleep(self.tick_s)
+
+    @property
+    def tick_s(self) -> float:
+        """The configured tick, or the shortest interval job's, whichever is shorter."""
+        shortest = [j.when.seconds for j in self.jobs if isinstance(j.when, Every)]
+        return min([self.ctx.settings.jobs_tick_s, *shortest])
 
     async def tick(self, now: dt.datetime) -> list[str]:
         """Offer each job's current slot; run those this process wins. Returns their names."""
