@@ -33,6 +33,7 @@ from models.exams import (
     ExamItem,
     ItemKind,
 )
+from models.jobs import JobRun
 from models.media import MediaJob, MediaState
 from models.org import Liaison, OrgLevel, OrgUnit
 from models.people import Account, Learner, LoginSession, Role
@@ -80,6 +81,7 @@ __all__ = [
     "Finding",
     "Heartbeat",
     "ItemKind",
+    "JobRun",
     "Learner",
     "Lesson",
     "LessonProgress",

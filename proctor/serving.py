@@ -9,17 +9,23 @@ there. The embedded hot state lives in one process's memory, so several workers 
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import multiprocessing
 import os
+import shutil
 import signal
+import tempfile
 import time
+from collections.abc import Iterator
 from multiprocessing.process import BaseProcess
+from pathlib import Path
 from types import FrameType
 
 import click
 from aiohttp import web
 
+from proctor.kernel.metrics import MULTIPROC_ENV, worker_exited
 from proctor.kernel.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -30,13 +36,16 @@ MIN_UPTIME_S = 5.0
 
 def run_worker(settings: Settings, host: str, port: int, reuse_port: bool, banner: bool) -> None:
     """One server process (the child's entry point)."""
+    from proctor.kernel import logs
     from proctor.web.app import create_app
 
+    logs.configure()
     web.run_app(
-        create_app(settings),
+        create_app(settings, jobs=settings.jobs_enabled),
         host=host,
         port=port,
         reuse_port=reuse_port,
+        access_log=None,  # proctor.web.access logs each request as JSON
         print=(lambda _msg: click.echo(f"proctor 已启动：http://{host}:{port}/"))
         if banner
         else None,
@@ -53,6 +62,28 @@ def serve(settings: Settings, host: str, port: int, workers: int) -> None:
             "多个工作进程须共用 Redis 热状态：请设置 PROCTOR_REDIS_URL（内置热状态只在单个进程内）"
         )
     Supervisor(settings, host, port, workers).run()
+
+
+@contextlib.contextmanager
+def metrics_folder() -> Iterator[Path]:
+    """The folder where the workers keep their metric values (prometheus-client multiprocess
+    mode), so that a scrape answered by any worker counts all of them.
+
+    An operator's PROMETHEUS_MULTIPROC_DIR is used (and emptied: values of a previous run
+    would be counted again); else a private temporary folder, removed at the end. Set before
+    the workers start: they read it when they first import prometheus-client.
+    """
+    given = os.environ.get(MULTIPROC_ENV)
+    folder = Path(given) if given else Path(tempfile.mkdtemp(prefix="proctor-metrics-"))
+    folder.mkdir(parents=True, exist_ok=True)
+    for stale in folder.glob("*.db"):
+        stale.unlink()
+    os.environ[MULTIPROC_ENV] = str(folder)
+    try:
+        yield folder
+    finally:
+        if not given:
+            shutil.rmtree(folder, ignore_errors=True)
 
 
 class Supervisor:
@@ -87,6 +118,10 @@ class Supervisor:
         """Supervise until stopped; returns when every worker has exited."""
         signal.signal(signal.SIGTERM, self._stop)
         signal.signal(signal.SIGINT, self._stop)
+        with metrics_folder():
+            self._supervise()
+
+    def _supervise(self) -> None:
         for slot in range(self.workers):
             self._start(slot)
         click.echo(
@@ -99,6 +134,8 @@ class Supervisor:
                 if proc.is_alive():
                     continue
                 del self._procs[slot]
+                if proc.pid is not None:
+                    worker_exited(proc.pid)
                 if self._stopping:
                     continue
                 if time.monotonic() - started < MIN_UPTIME_S:

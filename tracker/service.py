@@ -7,6 +7,7 @@ The client reports; the server decides. Every decision is made by the pure funct
 from __future__ import annotations
 
 import secrets
+import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -14,6 +15,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from models import LessonProgress, StudySession
+from tracker import metrics
 from tracker import segments as seg
 from tracker.challenges import draw_challenge, next_due
 from tracker.errors import ServiceError
@@ -196,7 +198,9 @@ class Tracker:
                 reply=f"{verdict.credited_ms}|{','.join(verdict.codes)}",
                 evidence_n=state.evidence_n + len(evidence),
             )
-            if await self.store.commit(snap.version, new_state, verdict.learner, evidence):
+            if await self._commit(snap.version, new_state, verdict.learner, evidence):
+                if verdict.issued is not None:
+                    metrics.CHALLENGES_ISSUED.inc()
                 await self._settle()
                 return reply
         raise TrackerError("busy", 503, "服务繁忙，请稍后重试", retry_after=1)
@@ -308,7 +312,10 @@ class Tracker:
             committed = replace(
                 result.session, evidence_n=result.session.evidence_n + len(evidence)
             )
-            if await self.store.commit(snap.version, committed, snap.learner, evidence):
+            if await self._commit(snap.version, committed, snap.learner, evidence):
+                (metrics.ANSWERED_RIGHT if result.correct else metrics.ANSWERED_WRONG).inc()
+                if result.reissued:
+                    metrics.CHALLENGES_ISSUED.inc()
                 await self._settle()
                 nxt = result.session.challenge
                 return {
@@ -361,7 +368,21 @@ class Tracker:
             # Records committed before the end: the summary waits until SQL holds them all.
             expected=state.evidence_n,
         )
-        return await self.store.commit(snap.version, replace(state, ended=True), learner, [end])
+        return await self._commit(snap.version, replace(state, ended=True), learner, [end])
+
+    async def _commit(
+        self,
+        expected_version: int,
+        session: SessionState,
+        learner: LearnerState,
+        evidence: list[Evidence],
+    ) -> bool:
+        """The store's compare-and-set, timed (the hot-state round trip metric)."""
+        began = time.perf_counter()
+        try:
+            return await self.store.commit(expected_version, session, learner, evidence)
+        finally:
+            metrics.HOTSTATE_COMMIT.observe(time.perf_counter() - began)
 
     async def expire(self, now_ms: int, limit: int = 200) -> int:
         """End sessions that missed their heartbeats; returns how many were ended."""

@@ -19,6 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from models import Heartbeat, Lesson, LessonProgress, SessionEvent, StudySession
+from tracker import metrics
 from tracker import segments as seg
 from tracker.evidence import BeatRecord, EndRecord, EventRecord, Evidence
 from tracker.finalize import (
@@ -81,6 +82,19 @@ def event_row(e: EventRecord | EndRecord) -> dict[str, Any]:
     }
 
 
+def _observe_lag(records: list[Evidence]) -> None:
+    # An end record carries the session's last beat time, not when it was committed: only
+    # beats and events date their commit.
+    times = [
+        e.received_ms if isinstance(e, BeatRecord) else e.at_ms
+        for e in records
+        if not isinstance(e, EndRecord)
+    ]
+    metrics.EVIDENCE_WRITTEN.inc(len(records))
+    if times:
+        metrics.WRITER_LAG.observe(max(0.0, time.time() - min(times) / 1000))
+
+
 class EvidenceWriter:
     """Drains evidence into SQL in batches; one per tracker process."""
 
@@ -106,9 +120,11 @@ class EvidenceWriter:
                 entries = await self.store.read_evidence(self.batch)
                 if not entries:
                     return written
-                await self.write([e for _, e in entries])
+                records = [e for _, e in entries]
+                await self.write(records)
                 await self.store.ack_evidence([h for h, _ in entries])
                 written += len(entries)
+                _observe_lag(records)
 
     async def write(self, entries: list[Evidence]) -> None:
         """Write entries (each with its durable id) in one transaction, idempotently."""

@@ -6,6 +6,7 @@ hot-state store, so a fresh machine needs neither PostgreSQL nor Redis.
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 from pathlib import Path
 from typing import Literal
@@ -15,6 +16,8 @@ from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from proctor.kernel.security.forwarding import parse_networks
+
+_HHMM = re.compile(r"([01]\d|2[0-3]):[0-5]\d")
 
 
 class Settings(BaseSettings):
@@ -143,14 +146,47 @@ class Settings(BaseSettings):
     # Sent statements stay in the outbox this many days (by when what they describe happened),
     # then are deleted; pending ones stay until the LRS takes them.
     xapi_keep_days: int = Field(default=30, ge=1)
+    # Scheduled jobs inside `proctor serve` (docs/operations.md, "Scheduled jobs"): times of
+    # day are academy time (Asia/Shanghai) "HH:MM"; a job whose time or interval is empty
+    # or 0 does not run (cron can run its command instead). Detection covers the last
+    # job_detect_days full days; a failed run is retried job_retry_attempts times in all,
+    # after job_retry_base_s * 2^(attempt-1) seconds; a run still "running" after
+    # job_stale_minutes is taken over (its process died). job_run rows are kept job_keep_days.
+    jobs_enabled: bool = True
+    jobs_tick_s: float = Field(default=5.0, ge=0.1, le=300)
+    job_detect_at: str = "02:00"
+    job_detect_days: int = Field(default=7, ge=1, le=92)
+    job_exams_every_minutes: int = Field(default=15, ge=0, le=24 * 60)
+    job_reports_at: str = "03:00"
+    job_partitions_at: str = "04:00"
+    job_reminders_at: str = "08:30"
+    job_xapi_every_minutes: int = Field(default=5, ge=0, le=24 * 60)
+    job_retry_attempts: int = Field(default=3, ge=1, le=20)
+    job_retry_base_s: float = Field(default=60.0, gt=0)
+    job_stale_minutes: int = Field(default=120, ge=1)
+    job_keep_days: int = Field(default=30, ge=1)
+    # Raw beats kept online by the daily partition upkeep (0: never pruned by it; `proctor db
+    # prune-beats` does it by hand). Beats cited by review cases are always kept.
+    beats_keep_days: int = Field(default=0, ge=0)
+    # /metrics (docs/operations.md): answered to requests that come straight (no
+    # X-Forwarded-For) from these networks, or that carry "Authorization: Bearer <token>".
+    metrics_allow: str = "127.0.0.1/32,::1/128"
+    metrics_token: str = ""
     # argon2 cost; the tests lower it, production keeps the library's defaults.
     argon2_time_cost: int = Field(default=3, ge=1)
     argon2_memory_kib: int = Field(default=65536, ge=8)
 
-    @field_validator("trusted_proxies")
+    @field_validator("trusted_proxies", "metrics_allow")
     @classmethod
     def _proxies_parse(cls, value: str) -> str:
         parse_networks(value)  # refuse a typo at start-up rather than trust nobody silently
+        return value
+
+    @field_validator("job_detect_at", "job_reports_at", "job_partitions_at", "job_reminders_at")
+    @classmethod
+    def _time_of_day(cls, value: str) -> str:
+        if value and not _HHMM.fullmatch(value):
+            raise ValueError("must be a time of day HH:MM (00:00-23:59), or empty for never")
         return value
 
     @field_validator("xapi_endpoint", "xapi_homepage", "xapi_activity_base")

@@ -10,6 +10,7 @@ from aiohttp import web
 
 from proctor.accounts import service as accounts
 from proctor.kernel.errors import Unauthenticated
+from proctor.web.access import DISCONNECTED
 from proctor.web.keys import ACTOR, SESSION_COOKIE, TOKEN, ctx_of, is_api
 from proctor.web.render import page
 from tracker.errors import ServiceError
@@ -30,6 +31,7 @@ PUBLIC_PREFIXES = (
     "/api/openapi.json",
     "/healthz",
     "/readyz",
+    "/metrics",
 )
 # Reachable while a first-login password change is pending.
 PASSWORD_CHANGE_PATHS = ("/password", "/api/v1/me/password", "/logout", "/api/v1/logout")
@@ -68,6 +70,8 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
         # A 405 names the methods the resource does take (RFC 9110).
         allow = {"Allow": exc.headers["Allow"]} if "Allow" in exc.headers else None
         return problem(exc.status, code, detail, headers=allow)
+    except DISCONNECTED:
+        raise  # the client is gone: the access log says so in one line
     except Exception:
         log.exception("unhandled error on %s %s", request.method, request.path)
         if is_api(request):

@@ -18,6 +18,7 @@ from proctor.web.handlers import (
     flags,
     health,
     home,
+    jobs,
     learners,
     orgtree,
     recovery,
@@ -49,6 +50,7 @@ FEATURES: list[Routes] = [
     recovery.routes,
     authoring.routes,
     reminders.routes,
+    jobs.routes,
 ]
 
 

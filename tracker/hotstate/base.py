@@ -106,6 +106,9 @@ class HotStore(Protocol):
     async def forget_deadline(self, sid: str) -> None:
         """Stop tracking a session's expiry (it ended)."""
 
+    async def pending(self) -> int:
+        """Evidence entries not yet acknowledged (written to SQL), for monitoring."""
+
     async def alive(self, sids: list[str]) -> set[str]:
         """The sessions of ``sids`` the store still holds (ended or not)."""
 

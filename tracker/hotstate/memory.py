@@ -105,6 +105,9 @@ class MemoryStore:
     async def forget_deadline(self, sid: str) -> None:
         self._deadlines.pop(sid, None)
 
+    async def pending(self) -> int:
+        return len(self._evidence)
+
     async def alive(self, sids: list[str]) -> set[str]:
         return {sid for sid in sids if sid in self._sessions}
 

@@ -73,12 +73,16 @@ async def writing(tracker: Tracker, *, flush_interval_s: float = 0.5) -> AsyncIt
 
 
 @contextlib.asynccontextmanager
-async def reaping(tracker: Tracker, *, sweep_interval_s: float = 30.0) -> AsyncIterator[None]:
-    """The reaper (sessions whose beats stopped) and the sweep (summaries, orphans)."""
-    tasks = [
-        asyncio.create_task(reap_forever(tracker), name="session-reaper"),
-        asyncio.create_task(sweep_forever(tracker, sweep_interval_s), name="session-sweep"),
-    ]
+async def reaping(
+    tracker: Tracker, *, sweep_interval_s: float = 30.0, sweep: bool = True
+) -> AsyncIterator[None]:
+    """The reaper (sessions whose beats stopped) and the sweep (summaries, orphans); an
+    embedding app with a job scheduler runs the sweep as one of its jobs instead."""
+    tasks = [asyncio.create_task(reap_forever(tracker), name="session-reaper")]
+    if sweep:
+        tasks.append(
+            asyncio.create_task(sweep_forever(tracker, sweep_interval_s), name="session-sweep")
+        )
     try:
         yield
     finally:

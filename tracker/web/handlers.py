@@ -9,6 +9,7 @@ from typing import Any
 
 from aiohttp import web
 
+from tracker import metrics
 from tracker.errors import ServiceError
 from tracker.hotstate.base import StoreUnavailable
 from tracker.protocol import (
@@ -88,16 +89,25 @@ def client_ip(request: web.Request) -> str:
 @routes.post(PREFIX + "/beats")
 @tracked
 async def beat(request: web.Request) -> web.StreamResponse:
-    data = await read_body(request)
-    hb = parse_beat(data)
-    reply = await request.config_dict[TRACKER].heartbeat(
-        request.match_info["sid"],
-        _token(request),
-        hb,
-        ip=client_ip(request),
-        now_ms=now_ms(),
-        bind=binding(request),
-    )
+    try:
+        hb = parse_beat(await read_body(request))
+        began = time.perf_counter()
+        reply = await request.config_dict[TRACKER].heartbeat(
+            request.match_info["sid"],
+            _token(request),
+            hb,
+            ip=client_ip(request),
+            now_ms=now_ms(),
+            bind=binding(request),
+        )
+        metrics.VERIFICATION.observe(time.perf_counter() - began)
+    except ServiceError as exc:
+        metrics.BEATS_REFUSED.labels(exc.code).inc()
+        raise
+    except StoreUnavailable:
+        metrics.BEATS_REFUSED.labels("hot_state_unavailable").inc()
+        raise
+    metrics.BEATS_ACCEPTED.inc()
     return web.json_response(reply)
 
 
