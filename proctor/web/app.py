@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator
-from pathlib import Path
 
 from aiohttp import web
 
@@ -19,15 +18,13 @@ from proctor.web.csrf import csrf_middleware
 from proctor.web.forwarding import TRUSTED_PROXIES, forwarded_middleware
 from proctor.web.headers import add_security_headers, hide_server_version
 from proctor.web.keys import CTX, TRANSCODER
-from proctor.web.media import serve_media
+from proctor.web.media import serve_favicon, serve_media, serve_static
 from proctor.web.middlewares import LoginBinding, auth_middleware, error_middleware
 from proctor.web.openapi import OPENAPI_DOC, serve_document
 from proctor.web.render import TEMPLATES, make_environment
 from proctor.web.routes import setup_routes
 from tracker.web.app import reaping, writing
 from tracker.web.keys import BINDING, TRACKER
-
-HERE = Path(__file__).parent
 
 
 def create_app(settings: Settings | None = None, *, ctx: Context | None = None) -> web.Application:
@@ -93,6 +90,7 @@ def create_app(settings: Settings | None = None, *, ctx: Context | None = None) 
     app.cleanup_ctx.append(video_transcoder)
     app[OPENAPI_DOC] = setup_routes(app)
     app.router.add_get("/api/openapi.json", serve_document)
-    app.router.add_static("/static/", HERE / "static", name="static")
+    app.router.add_get("/static/{path:.+}", serve_static, name="static")
+    app.router.add_get("/favicon.ico", serve_favicon, name="favicon")
     app.router.add_get("/media/{path:.+}", serve_media, name="media")
     return app
