@@ -23,6 +23,8 @@ class CaseState(enum.StrEnum):
     IN_REVIEW = "in_review"
     CONFIRMED_PROXY = "confirmed_proxy"  # 请人代学 confirmed
     CONFIRMED_FRAUD = "confirmed_fraud"  # 弄虚作假骗取学分 confirmed
+    # 考试作弊 confirmed; stored as VARCHAR(32) without a CHECK, so no migration is needed.
+    CONFIRMED_EXAM_CHEATING = "confirmed_exam_cheating"
     NO_MISCONDUCT = "no_misconduct"
     INSUFFICIENT_EVIDENCE = "insufficient_evidence"
     APPEALED = "appealed"
@@ -35,6 +37,7 @@ class Finding(enum.StrEnum):
 
     PROXY_STUDY = "proxy_study"
     CREDIT_FRAUD = "credit_fraud"
+    EXAM_CHEATING = "exam_cheating"  # voids the flagged attempts while it stands
 
 
 class ReviewCase(Base):

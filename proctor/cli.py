@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import json
+import shutil
 import sys
 from pathlib import Path
 
@@ -228,6 +229,12 @@ def demo(port: int | None, learners: int, no_serve: bool) -> None:
         finally:
             await ctx.close()
 
+    if shutil.which("ffmpeg") is None:
+        # Without it the lessons have no video files; the player says so to the learner.
+        click.echo(
+            "提示：未找到 ffmpeg，演示课程将没有视频文件，播放页会提示“本讲视频暂时无法播放”。"
+            "安装 ffmpeg（如 apt-get install ffmpeg）后重新运行 proctor demo 即可生成课程视频。"
+        )
     click.echo("正在写入演示数据并生成课程视频（首次约需 1 分钟）…")
     logins = asyncio.run(prepare())
     port = port or settings.port

@@ -255,11 +255,15 @@ async def _completions(
     session: AsyncSession, learner_id: int, year: int, entries: list[EntryView]
 ) -> list[CompletionView]:
     # The credits a completion earned are those of its course line (not a bonus, not the
-    # reversal), found by the course key the ledger posts it under.
+    # reversal), found by the course key the ledger posts it under. A course credited by the
+    # previous system's import is a legacy line under the same key, so it counts too.
     keys = {
         ledger.course_key(learner_id, e.course_id): e
         for e in entries
-        if e.course_id is not None and e.source in ("attention", "designated")
+        if e.course_id is not None
+        and e.kind != CreditKind.BONUS.value
+        and e.source
+        in (CreditSource.ATTENTION.value, CreditSource.DESIGNATED.value, CreditSource.LEGACY.value)
     }
     rows = (
         await session.execute(

@@ -36,7 +36,10 @@ def video_path(media_dir: Path, seconds: int) -> Path:
 def _run_ffmpeg(args: list[str], out: Path) -> bool:
     ffmpeg = shutil.which("ffmpeg")
     if ffmpeg is None:
-        log.warning("ffmpeg not found: demo lessons have no video files")
+        log.warning(
+            "ffmpeg not found on PATH: demo lessons get no video files and the player tells "
+            "learners the video is unavailable; install ffmpeg and rerun `proctor demo`"
+        )
         return False
     out.parent.mkdir(parents=True, exist_ok=True)
     # Written aside and renamed, so an interrupted run never leaves a truncated "cached" file.

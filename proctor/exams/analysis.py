@@ -41,6 +41,8 @@ REASON_NAMES = {
     "C02": "相同的错误答案",
     "C03": "雷同统计检验",
     "C04": "可能为被抄袭方",
+    "C05": "填入答案的时间紧随对方",
+    "C06": "对方交卷后集中填入相同答案",
     "K01": "答对题用时异常短",
     "K02": "疑似事先知道部分答案",
     "K03": "作答时间拟合异常",
@@ -53,7 +55,7 @@ REASON_NAMES = {
 
 def _reasons(raw: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [
-        {"name": REASON_NAMES.get(str(r.get("id")), str(r.get("id"))), "kind": "behaviour", **r}
+        {"name": REASON_NAMES.get(str(r.get("id")), "考试异常"), "kind": "behaviour", **r}
         for r in raw
     ]
 

@@ -33,6 +33,7 @@ from proctor.kernel.calendar import study_year
 from proctor.kernel.context import Context
 from proctor.kernel.errors import Conflict, InvalidInput, NotFound
 from proctor.kernel.races import retry_on_race
+from proctor.review.consequences import voided_attempts
 
 MISSING = "考试记录不存在"
 
@@ -109,6 +110,9 @@ async def _start(
         if window != "open":
             raise Conflict("考试尚未开始" if window == "upcoming" else "考试已结束")
         if any(a.passed for a in mine):
+            # A voided pass still ends the exam for the learner: cheating does not buy a retry.
+            if await voided_attempts(s, [a.id for a in mine if a.passed]):
+                raise Conflict("您的答卷已被认定考试作弊并作废，不能再次参加本次考试")
             raise Conflict("您已通过本次考试，无需再考")
         if len(mine) >= exam.attempts_allowed:
             raise Conflict(f"已用完 {exam.attempts_allowed} 次考试机会")

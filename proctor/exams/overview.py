@@ -14,6 +14,7 @@ from proctor.exams.rules import window_status
 from proctor.kernel.authz import STAFF_ROLES, Actor
 from proctor.kernel.context import Context
 from proctor.kernel.errors import Conflict, Forbidden, NotFound
+from proctor.review.consequences import voided_attempt_ids
 
 
 @dataclass(frozen=True)
@@ -23,10 +24,10 @@ class ExamRow:
     exam: Exam
     course: Course
     status: str  # upcoming / open / closed
-    examinees: int
-    finished: int
-    passed: int
-    mean_score: float | None
+    examinees: int  # learners with an attempt
+    finished: int  # of them, who handed one in
+    passed: int  # of them, who passed (voided attempts excluded)
+    mean_score: float | None  # mean of each examinee's best score
     flags: int
     can_analyse: bool
 
@@ -63,21 +64,33 @@ async def overview(ctx: Context, actor: Actor, now: dt.datetime) -> list[ExamRow
                 .order_by(Exam.closes_at.desc(), Exam.id)
             )
         ).all()
+        # Everything counts examinees, not attempts: a learner who sat twice and passed once
+        # is one examinee, one hand-in and one pass. A voided attempt (考试作弊) passes nobody.
         finished = ExamAttempt.state != AttemptState.OPEN
+        passed = (ExamAttempt.passed.is_(True)) & ExamAttempt.id.not_in(voided_attempt_ids())
+        per_learner = (
+            select(
+                ExamAttempt.exam_id.label("exam_id"),
+                func.max(case((finished, 1), else_=0)).label("done"),
+                func.max(case((passed, 1), else_=0)).label("passed"),
+                func.max(ExamAttempt.score).label("best"),
+            )
+            .join(Learner, Learner.id == ExamAttempt.learner_id)
+            .where(actor.in_scope(Learner.org_path))
+            .group_by(ExamAttempt.exam_id, ExamAttempt.learner_id)
+            .subquery()
+        )
         stats = {
-            exam_id: (examinees, done, passed, mean)
-            for exam_id, examinees, done, passed, mean in (
+            exam_id: (examinees, done, passed_n, mean)
+            for exam_id, examinees, done, passed_n, mean in (
                 await s.execute(
                     select(
-                        ExamAttempt.exam_id,
-                        func.count(func.distinct(ExamAttempt.learner_id)),
-                        func.sum(case((finished, 1), else_=0)),
-                        func.sum(case((ExamAttempt.passed.is_(True), 1), else_=0)),
-                        func.avg(ExamAttempt.score),
-                    )
-                    .join(Learner, Learner.id == ExamAttempt.learner_id)
-                    .where(actor.in_scope(Learner.org_path))
-                    .group_by(ExamAttempt.exam_id)
+                        per_learner.c.exam_id,
+                        func.count(),
+                        func.sum(per_learner.c.done),
+                        func.sum(per_learner.c.passed),
+                        func.avg(per_learner.c.best),
+                    ).group_by(per_learner.c.exam_id)
                 )
             ).all()
         }

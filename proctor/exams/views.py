@@ -26,6 +26,7 @@ from proctor.exams import rules
 from proctor.kernel.authz import Actor
 from proctor.kernel.context import Context
 from proctor.kernel.errors import Forbidden
+from proctor.review.consequences import voided_attempts
 
 # The page reports at this interval; the server stamps every event with its own clock.
 BEAT_INTERVAL_S = 15
@@ -49,6 +50,8 @@ class ExamCard:
     passed: bool
     open_attempt_id: int | None
     status: str  # upcoming / open / closed
+    # A pass voided by a 考试作弊 finding: it no longer counts, and its bonus was reversed.
+    voided: bool = False
 
 
 async def exams_for_learner(ctx: Context, actor: Actor, now: dt.datetime) -> list[ExamCard]:
@@ -67,6 +70,7 @@ async def exams_for_learner(ctx: Context, actor: Actor, now: dt.datetime) -> lis
         attempts = (
             await s.scalars(select(ExamAttempt).where(ExamAttempt.learner_id == learner_id))
         ).all()
+        voided = await voided_attempts(s, [a.id for a in attempts])
     cards = []
     for exam, course in rows:
         mine = [a for a in attempts if a.exam_id == exam.id]
@@ -79,9 +83,10 @@ async def exams_for_learner(ctx: Context, actor: Actor, now: dt.datetime) -> lis
                 course=course,
                 attempts_used=len(mine),
                 best_score=max(scores) if scores else None,
-                passed=any(a.passed for a in mine),
+                passed=any(a.passed and a.id not in voided for a in mine),
                 open_attempt_id=open_one.id if open_one else None,
                 status=status,
+                voided=any(a.id in voided for a in mine),
             )
         )
     return cards

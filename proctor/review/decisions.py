@@ -23,6 +23,7 @@ from models import (
     utcnow,
 )
 from proctor.kernel.authz import Actor
+from proctor.kernel.calendar import ACADEMY_TZ
 from proctor.kernel.context import Context
 from proctor.kernel.errors import Conflict, Forbidden, InvalidInput, NotFound
 from proctor.review import consequences
@@ -31,6 +32,7 @@ from proctor.review.states import (
     APPEAL_OUTCOMES,
     CONFIRMED,
     DECISIONS,
+    FINDING_NAMES,
     OPEN,
     STATE_NAMES,
     check_move,
@@ -168,18 +170,29 @@ async def add_note(ctx: Context, actor: Actor, case_id: int, text: str) -> None:
         )
 
 
-def _notice(case: ReviewCase, state: CaseState, deadline: dt.datetime | None) -> tuple[str, str]:
+def _notice(
+    case: ReviewCase, state: CaseState, deadline: dt.datetime | None, done: dict[str, Any]
+) -> tuple[str, str]:
     name = STATE_NAMES[state]
     if state in CONFIRMED:
         assert deadline is not None  # noqa: S101 - set with every confirming decision
-        local = deadline.astimezone(dt.timezone(dt.timedelta(hours=8)))
+        assert case.finding is not None  # noqa: S101 - set by every confirming decision
+        local = deadline.astimezone(ACADEMY_TZ)
+        what = "考试" if state is CaseState.CONFIRMED_EXAM_CHEATING else "在线学习"
+        summary = done.get("summary")
         return (
             f"学习情况审核结果：{name}",
-            f"经人工审核，您 {case.period_start} 至 {case.period_end} 的在线学习情况被认定为“{name}”。"
-            f"如有异议，请于 {local:%Y-%m-%d %H:%M} 前在“我的档案”中提出申诉并说明情况。",
+            f"经人工审核，您 {case.period_start} 至 {case.period_end} 的{what}情况被认定为"
+            f"“{FINDING_NAMES[case.finding]}”。"
+            + (f"处理结果：{summary}。" if summary else "")
+            + f"如有异议，请于 {local:%Y-%m-%d %H:%M} 前在“我的档案”中提出申诉并说明情况。",
         )
     if state in APPEAL_OUTCOMES:
-        return (f"申诉处理结果：{name}", f"您就案件 #{case.id} 提出的申诉已处理：{name}。")
+        summary = done.get("summary")
+        return (
+            f"申诉处理结果：{name}",
+            f"您就案件 #{case.id} 提出的申诉已处理：{name}。" + (f"{summary}。" if summary else ""),
+        )
     return (
         f"学习情况审核结果：{name}",
         f"系统曾对您 {case.period_start} 至 {case.period_end} 的学习情况提示异常，"
@@ -197,7 +210,7 @@ async def _conclude(
 ) -> dict[str, Any]:
     """After a decision or an appeal's: its consequences, recorded, and the learner's notice."""
     done = await consequences.apply(s, case, target, actor.account_id, reason)
-    title, body = _notice(case, target, deadline)
+    title, body = _notice(case, target, deadline, done)
     s.add(
         Notification(
             learner_id=case.learner_id,
@@ -213,7 +226,7 @@ async def _conclude(
                 case_id=case.id,
                 actor_id=actor.account_id,
                 action="consequences",
-                reason="决定的后果已执行",
+                reason=str(done.get("summary", "")),
                 model_version=case.model_version,
                 thresholds=case.thresholds,
                 detail=done,
@@ -237,7 +250,8 @@ async def decide(
         target = None
     if target not in DECISIONS:
         raise InvalidInput(
-            "结论只能是 confirmed_proxy、confirmed_fraud、no_misconduct 或 insufficient_evidence",
+            "结论只能是 confirmed_proxy、confirmed_fraud、confirmed_exam_cheating、no_misconduct"
+            " 或 insufficient_evidence",
             field="outcome",
         )
     assert target is not None  # noqa: S101 - narrowed above
@@ -255,6 +269,10 @@ async def decide(
                 reason="开始审核",
                 values={"assignee_id": actor.account_id},
             )
+        if target is CaseState.CONFIRMED_EXAM_CHEATING and not (
+            await consequences.cheating_attempts(s, case)
+        ):
+            raise InvalidInput("本案件没有考试答卷的标记，不能认定考试作弊", field="outcome")
         deadline = (
             now + dt.timedelta(days=ctx.settings.appeal_days) if target in CONFIRMED else None
         )
@@ -295,6 +313,14 @@ async def appeal(ctx: Context, actor: Actor, case_id: int, statement: str) -> di
             action="appeal",
             reason=statement,
             values={"appeal_statement": statement, "appealed_at": now},
+        )
+        # The decision's notice invited this appeal; once it is filed, the invitation is
+        # answered and must not stay on the learner's home page.
+        await s.execute(
+            update(Notification)
+            .where(Notification.case_id == case.id, Notification.read_at.is_(None))
+            .values(read_at=now)
+            .execution_options(synchronize_session=False)
         )
         return {"state": case.state.value, "version": case.version}
 

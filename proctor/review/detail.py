@@ -24,9 +24,12 @@ from proctor.kernel.context import Context
 from proctor.review.decisions import DECIDE_ROLES
 from proctor.review.queue import VIEW_ROLES, CaseRow, _row, case_in_scope
 from proctor.review.states import (
+    DECISIONS,
     FINDING_NAMES,
     MOVES,
     STATE_NAMES,
+    action_name,
+    verdict,
 )
 
 
@@ -42,6 +45,8 @@ class CaseDetail:
     can_decide: bool
     why_not: str = ""
     finding_name: str = ""
+    verdict: str = ""
+    decisions: list[CaseState] = field(default_factory=list)
     extra: dict[str, Any] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
@@ -95,6 +100,7 @@ async def _events(s: AsyncSession, case_id: int) -> list[dict[str, Any]]:
             "at": e.at,
             "actor": who or "系统",
             "action": e.action,
+            "action_name": action_name(e.action),
             "from_state": e.from_state,
             "to_state": e.to_state,
             "to_state_name": STATE_NAMES.get(CaseState(e.to_state), e.to_state)
@@ -104,6 +110,17 @@ async def _events(s: AsyncSession, case_id: int) -> list[dict[str, Any]]:
             "model_version": e.model_version,
         }
         for e, who in rows
+    ]
+
+
+def _offered(flags: list[DetectionFlag]) -> list[CaseState]:
+    """The decisions the page offers, in the state machine's order; 考试作弊 only where the
+    case has an exam attempt it could void."""
+    exam = any(f.source == "exam" and f.attempt_id for f in flags)
+    return [
+        s
+        for s in STATE_NAMES
+        if s in DECISIONS and (s is not CaseState.CONFIRMED_EXAM_CHEATING or exam)
     ]
 
 
@@ -150,4 +167,6 @@ async def load_case(ctx: Context, actor: Actor, case_id: int) -> CaseDetail:
         can_decide=not why and bool(MOVES[case.state]),
         why_not=why,
         finding_name=FINDING_NAMES[case.finding] if case.finding else "",
+        verdict=verdict(case.state, case.finding),
+        decisions=_offered(flags),
     )

@@ -15,6 +15,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models import (
+    DetectionFlag,
     Heartbeat,
     Learner,
     Lesson,
@@ -129,6 +130,9 @@ class Evidence:
     devices: list[DeviceUse]
     linked: list[Linked]
     notes: list[str] = field(default_factory=list)
+    # Learners exam flags name (copying partners), by id: name and unit within the viewer's
+    # authority, else only that they are outside it.
+    partners: dict[int, Linked] = field(default_factory=dict)
 
 
 def local(at: dt.datetime) -> dt.datetime:
@@ -418,6 +422,46 @@ async def _devices_and_links(
     return devices, linked[:30]
 
 
+def _partner_ids(evidence: dict[str, object]) -> set[int]:
+    ids = set()
+    if isinstance(evidence.get("partner_learner_id"), int):
+        ids.add(int(evidence["partner_learner_id"]))  # type: ignore[call-overload]
+    for other in evidence.get("other_partners") or []:  # type: ignore[attr-defined]
+        if isinstance(other, dict) and isinstance(other.get("learner_id"), int):
+            ids.add(other["learner_id"])
+    return ids
+
+
+async def _partners(s: AsyncSession, actor: Actor, case: ReviewCase) -> dict[int, Linked]:
+    evidence = await s.scalars(
+        select(DetectionFlag.evidence).where(
+            DetectionFlag.case_id == case.id, DetectionFlag.source == "exam"
+        )
+    )
+    ids = set().union(*(_partner_ids(e) for e in evidence if isinstance(e, dict)))
+    if not ids:
+        return {}
+    own_unit = await s.scalar(select(Learner.unit_id).where(Learner.id == case.learner_id))
+    rows = await s.execute(
+        select(Learner.id, Learner.name, Learner.org_path, Learner.unit_id, OrgUnit.name)
+        .join(OrgUnit, OrgUnit.id == Learner.unit_id)
+        .where(Learner.id.in_(ids))
+    )
+    out = {}
+    for lid, name, path, unit_id, unit in rows:
+        visible = actor.covers(path)
+        out[lid] = Linked(
+            learner_id=lid if visible else None,
+            name=name if visible else "管理范围外学员",
+            unit=unit if visible else "—",
+            same_unit=unit_id == own_unit,
+            devices=0,
+            ips=0,
+            explanation="",
+        )
+    return out
+
+
 async def gather(
     s: AsyncSession, actor: Actor, case: ReviewCase, trace_session: str | None = None
 ) -> Evidence:
@@ -442,4 +486,5 @@ async def gather(
         devices=devices,
         linked=linked,
         notes=notes,
+        partners=await _partners(s, actor, case),
     )

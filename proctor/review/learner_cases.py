@@ -17,7 +17,7 @@ from models import CaseState, DetectionFlag, ExcellenceBar, Notification, Review
 from proctor.kernel.authz import Actor
 from proctor.kernel.context import Context
 from proctor.kernel.errors import Forbidden, NotFound
-from proctor.review.states import CONFIRMED, FINDING_NAMES, STATE_NAMES
+from proctor.review.states import CONFIRMED, FINDING_NAMES, STATE_NAMES, verdict
 
 UNDECIDED = (CaseState.NEW, CaseState.IN_REVIEW)
 
@@ -33,6 +33,7 @@ class LearnerCase:
     state_name: str
     finding: str | None
     finding_name: str
+    verdict: str
     reasons: list[str]
     decision_reason: str
     decided_at: dt.datetime | None
@@ -59,7 +60,14 @@ async def _reasons(s: AsyncSession, case_id: int) -> list[str]:
     out: list[str] = []
     for group in rules:
         for r in group or []:
-            text = f"{r.get('name', '')}：{r.get('text', '')}"
+            # A rule stored without a name of its own carries its id there; the id means
+            # nothing to a learner, so only the sentence is shown then.
+            name = r.get("name", "")
+            text = (
+                r.get("text", "")
+                if not name or name == r.get("id")
+                else f"{name}：{r.get('text', '')}"
+            )
             if text not in out:
                 out.append(text)
     return out or ["学习行为与同批学员差异显著（异常模型），经人工审核"]
@@ -77,6 +85,7 @@ def _view(case: ReviewCase, reasons: list[str], now: dt.datetime) -> LearnerCase
         state_name=STATE_NAMES[case.state],
         finding=case.finding.value if case.finding else None,
         finding_name=FINDING_NAMES[case.finding] if case.finding else "",
+        verdict=verdict(case.state, case.finding),
         reasons=reasons,
         decision_reason=case.decision_reason,
         decided_at=case.decided_at,

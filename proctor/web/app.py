@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator
-from pathlib import Path
 
 from aiohttp import web
 
@@ -23,7 +22,7 @@ from proctor.web.csrf import csrf_middleware
 from proctor.web.forwarding import TRUSTED_PROXIES, forwarded_middleware
 from proctor.web.headers import add_security_headers, hide_server_version
 from proctor.web.keys import CTX, TRANSCODER
-from proctor.web.media import serve_media
+from proctor.web.media import serve_favicon, serve_media, serve_static
 from proctor.web.metrics import serve_metrics
 from proctor.web.middlewares import LoginBinding, auth_middleware, error_middleware
 from proctor.web.openapi import OPENAPI_DOC, serve_document
@@ -31,8 +30,6 @@ from proctor.web.render import TEMPLATES, make_environment
 from proctor.web.routes import setup_routes
 from tracker.web.app import reaping, writing
 from tracker.web.keys import BINDING, TRACKER
-
-HERE = Path(__file__).parent
 
 
 def create_app(
@@ -126,7 +123,8 @@ def create_app(
         app.cleanup_ctx.append(job_scheduler)
     app[OPENAPI_DOC] = setup_routes(app)
     app.router.add_get("/api/openapi.json", serve_document)
-    app.router.add_static("/static/", HERE / "static", name="static")
+    app.router.add_get("/static/{path:.+}", serve_static, name="static")
+    app.router.add_get("/favicon.ico", serve_favicon, name="favicon")
     app.router.add_get("/media/{path:.+}", serve_media, name="media")
     app.router.add_get("/metrics", serve_metrics, name="metrics")
     return app

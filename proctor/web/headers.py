@@ -44,7 +44,7 @@ SECURITY_HEADERS = {
 }
 
 # Public files that may be cached; everything else is per-user and possibly personal.
-CACHEABLE_PREFIXES = ("/static/", "/media/")
+CACHEABLE_PREFIXES = ("/static/", "/media/", "/favicon.ico")
 
 HSTS = "max-age=31536000"
 

@@ -27,6 +27,7 @@ TRACKER_PREFIX = "/api/v1/track/"
 PUBLIC_PREFIXES = (
     "/login",
     "/static/",
+    "/favicon.ico",
     "/api/v1/login",
     "/api/openapi.json",
     "/healthz",

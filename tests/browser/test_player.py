@@ -235,3 +235,38 @@ async def test_staff_search_shows_masked_identity_numbers(
     assert "张伟" in text
     assert "王芳" not in text  # 天心区, another county
     assert "4301**********" in text
+
+
+async def test_status_line_never_shows_a_code(
+    served: tuple[str, Context, World, int], page: Any
+) -> None:
+    """Opening a lesson (first beat, paused) reads in Chinese; unknown codes get a sentence."""
+    base, _, _, lesson_id = served
+    await sign_in(page, base, "zhang")
+    await page.goto(f"{base}/learn/lessons/{lesson_id}")
+    await page.wait_for_function(
+        "() => document.getElementById('tracker-status').textContent !== ''"
+    )
+    status = await page.inner_text("#tracker-status")
+    assert "first_beat" not in status
+    assert not any("a" <= ch.lower() <= "z" for ch in status), status
+    described = await page.evaluate(
+        "window.proctorPlayer.describe(['first_beat', 'paused', 'seq_gap', 'late_beat', 'x_new'])"
+    )
+    assert (
+        described == "已开始记录学时；已暂停；网络中断，间隔时间不计；本段学习以服务器核验结果为准"
+    )
+
+
+async def test_missing_video_is_said_in_chinese(
+    served: tuple[str, Context, World, int], page: Any
+) -> None:
+    """A lesson whose video file is gone tells the learner, not a black frame at 0:00."""
+    base, ctx, _, lesson_id = served
+    async with ctx.db.begin() as s:
+        lesson = await s.get_one(Lesson, lesson_id)
+        lesson.video_url = "/media/lessons/missing.webm"
+    await sign_in(page, base, "zhang")
+    await page.goto(f"{base}/learn/lessons/{lesson_id}")
+    await page.wait_for_selector("#video-problem:not([hidden])", timeout=10_000)
+    assert "本讲视频暂时无法播放" in await page.inner_text("#video-problem")

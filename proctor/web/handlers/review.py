@@ -27,7 +27,7 @@ from proctor.review.evidence import gather
 from proctor.review.fairness import fairness
 from proctor.review.learning import precision_so_far
 from proctor.review.queue import BANDS, KIND_NAMES, SORTS, QueueFilter, next_case, queue
-from proctor.review.states import APPEAL_OUTCOMES, DECISIONS, STATE_NAMES
+from proctor.review.states import APPEAL_OUTCOMES, STATE_NAMES
 from proctor.web.endpoint import Form, Routes
 from proctor.web.fields import Input, Offset, Output, RecordId, Year, chars
 from proctor.web.keys import actor_of, ctx_of
@@ -39,7 +39,13 @@ BAND_NAMES = {"high": "高", "medium": "中", "low": "低"}
 MAX_AGE_DAYS = 36_500
 Days = Annotated[int, Field(ge=0, le=MAX_AGE_DAYS)]
 Text = Annotated[str, chars(MAX_TEXT)]
-Decision = Literal["confirmed_proxy", "confirmed_fraud", "no_misconduct", "insufficient_evidence"]
+Decision = Literal[
+    "confirmed_proxy",
+    "confirmed_fraud",
+    "confirmed_exam_cheating",
+    "no_misconduct",
+    "insufficient_evidence",
+]
 Version = Annotated[int, Field(ge=1, le=2**31 - 1, description="compare-and-set: the version read")]
 
 
@@ -409,7 +415,8 @@ async def _case_page(
             "pics": pictures,
             "band_names": BAND_NAMES,
             "state_names": STATE_NAMES,
-            "decisions": [s for s in STATE_NAMES if s in DECISIONS],
+            "decisions": detail.decisions,
+            "partners": ev.partners,
             "appeal_outcomes": [s for s in STATE_NAMES if s in APPEAL_OUTCOMES],
             "error": error,
         },

@@ -43,13 +43,30 @@
     text.dataset.completed = reply.completed ? "1" : "0";
   }
 
+  // Every code the tracker's verification can give (tracker/verify.py), in words; a code
+  // this page does not know yet still gets a sentence, never the code itself.
+  const NOTES = { first_beat: "已开始记录学时", paused: "已暂停", hidden: "页面不可见",
+    unfocused: "窗口不在前台", seek_forward: "快进部分不计学时", seek_back: "回看",
+    rate_exceeded: "倍速播放不计学时", concurrent_session: "您在其他页面或设备上正在学习，本页面不计学时",
+    challenge_pending: "请先完成确认提示", rewatch: "重复观看不重复计时", seq_gap: "网络中断，间隔时间不计",
+    late_beat: "网络中断，间隔时间不计" };
+  const UNKNOWN_NOTE = "本段学习以服务器核验结果为准";
+
   function describe(codes) {
-    const names = { paused: "已暂停", hidden: "页面不可见", unfocused: "窗口不在前台", seek_forward: "快进部分不计学时",
-      seek_back: "回看", rate_exceeded: "倍速播放不计学时", concurrent_session: "您在其他页面或设备上正在学习，本页面不计学时",
-      challenge_pending: "请先完成确认提示", rewatch: "重复观看不重复计时", seq_gap: "网络中断，间隔时间不计",
-      late_beat: "网络中断，间隔时间不计", first_beat: "" };
-    return codes.map((c) => names[c] || c).filter(Boolean).join("；");
+    const words = codes.map((c) => (Object.prototype.hasOwnProperty.call(NOTES, c) ? NOTES[c] : UNKNOWN_NOTE));
+    return [...new Set(words)].join("；");
   }
+
+  // A lesson whose video is missing or cannot be decoded would show a black frame at 0:00;
+  // say so instead, in the player and in the status line.
+  const problem = document.getElementById("video-problem");
+  function videoUnplayable() {
+    const message = "本讲视频暂时无法播放（视频文件缺失或格式不受支持），请稍后再试或联系学院管理员。学时不会因此受影响。";
+    if (problem) { problem.querySelector("p").textContent = message; problem.hidden = false; }
+    text.dataset.videoError = "1";
+  }
+  video.addEventListener("error", videoUnplayable);
+  if (video.error) videoUnplayable();
 
   async function post(url, body) {
     const resp = await fetch(url, {
@@ -189,6 +206,6 @@
       method: "POST", keepalive: true, headers: { "X-Study-Token": session.token, "X-CSRF-Token": csrf }, credentials: "same-origin",
     });
   });
-  window.proctorPlayer = { sendBeat, state: () => ({ session, seq }) };
+  window.proctorPlayer = { sendBeat, describe, state: () => ({ session, seq }) };
   start(true);
 })();
