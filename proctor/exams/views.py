@@ -49,6 +49,12 @@ class ExamCard:
     passed: bool
     open_attempt_id: int | None
     status: str  # upcoming / open / closed
+    # The latest handed-in attempt: its page shows the score, and the key once closed.
+    last_attempt_id: int | None = None
+
+    @property
+    def attempts_left(self) -> int:
+        return max(0, self.exam.attempts_allowed - self.attempts_used)
 
 
 async def exams_for_learner(ctx: Context, actor: Actor, now: dt.datetime) -> list[ExamCard]:
@@ -72,6 +78,7 @@ async def exams_for_learner(ctx: Context, actor: Actor, now: dt.datetime) -> lis
         mine = [a for a in attempts if a.exam_id == exam.id]
         scores = [a.score for a in mine if a.score is not None]
         open_one = next((a for a in mine if a.state is AttemptState.OPEN), None)
+        finished = [a for a in mine if a.state is not AttemptState.OPEN]
         status = rules.window_status(exam.opens_at, exam.closes_at, now)
         cards.append(
             ExamCard(
@@ -82,6 +89,7 @@ async def exams_for_learner(ctx: Context, actor: Actor, now: dt.datetime) -> lis
                 passed=any(a.passed for a in mine),
                 open_attempt_id=open_one.id if open_one else None,
                 status=status,
+                last_attempt_id=max(finished, key=lambda a: a.number).id if finished else None,
             )
         )
     return cards
@@ -100,6 +108,12 @@ class AttemptView:
     events: list[ExamEvent] = field(default_factory=list)
     # A new attempt (201) rather than the open one resumed (200).
     created: bool = False
+    # The items carry their key and whether the answer was right (rules.key_shown).
+    reviewed: bool = False
+
+    @property
+    def unanswered(self) -> int:
+        return len(self.items) - self.answered
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -110,7 +124,10 @@ class AttemptView:
             "remaining_s": self.remaining_s,
             "deadline": self.attempt.deadline_at.isoformat(),
             "beat_interval_s": BEAT_INTERVAL_S,
-            "items": self.items,
+            # The key stays on the page: the API serves the attempt, not its review.
+            "items": [
+                {k: v for k, v in i.items() if k not in {"key", "right"}} for i in self.items
+            ],
             "answered": self.answered,
             "score": self.attempt.score,
             "passed": self.attempt.passed,
@@ -122,7 +139,11 @@ def _letters(n: int) -> list[str]:
 
 
 def _present(
-    attempt: ExamAttempt, bank: dict[int, ExamItem], answers: dict[int, ExamAnswer]
+    attempt: ExamAttempt,
+    bank: dict[int, ExamItem],
+    answers: dict[int, ExamAnswer],
+    *,
+    with_key: bool = False,
 ) -> list[dict[str, Any]]:
     """The drawn items as this examinee sees them: shuffled options relabelled A, B, C..."""
     shown = []
@@ -132,8 +153,11 @@ def _present(
         order: list[str] = slot["order"]
         letters = _letters(len(order)) if item.kind is not ItemKind.TRUE_FALSE else order
         saved = answers.get(item.id)
+        chosen = list(saved.choice) if saved else []
+        review = {"key": list(item.key), "right": "".join(chosen) == item.key} if with_key else {}
         shown.append(
-            {
+            review
+            | {
                 "n": n,
                 "item_id": item.id,
                 "kind": item.kind.value,
@@ -143,7 +167,7 @@ def _present(
                     {"id": oid, "label": letter, "text": texts[oid]}
                     for oid, letter in zip(order, letters, strict=True)
                 ],
-                "chosen": list(saved.choice) if saved else [],
+                "chosen": chosen,
             }
         )
     return shown
@@ -161,11 +185,13 @@ async def load_view(s: AsyncSession, attempt: ExamAttempt, now: dt.datetime) -> 
     remaining = (
         rules.remaining_s(attempt.deadline_at, now) if attempt.state is AttemptState.OPEN else 0
     )
+    with_key = attempt.state is not AttemptState.OPEN and rules.key_shown(exam.closes_at, now)
     return AttemptView(
         attempt=attempt,
         exam=exam,
         course=course,
-        items=_present(attempt, bank, answers),
+        items=_present(attempt, bank, answers, with_key=with_key),
         remaining_s=remaining,
         answered=sum(1 for a in answers.values() if a.choice),
+        reviewed=with_key,
     )
