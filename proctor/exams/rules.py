@@ -105,6 +105,12 @@ def window_status(opens: dt.datetime, closes: dt.datetime, now: dt.datetime) -> 
     return "closed" if now >= closes else "open"
 
 
+def key_shown(closes: dt.datetime, now: dt.datetime) -> bool:
+    """Learners see the key with their answers only once the exam window has closed: while
+    it is open someone may still be sitting, and a key passed on would be a key leaked."""
+    return now >= closes
+
+
 def accepts_answers(deadline: dt.datetime, now: dt.datetime) -> bool:
     """Saves are accepted until the deadline plus the network grace."""
     return now <= deadline + dt.timedelta(seconds=GRACE_S)

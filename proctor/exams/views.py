@@ -52,6 +52,12 @@ class ExamCard:
     status: str  # upcoming / open / closed
     # A pass voided by a 考试作弊 finding: it no longer counts, and its bonus was reversed.
     voided: bool = False
+    # The latest handed-in attempt: its page shows the score, and the key once closed.
+    last_attempt_id: int | None = None
+
+    @property
+    def attempts_left(self) -> int:
+        return max(0, self.exam.attempts_allowed - self.attempts_used)
 
 
 async def exams_for_learner(ctx: Context, actor: Actor, now: dt.datetime) -> list[ExamCard]:
@@ -76,6 +82,7 @@ async def exams_for_learner(ctx: Context, actor: Actor, now: dt.datetime) -> lis
         mine = [a for a in attempts if a.exam_id == exam.id]
         scores = [a.score for a in mine if a.score is not None]
         open_one = next((a for a in mine if a.state is AttemptState.OPEN), None)
+        finished = [a for a in mine if a.state is not AttemptState.OPEN]
         status = rules.window_status(exam.opens_at, exam.closes_at, now)
         cards.append(
             ExamCard(
@@ -87,6 +94,7 @@ async def exams_for_learner(ctx: Context, actor: Actor, now: dt.datetime) -> lis
                 open_attempt_id=open_one.id if open_one else None,
                 status=status,
                 voided=any(a.id in voided for a in mine),
+                last_attempt_id=max(finished, key=lambda a: a.number).id if finished else None,
             )
         )
     return cards
@@ -105,6 +113,12 @@ class AttemptView:
     events: list[ExamEvent] = field(default_factory=list)
     # A new attempt (201) rather than the open one resumed (200).
     created: bool = False
+    # The items carry their key and whether the answer was right (rules.key_shown).
+    reviewed: bool = False
+
+    @property
+    def unanswered(self) -> int:
+        return len(self.items) - self.answered
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -115,7 +129,10 @@ class AttemptView:
             "remaining_s": self.remaining_s,
             "deadline": self.attempt.deadline_at.isoformat(),
             "beat_interval_s": BEAT_INTERVAL_S,
-            "items": self.items,
+            # The key stays on the page: the API serves the attempt, not its review.
+            "items": [
+                {k: v for k, v in i.items() if k not in {"key", "right"}} for i in self.items
+            ],
             "answered": self.answered,
             "score": self.attempt.score,
             "passed": self.attempt.passed,
@@ -127,7 +144,11 @@ def _letters(n: int) -> list[str]:
 
 
 def _present(
-    attempt: ExamAttempt, bank: dict[int, ExamItem], answers: dict[int, ExamAnswer]
+    attempt: ExamAttempt,
+    bank: dict[int, ExamItem],
+    answers: dict[int, ExamAnswer],
+    *,
+    with_key: bool = False,
 ) -> list[dict[str, Any]]:
     """The drawn items as this examinee sees them: shuffled options relabelled A, B, C..."""
     shown = []
@@ -137,8 +158,11 @@ def _present(
         order: list[str] = slot["order"]
         letters = _letters(len(order)) if item.kind is not ItemKind.TRUE_FALSE else order
         saved = answers.get(item.id)
+        chosen = list(saved.choice) if saved else []
+        review = {"key": list(item.key), "right": "".join(chosen) == item.key} if with_key else {}
         shown.append(
-            {
+            review
+            | {
                 "n": n,
                 "item_id": item.id,
                 "kind": item.kind.value,
@@ -148,7 +172,7 @@ def _present(
                     {"id": oid, "label": letter, "text": texts[oid]}
                     for oid, letter in zip(order, letters, strict=True)
                 ],
-                "chosen": list(saved.choice) if saved else [],
+                "chosen": chosen,
             }
         )
     return shown
@@ -166,11 +190,13 @@ async def load_view(s: AsyncSession, attempt: ExamAttempt, now: dt.datetime) -> 
     remaining = (
         rules.remaining_s(attempt.deadline_at, now) if attempt.state is AttemptState.OPEN else 0
     )
+    with_key = attempt.state is not AttemptState.OPEN and rules.key_shown(exam.closes_at, now)
     return AttemptView(
         attempt=attempt,
         exam=exam,
         course=course,
-        items=_present(attempt, bank, answers),
+        items=_present(attempt, bank, answers, with_key=with_key),
         remaining_s=remaining,
         answered=sum(1 for a in answers.values() if a.choice),
+        reviewed=with_key,
     )

@@ -10,9 +10,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select, update
 
-from models import ExamEvent, ExamItem, ItemKind, utcnow
+from models import Exam, ExamAttempt, ExamEvent, ExamItem, ItemKind, utcnow
 from proctor.exams.bank import ExamInput, ItemInput, insert_exam, insert_items
 from proctor.kernel.context import Context, open_context
 from tests.browser.serving import browser_settings, running
@@ -82,17 +82,37 @@ async def test_take_and_pass_an_exam_with_resume_and_focus_losses(
         key = {i.id: i.key for i in await s.scalars(select(ExamItem))}
     await sign_in(page, base, "zhang")
     await page.click("text=在线考试")
+    # Starting asks first: how long, how many attempts are left, what is recorded.
     await page.click("button.start-exam")
+    confirm = page.locator("#exam-confirm")
+    assert await confirm.is_visible()
+    told = await confirm.inner_text()
+    assert "20 分钟" in told and "第 1 次考试（共 2 次）" in told and "还剩 1 次机会" in told
+    assert "离开考试页面" in told and "复制粘贴" in told and "设备" in told
+    await page.click("#exam-confirm-cancel")
+    assert not await confirm.is_visible()
+    async with ctx.db() as s:
+        assert await s.scalar(select(func.count()).select_from(ExamAttempt)) == 0
+    await page.click("button.start-exam")
+    await page.click("#exam-confirm-start")
     await page.wait_for_url("**/exams/attempts/*")
     timer = (await page.inner_text("#exam-timer")).strip()
     assert timer.startswith(("20:", "19:"))
     boxes = page.locator(".exam-item")
     assert await boxes.count() == 6
+    # The answer card: every item unanswered, a number jumps to its item.
+    await page.click("#answer-card summary")
+    assert await page.locator("#answer-card a.unanswered").count() == 6
+    await page.click("#answer-card a >> text=5")
+    assert page.url.endswith("#q-5")
+    assert not await page.locator("#answer-card ol").is_visible()  # closes after the jump
     for i in range(3):
         await _choose(key, boxes.nth(i))
     await page.wait_for_function(
         "() => document.getElementById('exam-answered').textContent === '3'"
     )
+    assert await page.locator("#answer-card a.answered").count() == 3
+    assert (await page.inner_text("#exam-unanswered")).strip() == "3"
     # A reload (or a lost connection) resumes with the saved answers and the server's clock.
     await page.reload()
     await page.wait_for_selector(".exam-item")
@@ -104,13 +124,24 @@ async def test_take_and_pass_an_exam_with_resume_and_focus_losses(
             "window.dispatchEvent(new Event('blur')); window.dispatchEvent(new Event('focus'))"
         )
     boxes = page.locator(".exam-item")
-    for i in range(3, 6):
+    assert await page.locator("#answer-card a.answered").count() == 3  # restored on reload
+    for i in range(3, 5):
         await _choose(key, boxes.nth(i))
+    await page.wait_for_function(
+        "() => document.getElementById('exam-answered').textContent === '5'"
+    )
+    # Handing in says how many are unanswered and asks; going back keeps the attempt open.
+    await page.click("#exam-submit")
+    assert "还有 1 题未作答" in await page.inner_text("#submit-dialog")
+    await page.click("#exam-submit-cancel")
+    assert await page.locator("#exam-timer").count() == 1
+    await _choose(key, boxes.nth(5))
     await page.wait_for_function(
         "() => document.getElementById('exam-answered').textContent === '6'"
     )
     await page.click("#exam-submit")
-    await page.click("#exam-submit")  # the second click confirms
+    assert "全部 6 题均已作答" in await page.inner_text("#submit-dialog")
+    await page.click("#exam-submit-confirm")
     await page.wait_for_selector("#exam-result")
     result = await page.inner_text("#exam-result")
     assert "100" in await page.inner_text("#exam-score")
@@ -119,6 +150,20 @@ async def test_take_and_pass_an_exam_with_resume_and_focus_losses(
     async with ctx.db() as s:
         kinds = [e.kind for e in await s.scalars(select(ExamEvent))]
     assert kinds.count("blur") == 4 and kinds.count("resume") >= 2
+    # The key stays hidden while the exam window is open, then the learner can review.
+    assert await page.locator("#exam-review").count() == 0
+    assert "结束后，可在此查看您的答卷和正确答案" in await page.inner_text("#exam-review-later")
+    attempt_url = page.url.split("#")[0]
+    async with ctx.db.begin() as s:
+        await s.execute(update(Exam).values(closes_at=utcnow() - dt.timedelta(minutes=1)))
+    await page.goto(f"{base}/exams")
+    await page.click("text=查看答卷与答案")
+    assert page.url == attempt_url
+    review = page.locator("#exam-review .review-item")
+    assert await review.count() == 6
+    assert await page.locator("#exam-review .review-item.right").count() == 6
+    assert await page.locator("#exam-review li.key").count() >= 6
+    assert "正确答案" in await review.first.inner_text()
     # The bonus credit is in the learner's archive.
     await page.click("text=我的档案")
     assert "1.50" in await page.inner_text('[data-credits="bonus"]')

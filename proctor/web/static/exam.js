@@ -63,9 +63,27 @@
     }
   }
 
+  // The answer card follows what is chosen on the page (saves catch up in the background).
+  const card = document.getElementById("answer-card");
+  const unansweredEl = document.getElementById("exam-unanswered");
+  function unanswered() {
+    let left = 0;
+    document.querySelectorAll(".exam-item").forEach((box) => {
+      const done = box.querySelector("input:checked") !== null;
+      const link = card.querySelector('a[data-item-id="' + box.dataset.itemId + '"]');
+      link.classList.toggle("answered", done);
+      link.classList.toggle("unanswered", !done);
+      if (!done) left += 1;
+    });
+    unansweredEl.textContent = left;
+    return left;
+  }
+  card.querySelectorAll("a").forEach((link) => link.addEventListener("click", () => { card.open = false; }));
+
   document.querySelectorAll(".exam-item").forEach((box) => {
     const itemId = box.dataset.itemId;
     box.addEventListener("change", () => {
+      unanswered();
       const now = Date.now();
       timeOnItem[itemId] = (timeOnItem[itemId] || 0) + (now - lastAction) / 1000;
       lastAction = now;
@@ -120,10 +138,21 @@
   fsBtn.addEventListener("click", () => {
     if (document.documentElement.requestFullscreen) document.documentElement.requestFullscreen().catch(() => {});
   });
+  // "交卷" says how many items are still unanswered and asks before handing in.
+  const submitDialog = document.getElementById("submit-dialog");
   submitBtn.addEventListener("click", () => {
-    if (submitBtn.dataset.confirm) { finish(); return; }
-    submitBtn.dataset.confirm = "1";
-    submitBtn.textContent = "确认交卷";
+    const left = unanswered();
+    const total = document.querySelectorAll(".exam-item").length;
+    document.getElementById("submit-message").textContent = left
+      ? "还有 " + left + " 题未作答（共 " + total + " 题），未作答的题不得分。确定交卷吗？"
+      : "全部 " + total + " 题均已作答。确定交卷吗？";
+    submitDialog.showModal();
+  });
+  document.getElementById("exam-submit-cancel").addEventListener("click", () => submitDialog.close());
+  document.getElementById("exam-submit-confirm").addEventListener("click", () => {
+    document.getElementById("exam-submit-confirm").disabled = true;
+    submitDialog.close();
+    finish();
   });
 
   // Answers are saved as they are chosen; the form itself is never submitted.
