@@ -15,6 +15,7 @@ from models import utcnow
 from proctor.kernel import migrate
 from proctor.kernel.context import Context, open_context
 from proctor.kernel.errors import ProctorError
+from proctor.kernel.progress import Reporter
 from proctor.kernel.security.pii import existing_secret
 from proctor.kernel.settings import Settings
 
@@ -134,8 +135,13 @@ def reports_refresh(year: int) -> None:
     ctx = open_context(_settings())
 
     async def run() -> int:
+        stage = f"重建 {year} 年度报表汇总"
         try:
-            return await refresh(ctx, year)
+            with Reporter() as progress:
+                progress(stage, 0, 1)
+                count = await refresh(ctx, year)
+                progress(stage, 1, 1)
+                return count
         finally:
             await ctx.close()
 
@@ -164,7 +170,10 @@ def seed(demo: bool, learners: int, random_seed: int) -> None:
 
     async def run() -> None:
         try:
-            logins = await seed_demo(ctx, learners=learners, random_seed=random_seed)
+            with Reporter() as progress:
+                logins = await seed_demo(
+                    ctx, learners=learners, random_seed=random_seed, progress=progress
+                )
         except ProctorError as exc:
             raise click.ClickException(exc.message) from exc
         finally:
@@ -224,11 +233,15 @@ def demo(port: int | None, learners: int, no_serve: bool) -> None:
 
     async def prepare() -> list[tuple[str, str, str]]:
         try:
-            return await seed_demo(ctx, learners=learners, random_seed=2026)
+            with Reporter() as progress:
+                progress.say(
+                    f"正在写入演示数据：{learners} 名学员、机构树与课程，模拟一周学习并运行检测，"
+                    "同时生成课程视频（首次约需 2 分钟，之后视频可复用）"
+                )
+                return await seed_demo(ctx, learners=learners, random_seed=2026, progress=progress)
         finally:
             await ctx.close()
 
-    click.echo("正在写入演示数据并生成课程视频（首次约需 1 分钟）…")
     logins = asyncio.run(prepare())
     port = port or settings.port
     click.echo(f"\n演示站点：http://{settings.host}:{port}/")
@@ -269,9 +282,15 @@ def simulate(
 
     async def run() -> SimResult:
         try:
-            result = await run_simulation(
-                ctx, seed=seed, learners=learners, days=days, fraud_share=fraud_share
-            )
+            with Reporter() as progress:
+                result = await run_simulation(
+                    ctx,
+                    seed=seed,
+                    learners=learners,
+                    days=days,
+                    fraud_share=fraud_share,
+                    progress=progress,
+                )
         finally:
             await ctx.close()
         click.echo(
@@ -303,7 +322,10 @@ def detect(start: str, end: str, reuse_model: bool) -> None:
 
     async def run() -> None:
         try:
-            result = await run_detect(ctx, first, last, retrain=not reuse_model)
+            with Reporter() as progress:
+                result = await run_detect(
+                    ctx, first, last, retrain=not reuse_model, progress=progress
+                )
         finally:
             await ctx.close()
         click.echo(
@@ -334,11 +356,12 @@ def exams_analyse(exam_id: int | None) -> None:
 
     async def run() -> None:
         try:
-            runs = (
-                [await analyse_exam(ctx, exam_id)]
-                if exam_id is not None
-                else await analyse_closed(ctx, utcnow())
-            )
+            with Reporter() as progress:
+                runs = (
+                    [await analyse_exam(ctx, exam_id)]
+                    if exam_id is not None
+                    else await analyse_closed(ctx, utcnow(), progress)
+                )
         except ProctorError as exc:
             raise click.ClickException(exc.message) from exc
         finally:
@@ -432,9 +455,11 @@ def evaluate(seed: int, learners: int, days: int, as_json: bool, exams: bool) ->
 
     from proctor.evaluation.detection import evaluate as run_evaluation
 
-    with tempfile.TemporaryDirectory(prefix="proctor-eval-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="proctor-eval-") as tmp, Reporter() as progress:
         report = asyncio.run(
-            run_evaluation(_settings(), Path(tmp), seed=seed, learners=learners, days=days)
+            run_evaluation(
+                _settings(), Path(tmp), seed=seed, learners=learners, days=days, progress=progress
+            )
         )
     if as_json:
         click.echo(json.dumps(report, ensure_ascii=False))
