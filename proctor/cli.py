@@ -156,6 +156,37 @@ def _safe_url(url: str) -> str:
     return url
 
 
+@main.group()
+def rosters() -> None:
+    """Real-name rosters."""
+
+
+@rosters.command("import")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--as", "username", required=True, help="Staff account the batch is uploaded as.")
+def rosters_import(path: Path, username: str) -> None:
+    """Upload a roster workbook as a pending batch, as a staff member would on the page."""
+    from proctor.accounts.service import actor_by_username
+    from proctor.rosters.service import upload
+
+    data = path.read_bytes()
+    ctx = open_context(_settings())
+
+    async def run() -> tuple[int, int, int]:
+        try:
+            actor = await actor_by_username(ctx, username)
+            with Reporter() as progress:
+                done = await upload(ctx, actor, path.name, data, progress)
+            return done.batch.id, done.batch.total_rows, done.batch.error_rows
+        except ProctorError as exc:
+            raise click.ClickException(exc.message) from exc
+        finally:
+            await ctx.close()
+
+    batch_id, rows, errors = asyncio.run(run())
+    click.echo(f"花名册已导入为待审批批次 #{batch_id}：{rows} 行，其中 {errors} 行有误")
+
+
 @main.command()
 @click.option("--demo", is_flag=True, help="Seed the realistic Hunan demo data set.")
 @click.option("--learners", default=3000, show_default=True, help="Learners in the demo seed.")
