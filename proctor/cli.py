@@ -55,6 +55,19 @@ def db_check() -> None:
     click.echo("模型与迁移一致")
 
 
+@db.command("backup")
+@click.argument("dest", type=click.Path(dir_okay=False, path_type=Path))
+def db_backup(dest: Path) -> None:
+    """Copy the embedded SQLite database to DEST while it serves (the key is not copied)."""
+    from proctor.kernel.backup import backup_sqlite
+
+    try:
+        size = backup_sqlite(_settings().effective_database_url, dest)
+    except ProctorError as exc:
+        raise click.ClickException(exc.message) from exc
+    click.echo(f"已备份到 {dest}（{size} 字节）；密钥不在备份中，请另行保管")
+
+
 @db.command("partitions")
 @click.option(
     "--months-ahead",
