@@ -16,6 +16,7 @@ from models import utcnow
 from proctor.kernel import migrate
 from proctor.kernel.context import Context, open_context
 from proctor.kernel.errors import ProctorError
+from proctor.kernel.progress import Reporter
 from proctor.kernel.security.pii import existing_secret
 from proctor.kernel.settings import Settings
 
@@ -53,6 +54,19 @@ def db_check() -> None:
     if diff:
         raise click.ClickException(f"模型与迁移不一致：{diff}")
     click.echo("模型与迁移一致")
+
+
+@db.command("backup")
+@click.argument("dest", type=click.Path(dir_okay=False, path_type=Path))
+def db_backup(dest: Path) -> None:
+    """Copy the embedded SQLite database to DEST while it serves (the key is not copied)."""
+    from proctor.kernel.backup import backup_sqlite
+
+    try:
+        size = backup_sqlite(_settings().effective_database_url, dest)
+    except ProctorError as exc:
+        raise click.ClickException(exc.message) from exc
+    click.echo(f"已备份到 {dest}（{size} 字节）；密钥不在备份中，请另行保管")
 
 
 @db.command("partitions")
@@ -135,8 +149,13 @@ def reports_refresh(year: int) -> None:
     ctx = open_context(_settings())
 
     async def run() -> int:
+        stage = f"重建 {year} 年度报表汇总"
         try:
-            return await refresh(ctx, year)
+            with Reporter() as progress:
+                progress(stage, 0, 1)
+                count = await refresh(ctx, year)
+                progress(stage, 1, 1)
+                return count
         finally:
             await ctx.close()
 
@@ -149,6 +168,37 @@ def _safe_url(url: str) -> str:
         scheme, rest = url.split("://", 1)
         return f"{scheme}://***@{rest.split('@', 1)[1]}"
     return url
+
+
+@main.group()
+def rosters() -> None:
+    """Real-name rosters."""
+
+
+@rosters.command("import")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--as", "username", required=True, help="Staff account the batch is uploaded as.")
+def rosters_import(path: Path, username: str) -> None:
+    """Upload a roster workbook as a pending batch, as a staff member would on the page."""
+    from proctor.accounts.service import actor_by_username
+    from proctor.rosters.service import upload
+
+    data = path.read_bytes()
+    ctx = open_context(_settings())
+
+    async def run() -> tuple[int, int, int]:
+        try:
+            actor = await actor_by_username(ctx, username)
+            with Reporter() as progress:
+                done = await upload(ctx, actor, path.name, data, progress)
+            return done.batch.id, done.batch.total_rows, done.batch.error_rows
+        except ProctorError as exc:
+            raise click.ClickException(exc.message) from exc
+        finally:
+            await ctx.close()
+
+    batch_id, rows, errors = asyncio.run(run())
+    click.echo(f"花名册已导入为待审批批次 #{batch_id}：{rows} 行，其中 {errors} 行有误")
 
 
 @main.command()
@@ -165,7 +215,10 @@ def seed(demo: bool, learners: int, random_seed: int) -> None:
 
     async def run() -> None:
         try:
-            logins = await seed_demo(ctx, learners=learners, random_seed=random_seed)
+            with Reporter() as progress:
+                logins = await seed_demo(
+                    ctx, learners=learners, random_seed=random_seed, progress=progress
+                )
         except ProctorError as exc:
             raise click.ClickException(exc.message) from exc
         finally:
@@ -225,7 +278,12 @@ def demo(port: int | None, learners: int, no_serve: bool) -> None:
 
     async def prepare() -> list[tuple[str, str, str]]:
         try:
-            return await seed_demo(ctx, learners=learners, random_seed=2026)
+            with Reporter() as progress:
+                progress.say(
+                    f"正在写入演示数据：{learners} 名学员、机构树与课程，模拟一周学习并运行检测，"
+                    "同时生成课程视频（首次约需 2 分钟，之后视频可复用）"
+                )
+                return await seed_demo(ctx, learners=learners, random_seed=2026, progress=progress)
         finally:
             await ctx.close()
 
@@ -235,7 +293,6 @@ def demo(port: int | None, learners: int, no_serve: bool) -> None:
             "提示：未找到 ffmpeg，演示课程将没有视频文件，播放页会提示“本讲视频暂时无法播放”。"
             "安装 ffmpeg（如 apt-get install ffmpeg）后重新运行 proctor demo 即可生成课程视频。"
         )
-    click.echo("正在写入演示数据并生成课程视频（首次约需 1 分钟）…")
     logins = asyncio.run(prepare())
     port = port or settings.port
     click.echo(f"\n演示站点：http://{settings.host}:{port}/")
@@ -276,9 +333,15 @@ def simulate(
 
     async def run() -> SimResult:
         try:
-            result = await run_simulation(
-                ctx, seed=seed, learners=learners, days=days, fraud_share=fraud_share
-            )
+            with Reporter() as progress:
+                result = await run_simulation(
+                    ctx,
+                    seed=seed,
+                    learners=learners,
+                    days=days,
+                    fraud_share=fraud_share,
+                    progress=progress,
+                )
         finally:
             await ctx.close()
         click.echo(
@@ -310,7 +373,10 @@ def detect(start: str, end: str, reuse_model: bool) -> None:
 
     async def run() -> None:
         try:
-            result = await run_detect(ctx, first, last, retrain=not reuse_model)
+            with Reporter() as progress:
+                result = await run_detect(
+                    ctx, first, last, retrain=not reuse_model, progress=progress
+                )
         finally:
             await ctx.close()
         click.echo(
@@ -341,11 +407,12 @@ def exams_analyse(exam_id: int | None) -> None:
 
     async def run() -> None:
         try:
-            runs = (
-                [await analyse_exam(ctx, exam_id)]
-                if exam_id is not None
-                else await analyse_closed(ctx, utcnow())
-            )
+            with Reporter() as progress:
+                runs = (
+                    [await analyse_exam(ctx, exam_id)]
+                    if exam_id is not None
+                    else await analyse_closed(ctx, utcnow(), progress)
+                )
         except ProctorError as exc:
             raise click.ClickException(exc.message) from exc
         finally:
@@ -439,9 +506,11 @@ def evaluate(seed: int, learners: int, days: int, as_json: bool, exams: bool) ->
 
     from proctor.evaluation.detection import evaluate as run_evaluation
 
-    with tempfile.TemporaryDirectory(prefix="proctor-eval-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="proctor-eval-") as tmp, Reporter() as progress:
         report = asyncio.run(
-            run_evaluation(_settings(), Path(tmp), seed=seed, learners=learners, days=days)
+            run_evaluation(
+                _settings(), Path(tmp), seed=seed, learners=learners, days=days, progress=progress
+            )
         )
     if as_json:
         click.echo(json.dumps(report, ensure_ascii=False))

@@ -12,7 +12,7 @@ from models import Account, AuditEvent, LoginSession, OrgUnit, Role, utcnow
 from proctor.accounts.throttle import address_key, lock_needed, throttle_of
 from proctor.kernel.authz import Actor
 from proctor.kernel.context import Context
-from proctor.kernel.errors import InvalidInput, Unauthenticated
+from proctor.kernel.errors import InvalidInput, NotFound, Unauthenticated
 from proctor.kernel.security.passwords import check_new_password
 
 
@@ -98,6 +98,22 @@ def _actor(account: Account, org_path: str) -> Actor:
         learner_id=account.learner_id,
         must_change_password=account.must_change_password,
     )
+
+
+async def actor_by_username(ctx: Context, username: str) -> Actor:
+    """The actor of an active account, named at the command line (an operator acting for a
+    staff member: a roster import from a file, say); NotFound otherwise."""
+    async with ctx.db() as s:
+        row = (
+            await s.execute(
+                select(Account, OrgUnit.path)
+                .join(OrgUnit, OrgUnit.id == Account.org_id)
+                .where(Account.username == username)
+            )
+        ).first()
+    if row is None or not row[0].active:
+        raise NotFound(f"账号不存在或已停用：{username}")
+    return _actor(row[0], row[1])
 
 
 async def resolve(ctx: Context, token: str) -> Actor:

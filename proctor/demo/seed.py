@@ -63,6 +63,7 @@ from proctor.demo.staff import staff_work
 from proctor.kernel.context import Context
 from proctor.kernel.errors import Conflict
 from proctor.kernel.identity import random_phone
+from proctor.kernel.progress import Progress, silent
 from proctor.kernel.security.pii import mask_id_number, mask_phone
 from proctor.learners.ranks import DIVISION_AND_ABOVE, SECTION_AND_ABOVE
 from proctor.orgs.service import add_org
@@ -138,6 +139,7 @@ async def seed_demo(
     random_seed: int,
     videos: bool = True,
     study_week: bool = True,
+    progress: Progress = silent,
 ) -> list[tuple[str, str, str]]:
     """Seed an empty database; return (username, password, role) logins to print.
 
@@ -145,6 +147,22 @@ async def seed_demo(
     database is written; ``study_week`` then plays a week of study through the tracker and
     runs detection. Tests switch both off to stay fast.
     """
+    steps = [
+        "建立机构树",
+        "写入学员与账号",
+        "写入课程与学习历史",
+        "生成工作人员待办",
+        *(["模拟一周学习并检测", "审核历史与考试", "报表数据"] if study_week and learners else []),
+    ]
+    done = 0
+
+    def step(finished: bool = True) -> None:
+        nonlocal done
+        done += finished
+        name = steps[min(done, len(steps) - 1)]
+        progress(f"演示数据·{name}", done, len(steps))
+
+    step(False)
     rng = random.Random(random_seed)
     started = time.perf_counter()
     reviewed: list[tuple[str, str, str]] = []
@@ -164,6 +182,7 @@ async def seed_demo(
                     asyncio.to_thread(ensure_videos, ctx.settings.data_dir / "media", lengths)
                 )
             tree = await _org_tree(s, rng)
+            step()
             people = draw_people(
                 rng,
                 [(share, group) for share, group in zip(SHARES, tree.groups, strict=True)],
@@ -172,14 +191,18 @@ async def seed_demo(
             )
             learner_ids = await _learners(s, ctx, tree, people)
             staff = await _staff(s, ctx, rng, tree)
+            step()
             _target_groups(s, tree)
             courses = await _catalog(s, rng, tree)
             await _history(s, rng, credit_rules(ctx.settings), tree, people, learner_ids, courses)
             await _training_class(s, rng, tree, people, learner_ids, courses, staff["cs_admin"])
+        step()
         log.info("demo database written in %.1f s", time.perf_counter() - started)
         await staff_work(ctx, random_seed)
+        step()
         if study_week and learners:
-            await _simulated_week(ctx, tree.named["长沙市"].path, random_seed)
+            await _simulated_week(ctx, tree.named["长沙市"].path, random_seed, progress)
+            step()
             log.info("simulated week done at %.1f s", time.perf_counter() - started)
             reviewed = await review_history(ctx, DEMO_PASSWORD)
             for run in await seed_exams(ctx, tree.named["长沙市"].path, random_seed):
@@ -190,7 +213,9 @@ async def seed_demo(
                     run.flags,
                     run.cases_opened,
                 )
+            step()
             reviewed += await reports_demo(ctx, DEMO_PASSWORD)
+            step()
     finally:
         if media_job is not None:
             made = await media_job
@@ -620,7 +645,12 @@ async def _training_class(
 
 
 async def _simulated_week(
-    ctx: Context, org_path: str, seed: int, learners: int = 90, days: int = 7
+    ctx: Context,
+    org_path: str,
+    seed: int,
+    progress: Progress = silent,
+    learners: int = 90,
+    days: int = 7,
 ) -> None:
     """A week of study by Changsha learners, honest and fraudulent, through the real tracker,
     then a detection run, so reviewers find flagged learners with their explanations."""
@@ -629,9 +659,18 @@ async def _simulated_week(
 
     day0 = utcnow().date() - dt.timedelta(days=days + 2)
     await simulate(
-        ctx, seed=seed, learners=learners, days=days, day0=day0, within=org_path, fraud_share=0.15
+        ctx,
+        seed=seed,
+        learners=learners,
+        days=days,
+        day0=day0,
+        within=org_path,
+        fraud_share=0.15,
+        progress=progress,
     )
     # A far wider review budget than production's 1 % (a small cohort, 15 % of it cheating):
     # the demo queue should also hold honest learners whose study merely looks unusual
     # (shared office PCs, night shifts), for reviewers to dismiss.
-    await run_detect(ctx, day0, day0 + dt.timedelta(days=days - 1), target_fpr=0.2)
+    await run_detect(
+        ctx, day0, day0 + dt.timedelta(days=days - 1), target_fpr=0.2, progress=progress
+    )

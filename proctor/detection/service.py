@@ -15,6 +15,7 @@ from proctor.detection.features import FEATURES, TZ, compute, course_density, lo
 from proctor.detection.rules import load_thresholds
 from proctor.detection.scoring import Decision, Detector, fit, score
 from proctor.kernel.context import Context
+from proctor.kernel.progress import Progress, silent
 from proctor.review.intake import IntakeResult, intake
 from proctor.review.learning import Label, study_labels
 
@@ -72,13 +73,25 @@ async def run_detect(
     store: bool = True,
     random_state: int = 0,
     target_fpr: float | None = None,
+    progress: Progress = silent,
 ) -> DetectResult:
     """Score every learner who studied in the period and store the flags."""
+    steps = ("读取学习会话", "计算特征", "拟合模型", "评分并保存标记")
+    step = 0
+
+    def advance() -> None:
+        nonlocal step
+        step += 1
+        progress(f"异常检测·{steps[min(step, len(steps) - 1)]}", step, len(steps))
+
+    progress(f"异常检测·{steps[0]}", 0, len(steps))
     lo, hi = period_bounds(start, end)
     async with ctx.db() as s:
         records = await load_sessions(s, lo, hi)
         density = await course_density(s)
+    advance()
     ids, X = compute(records, density)
+    advance()
     folder = ctx.settings.data_dir / "models"
     detector: Detector | None = None if retrain else artifact.load_current(folder)
     labels_used = 0
@@ -95,6 +108,7 @@ async def run_detect(
             random_state=random_state,
         )
         artifact.save(detector, folder)
+    advance()
     decisions = score(detector, ids, X)
     flagged = [d for d in decisions if d.flagged]
     taken = IntakeResult(0, 0, 0)
@@ -117,6 +131,7 @@ async def run_detect(
                 )
             await s.flush()
             taken = await intake(s)
+    progress(f"异常检测·{steps[-1]}", len(steps), len(steps))
     return DetectResult(
         len(decisions),
         len(flagged),

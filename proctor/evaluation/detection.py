@@ -20,6 +20,7 @@ from proctor.detection.rules import load_thresholds
 from proctor.detection.scoring import fit, score
 from proctor.kernel import migrate
 from proctor.kernel.context import Context, open_context
+from proctor.kernel.progress import Progress, silent
 from proctor.kernel.settings import Settings
 from proctor.simulate.behaviour import ARCHETYPES, HONEST
 from proctor.simulate.run import SimResult, simulate
@@ -38,14 +39,14 @@ def _fresh_database(folder: Path) -> str:
 
 
 async def _population(
-    base: Settings, folder: Path, seed: int, learners: int, days: int
+    base: Settings, folder: Path, seed: int, learners: int, days: int, progress: Progress
 ) -> tuple[Context, SimResult]:
     # Alembic runs its own event loop: give it a thread, with the file work.
     url = await asyncio.to_thread(_fresh_database, folder)
     ctx = open_context(
         base.model_copy(update={"database_url": url, "data_dir": folder, "redis_url": ""})
     )
-    result = await simulate(ctx, seed=seed, learners=learners, days=days)
+    result = await simulate(ctx, seed=seed, learners=learners, days=days, progress=progress)
     return ctx, result
 
 
@@ -57,11 +58,23 @@ async def _features(ctx: Context) -> tuple[Any, Any]:
 
 
 async def evaluate(
-    base: Settings, workdir: Path, *, seed: int, learners: int = 300, days: int = 14
+    base: Settings,
+    workdir: Path,
+    *,
+    seed: int,
+    learners: int = 300,
+    days: int = 14,
+    progress: Progress = silent,
 ) -> dict[str, Any]:
     """Train on another seed, test on ``seed``; report FPR, per-archetype recall/precision, PR-AUC."""
     thresholds = load_thresholds(base.detection_thresholds)
-    train_ctx, train = await _population(base, workdir / "train", seed + 7919, learners, days)
+
+    def stage(prefix: str) -> Progress:
+        return lambda name, done, total: progress(f"{prefix}{name}", done, total)
+
+    train_ctx, train = await _population(
+        base, workdir / "train", seed + 7919, learners, days, stage("训练人群·")
+    )
     try:
         ids, X = await _features(train_ctx)
     finally:
@@ -83,7 +96,9 @@ async def evaluate(
         random_state=seed,
     )
 
-    test_ctx, test = await _population(base, workdir / "test", seed, learners, days)
+    test_ctx, test = await _population(
+        base, workdir / "test", seed, learners, days, stage("测试人群·")
+    )
     try:
         ids, X = await _features(test_ctx)
     finally:

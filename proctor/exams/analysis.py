@@ -32,6 +32,7 @@ from proctor.exams.forensics.data import AttemptRecord, ItemInfo, StudyHistory
 from proctor.kernel.calendar import ACADEMY_TZ
 from proctor.kernel.context import Context
 from proctor.kernel.errors import NotFound
+from proctor.kernel.progress import Progress, silent
 from proctor.review.intake import intake
 
 MODEL_VERSION = "exam-forensics-1"
@@ -227,7 +228,9 @@ async def analyse_exam(
         )
 
 
-async def analyse_closed(ctx: Context, now: dt.datetime) -> list[ExamRun]:
+async def analyse_closed(
+    ctx: Context, now: dt.datetime, progress: Progress = silent
+) -> list[ExamRun]:
     """Forensics over every exam whose window has closed and that was not analysed yet."""
     from proctor.exams.attempts import close_expired
 
@@ -242,4 +245,9 @@ async def analyse_closed(ctx: Context, now: dt.datetime) -> list[ExamRun]:
                 )
             ).all()
         )
-    return [await analyse_exam(ctx, exam_id) for exam_id in due]
+    runs = []
+    progress("考试数据分析", 0, len(due))
+    for exam_id in due:
+        runs.append(await analyse_exam(ctx, exam_id))
+        progress("考试数据分析", len(runs), len(due))
+    return runs

@@ -19,6 +19,7 @@ from models import AuditEvent, BatchStatus, RosterBatch, RosterRow, utcnow
 from proctor.kernel.authz import ADMIN_ROLES, APPROVER_ROLES, Actor
 from proctor.kernel.context import Context
 from proctor.kernel.errors import Conflict, InvalidInput, NotFound, TooLarge
+from proctor.kernel.progress import Progress, silent
 from proctor.kernel.security.pii import PiiVault
 from proctor.orgs.service import units_in_scope
 from proctor.rosters import lookups
@@ -62,9 +63,13 @@ def clean_filename(filename: str) -> str:
     return base[:255] or "花名册"
 
 
-async def upload(ctx: Context, actor: Actor, filename: str, data: bytes) -> BatchDetail:
+async def upload(
+    ctx: Context, actor: Actor, filename: str, data: bytes, progress: Progress = silent
+) -> BatchDetail:
     """Read, check and store a roster file as a pending batch; return its per-row report."""
     actor.require(ADMIN_ROLES, "上传花名册")
+    steps = ("读取文件", "校核各行", "加密并保存")
+    progress(f"花名册导入·{steps[0]}", 0, len(steps))
     if len(data) > ctx.settings.max_upload_bytes:
         raise TooLarge(too_large_message(ctx.settings.max_upload_bytes), field="file")
     filename = clean_filename(filename)
@@ -72,9 +77,11 @@ async def upload(ctx: Context, actor: Actor, filename: str, data: bytes) -> Batc
     raw_rows = await asyncio.to_thread(
         read_roster, data, filename, max_rows=ctx.settings.max_roster_rows
     )
+    progress(f"花名册导入·{steps[1]}（{len(raw_rows)} 行）", 1, len(steps))
     async with ctx.db() as s:
         units = [UnitRef(u.id, u.name, u.code, u.path) for u in await units_in_scope(s, actor)]
     checked = await asyncio.to_thread(check_rows, raw_rows, units, today=today_in_china())
+    progress(f"花名册导入·{steps[2]}", 2, len(steps))
     async with ctx.db.begin() as s:
         await _flag_known_people(s, ctx.vault, checked)
         values = await asyncio.to_thread(lambda: [row_values(r, ctx.vault) for r in checked])
@@ -103,6 +110,7 @@ async def upload(ctx: Context, actor: Actor, filename: str, data: bytes) -> Batc
             )
         )
         batch_id = batch.id
+    progress(f"花名册导入·{steps[2]}", 3, len(steps))
     async with ctx.db() as s:
         return await batch_detail(s, actor, batch_id)
 

@@ -14,12 +14,16 @@ import random
 from dataclasses import dataclass
 from typing import Any
 
+from proctor.kernel.progress import Progress, silent
 from proctor.simulate.behaviour import Plan
 from tracker.service import Tracker, TrackerError
 from tracker.verify import Beat
 
 # A session longer than this many beats is a stuck plan (e.g. a challenge never answered).
 MAX_STEPS = 2000
+
+# The progress stage of a simulation (sessions played to their end).
+STAGE = "模拟学习会话"
 
 
 @dataclass
@@ -61,19 +65,25 @@ class Driver:
         """Schedule a plan at its start time."""
         heapq.heappush(self._queue, (plan.start_ms, next(self._counter), Run(plan)))
 
-    async def run(self) -> None:
+    async def run(self, progress: Progress = silent) -> None:
         """Play everything to the end, then expire what was left open and flush."""
         steps = 0
         last = 0
+        total, played = len(self._queue), 0
+        progress(STAGE, 0, total)
         while self._queue:
             now, _, run = heapq.heappop(self._queue)
             last = max(last, now)
             nxt = await self._step(run, now)
             if nxt is not None:
                 heapq.heappush(self._queue, (nxt, next(self._counter), run))
+            else:
+                played += 1
             steps += 1
             if steps % self.flush_every == 0:
                 await self.tracker.writer.flush()
+                progress(STAGE, played, total)
+        progress(STAGE, total, total)
         await self.tracker.expire(last + 10 * 60_000, limit=1_000_000)
         await self.tracker.writer.flush()
 

@@ -7,6 +7,7 @@ import random
 from dataclasses import dataclass, field
 
 from proctor.kernel.context import Context
+from proctor.kernel.progress import Progress, silent
 from proctor.simulate.behaviour import ARCHETYPES, HARD_NEGATIVES, Profile, fraud, honest
 from proctor.simulate.driver import Driver
 from proctor.simulate.world import build_world, world_from_database
@@ -36,6 +37,7 @@ async def simulate(
     hard_negative_share: float = 0.4,
     day0: dt.date = dt.date(2026, 3, 2),
     within: str | None = None,
+    progress: Progress = silent,
 ) -> SimResult:
     """Play everyone's sessions through the tracker.
 
@@ -89,6 +91,6 @@ async def simulate(
         for plan in profile.plans:
             driver.add(plan)
             result.sessions += 1
-    await driver.run()
+    await driver.run(progress)
     result.beats = driver.beats
     return result

@@ -80,13 +80,21 @@ async def test_metrics_count_beats_verification_and_requests(
     assert value(after, "proctor_study_sessions_active") == 1
     assert ("proctor_evidence_pending", ()) in after
     assert ("proctor_db_pool_connections_in_use", ()) in after
-    for name in (
-        "proctor_challenges_issued_total",
-        "proctor_evidence_writer_lag_seconds_count",
-        "proctor_job_runs_total",
-        "proctor_flags_raised_total",
+    text = await (await app_client.get("/metrics")).text()
+    for family in (
+        "proctor_challenges_issued_total counter",
+        "proctor_challenges_answered_total counter",
+        "proctor_evidence_writer_lag_seconds histogram",
+        "proctor_evidence_written_total counter",
+        "proctor_job_runs_total counter",
+        "proctor_job_duration_seconds histogram",
+        "proctor_flags_raised_total counter",
+        "proctor_study_sessions_active gauge",
+        "proctor_evidence_pending gauge",
+        "proctor_db_pool_connections_in_use gauge",
     ):
-        assert any(key[0] == name for key in after) or name.endswith("_total"), name
+        assert f"# TYPE {family}" in text, family
+    assert "_created" not in text  # no creation-time series: half the lines, no use here
 
 
 async def test_metrics_only_for_monitoring(tctx: Any, aiohttp_client: Any) -> None:
