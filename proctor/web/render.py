@@ -48,7 +48,13 @@ def make_environment() -> jinja2.Environment:
     env.filters["local"] = local_time
     env.filters["exam_pictures"] = exam_charts.pictures
     env.filters["exam_events"] = exam_charts.event_rows
+    env.filters["rate"] = rate
     return env
+
+
+def rate(percent: object, whole: int) -> str:
+    """A percentage with its sign, or "—" when there is nothing to divide (0 of 0 is not 0 %)."""
+    return f"{percent}%" if whole else "—"
 
 
 def local_time(value: dt.datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
