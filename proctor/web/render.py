@@ -11,11 +11,11 @@ from aiohttp import web
 
 from models import Role
 from proctor.exams import charts as exam_charts
+from proctor.kernel.calendar import local_text
 from proctor.kernel.jsonable import to_jsonable
 from proctor.web.csrf import csrf_token
 from proctor.web.keys import ACTOR
 
-BEIJING = dt.timezone(dt.timedelta(hours=8), "CST")
 ROLE_NAMES = {
     Role.LEARNER: "学员",
     Role.LIAISON: "联络员",
@@ -57,11 +57,9 @@ def rate(percent: object, whole: int) -> str:
     return f"{percent}%" if whole else "—"
 
 
-def local_time(value: dt.datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
-    """A server timestamp as academy (Beijing) time, the way every page shows times."""
-    if value is None:
-        return ""
-    return value.astimezone(BEIJING).strftime(fmt)
+def local_time(value: dt.datetime | str | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
+    """A server timestamp as academy local time, the way every page shows times."""
+    return local_text(value, fmt)
 
 
 def page(
