@@ -187,10 +187,13 @@ def _file(data: bytes, name: str, fallback: str) -> web.Response:
     )
 
 
+def _closed(query: ScheduleQuery) -> bool:
+    return year_closed(query.the_year, query.as_of or dt.datetime.now(ACADEMY_TZ).date())
+
+
 def _behind_title(query: ScheduleQuery) -> str:
     """进度落后 while the year runs; once it is over, the same list is who did not meet it."""
-    as_of = query.as_of or dt.datetime.now(ACADEMY_TZ).date()
-    return "未完成年度要求学员" if year_closed(query.the_year, as_of) else "进度落后学员"
+    return "未完成年度要求学员" if _closed(query) else "进度落后学员"
 
 
 async def _lines(
@@ -297,7 +300,7 @@ async def summary_xlsx(request: web.Request, query: ScheduleQuery) -> web.Respon
         ctx, actor, report.node.id, year, limit=EXPORT_ROWS, as_of=query.as_of
     )
     return _file(
-        export.unit_report(report, lines),
+        export.unit_report(report, lines, closed=_closed(query)),
         f"学习情况统计-{report.node.name}-{year}.xlsx",
         f"report-{report.node.id}-{year}.xlsx",
     )
@@ -314,7 +317,7 @@ async def behind_xlsx(request: web.Request, query: ScheduleQuery) -> web.Respons
     year = query.the_year
     title = _behind_title(query)
     return _file(
-        export.learner_list(title, lines),
+        export.learner_list(title, lines, closed=_closed(query)),
         f"{title}-{node.name}-{year}.xlsx",
         f"behind-{node.id}-{year}.xlsx",
     )

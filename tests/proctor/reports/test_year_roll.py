@@ -72,3 +72,23 @@ async def test_zero_of_zero_is_a_dash(client: TestClient, ctx: Context, world: W
     assert '<strong data-figure="participation">—</strong>' in html
     assert '<strong data-figure="completion">—</strong>' in html
     assert "0.0%" not in html
+
+
+async def test_workbooks_say_the_same(client: TestClient, ctx: Context, world: World) -> None:
+    """The closed year's list is titled and headed 未完成; 0 of 0 is a dash there too."""
+    import io
+    from urllib.parse import unquote
+
+    from openpyxl import load_workbook
+
+    await seed_year(ctx, world)
+    headers = await login(client, "academy")
+    resp = await client.get(f"/api/v1/reports/behind.xlsx?year={YEAR}", headers=headers)
+    assert "未完成年度要求学员" in unquote(resp.headers["Content-Disposition"])
+    sheet = load_workbook(io.BytesIO(await resp.read())).active
+    assert sheet is not None
+    header = [c.value for c in sheet[1]]
+    assert "未完成年度要求" in header and "进度落后" not in header
+    empty = await client.get(f"/api/v1/reports/summary.xlsx?year={YEAR - 1}", headers=headers)
+    first = load_workbook(io.BytesIO(await empty.read())).worksheets[0]
+    assert [first["D2"].value, first["F2"].value] == ["—", "—"]
