@@ -14,6 +14,7 @@ from aiohttp import web
 
 from models import utcnow
 from proctor.kernel import migrate
+from proctor.kernel.calendar import local_text
 from proctor.kernel.context import Context, open_context
 from proctor.kernel.errors import ProctorError
 from proctor.kernel.progress import Reporter
@@ -129,7 +130,7 @@ def db_prune_beats(keep_days: int, batch: int) -> None:
 
     done = asyncio.run(run())
     click.echo(
-        f"已清理 {done.cutoff:%Y-%m-%d %H:%M} (UTC) 之前的心跳：删除分区 {len(done.dropped)} 个"
+        f"已清理 {local_text(done.cutoff)}（北京时间）之前的心跳：删除分区 {len(done.dropped)} 个"
         f"{'（' + '、'.join(done.dropped) + '）' if done.dropped else ''}，删除 {done.deleted} 行；"
         f"审核案件引用的会话保留 {done.kept} 行"
     )

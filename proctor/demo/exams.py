@@ -21,7 +21,7 @@ from sqlalchemy import insert, select
 from models import (
     AttemptState,
     Course,
-    CourseKind,
+    Exam,
     ExamAnswer,
     ExamAttempt,
     ExamItem,
@@ -32,10 +32,12 @@ from models import (
     StudySession,
     utcnow,
 )
-from proctor.demo.exam_bank import MEASURES_BANK
+from proctor.credits import ledger
+from proctor.demo.exam_bank import EXAM_BANKS, MEASURES_BANK, MEASURES_COURSE
 from proctor.exams.analysis import ExamRun, analyse_exam
 from proctor.exams.bank import ExamInput, insert_exam, insert_items
 from proctor.exams.forensics.data import StudyHistory
+from proctor.kernel.calendar import study_year
 from proctor.kernel.context import Context
 from proctor.simulate.exams import SimExam, SimItem, simulate_exam
 
@@ -77,28 +79,29 @@ def _translate(sim_item: SimItem, item: ExamItem, answer: str) -> str:
 
 
 async def _courses(ctx: Context) -> list[Course]:
+    """The provincial courses with an exam bank of their own, the measures course first."""
     async with ctx.db() as s:
-        return list(
-            (
-                await s.scalars(
-                    select(Course)
-                    .where(Course.kind == CourseKind.REQUIRED, Course.code.startswith("HN"))
-                    .order_by(Course.id)
-                    .limit(3)
+        found = {
+            c.title: c
+            for c in await s.scalars(
+                select(Course).where(
+                    Course.title.in_(list(EXAM_BANKS)), Course.code.startswith("HN")
                 )
-            ).all()
-        )
+            )
+        }
+    return [found[t] for t in EXAM_BANKS if t in found]
 
 
 async def seed_exams(ctx: Context, org_path: str, seed: int) -> list[ExamRun]:
-    """Open exams on three provincial courses and a closed, analysed sitting on one of them."""
+    """Open exams on three provincial courses, each asking about its own subject, and a
+    closed, analysed sitting on the course about the academy's measures."""
     courses = await _courses(ctx)
-    if not courses:
+    if not courses or courses[0].title != MEASURES_COURSE:
         return []
     now = utcnow()
     async with ctx.db.begin() as s:
         for n, course in enumerate(courses):
-            await insert_items(s, course.id, MEASURES_BANK)
+            await insert_items(s, course.id, EXAM_BANKS[course.title])
             await insert_exam(
                 s,
                 course.id,
@@ -196,6 +199,7 @@ async def place_sitting(
         lesson = await s.scalar(
             select(Lesson).where(Lesson.course_id == course.id).order_by(Lesson.ordinal)
         )
+        exam = await s.get_one(Exam, exam_id)
         exam_opens = utcnow() - dt.timedelta(days=12)
         sim_by_id = {it.info.item_id: (it, items[k]) for k, it in enumerate(sim.sim_items)}
         t0 = min(min(a.saved_at.values(), default=a.submitted_at) for a in sim.attempts)
@@ -255,7 +259,20 @@ async def place_sitting(
                 )
             attempt.correct = correct
             attempt.score = correct * 100 // len(a.answers)
-            attempt.passed = attempt.score >= 60
+            attempt.passed = attempt.score >= exam.pass_mark
+            if attempt.passed and exam.bonus_credits > 0:
+                # As a real hand-in does: the pass posts the exam's bonus, so the archive
+                # and the exam list agree.
+                entry = await ledger.post_exam_bonus(
+                    s,
+                    learner_id=learner.id,
+                    course_id=course.id,
+                    year=study_year(finished),
+                    amount=exam.bonus_credits,
+                    evidence={"exam_id": exam.id, "attempt_id": attempt.id, "score": attempt.score},
+                )
+                entry.posted_at = finished
+                attempt.bonus_entry_id = entry.id
             if lesson is not None:
                 done, summed = _study(
                     learner.id, course.id, lesson.id, sim.histories[a.learner_id], exam_opens

@@ -7,10 +7,10 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from models import Account, CaseState, OrgUnit, ReviewCase
+from models import Account, CaseState, CreditEntry, CreditSource, OrgUnit, ReviewCase
 from proctor.kernel.authz import Actor
 from proctor.kernel.context import Context
-from proctor.review import decisions
+from proctor.review import consequences, decisions
 
 
 async def actor_for(ctx: Context, username: str) -> Actor | None:
@@ -35,6 +35,25 @@ async def learner_account(ctx: Context, learner_id: int) -> str | None:
         return await s.scalar(select(Account.username).where(Account.learner_id == learner_id))
 
 
+async def _earned_credits(ctx: Context, case: ReviewCase) -> bool:
+    """The case's period earned standing study credits (what confirming fraud reverses)."""
+    async with ctx.db() as s:
+        courses = await consequences.affected_courses(s, case)
+        if not courses:
+            return False
+        found = await s.scalar(
+            select(CreditEntry.id)
+            .where(
+                CreditEntry.learner_id == case.learner_id,
+                CreditEntry.course_id.in_(courses),
+                CreditEntry.source.in_((CreditSource.ATTENTION, CreditSource.DESIGNATED)),
+                CreditEntry.amount != 0,
+            )
+            .limit(1)
+        )
+        return found is not None
+
+
 async def review_history(ctx: Context, password: str) -> list[tuple[str, str, str]]:
     """Decide three cases as the provincial reviewer and appeal one as its learner; return the
     logins of the learners involved."""
@@ -52,11 +71,17 @@ async def review_history(ctx: Context, password: str) -> list[tuple[str, str, st
             ).all()
         )
     logins: list[tuple[str, str, str]] = []
-    fraud = next((c for c in cases if c.kind == "fraud"), None)
+    # A fraud case whose week earned credits, so that confirming it reverses something.
+    frauds = [c for c in cases if c.kind == "fraud"]
+    fraud = frauds[0] if frauds else None
+    for candidate in frauds:
+        if await _earned_credits(ctx, candidate):
+            fraud = candidate
+            break
     proxy = next((c for c in cases if c.kind == "proxy"), None)
     honest = next((c for c in reversed(cases) if c not in (fraud, proxy)), None)
     if fraud is not None:
-        await decisions.decide(
+        done = await decisions.decide(
             ctx,
             reviewer,
             fraud.id,
@@ -72,8 +97,10 @@ async def review_history(ctx: Context, password: str) -> list[tuple[str, str, st
                 fraud.id,
                 "当周单位网络不稳定，页面多次自动重连，并非有意刷课，请复核",
             )
+            revoked = len(done.get("revoked_entries", []))
+            what = f"冲销学分 {revoked} 条" if revoked else "本期学习未产生学分，未冲销"
             logins.append(
-                (learner.username, password, f"学员（案件 #{fraud.id}：学分已冲销，申诉待复核）")
+                (learner.username, password, f"学员（案件 #{fraud.id}：{what}，申诉待复核）")
             )
     if proxy is not None:
         await decisions.decide(

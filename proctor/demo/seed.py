@@ -229,7 +229,20 @@ async def seed_demo(
         scope = org if role is not Role.ACADEMY_ADMIN else display
         logins.append((username, DEMO_PASSWORD, f"{ROLE_NAMES[role]}（{scope}）"))
     logins.extend(reviewed)
-    return logins
+    return _once_each(logins)
+
+
+def _once_each(logins: list[tuple[str, str, str]]) -> list[tuple[str, str, str]]:
+    """One line per login: a login that plays several parts (staff also showing the reports)
+    has them joined on its line, in order."""
+    merged: dict[str, tuple[str, str, str]] = {}
+    for username, password, role in logins:
+        if username in merged:
+            _, pw, before = merged[username]
+            merged[username] = (username, pw, f"{before}；{role}")
+        else:
+            merged[username] = (username, password, role)
+    return list(merged.values())
 
 
 async def _org_tree(s: AsyncSession, rng: random.Random) -> _Tree:

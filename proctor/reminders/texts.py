@@ -6,7 +6,7 @@ import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
 
-BEIJING = dt.timezone(dt.timedelta(hours=8))
+from proctor.kernel.calendar import ACADEMY_TZ
 
 KIND_NAMES = {
     "behind": "学习进度落后",
@@ -26,7 +26,7 @@ class Text:
 
 
 def _day(moment: dt.datetime) -> str:
-    return moment.astimezone(BEIJING).strftime("%Y年%m月%d日")
+    return moment.astimezone(ACADEMY_TZ).strftime("%Y年%m月%d日")
 
 
 def behind(name: str, year: int, total: Decimal, quota: Decimal | None, month: int) -> Text:

@@ -62,13 +62,15 @@ def _percent_columns(sheet: Worksheet, columns: Sequence[int]) -> None:
 
 
 def _figure_row(name: str, f: dict[str, Any]) -> list[Cell]:
+    # Without target learners a rate is 0 of 0: a dash, not 0.0 %.
+    some = bool(f["target_learners"])
     return [
         name,
         f["target_learners"],
         f["participated"],
-        f["participation_rate"],
+        f["participation_rate"] if some else "—",
         f["quota_met"],
-        f["completion_rate"],
+        f["completion_rate"] if some else "—",
         f["total_met"],
         f["required_met"],
         f["credits_total"],
@@ -112,7 +114,12 @@ def _first(wb: Workbook, title: str) -> Worksheet:
     return sheet
 
 
-def unit_report(report: NodeReport, learners: list[LearnerLine]) -> bytes:
+def _learner_header(closed: bool) -> list[str]:
+    """Once the year is over the "behind" column says who did not meet the requirement."""
+    return [("未完成年度要求" if closed and h == "进度落后" else h) for h in LEARNER_HEADER]
+
+
+def unit_report(report: NodeReport, learners: list[LearnerLine], *, closed: bool = False) -> bytes:
     """A node's figures (its line, then its children), distribution, categories, learners."""
     wb = Workbook()
     rows = [_figure_row(f"{report.node.name}（合计）", summary(report.tally))]
@@ -136,17 +143,22 @@ def unit_report(report: NodeReport, learners: list[LearnerLine]) -> bytes:
     )
     table(
         wb.create_sheet("学员明细"),
-        LEARNER_HEADER,
+        _learner_header(closed),
         [_learner_row(x) for x in learners],
         LEARNER_WIDTHS,
     )
     return _save(wb)
 
 
-def learner_list(title: str, learners: list[LearnerLine]) -> bytes:
-    """Learners behind schedule, or award candidates: one table."""
+def learner_list(title: str, learners: list[LearnerLine], *, closed: bool = False) -> bytes:
+    """Learners behind schedule (after the year: short of it), or award candidates."""
     wb = Workbook()
-    table(_first(wb, title), LEARNER_HEADER, [_learner_row(x) for x in learners], LEARNER_WIDTHS)
+    table(
+        _first(wb, title),
+        _learner_header(closed),
+        [_learner_row(x) for x in learners],
+        LEARNER_WIDTHS,
+    )
     return _save(wb)
 
 

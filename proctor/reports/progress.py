@@ -21,12 +21,21 @@ def elapsed_months(year: int, as_of: dt.date) -> int:
     return as_of.month - 1
 
 
+def year_closed(year: int, as_of: dt.date) -> bool:
+    """The year is over: its reports speak of 未完成 (not met), not of 进度落后 (behind)."""
+    return elapsed_months(year, as_of) == 12
+
+
 def expected_cents(quota_cents: int, months: int, tolerance_pct: int) -> int:
     """Credits (hundredths) a learner must have after ``months`` not to count as behind."""
     if not 0 <= months <= 12:
         raise ValueError("months must be within 0..12")
     if not 0 <= tolerance_pct <= 100:
         raise ValueError("tolerance must be a percentage")
+    if months == 12:
+        # The year is over: the tolerance was for pacing, and short of the quota now simply
+        # means the year's requirement was not met (未完成), never "behind schedule".
+        return quota_cents
     # Floor: a learner exactly on the (tolerated) line is on schedule.
     return quota_cents * months * (100 - tolerance_pct) // 1200
 

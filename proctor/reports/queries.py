@@ -47,6 +47,7 @@ from models import (
 )
 from proctor.credits.policy import CreditRules
 from proctor.credits.quota import depth
+from proctor.kernel.calendar import ACADEMY_TZ
 
 KIND_OF = {"req": CreditKind.REQUIRED, "ele": CreditKind.ELECTIVE, "bon": CreditKind.BONUS}
 CENTS = type_coerce(CreditEntry.amount, Integer)
@@ -144,6 +145,19 @@ def tail(
     return stmt.group_by(CreditEntry.learner_id).subquery("tail")
 
 
+def on_roll_in(year: int) -> ColumnElement[bool]:
+    """Learners a year's report counts: those who joined before the year ended, and those
+    with credits on record for it (imported history of someone added later). A learner
+    added in 2026 with nothing for 2025 is not a 2025 learner who failed to study."""
+    year_end = dt.datetime(year + 1, 1, 1, tzinfo=ACADEMY_TZ).astimezone(dt.UTC)
+    on_record = (
+        select(CreditEntry.id)
+        .where(CreditEntry.learner_id == Learner.id, CreditEntry.year == year)
+        .exists()
+    )
+    return or_(Learner.created_at < year_end, on_record)
+
+
 def learner_figures(
     year: int,
     path: str,
@@ -197,7 +211,7 @@ def learner_figures(
         stmt = stmt.outerjoin(report_rollup, and_(r.learner_id == Learner.id, r.year == year))
     if include_tail or cutoff is None:
         stmt = stmt.outerjoin(t, t.c.learner_id == Learner.id)
-    stmt = stmt.where(Learner.active.is_(True), Learner.org_path.startswith(path))
+    stmt = stmt.where(Learner.active.is_(True), Learner.org_path.startswith(path), on_roll_in(year))
     if unit_ids is not None:
         stmt = stmt.where(Learner.unit_id.in_(unit_ids))
     if learner_ids is not None:

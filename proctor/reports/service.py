@@ -396,13 +396,19 @@ class Curve:
     year: int
     months_elapsed: int
     target: int
+    previous_target: int
     quota_average: Decimal
     average: list[Decimal]  # cumulative credits per target learner, month by month
     completed: list[Decimal]  # percent of target learners who met the quota by month end
     previous_average: list[Decimal]
     previous_completed: list[Decimal]
     schedule: list[Decimal]  # the linear schedule: quota average × m / 12
-    behind: int
+    behind: int  # behind schedule; once the year is over, short of the quota (未完成)
+
+    @property
+    def closed(self) -> bool:
+        """The year is over (pages say 未完成, not 进度落后)."""
+        return self.months_elapsed == 12
 
     def as_dict(self) -> dict[str, Any]:
         """JSON shape."""
@@ -413,6 +419,7 @@ class Curve:
             "target_learners": self.target,
             "quota_average": self.quota_average,
             "behind_schedule": self.behind,
+            "year_closed": self.closed,
             "months": [
                 {
                     "month": m + 1,
@@ -448,6 +455,7 @@ def _curve(node: Node, year: int, as_of: dt.date | None, now: Tally, last: Tally
         year=year,
         months_elapsed=months,
         target=n,
+        previous_target=pn,
         quota_average=qavg,
         average=[figures.average(v, n) for v in now.curve_cents],
         completed=[figures.ratio(v, n) for v in done],

@@ -57,6 +57,8 @@ def settings_key(groups: Sequence[queries.Group], ctx: Context) -> str:
         ],
         "tolerance": ctx.settings.reports_schedule_tolerance,
         "bonus": ctx.settings.bonus_counts_toward_total,
+        # The schedule's formula: stored figures of an older formula are recomputed.
+        "schedule": 2,
     }
     return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()
 

@@ -13,6 +13,7 @@ from sqlalchemy.orm import aliased
 
 from models import Account, BatchStatus, OrgUnit, RosterBatch, RosterRow
 from proctor.kernel.authz import ADMIN_ROLES, APPROVER_ROLES, Actor
+from proctor.kernel.calendar import ACADEMY_TZ, local_text
 from proctor.kernel.errors import NotFound
 
 STATUS_LABELS = {
@@ -24,12 +25,13 @@ STATUS_LABELS = {
 }
 # Statuses in which the uploader still works on the batch (fix rows in place, withdraw).
 OPEN_STATUSES = (BatchStatus.PENDING, BatchStatus.RETURNED)
-BEIJING = dt.timezone(dt.timedelta(hours=8))
+# Academy local time (kept under its old name for the roster modules importing it).
+BEIJING = ACADEMY_TZ
 
 
 def beijing_text(value: dt.datetime | None) -> str:
     """A timestamp as people in Hunan read it."""
-    return value.astimezone(BEIJING).strftime("%Y-%m-%d %H:%M") if value else ""
+    return local_text(value)
 
 
 @dataclass(frozen=True)

@@ -11,11 +11,11 @@ from aiohttp import web
 
 from models import Role
 from proctor.exams import charts as exam_charts
+from proctor.kernel.calendar import local_text
 from proctor.kernel.jsonable import to_jsonable
 from proctor.web.csrf import csrf_token
 from proctor.web.keys import ACTOR
 
-BEIJING = dt.timezone(dt.timedelta(hours=8), "CST")
 ROLE_NAMES = {
     Role.LEARNER: "学员",
     Role.LIAISON: "联络员",
@@ -48,14 +48,18 @@ def make_environment() -> jinja2.Environment:
     env.filters["local"] = local_time
     env.filters["exam_pictures"] = exam_charts.pictures
     env.filters["exam_events"] = exam_charts.event_rows
+    env.filters["rate"] = rate
     return env
 
 
-def local_time(value: dt.datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
-    """A server timestamp as academy (Beijing) time, the way every page shows times."""
-    if value is None:
-        return ""
-    return value.astimezone(BEIJING).strftime(fmt)
+def rate(percent: object, whole: int) -> str:
+    """A percentage with its sign, or "—" when there is nothing to divide (0 of 0 is not 0 %)."""
+    return f"{percent}%" if whole else "—"
+
+
+def local_time(value: dt.datetime | str | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
+    """A server timestamp as academy local time, the way every page shows times."""
+    return local_text(value, fmt)
 
 
 def page(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any, Literal
 from urllib.parse import quote
 
@@ -9,9 +10,10 @@ from aiohttp import web
 from pydantic import Field
 
 from models import utcnow
-from proctor.kernel.calendar import study_year
+from proctor.kernel.calendar import ACADEMY_TZ, study_year
 from proctor.reports import charts, export, service, yearly
 from proctor.reports.figures import BANDS, distribution, summary
+from proctor.reports.progress import year_closed
 from proctor.reports.service import LEVEL_NAMES, NodeReport
 from proctor.web.endpoint import Binary, Form, Routes
 from proctor.web.fields import Day, DecimalText, Input, Offset, Output, RecordId, Year
@@ -156,6 +158,7 @@ class Progress(Output):
     target_learners: int
     quota_average: DecimalText
     behind_schedule: int
+    year_closed: bool = Field(description="the year is over: behind_schedule counts 未完成")
     months: list[Month]
 
 
@@ -182,6 +185,15 @@ def _file(data: bytes, name: str, fallback: str) -> web.Response:
             )
         },
     )
+
+
+def _closed(query: ScheduleQuery) -> bool:
+    return year_closed(query.the_year, query.as_of or dt.datetime.now(ACADEMY_TZ).date())
+
+
+def _behind_title(query: ScheduleQuery) -> str:
+    """进度落后 while the year runs; once it is over, the same list is who did not meet it."""
+    return "未完成年度要求学员" if _closed(query) else "进度落后学员"
 
 
 async def _lines(
@@ -288,7 +300,7 @@ async def summary_xlsx(request: web.Request, query: ScheduleQuery) -> web.Respon
         ctx, actor, report.node.id, year, limit=EXPORT_ROWS, as_of=query.as_of
     )
     return _file(
-        export.unit_report(report, lines),
+        export.unit_report(report, lines, closed=_closed(query)),
         f"学习情况统计-{report.node.name}-{year}.xlsx",
         f"report-{report.node.id}-{year}.xlsx",
     )
@@ -303,9 +315,10 @@ async def summary_xlsx(request: web.Request, query: ScheduleQuery) -> web.Respon
 async def behind_xlsx(request: web.Request, query: ScheduleQuery) -> web.Response:
     node, _, lines = await _lines(request, query, "behind", limit=EXPORT_ROWS)
     year = query.the_year
+    title = _behind_title(query)
     return _file(
-        export.learner_list("进度落后学员", lines),
-        f"进度落后学员-{node.name}-{year}.xlsx",
+        export.learner_list(title, lines, closed=_closed(query)),
+        f"{title}-{node.name}-{year}.xlsx",
         f"behind-{node.id}-{year}.xlsx",
     )
 
@@ -347,7 +360,11 @@ async def evaluation_xlsx(request: web.Request, query: NodeQuery) -> web.Respons
 
 def _dashboard_charts(report: NodeReport) -> dict[str, Any]:
     children = [(n, summary(t)) for n, t in report.children]
-    ranking = sorted(children, key=lambda nf: -nf[1]["completion_rate"])
+    # A unit without target learners has no completion rate to rank (0 of 0 is not 0 %).
+    ranking = sorted(
+        (nf for nf in children if nf[1]["target_learners"]),
+        key=lambda nf: -nf[1]["completion_rate"],
+    )
     return {
         "distribution": charts.bars(
             [
@@ -419,6 +436,7 @@ async def behind_page(request: web.Request, query: LinesQuery) -> web.Response:
         request,
         "reports/behind.html",
         {
+            "title": _behind_title(query),
             "node": node,
             "year": query.the_year,
             "lines": lines,

@@ -152,6 +152,19 @@ async def test_learners_are_plausible_valid_people_in_units(ctx: Context, logins
     assert len({h.unit_id for h in heads}) == len(heads)  # one head per bureau
 
 
+def test_a_login_playing_several_parts_is_printed_once() -> None:
+    from proctor.demo.seed import _once_each
+
+    lines = _once_each(
+        [
+            ("cs_admin", "pw", "组织管理员（长沙市）"),
+            ("x1", "pw", "学员"),
+            ("cs_admin", "pw", "学习统计"),
+        ]
+    )
+    assert lines == [("cs_admin", "pw", "组织管理员（长沙市）；学习统计"), ("x1", "pw", "学员")]
+
+
 async def test_every_printed_login_signs_in_and_every_role_is_there(
     client: TestClient, ctx: Context, logins: Logins
 ) -> None:
@@ -374,3 +387,37 @@ async def test_demo_exams_open_for_learners_and_a_closed_sitting_in_review(
     assert learner is not None
     cards = await exams_for_learner(ctx, learner, utcnow())
     assert [c.status for c in cards].count("open") == 3
+    await _exams_agree_with_ledger_and_ask_about_their_course(ctx)
+
+
+async def _exams_agree_with_ledger_and_ask_about_their_course(ctx: Context) -> None:
+    """Each exam's items come from its own course's bank (the Xi Jinping Thought exam asks
+    about the Thought, not the academy's rules); every passed attempt posted its bonus."""
+    from models import CreditSource, Exam, ExamAttempt, ExamItem
+    from proctor.demo.exam_bank import EXAM_BANKS, MEASURES_BANK
+
+    async with ctx.db() as s:
+        titles = {cid: t for cid, t in await s.execute(select(Course.id, Course.title))}
+        items = (await s.scalars(select(ExamItem))).all()
+        exams = (await s.scalars(select(Exam))).all()
+        passed = (await s.scalars(select(ExamAttempt).where(ExamAttempt.passed.is_(True)))).all()
+        bonuses = {
+            e.id: e
+            for e in await s.scalars(
+                select(CreditEntry).where(CreditEntry.source == CreditSource.EXAM)
+            )
+        }
+    assert {titles[e.course_id] for e in exams} == set(EXAM_BANKS)
+    for item in items:
+        assert item.stem in {b.stem for b in EXAM_BANKS[titles[item.course_id]]}
+    rules = {b.stem for b in MEASURES_BANK}
+    xi = [i for i in items if titles[i.course_id] == "习近平新时代中国特色社会主义思想概论"]
+    assert xi and not any(i.stem in rules or "学分" in i.stem for i in xi)
+    assert passed
+    by_exam = {e.id: e for e in exams}
+    for attempt in passed:
+        entry = bonuses.get(attempt.bonus_entry_id or 0)
+        assert entry is not None, attempt.id
+        exam = by_exam[attempt.exam_id]
+        assert (entry.learner_id, entry.course_id) == (attempt.learner_id, exam.course_id)
+        assert entry.amount == exam.bonus_credits

@@ -21,6 +21,7 @@ from models import (
     Account,
     CaseState,
     Finding,
+    Learner,
     Notification,
     Reminder,
     ReminderDelivery,
@@ -107,6 +108,11 @@ async def _seed(ctx: Context, world: World, now: dt.datetime) -> dict[str, int]:
     appeal window closes soon; e-mail addresses for some."""
     await add_groups(ctx, world, year=now.year)
     async with ctx.db.begin() as s:
+        # On the roll since the start of the year (a report counts only learners who had
+        # joined by then or have credits in it).
+        await s.execute(
+            update(Learner).values(created_at=dt.datetime(now.year, 1, 1, tzinfo=dt.UTC))
+        )
         for username, address in (
             ("zhang", "zhang@example.gov.cn"),
             ("cs_reviewer", "rev@example.gov.cn"),

@@ -15,6 +15,7 @@ from models import (
     CreditKind,
     ExcellenceBar,
     Finding,
+    Learner,
     ReviewCase,
     TargetGroup,
     utcnow,
@@ -107,6 +108,14 @@ async def seed_year(ctx: Context, world: World, year: int = YEAR) -> Seeded:
     await add_groups(ctx, world, year)
     await add_learner(ctx, world, "zhou", "天心区财政局", name="周敏", seq=51, rank="科员")
     L = {k: v.id for k, v in world.learners.items()}
+    # The world's learners were on the roll throughout the seeded year (a report counts
+    # only learners who had joined by the end of its year, or have credits in it).
+    async with ctx.db.begin() as s:
+        await s.execute(
+            update(Learner)
+            .where(Learner.id.in_(L.values()))
+            .values(created_at=dt.datetime(year, 1, 1, tzinfo=dt.UTC))
+        )
     jan = dt.datetime(year, 1, 20, 4, tzinfo=dt.UTC)
     may = dt.datetime(year, 5, 10, 4, tzinfo=dt.UTC)
     sep = dt.datetime(year, 9, 10, 4, tzinfo=dt.UTC)

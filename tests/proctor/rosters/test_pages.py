@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 
 from aiohttp import FormData
 from aiohttp.test_utils import TestClient
@@ -72,9 +73,13 @@ async def test_upload_review_and_approve_in_the_browser(client: TestClient, worl
     assert [r[0] for r in read_xlsx(await resp.read())[1:]] == ["张三", "李四"]
     resp = await client.get(f"{batch_url}/credentials.xlsx", headers=admin)
     assert resp.status == 410
-    assert "只能下载一次" in await resp.text()
+    refusal = await resp.text()
+    assert "只能下载一次" in refusal
     html = await (await client.get(batch_url, headers=admin)).text()
     assert "credentials.xlsx" not in html
+    # The page and the refusal name the same moment, both in academy local time.
+    shown = re.search(r"初始账号已于 (\d{4}-\d{2}-\d{2} \d{2}:\d{2}) 下载", html)
+    assert shown is not None and f"已于 {shown.group(1)} 下载过" in refusal
 
 
 async def test_a_refused_file_shows_the_reason_and_creates_nothing(
