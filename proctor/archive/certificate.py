@@ -112,6 +112,7 @@ def render(a: Archive, issue: Issue, font: str = "") -> bytes:
         7,
         f"兹证明 {a.name}（身份证号 {issue.id_masked}），{a.unit}，{a.rank}，"
         f"{a.year} 年度在{ACADEMY}参加网络学习，学分记录如下（以学院学分台账为准）：",
+        align="L",
         new_x="LMARGIN",
         new_y="NEXT",
     )
@@ -125,7 +126,7 @@ def render(a: Archive, issue: Issue, font: str = "") -> bytes:
         t.row(["必修课程学分", "选修课程学分", "考试奖励学分", "合计"])
         t.row([str(st.required), str(st.elective), str(st.bonus), str(st.total)])
     pdf.ln(2)
-    pdf.multi_cell(0, 6.5, _quota_line(a), new_x="LMARGIN", new_y="NEXT")
+    pdf.multi_cell(0, 6.5, _quota_line(a), align="L", new_x="LMARGIN", new_y="NEXT")
     pdf.ln(3)
 
     courses = [c for c in a.completions if not c.revoked]
@@ -164,6 +165,7 @@ def render(a: Archive, issue: Issue, font: str = "") -> bytes:
         6,
         f"核验方法：访问 {issue.verify_url} ，或在学院网站“学时证明核验”页输入校验码，"
         f"可查看学院对该证明的核验结果和当前学分记录。如与本证明不一致，以核验页面为准。",
+        align="L",
         new_x="LMARGIN",
         new_y="NEXT",
     )
@@ -171,6 +173,7 @@ def render(a: Archive, issue: Issue, font: str = "") -> bytes:
         0,
         6,
         f"签发日期：{issue.issued.isoformat()}（系统生成，凭校验码核验真伪）",
+        align="L",
         new_x="LMARGIN",
         new_y="NEXT",
     )

@@ -1,9 +1,10 @@
 """Verification codes of study certificates, and what the public verification page shows.
 
-A code is the certificate's learner, year and issue day, followed by an HMAC of them keyed
-with the installation's secret (a key derived for this purpose only), in RFC 4648
-base32 grouped by four: nothing is stored, nothing can be guessed (64 bits of
-MAC), and any change to a character fails the check. The page shows what the academy's
+A code is an HMAC of the certificate's learner, year and issue day, keyed with the
+installation's secret (a key derived for this purpose only), followed by those three fields
+masked with a keystream derived from the MAC (so the code shows no record id), in RFC 4648
+base32 grouped by four: nothing is stored, nothing can be guessed (64 bits of MAC), and any
+change to a character fails the check. The page shows what the academy's
 ledger says now for that learner and year, with the name masked, so a certificate edited
 after printing disagrees with it.
 """
@@ -39,10 +40,16 @@ def _mac(secret: str, payload: bytes) -> bytes:
     return hmac.new(_key(secret), payload, hashlib.sha256).digest()[:MAC_BYTES]
 
 
+def _mask(secret: str, mac: bytes, data: bytes) -> bytes:
+    stream = hmac.new(_key(secret), b"mask" + mac, hashlib.sha256).digest()
+    return bytes(a ^ b for a, b in zip(data, stream, strict=False))
+
+
 def make_code(secret: str, learner_id: int, year: int, issued: dt.date) -> str:
     """The verification code printed on a certificate ("ABCD-EFGH-...", 24 characters)."""
     payload = PAYLOAD.pack(learner_id, year - 2000, (issued - EPOCH).days)
-    raw = base64.b32encode(payload + _mac(secret, payload)).decode("ascii").rstrip("=")
+    mac = _mac(secret, payload)
+    raw = base64.b32encode(mac + _mask(secret, mac, payload)).decode("ascii").rstrip("=")
     return "-".join(raw[i : i + 4] for i in range(0, len(raw), 4))
 
 
@@ -64,8 +71,9 @@ def read_code(secret: str, code: str) -> Claim | None:
         data = base64.b32decode(raw + "=" * (-len(raw) % 8))
     except ValueError:
         return None
-    payload, mac = data[: PAYLOAD.size], data[PAYLOAD.size :]
-    if len(mac) != MAC_BYTES or not hmac.compare_digest(mac, _mac(secret, payload)):
+    mac, masked = data[:MAC_BYTES], data[MAC_BYTES:]
+    payload = _mask(secret, mac, masked)
+    if len(payload) != PAYLOAD.size or not hmac.compare_digest(mac, _mac(secret, payload)):
         return None
     learner_id, year, day = PAYLOAD.unpack(payload)
     return Claim(learner_id, year + 2000, EPOCH + dt.timedelta(days=day))
