@@ -22,7 +22,7 @@ from proctor.kernel.errors import Unavailable
 
 ACADEMY = "湖南省干部教育培训网络学院"
 FONT_DIRS = (Path("/usr/share/fonts/opentype/noto"), Path("/usr/share/fonts/noto-cjk"))
-REGULAR, BOLD = "NotoSansCJK-Regular.ttc", "NotoSansCJK-Bold.ttc"
+REGULAR = "NotoSansCJK-Regular.ttc"
 
 
 @dataclass(frozen=True)
@@ -50,16 +50,16 @@ def _face_index(path: str) -> int:
     return 0
 
 
-def _fonts(configured: str) -> tuple[str, str | None]:
-    """Regular and (when installed) bold font files."""
+def _font(configured: str) -> str:
+    """The font file. One face only: loading a CJK font is most of a certificate's CPU time,
+    so headings differ by size and colour rather than by a second (bold) font."""
     if configured:
         if not Path(configured).is_file():
             raise Unavailable(f"学时证明字体文件不存在：{configured}")
-        return configured, None
+        return configured
     for folder in FONT_DIRS:
         if (folder / REGULAR).is_file():
-            bold = folder / BOLD
-            return str(folder / REGULAR), str(bold) if bold.is_file() else None
+            return str(folder / REGULAR)
     raise Unavailable("服务器未安装中文字体（fonts-noto-cjk），暂时无法生成学时证明")
 
 
@@ -87,22 +87,19 @@ class _Certificate(FPDF):
 
 def render(a: Archive, issue: Issue, font: str = "") -> bytes:
     """The certificate as PDF bytes (CPU-bound: callers run it off the event loop)."""
-    regular, bold = _fonts(font)
+    path = _font(font)
     pdf = _Certificate(format="A4")
     pdf.set_title(f"学时证明 {a.year} {a.name}")
     pdf.set_author(ACADEMY)
-    pdf.add_font("cjk", fname=regular, collection_font_number=_face_index(regular))
-    pdf.add_font(
-        "cjk", style="B", fname=bold or regular, collection_font_number=_face_index(bold or regular)
-    )
+    pdf.add_font("cjk", fname=path, collection_font_number=_face_index(path))
     pdf.set_margins(20, 18, 20)
     pdf.set_auto_page_break(True, margin=18)
     pdf.add_page()
-    heading = FontFace(emphasis="BOLD", fill_color=(245, 240, 232))
+    heading = FontFace(color=(120, 20, 20), fill_color=(245, 240, 232))
 
     pdf.set_font("cjk", size=10)
     pdf.cell(0, 6, ACADEMY, align="C", new_x="LMARGIN", new_y="NEXT")
-    pdf.set_font("cjk", "B", 22)
+    pdf.set_font("cjk", "", 22)
     pdf.cell(0, 14, "学 时 证 明", align="C", new_x="LMARGIN", new_y="NEXT")
     pdf.set_font("cjk", size=11)
     pdf.cell(0, 7, f"{a.year} 年度", align="C", new_x="LMARGIN", new_y="NEXT")
@@ -130,7 +127,7 @@ def render(a: Archive, issue: Issue, font: str = "") -> bytes:
     pdf.ln(3)
 
     courses = [c for c in a.completions if not c.revoked]
-    pdf.set_font("cjk", "B", 12)
+    pdf.set_font("cjk", "", 12)
     pdf.cell(0, 8, f"完成的课程（{len(courses)} 门）", new_x="LMARGIN", new_y="NEXT")
     pdf.set_font("cjk", size=9.5)
     with pdf.table(
@@ -144,7 +141,7 @@ def render(a: Archive, issue: Issue, font: str = "") -> bytes:
     pdf.ln(3)
 
     exams = [e for e in a.exams if e.reversed_by is None]
-    pdf.set_font("cjk", "B", 12)
+    pdf.set_font("cjk", "", 12)
     pdf.cell(0, 8, f"考试奖励学分（{len(exams)} 项）", new_x="LMARGIN", new_y="NEXT")
     pdf.set_font("cjk", size=9.5)
     with pdf.table(
@@ -157,14 +154,15 @@ def render(a: Archive, issue: Issue, font: str = "") -> bytes:
             t.row(["—", "本年度暂无考试奖励学分", "", ""])
     pdf.ln(5)
 
-    pdf.set_font("cjk", "B", 11)
+    pdf.set_font("cjk", "", 11)
     pdf.cell(0, 7, f"校验码：{issue.code}", new_x="LMARGIN", new_y="NEXT")
     pdf.set_font("cjk", size=9.5)
+    pdf.multi_cell(0, 6, f"核验网址：{issue.verify_url}", align="L", new_x="LMARGIN", new_y="NEXT")
     pdf.multi_cell(
         0,
         6,
-        f"核验方法：访问 {issue.verify_url} ，或在学院网站“学时证明核验”页输入校验码，"
-        f"可查看学院对该证明的核验结果和当前学分记录。如与本证明不一致，以核验页面为准。",
+        "也可在学院网站页脚的“学时证明核验”页输入校验码。核验页面显示学院对该证明的核验结果"
+        "和当前学分记录；如与本证明不一致，以核验页面为准。",
         align="L",
         new_x="LMARGIN",
         new_y="NEXT",
