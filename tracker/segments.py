@@ -54,3 +54,14 @@ def decode(text: str) -> Segments:
         s, e = part.split("-")
         out.append((int(s), int(e)))
     return tuple(out)
+
+
+def resume_point(segments: Segments, duration_ms: int) -> int:
+    """Where a returning learner resumes: the start of the first uncovered part (the player
+    seeks there, and the course page and "继续学习" name the same second)."""
+    pos = 0
+    for s, e in segments:
+        if s > pos:
+            break
+        pos = max(pos, e)
+    return min(pos, duration_ms)

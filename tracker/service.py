@@ -133,7 +133,7 @@ class Tracker:
             "server_time_ms": now_ms,
             "duration_s": duration_ms / 1000,
             "covered_s": covered / 1000,
-            "resume_at_s": _resume_point(snap.learner.coverage, duration_ms) / 1000,
+            "resume_at_s": seg.resume_point(snap.learner.coverage, duration_ms) / 1000,
             "completed": is_complete(snap.learner.coverage, duration_ms, self.policy),
         }
 
@@ -431,16 +431,6 @@ class Tracker:
                 raise TrackerError(
                     "not_stored", 503, "学习记录暂未保存，请稍后重试", retry_after=1
                 ) from exc
-
-
-def _resume_point(coverage: seg.Segments, duration_ms: int) -> int:
-    """Where a returning learner should resume: the start of the first uncovered part."""
-    pos = 0
-    for s, e in coverage:
-        if s > pos:
-            break
-        pos = max(pos, e)
-    return min(pos, duration_ms)
 
 
 def _event(sid: str, now_ms: int, kind: str, detail: dict[str, Any]) -> Evidence:

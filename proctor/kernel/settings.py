@@ -102,6 +102,10 @@ class Settings(BaseSettings):
     review_decide_days: int = Field(default=30, ge=1, le=365)
     review_appeal_answer_days: int = Field(default=15, ge=1, le=365)
     reminder_lead_days: int = Field(default=3, ge=0, le=60)
+    # Study certificates (学时证明, PDF): a font with Simplified Chinese, embedded as a subset.
+    # Empty: Noto Sans CJK SC of Debian's fonts-noto-cjk. A .ttc collection's SC face is found
+    # by name.
+    certificate_font: str = ""
     # Reminders beyond the in-app notice (docs/staff.md), off by default. E-mail goes
     # through this SMTP server; the webhook (SMS gateway, WeChat Work group robot) gets
     # a JSON POST: "json" sends {kind, title, body, link, to}, "wecom" a WeChat Work text

@@ -33,6 +33,7 @@ PUBLIC_PREFIXES = (
     "/healthz",
     "/readyz",
     "/metrics",
+    "/verify",  # an HR officer checks a study certificate's code (handlers/certificate.py)
 )
 # Reachable while a first-login password change is pending.
 PASSWORD_CHANGE_PATHS = ("/password", "/api/v1/me/password", "/logout", "/api/v1/logout")

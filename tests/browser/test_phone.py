@@ -14,15 +14,17 @@ from typing import Any
 import pytest
 
 from models import ItemKind, Lesson, utcnow
+from proctor.archive.verification import make_code
 from proctor.exams import attempts
 from proctor.exams.bank import ExamInput, ItemInput, insert_exam, insert_items
 from proctor.kernel.authz import Actor
+from proctor.kernel.calendar import local_day
 from proctor.kernel.context import Context, open_context
 from proctor.review.decisions import decide
 from tests.browser.serving import browser_settings, running
 from tests.browser.test_player import CHROMIUM, sign_in
 from tests.factories import World, build_world
-from tests.proctor.archive.helpers import add_course, add_group
+from tests.proctor.archive.helpers import YEAR, add_course, add_group
 from tests.proctor.review.helpers import seed_fraud
 
 pytestmark = [
@@ -40,6 +42,7 @@ class Site:
     base: str
     ctx: Context
     pages: list[str]
+    zhang: int
 
 
 def _actor(world: World, username: str, org: str) -> Actor:
@@ -123,7 +126,7 @@ async def site(tmp_path: Path, sqlite_template: Path) -> AsyncIterator[Site]:
         f"/archive/cases/{fraud.case_id}",
     ]
     async with running(ctx) as base:
-        yield Site(base, ctx, pages)
+        yield Site(base, ctx, pages, world.learners["zhang"].id)
 
 
 async def _browser_page(width: int, height: int) -> Any:
@@ -216,6 +219,23 @@ async def test_staff_report_scrolls_in_its_own_box_and_its_charts_scale(site: Si
         for i in range(await charts.count()):
             box = await charts.nth(i).bounding_box()
             assert box is None or box["x"] + box["width"] <= 390
+    finally:
+        await browser.close()
+        await pw.stop()
+    assert refused == []
+
+
+async def test_certificate_check_fits_a_phone(site: Site) -> None:
+    """An HR officer opens a certificate's verification link on a phone, not signed in."""
+    code = make_code(site.ctx.secret, site.zhang, YEAR, local_day(utcnow()))
+    pw, browser, page, refused = await _browser_page(390, 844)
+    try:
+        await page.goto(f"{site.base}/verify/{code}")
+        scroll, inner = await page.evaluate(OVERFLOW)
+        assert scroll <= inner
+        total = await page.locator('[data-credits="total"]').bounding_box()
+        assert total is not None and total["x"] + total["width"] <= 390
+        assert "张*" in await page.inner_text("#verify-name")
     finally:
         await browser.close()
         await pw.stop()

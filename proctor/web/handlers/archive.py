@@ -17,6 +17,7 @@ from proctor.kernel.authz import STAFF_ROLES
 from proctor.kernel.calendar import study_year
 from proctor.kernel.errors import Forbidden
 from proctor.review.learner_cases import unread_notices
+from proctor.study.resume import my_standings
 from proctor.web.endpoint import Binary, Routes
 from proctor.web.fields import DecimalText, Input, Output, RecordId, Year
 from proctor.web.keys import actor_of, ctx_of
@@ -249,4 +250,9 @@ async def learner_home(request: web.Request) -> web.Response:
     archive = await learner_archive(ctx, actor, _own_id(request), study_year(utcnow()))
     courses = await my_courses(ctx, actor)
     notices = await unread_notices(ctx, actor)
-    return page(request, "learn/home.html", {"a": archive, "courses": courses, "notices": notices})
+    resume = await my_standings(ctx, actor, [e.course.id for e in courses])
+    return page(
+        request,
+        "learn/home.html",
+        {"a": archive, "courses": courses, "notices": notices, "resume": resume},
+    )

@@ -13,6 +13,7 @@ from proctor.catalog import authoring, classes, enrolment
 from proctor.catalog import search as catalog_search
 from proctor.catalog.inputs import MAX_LECTURE_SECONDS, MAX_LESSONS
 from proctor.credits.policy import credit_rules
+from proctor.study.resume import my_standings
 from proctor.web.endpoint import Form, Routes
 from proctor.web.fields import (
     Credits,
@@ -293,10 +294,17 @@ async def catalog_page(request: web.Request, query: CatalogQuery) -> web.Respons
 async def detail_page(request: web.Request, path: CoursePath) -> web.Response:
     actor = actor_of(request)
     detail = await catalog_search.get_course(ctx_of(request), actor, path.course_id)
+    # get_course has checked the learner may see the course.
+    mine = await my_standings(ctx_of(request), actor, [path.course_id])
     return page(
         request,
         "catalog/detail.html",
-        {"d": detail, "c": detail.course, "is_learner": actor.role is Role.LEARNER},
+        {
+            "d": detail,
+            "c": detail.course,
+            "is_learner": actor.role is Role.LEARNER,
+            "standing": mine.get(path.course_id),
+        },
     )
 
 
