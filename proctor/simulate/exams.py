@@ -30,6 +30,13 @@ from proctor.exams.forensics.data import AttemptRecord, ItemInfo, StudyHistory
 
 HONEST = "honest"
 EXAM_ARCHETYPES = ("copier", "source", "proxy", "preknowledge", "rapid_guessing")
+COPY_MODES = (
+    "concurrent",  # enters each copied answer shortly after the source saved it
+    "burst_ordered",  # after the source submitted: his answers in his order, 3-12 s apart
+    "burst",  # the same, entry order shuffled (an informed copier)
+    "burst_ordered_jitter",  # source's order, waits 1-10 min, reading pace (median 30 s)
+    "burst_jitter",  # shuffled and jittered: the copier who knows every rule
+)
 HONEST_VARIANTS = ("regular", "friend", "strong", "slow", "new_device", "traveller")
 LETTERS = "ABCDEFGH"
 
@@ -148,6 +155,7 @@ def simulate_exam(
     proxy_office_share: float = 0.0,
     exam_id: int = 0,
     burst_share: float = 0.0,
+    copy_modes: tuple[str, ...] = (),
     sitting_s: float | None = None,
     defer: float = 0.1,
     lag_median_s: float = 20.0,
@@ -312,6 +320,7 @@ def simulate_exam(
         sitting_s=sitting_s,
         defer=defer,
         burst_share=burst_share,
+        modes=copy_modes,
         lag_median_s=lag_median_s,
         cycle=len(copy_fractions),
     )
@@ -376,6 +385,7 @@ def _timelines(
     burst_share: float,
     lag_median_s: float,
     cycle: int = 1,
+    modes: tuple[str, ...] = (),
 ) -> tuple[list[dict[int, float]], NDArray[np.float64], dict[int, str]]:
     """Save times per attempt (item -> epoch s), submission times and each copier's mode."""
     n = len(draws)
@@ -415,12 +425,23 @@ def _timelines(
         begin = start[src] + float(rng.uniform(-60.0, 180.0))
         start[c] = begin
         own_end = walk(c, begin, skip=copied)
-        burst = every > 0 and (q // cycle) % every == every - 1
-        mode[c] = "burst" if burst else "concurrent"
-        if burst:  # wait for the source to submit, then enter everything at once
-            now = max(own_end, float(out[src])) + float(rng.uniform(10.0, 120.0))
-            for iid in rng.permutation(sorted(copied)):
-                now += float(rng.uniform(3.0, 12.0))
+        if modes:
+            mode[c] = modes[(q // cycle) % len(modes)]
+        else:
+            burst = every > 0 and (q // cycle) % every == every - 1
+            mode[c] = "burst" if burst else "concurrent"
+        if mode[c] != "concurrent":  # wait for the source to submit, then enter the copies
+            jitter = mode[c].endswith("jitter")
+            wait = rng.uniform(60.0, 600.0) if jitter else rng.uniform(10.0, 120.0)
+            now = max(own_end, float(out[src])) + float(wait)
+            if mode[c].startswith("burst_ordered"):  # read off the source's sheet in order
+                entry = sorted(copied, key=lambda i: saved[src][i])
+            else:  # an informed copier shuffles his entry order
+                entry = [int(i) for i in rng.permutation(sorted(copied))]
+            for iid in entry:
+                # jittered: a pace like reading each item (lognormal, median 30 s)
+                gap = np.exp(np.log(30.0) + 0.6 * rng.normal()) if jitter else rng.uniform(3, 12)
+                now += float(gap)
                 saved[c][int(iid)] = round(now, 3)
             last = now
         else:

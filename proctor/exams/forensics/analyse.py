@@ -195,6 +195,8 @@ def _copy_section(m: ExamMatrix, res: CopyingResult, cfg: ForensicConfig) -> dic
                 "burst_p": f.burst_p,
                 "burst_answers_p": f.burst_answers_p,
                 "burst": f.burst,
+                "window_p": f.window_p,
+                "concordant": f.concordant,
             }
             for f in res.findings
         ],
@@ -205,10 +207,17 @@ def _copy_section(m: ExamMatrix, res: CopyingResult, cfg: ForensicConfig) -> dic
             "combination": (
                 None
                 if not res.timing_used
+                else "4 × min(p_answers, p_timing, p_answers+burst, p_window+order)"
+                if res.order_used
                 else "3 × min(p_answers, p_timing, p_answers+burst)"
                 if res.burst_used
                 else "2 × min(p_answers, p_timing)"
             ),
+        },
+        "order": {
+            "used": res.order_used,
+            "window_s": cfg.order_window_s if res.order_used else None,
+            "gamma": cfg.order_gamma if res.order_used else None,
         },
         "burst": {
             "used": res.burst_used,
@@ -264,6 +273,11 @@ def _copying_flags(
                     f"交卷后集中填入检验 p = {f.burst_p:.1e}（与一致性检验合并 p = "
                     f"{f.burst_answers_p or 1.0:.1e}），三项合并（Bonferroni）后 p 值为 "
                     f"{f.p_value:.1e}，低于判定阈值 {res.threshold:.0e}"
+                    if not res.order_used
+                    else f"加权一致性检验 p = {_pa(f):.1e}、作答时间检验 p = {f.timing_p:.1e}、"
+                    f"交卷后集中填入检验与一致性合并 p = {f.burst_answers_p or 1.0:.1e}、"
+                    f"对方交卷后所填答案及填入顺序检验 p = {f.window_p or 1.0:.1e}，"
+                    f"四项合并（Bonferroni）后 p 值为 {f.p_value:.1e}，低于判定阈值 {res.threshold:.0e}"
                 )
                 + f"（诚实考生对被误判的概率不超过 {res.type1_error:.0e}）",
                 "value": f.p_value,
@@ -299,6 +313,21 @@ def _copying_flags(
                     f"按随机作答顺序预期约 {f.expected_burst or 0.0:.1f} 道（p = {f.burst_p:.1e}）",
                     "value": f.burst,
                     "threshold": _r(f.expected_burst or 0.0, 2),
+                }
+            )
+        if f.window_p is not None and f.window_items is not None:
+            who = "对方交卷后本人" if role == "copier" else "本人交卷后对方"
+            reasons.append(
+                {
+                    "id": "C07",
+                    "text": f"{who}填入 {f.window_items} 道题，其中 {f.window_matched or 0} 道与"
+                    f"{'对方' if role == 'copier' else '本人'}答案相同（仅看这些题的一致性 p = "
+                    f"{f.window_answers_p or 1.0:.1e}）；相同答案中同类题两两比较，填入顺序与"
+                    f"{'对方' if role == 'copier' else '本人'}作答顺序一致的有 {f.concordant or 0} 对"
+                    f"（共 {f.order_pairs or 0} 对，随机顺序预期约 {(f.order_pairs or 0) / 2:.1f} 对，"
+                    f"p = {f.order_p or 1.0:.1e}）",
+                    "value": f.concordant,
+                    "threshold": _r((f.order_pairs or 0) / 2, 1),
                 }
             )
         if role == "source":
@@ -339,6 +368,13 @@ def _copying_flags(
             "burst_in_window": f.burst_in_window,
             "burst_window_s": f.burst_window_s,
             "source_submitted_at": f.source_submitted_at,
+            "window_p": f.window_p,
+            "window_items": f.window_items,
+            "window_matched": f.window_matched,
+            "window_answers_p": f.window_answers_p,
+            "order_p": f.order_p,
+            "order_pairs": f.order_pairs,
+            "concordant": f.concordant,
             "p_value": f.p_value,
             "same_ip": att.ip == other.ip,
             "same_unit": att.unit_id == other.unit_id,
