@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any, Literal
 
 import numpy as np
@@ -124,8 +124,17 @@ def analyse(
         notes.append("考生不足 3 人，未做作答时间分析")
     score = np.nanmean(np.where(m.presented, m.correct, np.nan), axis=1)
     score = np.nan_to_num(score)
+    n_scored = m.presented.sum(1)
+    speeds = times.model.speed(m) if times is not None else None
     for k, att in enumerate(attempts):
-        res = check_proxy(att, histories.get(att.learner_id), float(score[k]), cfg)
+        res = check_proxy(
+            att,
+            histories.get(att.learner_id),
+            float(score[k]),
+            cfg,
+            items=int(n_scored[k]),
+            speed=None if speeds is None else float(speeds[k]),
+        )
         if res.flagged:
             flags.append(
                 ExamFlag(
@@ -140,6 +149,12 @@ def analyse(
                     evidence=res.evidence,
                 )
             )
+    explained = _classify(flags, cfg)
+    if explained:
+        notes.append(
+            f"{len(explained)} 名考生的“疑似事先知道答案”标记可由抄袭解释：其快速答对的题目"
+            "多数与抄袭对象的答案相同，已归为抄袭"
+        )
     flags.sort(key=lambda f: (-f.risk, f.attempt_id, f.kind))
     return ForensicReport(
         n_attempts=m.n_attempts,
@@ -152,6 +167,7 @@ def analyse(
             "type1_error": cfg.preknowledge_alpha,
             "min_items": cfg.preknowledge_min_items,
             "compromised_items": times.compromised if times else [],
+            "explained_by_copying": sorted(explained),
         },
         rapid_guessing={
             "threshold_rule": f"min({cfg.rapid_fraction:g} × item median time, {cfg.rapid_cap_s:g} s)",
@@ -166,6 +182,59 @@ def analyse(
         },
         notes=notes,
     )
+
+
+def _classify(flags: list[ExamFlag], cfg: ForensicConfig) -> list[int]:
+    """Tell copying from pre-knowledge where the evidence allows; in place.
+
+    An answer-sharing ring's copiers answer the copied items fast and correctly, which is
+    also what the pre-knowledge test looks for. When an attempt flagged for pre-knowledge
+    is also the copier of a flagged pair, and at least half of its fast correct items carry
+    the partner's answer, the copying explains them: the pre-knowledge flag says so (reason
+    K04, ``classification`` "copying") and drops below the copying flag's risk. Every other
+    flag's ``classification`` is its kind. Returns the attempts reclassified.
+    """
+    copier_of: dict[int, ExamFlag] = {}
+    for f in flags:
+        f.evidence["classification"] = f.kind
+        if f.kind == "copying" and f.evidence.get("role") == "copier":
+            copier_of[f.attempt_id] = f
+    out: list[int] = []
+    for i, f in enumerate(flags):
+        cf = copier_of.get(f.attempt_id)
+        if f.kind != "preknowledge" or cf is None:
+            continue
+        fast = {r["item"] for r in f.evidence.get("items", []) if r.get("fast_correct")}
+        matched = {r["item"] for r in cf.evidence.get("items", []) if r.get("match")}
+        share = len(fast & matched) / len(fast) if fast else 0.0
+        if share < 0.5:
+            continue
+        partner = cf.evidence.get("partner_learner_id")
+        risk = round(min(f.risk, max(0.0, cf.risk - 0.05)), 4)
+        reason = {
+            "id": "K04",
+            "text": f"快速答对的 {len(fast)} 道题中 {len(fast & matched)} 道与考生（学员 {partner}）"
+            "的答案相同，且已因抄袭被标记：更可能是抄袭而非事先知道题目",
+            "value": round(share, 3),
+            "threshold": 0.5,
+        }
+        evidence = {**f.evidence, "classification": "copying", "copying_partner": partner}
+        flags[i] = replace(
+            f,
+            risk=risk,
+            band=_band_of(cfg.band(risk), f.band, cf),
+            reasons=[*f.reasons, reason],
+            evidence=evidence,
+        )
+        cf.evidence["explains_preknowledge"] = True
+        out.append(f.attempt_id)
+    return out
+
+
+def _band_of(new: str, old: str, copying: ExamFlag) -> str:
+    """The band of a lowered risk: never above the old band or the copying flag's."""
+    order = ("low", "medium", "high")
+    return min(new, old, copying.band, key=order.index)
 
 
 def _copy_section(m: ExamMatrix, res: CopyingResult, cfg: ForensicConfig) -> dict[str, Any]:

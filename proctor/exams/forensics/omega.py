@@ -549,7 +549,9 @@ def detect_copying(
             if bab is not None and bba is not None:
                 b_dir = bab if forward else bba
         d = ab if forward else ba
-        w_dir = (win_ab if forward else win_ba) if win_ab is not None and win_ba is not None else None
+        w_dir = (
+            (win_ab if forward else win_ba) if win_ab is not None and win_ba is not None else None
+        )
         win_q = w_dir is not None and bool(w_dir.available[q])
         timed_q = t_dir is not None and bool(t_dir.available[q])
         burst_q = b_dir is not None and timed_q
