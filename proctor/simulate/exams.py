@@ -150,6 +150,11 @@ def simulate_exam(
     slow: int = 15,
     new_device: int = 10,
     travellers: int = 5,
+    colleagues: int = 0,
+    colleague_size: int = 6,
+    fast_strong: int = 0,
+    proxies_studied: int = 0,
+    past_exams: int = 0,
     compromised_share: float = 0.25,
     difficulty: float = -0.3,
     proxy_office_share: float = 0.0,
@@ -203,6 +208,8 @@ def simulate_exam(
     roles += [(HONEST, "friend")] * (2 * friends) + [(HONEST, "strong")] * strong
     roles += [(HONEST, "slow")] * slow + [(HONEST, "new_device")] * new_device
     roles += [(HONEST, "traveller")] * travellers
+    roles += [(HONEST, "colleague")] * (colleagues * colleague_size)
+    roles += [(HONEST, "fast_strong")] * fast_strong + [("proxy", "studied")] * proxies_studied
     if len(roles) > examinees:
         raise ValueError("too many planted roles for the number of examinees")
     roles += [(HONEST, "regular")] * (examinees - len(roles))
@@ -250,13 +257,38 @@ def simulate_exam(
         elif label == "proxy":
             theta[k] = rng.normal(1.6, 0.4)
 
+    # the new look-alikes and the earlier exams draw from their own stream, so that the
+    # populations of earlier versions are unchanged when they are not asked for
+    aux = np.random.default_rng([random_state, 104729])
+    own_theta = theta.copy()  # the learner's own ability (a proxy's differs from his)
+    own_tau = tau.copy()
+    colleague_idx = [k for k, r in enumerate(roles) if r[1] == "colleague"]
+    colleague_pairs: list[tuple[int, int]] = []
+    for g in range(0, len(colleague_idx), max(1, colleague_size)):
+        group = colleague_idx[g : g + colleague_size]
+        lead = group[0]
+        office = f"10.{unit[lead] % 250}.{unit[lead] // 250}.1"  # one address for the unit
+        for k in group:
+            unit[k], ip[k] = unit[lead], office
+            submitted[k] = submitted[lead] + aux.uniform(5, 120)
+        colleague_pairs += [(lead, k) for k in group[1:]]
+    for k, (label, variant) in enumerate(roles):
+        if variant == "fast_strong":
+            theta[k] = own_theta[k] = aux.normal(2.0, 0.3)
+            tau[k] = own_tau[k] = aux.normal(0.6, 0.15)
+        elif label == "proxy":
+            own_theta[k] = aux.normal(0.0, 1.0)
+            own_tau[k] = aux.normal(0.0, 0.25)
     hist_dev = [frozenset({device[k], f"phone-{learner[k]}"}) for k in range(n)]
     hist_ip = [
         frozenset({f"10.{u % 250}.{u // 250}.1" for u in [unit[k]]} | {home[k]}) for k in range(n)
     ]
     hours = rng.uniform(6.0, 40.0, size=n)
     for k, (label, variant) in enumerate(roles):
-        if label == "proxy":
+        if variant == "studied":  # a proxy for a learner who studied: no P02
+            device[k] = f"proxy-pc-{learner[k]}"
+            ip[k] = f"172.17.{k % 250}.9"
+        elif label == "proxy":
             hours[k] = rng.uniform(0.0, 0.8)
             device[k] = f"proxy-pc-{learner[k]}"
             # a proxy sits elsewhere; ``proxy_office_share`` of them use the learner's office
@@ -315,7 +347,7 @@ def simulate_exam(
         submitted=submitted,
         copy_plan=copy_plan,
         copied_items=copied_items,
-        friends=list(zip(friend_idx[::2], friend_idx[1::2], strict=True)),
+        friends=list(zip(friend_idx[::2], friend_idx[1::2], strict=True)) + colleague_pairs,
         t0=t0,
         sitting_s=sitting_s,
         defer=defer,
@@ -338,12 +370,15 @@ def simulate_exam(
         )
         for k in range(n)
     ]
+    past_scores, past_speeds = _past(aux, bank, own_theta, own_tau, n_items, past_exams)
     histories = {
         int(learner[k]): StudyHistory(
             learner_id=int(learner[k]),
             devices=hist_dev[k],
             ips=hist_ip[k],
             verified_hours=round(float(hours[k]), 2),
+            past_scores=past_scores[k],
+            past_speeds=past_speeds[k],
         )
         for k in range(n)
     }
@@ -361,6 +396,27 @@ def simulate_exam(
         tau={aid[k]: float(tau[k]) for k in range(n)},
         sim_items=bank,
     )
+
+
+def _past(
+    rng: np.random.Generator,
+    bank: list[SimItem],
+    theta: NDArray[np.float64],
+    tau: NDArray[np.float64],
+    n_items: int,
+    exams: int,
+) -> tuple[list[tuple[tuple[int, int], ...]], list[tuple[float, ...]]]:
+    """Each learner's earlier exams: (correct, items) at his own ability, and his speeds."""
+    a = np.array([it.a for it in bank])
+    b = np.array([it.b for it in bank])
+    c = np.array([it.c for it in bank])
+    scores: list[tuple[tuple[int, int], ...]] = []
+    speeds: list[tuple[float, ...]] = []
+    for th, tu in zip(theta, tau, strict=True):
+        p = float(np.mean(c + (1 - c) / (1 + np.exp(-1.7 * a * (th - b)))))
+        scores.append(tuple((int(rng.binomial(n_items, p)), n_items) for _ in range(exams)))
+        speeds.append(tuple(round(float(tu + rng.normal(0.0, 0.08)), 3) for _ in range(exams)))
+    return scores, speeds
 
 
 def _guess(rng: np.random.Generator, it: SimItem) -> str:

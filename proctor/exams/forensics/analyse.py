@@ -99,6 +99,16 @@ def analyse(
     config: ForensicConfig | None = None,
 ) -> ForensicReport:
     """Run copying, response-time and proxy forensics on one exam's attempts."""
+    return analyse_with_pairs(items, attempts, histories, config)[0]
+
+
+def analyse_with_pairs(
+    items: Sequence[ItemInfo],
+    attempts: Sequence[AttemptRecord],
+    histories: Mapping[int, StudyHistory] | Sequence[StudyHistory],
+    config: ForensicConfig | None = None,
+) -> tuple[ForensicReport, CopyingResult | None]:
+    """:func:`analyse`, also returning every tested pair's p-values (for evaluation)."""
     cfg = config or ForensicConfig()
     if not isinstance(histories, Mapping):
         histories = {h.learner_id: h for h in histories}
@@ -106,6 +116,7 @@ def analyse(
     m = build_matrix(items, attempts)
     flags: list[ExamFlag] = []
     copy_section: dict[str, Any] = {"mode": "skipped", "pairs_tested": 0, "pairs": []}
+    copying: CopyingResult | None = None
     if m.n_attempts >= 3 and m.n_items > 0:
         copying = detect_copying(m, attempts, cfg)
         flags += _copying_flags(m, attempts, copying, cfg)
@@ -156,7 +167,7 @@ def analyse(
             "多数与抄袭对象的答案相同，已归为抄袭"
         )
     flags.sort(key=lambda f: (-f.risk, f.attempt_id, f.kind))
-    return ForensicReport(
+    report = ForensicReport(
         n_attempts=m.n_attempts,
         n_items=m.n_items,
         flags=flags,
@@ -182,6 +193,7 @@ def analyse(
         },
         notes=notes,
     )
+    return report, copying
 
 
 def _classify(flags: list[ExamFlag], cfg: ForensicConfig) -> list[int]:

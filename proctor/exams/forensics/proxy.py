@@ -10,13 +10,15 @@
   this is a screen, not an exact test);
 * P04 – study-side detection raised medium or high flags on the learner in the weeks
   before the exam (shared devices or addresses, someone else studying for him);
+* P06 – with P01 and without P02: the learner studied almost nothing verified (below
+  ``proxy_min_hours``), whatever the score;
 * P05 – the attempt's speed (τ of the lognormal model, relative to the cohort) is unlike
   the learner's own earlier exams: more than ``proxy_speed_z`` SDs of his past speeds
   (at least ``SPEED_SD_FLOOR``) away from their mean.
 
 A new device at a new address is what an honest traveller shows too, so P01 alone is low
 risk (below the review bands); it reaches medium only when another reason joins it.
-P03–P05 only corroborate: they are evaluated, and reported, when P01 or P02 fired. Risk
+P03–P06 only corroborate: they are evaluated, and reported, when P01 or P02 fired. Risk
 is the sum of the reasons' weights, capped at 0.95. A rule has no null distribution: its
 false-flag rate on honest look-alikes (new laptops, travellers, colleagues behind one
 address, strong examinees) is measured in :mod:`proctor.evaluation.exams`.
@@ -35,7 +37,7 @@ from proctor.exams.forensics.data import AttemptRecord, StudyHistory
 
 RISK_NEW_CONTEXT = 0.3  # P01: a traveller shows it too
 RISK_UNSTUDIED_HIGH_SCORE = 0.6  # P02
-RISK_CORROBORATION = 0.3  # P03, P04, P05 each
+RISK_CORROBORATION = 0.3  # P03, P04, P05, P06 each
 RISK_CAP = 0.95
 SPEED_SD_FLOOR = 0.15  # a person's speed varies about this much from exam to exam
 
@@ -77,7 +79,7 @@ def check_proxy(
     items: int | None = None,
     speed: float | None = None,
 ) -> ProxyResult:
-    """Apply P01–P05 to one attempt; ``score`` is its proportion correct (0..1).
+    """Apply P01–P06 to one attempt; ``score`` is its proportion correct (0..1).
 
     ``items`` is the number of items scored (for P03; without it P03 is not evaluated),
     ``speed`` the attempt's τ under the lognormal model (for P05).
@@ -110,6 +112,17 @@ def check_proxy(
                 "id": "P02",
                 "text": f"本人核验学时仅 {hours:.1f} 小时（低于 {cfg.proxy_min_hours:g} 小时），"
                 f"考试正确率却达 {score:.0%}（不低于 {cfg.proxy_high_score:.0%}）",
+                "value": round(hours, 2),
+                "threshold": cfg.proxy_min_hours,
+            }
+        )
+    ids = {r["id"] for r in reasons}
+    if ids == {"P01"} and hours is not None and hours < cfg.proxy_min_hours:
+        reasons.append(
+            {
+                "id": "P06",
+                "text": f"本人核验学时仅 {hours:.1f} 小时（低于 {cfg.proxy_min_hours:g} 小时），"
+                "又在陌生设备和网络地址上考试",
                 "value": round(hours, 2),
                 "threshold": cfg.proxy_min_hours,
             }

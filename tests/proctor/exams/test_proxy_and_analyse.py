@@ -75,6 +75,8 @@ STEADY = StudyHistory(
         ("new-pc", "hotel", replace(STEADY, study_flags=1), 0.90, 0.15, {"P01", "P04"}, "medium"),
         # a pace unlike his own past exams joins it
         ("new-pc", "hotel", STEADY, 0.90, 1.0, {"P01", "P05"}, "medium"),
+        # little verified study joins the new context even without a high score
+        ("new-pc", "hotel", LITTLE, 0.60, None, {"P01", "P06"}, "medium"),
         # corroboration alone never flags: a learner who improved at his own desk
         ("pc-1", "10.1.0.1", FLAGGED, 0.95, 1.0, set(), None),
     ],
