@@ -155,6 +155,7 @@ def simulate_exam(
     fast_strong: int = 0,
     proxies_studied: int = 0,
     past_exams: int = 0,
+    sitting: int | None = None,
     compromised_share: float = 0.25,
     difficulty: float = -0.3,
     proxy_office_share: float = 0.0,
@@ -189,10 +190,15 @@ def simulate_exam(
     those of the same ``random_state`` without timestamps.
     """
     rng = np.random.default_rng(random_state)
-    bank = make_bank(rng, bank_size or n_items, start_id=exam_id * 1000 + 1, difficulty=difficulty)
+    # ``sitting``: a later exam of the same population (same learners, rings and devices),
+    # with its own bank, draws, answers and times
+    bank_rng = rng if sitting is None else np.random.default_rng([random_state, 31, sitting])
+    bank = make_bank(
+        bank_rng, bank_size or n_items, start_id=exam_id * 1000 + 1, difficulty=difficulty
+    )
     n_comp = round(compromised_share * len(bank))
     compromised = frozenset(
-        int(x) for x in rng.choice([it.info.item_id for it in bank], n_comp, replace=False)
+        int(x) for x in bank_rng.choice([it.info.item_id for it in bank], n_comp, replace=False)
     )
     t0 = 1_780_000_000.0 + exam_id * 7 * 86400
     window = 3 * 86400.0
@@ -300,6 +306,8 @@ def simulate_exam(
             device[k] = f"laptop-{learner[k]}"
             ip[k] = f"hotel-{learner[k]}"
 
+    if sitting is not None:
+        rng = np.random.default_rng([random_state, 37, sitting])
     draws = [
         rng.choice(len(bank), size=n_items, replace=False)
         if len(bank) > n_items
@@ -339,7 +347,7 @@ def simulate_exam(
                 )
 
     saved, submitted, copy_mode = _timelines(
-        np.random.default_rng([random_state, 7919]),
+        np.random.default_rng([random_state, 7919] + ([] if sitting is None else [sitting])),
         draws=[[bank[int(i)].info.item_id for i in d] for d in draws],
         answers=answers,
         seconds=seconds,

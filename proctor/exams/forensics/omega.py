@@ -396,6 +396,7 @@ class CopyingResult:
     burst_used: bool = False
     burst_window_s: float | None = None
     p_window: FloatArray | None = None  # Fisher(window answers, entry order), × 2 (1: not run)
+    p_order: FloatArray | None = None  # the entry-order test alone, × 2 (1: not run)
     order_used: bool = False
 
 
@@ -514,6 +515,7 @@ def detect_copying(
     win_ab: WindowStats | None = None
     win_ba: WindowStats | None = None
     p_window = np.ones(len(pairs))
+    p_order = np.ones(len(pairs))
     use_order = use_burst and cfg.copy_use_order
     if use_order:
         # the answers and the order of what the copier entered after the source submitted
@@ -521,6 +523,9 @@ def detect_copying(
         win_ba = _window(model, m, attempts, b, a, cfg)
         p_window = np.where(
             enough, np.minimum(1.0, 2.0 * np.minimum(win_ab.p_value, win_ba.p_value)), 1.0
+        )
+        p_order = np.where(
+            enough, np.minimum(1.0, 2.0 * np.minimum(win_ab.p_order, win_ba.p_order)), 1.0
         )
         best = np.minimum(np.minimum(p_ans, p_time), np.minimum(p_burst_ans, p_window))
         p_pair = np.where(timed, np.minimum(1.0, 4.0 * best), p_ans)
@@ -609,6 +614,7 @@ def detect_copying(
         burst_used=use_burst,
         burst_window_s=cfg.burst_window_s if use_burst else None,
         p_window=p_window,
+        p_order=p_order,
         order_used=use_order,
     )
 

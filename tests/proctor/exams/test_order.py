@@ -163,3 +163,32 @@ def test_simulator_modes_cycle_through_every_share() -> None:
             cop = next(a for a in ex.attempts if a.attempt_id == c)
             src = next(a for a in ex.attempts if a.attempt_id == s)
             assert max(cop.saved_at.values()) > src.submitted_at
+
+
+def test_ring_copiers_flagged_for_preknowledge_are_classified_as_copying() -> None:
+    ex = simulate_exam(
+        31,
+        examinees=150,
+        rings=20,
+        copy_fractions=(0.5,),
+        copy_modes=("concurrent",),
+        proxies=0,
+        rapid=0,
+        preknowledge=3,
+    )
+    report = analyse(ex.items, ex.attempts, ex.histories)
+    pre = report.flags_of("preknowledge")
+    copying = {f.attempt_id: f for f in report.flags_of("copying")}
+    moved = [f for f in pre if f.evidence["classification"] == "copying"]
+    assert (
+        moved and sorted(f.attempt_id for f in moved) == report.preknowledge["explained_by_copying"]
+    )
+    for f in moved:
+        assert ex.labels[f.attempt_id] == "copier"
+        assert any(r["id"] == "K04" for r in f.reasons)
+        cf = copying[f.attempt_id]
+        assert cf.evidence["role"] == "copier" and cf.evidence["explains_preknowledge"]
+        assert f.risk < cf.risk  # the copying flag leads the case
+    # those who really knew the leaked items stay pre-knowledge
+    planted = [f for f in pre if ex.labels[f.attempt_id] == "preknowledge"]
+    assert planted and all(f.evidence["classification"] == "preknowledge" for f in planted)
