@@ -430,12 +430,19 @@ def xapi_send(limit: int) -> None:
     type=int,
     help="With --exams: seeds seed, seed+1, … pooled with 95 % intervals.",
 )
-def evaluate(seed: int, learners: int, days: int, as_json: bool, exams: bool, runs: int) -> None:
+@click.option(
+    "--repeated",
+    is_flag=True,
+    help="With --exams: also one population over three exams, evidence combined per pair.",
+)
+def evaluate(
+    seed: int, learners: int, days: int, as_json: bool, exams: bool, runs: int, repeated: bool
+) -> None:
     """Simulate fresh populations, run detection, and report how well it did."""
     import tempfile
 
     if exams:
-        _evaluate_exams(seed, as_json, runs)
+        _evaluate_exams(seed, as_json, runs, repeated)
         return
 
     from proctor.evaluation.detection import evaluate as run_evaluation
@@ -457,13 +464,13 @@ def evaluate(seed: int, learners: int, days: int, as_json: bool, exams: bool, ru
         click.echo(f"  诚实·{name:<16} 误报 {v['flagged']}/{v['n']}")
 
 
-def _evaluate_exams(seed: int, as_json: bool, runs: int) -> None:
+def _evaluate_exams(seed: int, as_json: bool, runs: int, repeated: bool = False) -> None:
     from proctor.evaluation.exams import evaluate_exams_seeds
 
     if runs < 1:
         raise click.UsageError("--runs 至少为 1")
     seeds = [seed + k for k in range(runs)]
-    r = evaluate_exams_seeds(seeds, exams=2, sitting_exams=2, hard_exams=1)
+    r = evaluate_exams_seeds(seeds, exams=2, sitting_exams=2, hard_exams=1, repeated=repeated)
     if as_json:
         click.echo(json.dumps({"exams": r}, ensure_ascii=False))
         return
@@ -503,6 +510,14 @@ def _evaluate_exams(seed: int, as_json: bool, runs: int) -> None:
     click.echo(
         f"  中高风险标记的精确率（作弊基础比例 1% / 3%）：{pr['0.01']:.3f} / {pr['0.03']:.3f}"
     )
+    if r["repeated"]:
+        for name, label in (("order_based", "仅顺序类检验"), ("all_tests", "全部检验")):
+            rr = r["repeated"][name]
+            click.echo(
+                f"  同一批考生连考 3 场、按考生对合并证据（{label}）：诚实考生对误报 {ci(rr['pair_fpr'])}"
+            )
+            for mode, v in rr["power_30"].items():
+                click.echo(f"    {mode:<22}{ci(v)}")
     for name, t in r["targets"].items():
         click.echo(f"  目标 {name}: {t['target']}，{'达标' if t['met'] else '未达标'}")
 

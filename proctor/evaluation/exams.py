@@ -31,6 +31,7 @@ import numpy as np
 from proctor.exams.forensics.analyse import ForensicReport, analyse_with_pairs
 from proctor.exams.forensics.config import ForensicConfig
 from proctor.exams.forensics.omega import CopyingResult
+from proctor.exams.forensics.repeated import combine, keep_pairs, order_based_p
 from proctor.simulate.exams import COPY_MODES, EXAM_ARCHETYPES, HONEST, SimExam, simulate_exam
 
 COPY_FRACTIONS = (0.2, 0.3, 0.4, 0.5)
@@ -365,13 +366,74 @@ def evaluate_exams(
     }
 
 
+def evaluate_repeated(
+    seed: int,
+    *,
+    sittings: int = 3,
+    examinees: int = 300,
+    n_items: int = 40,
+    config: ForensicConfig | None = None,
+) -> dict[str, Any]:
+    """One population sits ``sittings`` exams (fresh banks, orders and answers; the same
+    learners and rings, each copier keeping his mode); each pair's evidence is combined
+    over the exams by the truncated product (:mod:`proctor.exams.forensics.repeated`),
+    once over the order-based tests only and once over the full pair p-value.
+    Returns the planted pairs found at the threshold per mode (30 % copied) and the honest
+    pairs flagged, for both."""
+    cfg = config or ForensicConfig()
+    kept: dict[str, list[Any]] = {"order_based": [], "all_tests": []}
+    ex: SimExam | None = None
+    for k in range(sittings):
+        ex = _population(seed, 0, examinees, n_items, sitting=k)
+        _, res = _run(ex, cfg)
+        lids = [a.learner_id for a in ex.attempts]
+        ones = np.ones(len(res.p_values))
+        order_p = order_based_p(
+            res.p_timing if res.p_timing is not None else ones,
+            res.p_burst if res.p_burst is not None else ones,
+            res.p_order if res.p_order is not None else ones,
+        )
+        kept["order_based"].append(keep_pairs(lids, res.pairs, order_p))
+        kept["all_tests"].append(keep_pairs(lids, res.pairs, res.p_values))
+    if ex is None:
+        raise ValueError("at least one sitting")
+    lid = {a.attempt_id: a.learner_id for a in ex.attempts}
+    source = {lid[c]: lid[s] for c, s, _ in ex.copy_pairs}
+    group = {x: source.get(x, x) for x in lid.values()}
+    sizes: dict[int, int] = {}
+    for g in group.values():
+        sizes[g] = sizes.get(g, 0) + 1
+    n = len(lid)
+    honest_pairs = n * (n - 1) // 2 - sum(z * (z - 1) // 2 for z in sizes.values())
+    out: dict[str, Any] = {"seed": seed, "sittings": sittings, "honest_pairs": honest_pairs}
+    for name, exams in kept.items():
+        found = {r.learners: r.p_value for r in combine(exams)}
+        flagged = sum(
+            1 for (a, b), p in found.items() if group[a] != group[b] and p < cfg.copy_alpha
+        )
+        hits: dict[str, list[int]] = {mode: [0, 0] for mode in COPY_MODES}
+        for c, s, share in ex.copy_pairs:
+            if share != 0.3:
+                continue
+            a, b = sorted((lid[c], lid[s]))
+            row = hits[ex.copy_modes[c]]
+            row[0] += int(found.get((a, b), 1.0) < cfg.copy_alpha)
+            row[1] += 1
+        out[name] = {"honest_flagged": flagged, "hits_30": hits}
+    return out
+
+
 def _interval(k: int, n: int) -> dict[str, Any]:
     lo, hi = wilson(k, n)
     return {"k": k, "n": n, "rate": round(k / n, 6) if n else None, "ci95": [lo, hi]}
 
 
 def evaluate_exams_seeds(
-    seeds: list[int], *, config: ForensicConfig | None = None, **kw: Any
+    seeds: list[int],
+    *,
+    config: ForensicConfig | None = None,
+    repeated: bool = False,
+    **kw: Any,
 ) -> dict[str, Any]:
     """:func:`evaluate_exams` over several seeds, pooled with 95 % Wilson intervals.
 
@@ -432,6 +494,23 @@ def evaluate_exams_seeds(
         for b in BASE_RATES
     }
     pair_fpr = _interval(flagged_pairs, honest_pairs)
+    rep_out: dict[str, Any] | None = None
+    if repeated:
+        reps = [evaluate_repeated(s, config=cfg) for s in seeds]
+        rep_out = {"runs": reps}
+        for name in ("order_based", "all_tests"):
+            hp = sum(r["honest_pairs"] for r in reps)
+            hf = sum(r[name]["honest_flagged"] for r in reps)
+            rep_out[name] = {
+                "pair_fpr": _interval(hf, hp),
+                "power_30": {
+                    mode: _interval(
+                        sum(r[name]["hits_30"][mode][0] for r in reps),
+                        sum(r[name]["hits_30"][mode][1] for r in reps),
+                    )
+                    for mode in COPY_MODES
+                },
+            }
     burst_modes = [m for m in COPY_MODES if m != "concurrent"]
     return {
         "seeds": seeds,
@@ -479,5 +558,6 @@ def evaluate_exams_seeds(
                 "met": all((v["rate"] or 0.0) <= 0.01 for v in groups.values()),
             },
         },
+        "repeated": rep_out,
         "runs": runs,
     }
