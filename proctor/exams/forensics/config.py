@@ -43,7 +43,7 @@ class ForensicConfig:
       (15 minutes) *after* the source submitted, against its exact randomisation null
       (hypergeometric, stratified like ``timing_strata``). With it the pair is flagged when
       ``3 × min(p_answers, p_timing, p_burst) < copy_alpha`` (Bonferroni over the three
-      tests, each corrected for the two directions); without save times nothing changes.
+      tests, each corrected for the two directions; four with ``copy_use_order``); without save times nothing changes.
       ``burst_statistic`` – "count" (matched answers in the window) or "weighted" (each
       weighted by −log P(the copier picks the source's option), in half-nat units up to
       10, so that shared rare options count more; same exact null, a subset-sum law).
