@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
+from proctor.cli import main
 from proctor.evaluation.exams import evaluate_exams, wilson
 from proctor.simulate.exams import COPY_MODES
 
@@ -43,3 +46,41 @@ def test_evaluate_exams_small_seed_meets_fpr_and_proxy_targets() -> None:
 def test_wilson_interval(k: int, n: int, lo: float, hi: float) -> None:
     got = wilson(k, n)
     assert got[0] == pytest.approx(lo, abs=1e-4) and got[1] == pytest.approx(hi, abs=1e-4)
+
+
+REPORT = Path(__file__).with_name("evaluation_7001.json")  # measured, seeds 7001-7003
+
+
+def test_cli_prints_every_variant_and_group_with_intervals(monkeypatch: pytest.MonkeyPatch) -> None:
+    report = json.loads(REPORT.read_text(encoding="utf-8"))
+    report["repeated"] = {
+        name: {
+            "pair_fpr": {"k": 0, "n": 100, "rate": 0.0, "ci95": [0.0, 0.037]},
+            "power_30": {
+                m: {"k": 1, "n": 3, "rate": 0.333, "ci95": [0.06, 0.79]} for m in COPY_MODES
+            },
+        }
+        for name in ("order_based", "all_tests")
+    }
+    seen: list[list[int]] = []
+
+    def fake(seeds: list[int], **kw: object) -> dict[str, object]:
+        seen.append(seeds)
+        assert kw["repeated"] is True
+        return report
+
+    monkeypatch.setattr("proctor.evaluation.exams.evaluate_exams_seeds", fake)
+    out = CliRunner().invoke(main, ["evaluate", "--exams", "--seed", "7001", "--repeated"])
+    assert out.exit_code == 0, out.output
+    assert seen == [[7001, 7002, 7003]]
+    for mode in COPY_MODES:
+        assert mode in out.output
+    for group in report["honest_groups"]:
+        assert group in out.output
+    assert "95% 区间" in out.output and "未达标" in out.output and "达标" in out.output
+    assert "连考 3 场" in out.output
+
+
+def test_cli_refuses_zero_runs() -> None:
+    out = CliRunner().invoke(main, ["evaluate", "--exams", "--seed", "1", "--runs", "0"])
+    assert out.exit_code != 0 and "--runs" in out.output
