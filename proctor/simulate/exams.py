@@ -14,7 +14,8 @@ model for the wrong options); response times follow van der Linden's lognormal m
 
 Honest variants (hard negatives): ``regular``, ``friend`` (same unit and address,
 submitted close together, independent answers), ``strong``, ``slow`` (careful),
-``new_device`` (a new device at a known address) and ``traveller`` (new device and address).
+``new_device`` (a new device at a known address), ``traveller`` (new device and address),
+``colleague`` (a unit behind one address, starting together) and ``fast_strong``.
 Deterministic by ``random_state``; the labels never enter the analysis.
 """
 
@@ -37,7 +38,16 @@ COPY_MODES = (
     "burst_ordered_jitter",  # source's order, waits 1-10 min, reading pace (median 30 s)
     "burst_jitter",  # shuffled and jittered: the copier who knows every rule
 )
-HONEST_VARIANTS = ("regular", "friend", "strong", "slow", "new_device", "traveller")
+HONEST_VARIANTS = (
+    "regular",
+    "friend",
+    "strong",
+    "slow",
+    "new_device",
+    "traveller",
+    "colleague",
+    "fast_strong",
+)
 LETTERS = "ABCDEFGH"
 
 
@@ -186,6 +196,16 @@ def simulate_exam(
     (whole rounds of ``copy_fractions``, so every share gets both) is adversarial instead:
     the copier answers his own
     items, waits until the source has submitted and enters the copied answers in a burst.
+    ``copy_modes`` (overrides ``burst_share``) cycles the copiers through ``COPY_MODES`` in
+    whole rounds of ``copy_fractions``: concurrent, or after the source submitted in his
+    order or shuffled, at once or jittered (waiting 1–10 min, at a reading pace).
+
+    Look-alikes added on request (their own random stream, so the defaults reproduce
+    earlier populations): ``colleagues`` groups of ``colleague_size`` behind one office
+    address starting together, ``fast_strong`` examinees, ``proxies_studied`` (a proxy for
+    a learner who studied), ``past_exams`` earlier exams in every history (scored at the
+    learner's own ability and speed). ``sitting=k`` is the k-th exam of the same
+    population: same learners and rings, fresh bank, answers and times.
     The timing draws come from their own random stream, so answers and times on items are
     those of the same ``random_state`` without timestamps.
     """
