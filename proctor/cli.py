@@ -8,6 +8,7 @@ import json
 import shutil
 import sys
 from pathlib import Path
+from typing import Any
 
 import click
 from aiohttp import web
@@ -497,12 +498,26 @@ def xapi_send(limit: int) -> None:
 @click.option(
     "--exams", is_flag=True, help="Evaluate exam forensics (copying, response times, proxies)."
 )
-def evaluate(seed: int, learners: int, days: int, as_json: bool, exams: bool) -> None:
+@click.option(
+    "--runs",
+    default=3,
+    show_default=True,
+    type=int,
+    help="With --exams: seeds seed, seed+1, … pooled with 95 % intervals.",
+)
+@click.option(
+    "--repeated",
+    is_flag=True,
+    help="With --exams: also one population over three exams, evidence combined per pair.",
+)
+def evaluate(
+    seed: int, learners: int, days: int, as_json: bool, exams: bool, runs: int, repeated: bool
+) -> None:
     """Simulate fresh populations, run detection, and report how well it did."""
     import tempfile
 
     if exams:
-        _evaluate_exams(seed, as_json)
+        _evaluate_exams(seed, as_json, runs, repeated)
         return
 
     from proctor.evaluation.detection import evaluate as run_evaluation
@@ -526,65 +541,62 @@ def evaluate(seed: int, learners: int, days: int, as_json: bool, exams: bool) ->
         click.echo(f"  诚实·{name:<16} 误报 {v['flagged']}/{v['n']}")
 
 
-def _evaluate_exams(seed: int, as_json: bool) -> None:
-    from proctor.evaluation.exams import evaluate_exams
+def _evaluate_exams(seed: int, as_json: bool, runs: int, repeated: bool = False) -> None:
+    from proctor.evaluation.exams import evaluate_exams_seeds
 
-    r = evaluate_exams(seed)
+    if runs < 1:
+        raise click.UsageError("--runs 至少为 1")
+    seeds = [seed + k for k in range(runs)]
+    r = evaluate_exams_seeds(seeds, exams=2, sitting_exams=2, hard_exams=1, repeated=repeated)
     if as_json:
         click.echo(json.dumps({"exams": r}, ensure_ascii=False))
         return
+
+    def ci(v: dict[str, Any]) -> str:
+        lo, hi = v["ci95"]
+        rate = "—" if v["rate"] is None else f"{v['rate']:.3f}"
+        return f"{rate}（{v['k']}/{v['n']}，95% 区间 {lo:.3f}–{hi:.3f}）"
+
+    pf = r["pair_fpr"]
     click.echo(
-        f"考试数据分析（种子 {seed}）：{r['exams']} 场考试 × {r['examinees']} 人 × {r['items']} 题；"
-        f"诚实考生对 {r['honest_pairs']} 对"
+        f"考试数据分析（种子 {', '.join(map(str, seeds))}）：每个种子 2 场分散开考、2 场集中开考"
+        f"（10 分钟内全部开考）、1 场较难试卷，每场 300 人 × 40 题"
     )
     click.echo(
-        f"  抄袭检测阈值 p < {r['copy_threshold']:g}：诚实考生对误报率 {r['pair_fpr']:.6f}"
-        f"（{r['honest_pairs_flagged']} 对）；各阈值 "
-        + "，".join(f"{k}: {v:.6f}" for k, v in r["pair_fpr_at"].items())
+        f"  诚实考生对误报率（p < {r['threshold']:g}）：{pf['rate']:.2e}（{pf['k']}/{pf['n']}，"
+        f"95% 上限 {pf['ci95'][1]:.2e}）；各种子 "
+        + "，".join(f"{x['spread']:.1e}/{x['sitting']:.1e}" for x in r["pair_fpr_per_seed"])
     )
-    st = r["sitting"]
-    click.echo(
-        f"  集中开考（{st['exams']} 场，{st['start_within_s']:g} 秒内全部开考）：诚实考生对 {st['honest_pairs']} 对，"
-        f"误报率 {st['pair_fpr']:.6f}；仅作答时间检验误报率 "
-        + "，".join(f"{k}: {v:.6f}" for k, v in st["timing_fpr_at"].items())
-    )
-    for name, table in (
-        ("检出率（同时作答）", r["power"]),
-        ("检出率（交卷后集中填入）", r["power_burst"]),
-        ("集中开考检出率（同时作答）", st["power"]),
-        ("集中开考检出率（交卷后集中填入）", st["power_burst"]),
-        ("较难试卷检出率（同时作答）", r["power_hard_exam"]),
-        ("较难试卷检出率（交卷后集中填入）", r["power_hard_exam_burst"]),
-    ):
+    click.echo("  抄袭 30% 题目时的检出率（分散与集中开考合计）：")
+    for mode, v in r["power_30_by_variant"].items():
+        click.echo(f"    {mode:<22}{ci(v)}；各种子 {v['per_seed']}")
+    click.echo("  诚实群体被标为中高风险的比例：")
+    for name, v in r["honest_groups"].items():
+        kinds = "，".join(f"{k} {n}" for k, n in v["kinds"].items() if n)
         click.echo(
-            f"  抄袭{name}（按抄袭题目比例）：" + "，".join(f"{k} {v}" for k, v in table.items())
+            f"    {name:<14}{ci(v)}；任意标记 {v['flagged_any']}{f'（{kinds}）' if kinds else ''}"
         )
-    for name, table in (
-        ("仅交卷后集中填入检验", r["power_burst_only"]["burst"]),
-        ("一致性与集中填入合并（Fisher）", r["power_burst_answers"]["burst"]),
-    ):
-        click.echo(
-            f"  交卷后集中填入者检出率·{name}（p < 阈值/3）："
-            + "，".join(f"{k} {v}" for k, v in table.items())
-        )
+    click.echo("  召回率：" + "；".join(f"{k} {ci(v)}" for k, v in r["recall"].items()))
+    cp, pk = r["copiers"], r["preknowledge_classification"]
     click.echo(
-        "  一致性与集中填入合并检验（诚实考生对）误报率 "
-        + "，".join(f"{k}: {v:.6f}" for k, v in r["burst_answers_fpr_at"].items())
-        + "；集中开考 "
-        + "，".join(f"{k}: {v:.6f}" for k, v in st["burst_answers_fpr_at"].items())
+        f"  抄袭者中被标“疑似事先知道答案” {cp['preknowledge']} 人，其中归为抄袭 "
+        f"{cp['preknowledge_as_copying']} 人；事先知道答案者被标 {pk['flagged']} 人，"
+        f"仍归为事先知道 {pk['classified_preknowledge']} 人"
     )
-    click.echo("  召回率：" + "，".join(f"{k} {v:.2f}" for k, v in r["recall"].items()))
+    pr = r["precision_at_base_rate"]
     click.echo(
-        f"  泄露题目找回 {r['compromised_items']['recall']:.2f}，误报题目 {r['compromised_items']['false_items']}"
+        f"  中高风险标记的精确率（作弊基础比例 1% / 3%）：{pr['0.01']:.3f} / {pr['0.03']:.3f}"
     )
-    for name, v in r["honest_variants"].items():
-        click.echo(
-            f"  诚实·{name:<12} 误报 {v['flagged']}/{v['n']}（中高风险 {v['medium_or_high']}）"
-        )
+    if r["repeated"]:
+        for name, label in (("order_based", "仅顺序类检验"), ("all_tests", "全部检验")):
+            rr = r["repeated"][name]
+            click.echo(
+                f"  同一批考生连考 3 场、按考生对合并证据（{label}）：诚实考生对误报 {ci(rr['pair_fpr'])}"
+            )
+            for mode, v in rr["power_30"].items():
+                click.echo(f"    {mode:<22}{ci(v)}")
     for name, t in r["targets"].items():
-        click.echo(
-            f"  目标 {name}: {t['target']}，实测 {t['measured']}，{'达标' if t['met'] else '未达标'}"
-        )
+        click.echo(f"  目标 {name}: {t['target']}，{'达标' if t['met'] else '未达标'}")
 
 
 if __name__ == "__main__":  # pragma: no cover

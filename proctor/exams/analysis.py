@@ -35,15 +35,17 @@ from proctor.kernel.errors import NotFound
 from proctor.kernel.progress import Progress, silent
 from proctor.review.intake import intake
 
-MODEL_VERSION = "exam-forensics-1"
+MODEL_VERSION = "exam-forensics-2"
+STUDY_FLAGS_BEFORE = dt.timedelta(days=90)  # study-side flags this recent corroborate a proxy
 # Short names the case page shows before each reason's sentence.
 REASON_NAMES = {
     "C01": "答案雷同",
     "C02": "相同的错误答案",
     "C03": "雷同统计检验",
     "C04": "可能为被抄袭方",
-    "C05": "填入答案的时间紧随对方",
+    "C05": "对方作答后随即填入相同答案",
     "C06": "对方交卷后集中填入相同答案",
+    "C07": "对方交卷后所填答案及填入顺序",
     "K01": "答对题用时异常短",
     "K02": "疑似事先知道部分答案",
     "K03": "作答时间拟合异常",
@@ -51,6 +53,11 @@ REASON_NAMES = {
     "G02": "快速作答正确率接近猜测",
     "P01": "考试设备和网络地址从未出现在本人学习记录中",
     "P02": "学时很少而成绩很高",
+    "P03": "成绩远高于本人以往考试",
+    "P04": "学习检测已有中高风险标记",
+    "P05": "作答速度与本人以往考试明显不同",
+    "P06": "学时很少又换了设备和网络",
+    "K04": "快速答对的题目可由抄袭解释",
 }
 
 
@@ -142,6 +149,8 @@ async def _histories(
     devices: dict[int, set[str]] = defaultdict(set)
     verified: dict[int, float] = {}
     ips: dict[int, set[str]] = defaultdict(set)
+    past: dict[int, list[tuple[int, int]]] = defaultdict(list)
+    study_flags: dict[int, int] = {}
     if learner_ids:
         rows = await s.execute(
             select(StudySession.learner_id, StudySession.device, StudySession.ip).where(
@@ -163,12 +172,42 @@ async def _histories(
             .group_by(SessionSummary.learner_id)
         )
         verified = {lid: float(v or 0.0) for lid, v in sums.all()}
+        # the learner's own earlier exams: a score far above them corroborates a proxy
+        earlier = await s.execute(
+            select(ExamAttempt.learner_id, ExamAttempt.correct, ExamAttempt.items)
+            .where(
+                ExamAttempt.learner_id.in_(learner_ids),
+                ExamAttempt.exam_id != exam.id,
+                ExamAttempt.state.in_([AttemptState.SUBMITTED, AttemptState.EXPIRED]),
+                ExamAttempt.correct.is_not(None),
+                ExamAttempt.finished_at < exam.opens_at,
+            )
+            .order_by(ExamAttempt.finished_at)
+        )
+        for lid, correct, drawn in earlier.all():
+            if drawn:
+                past[lid].append((int(correct), len(drawn)))
+        # study-side detection on the learner in the weeks before the exam
+        since = (exam.closes_at - STUDY_FLAGS_BEFORE).astimezone(ACADEMY_TZ).date()
+        counted = await s.execute(
+            select(DetectionFlag.learner_id, func.count())
+            .where(
+                DetectionFlag.learner_id.in_(learner_ids),
+                DetectionFlag.source == "study",
+                DetectionFlag.band.in_(["medium", "high"]),
+                DetectionFlag.period_end >= since,
+            )
+            .group_by(DetectionFlag.learner_id)
+        )
+        study_flags = {lid: int(n) for lid, n in counted.all()}
     return {
         lid: StudyHistory(
             learner_id=lid,
             devices=frozenset(devices[lid]),
             ips=frozenset(ips[lid]),
             verified_hours=float(verified.get(lid) or 0.0) / 3600,
+            past_scores=tuple(past[lid]),
+            study_flags=study_flags.get(lid, 0),
         )
         for lid in learner_ids
     }

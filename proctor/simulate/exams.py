@@ -14,7 +14,8 @@ model for the wrong options); response times follow van der Linden's lognormal m
 
 Honest variants (hard negatives): ``regular``, ``friend`` (same unit and address,
 submitted close together, independent answers), ``strong``, ``slow`` (careful),
-``new_device`` (a new device at a known address) and ``traveller`` (new device and address).
+``new_device`` (a new device at a known address), ``traveller`` (new device and address),
+``colleague`` (a unit behind one address, starting together) and ``fast_strong``.
 Deterministic by ``random_state``; the labels never enter the analysis.
 """
 
@@ -30,7 +31,23 @@ from proctor.exams.forensics.data import AttemptRecord, ItemInfo, StudyHistory
 
 HONEST = "honest"
 EXAM_ARCHETYPES = ("copier", "source", "proxy", "preknowledge", "rapid_guessing")
-HONEST_VARIANTS = ("regular", "friend", "strong", "slow", "new_device", "traveller")
+COPY_MODES = (
+    "concurrent",  # enters each copied answer shortly after the source saved it
+    "burst_ordered",  # after the source submitted: his answers in his order, 3-12 s apart
+    "burst",  # the same, entry order shuffled (an informed copier)
+    "burst_ordered_jitter",  # source's order, waits 1-10 min, reading pace (median 30 s)
+    "burst_jitter",  # shuffled and jittered: the copier who knows every rule
+)
+HONEST_VARIANTS = (
+    "regular",
+    "friend",
+    "strong",
+    "slow",
+    "new_device",
+    "traveller",
+    "colleague",
+    "fast_strong",
+)
 LETTERS = "ABCDEFGH"
 
 
@@ -143,11 +160,18 @@ def simulate_exam(
     slow: int = 15,
     new_device: int = 10,
     travellers: int = 5,
+    colleagues: int = 0,
+    colleague_size: int = 6,
+    fast_strong: int = 0,
+    proxies_studied: int = 0,
+    past_exams: int = 0,
+    sitting: int | None = None,
     compromised_share: float = 0.25,
     difficulty: float = -0.3,
     proxy_office_share: float = 0.0,
     exam_id: int = 0,
     burst_share: float = 0.0,
+    copy_modes: tuple[str, ...] = (),
     sitting_s: float | None = None,
     defer: float = 0.1,
     lag_median_s: float = 20.0,
@@ -172,14 +196,29 @@ def simulate_exam(
     (whole rounds of ``copy_fractions``, so every share gets both) is adversarial instead:
     the copier answers his own
     items, waits until the source has submitted and enters the copied answers in a burst.
+    ``copy_modes`` (overrides ``burst_share``) cycles the copiers through ``COPY_MODES`` in
+    whole rounds of ``copy_fractions``: concurrent, or after the source submitted in his
+    order or shuffled, at once or jittered (waiting 1–10 min, at a reading pace).
+
+    Look-alikes added on request (their own random stream, so the defaults reproduce
+    earlier populations): ``colleagues`` groups of ``colleague_size`` behind one office
+    address starting together, ``fast_strong`` examinees, ``proxies_studied`` (a proxy for
+    a learner who studied), ``past_exams`` earlier exams in every history (scored at the
+    learner's own ability and speed). ``sitting=k`` is the k-th exam of the same
+    population: same learners and rings, fresh bank, answers and times.
     The timing draws come from their own random stream, so answers and times on items are
     those of the same ``random_state`` without timestamps.
     """
     rng = np.random.default_rng(random_state)
-    bank = make_bank(rng, bank_size or n_items, start_id=exam_id * 1000 + 1, difficulty=difficulty)
+    # ``sitting``: a later exam of the same population (same learners, rings and devices),
+    # with its own bank, draws, answers and times
+    bank_rng = rng if sitting is None else np.random.default_rng([random_state, 31, sitting])
+    bank = make_bank(
+        bank_rng, bank_size or n_items, start_id=exam_id * 1000 + 1, difficulty=difficulty
+    )
     n_comp = round(compromised_share * len(bank))
     compromised = frozenset(
-        int(x) for x in rng.choice([it.info.item_id for it in bank], n_comp, replace=False)
+        int(x) for x in bank_rng.choice([it.info.item_id for it in bank], n_comp, replace=False)
     )
     t0 = 1_780_000_000.0 + exam_id * 7 * 86400
     window = 3 * 86400.0
@@ -195,6 +234,8 @@ def simulate_exam(
     roles += [(HONEST, "friend")] * (2 * friends) + [(HONEST, "strong")] * strong
     roles += [(HONEST, "slow")] * slow + [(HONEST, "new_device")] * new_device
     roles += [(HONEST, "traveller")] * travellers
+    roles += [(HONEST, "colleague")] * (colleagues * colleague_size)
+    roles += [(HONEST, "fast_strong")] * fast_strong + [("proxy", "studied")] * proxies_studied
     if len(roles) > examinees:
         raise ValueError("too many planted roles for the number of examinees")
     roles += [(HONEST, "regular")] * (examinees - len(roles))
@@ -242,13 +283,38 @@ def simulate_exam(
         elif label == "proxy":
             theta[k] = rng.normal(1.6, 0.4)
 
+    # the new look-alikes and the earlier exams draw from their own stream, so that the
+    # populations of earlier versions are unchanged when they are not asked for
+    aux = np.random.default_rng([random_state, 104729])
+    own_theta = theta.copy()  # the learner's own ability (a proxy's differs from his)
+    own_tau = tau.copy()
+    colleague_idx = [k for k, r in enumerate(roles) if r[1] == "colleague"]
+    colleague_pairs: list[tuple[int, int]] = []
+    for g in range(0, len(colleague_idx), max(1, colleague_size)):
+        group = colleague_idx[g : g + colleague_size]
+        lead = group[0]
+        office = f"10.{unit[lead] % 250}.{unit[lead] // 250}.1"  # one address for the unit
+        for k in group:
+            unit[k], ip[k] = unit[lead], office
+            submitted[k] = submitted[lead] + aux.uniform(5, 120)
+        colleague_pairs += [(lead, k) for k in group[1:]]
+    for k, (label, variant) in enumerate(roles):
+        if variant == "fast_strong":
+            theta[k] = own_theta[k] = aux.normal(2.0, 0.3)
+            tau[k] = own_tau[k] = aux.normal(0.6, 0.15)
+        elif label == "proxy":
+            own_theta[k] = aux.normal(0.0, 1.0)
+            own_tau[k] = aux.normal(0.0, 0.25)
     hist_dev = [frozenset({device[k], f"phone-{learner[k]}"}) for k in range(n)]
     hist_ip = [
         frozenset({f"10.{u % 250}.{u // 250}.1" for u in [unit[k]]} | {home[k]}) for k in range(n)
     ]
     hours = rng.uniform(6.0, 40.0, size=n)
     for k, (label, variant) in enumerate(roles):
-        if label == "proxy":
+        if variant == "studied":  # a proxy for a learner who studied: no P02
+            device[k] = f"proxy-pc-{learner[k]}"
+            ip[k] = f"172.17.{k % 250}.9"
+        elif label == "proxy":
             hours[k] = rng.uniform(0.0, 0.8)
             device[k] = f"proxy-pc-{learner[k]}"
             # a proxy sits elsewhere; ``proxy_office_share`` of them use the learner's office
@@ -260,6 +326,8 @@ def simulate_exam(
             device[k] = f"laptop-{learner[k]}"
             ip[k] = f"hotel-{learner[k]}"
 
+    if sitting is not None:
+        rng = np.random.default_rng([random_state, 37, sitting])
     draws = [
         rng.choice(len(bank), size=n_items, replace=False)
         if len(bank) > n_items
@@ -299,7 +367,7 @@ def simulate_exam(
                 )
 
     saved, submitted, copy_mode = _timelines(
-        np.random.default_rng([random_state, 7919]),
+        np.random.default_rng([random_state, 7919] + ([] if sitting is None else [sitting])),
         draws=[[bank[int(i)].info.item_id for i in d] for d in draws],
         answers=answers,
         seconds=seconds,
@@ -307,11 +375,12 @@ def simulate_exam(
         submitted=submitted,
         copy_plan=copy_plan,
         copied_items=copied_items,
-        friends=list(zip(friend_idx[::2], friend_idx[1::2], strict=True)),
+        friends=list(zip(friend_idx[::2], friend_idx[1::2], strict=True)) + colleague_pairs,
         t0=t0,
         sitting_s=sitting_s,
         defer=defer,
         burst_share=burst_share,
+        modes=copy_modes,
         lag_median_s=lag_median_s,
         cycle=len(copy_fractions),
     )
@@ -329,12 +398,15 @@ def simulate_exam(
         )
         for k in range(n)
     ]
+    past_scores, past_speeds = _past(aux, bank, own_theta, own_tau, n_items, past_exams)
     histories = {
         int(learner[k]): StudyHistory(
             learner_id=int(learner[k]),
             devices=hist_dev[k],
             ips=hist_ip[k],
             verified_hours=round(float(hours[k]), 2),
+            past_scores=past_scores[k],
+            past_speeds=past_speeds[k],
         )
         for k in range(n)
     }
@@ -352,6 +424,27 @@ def simulate_exam(
         tau={aid[k]: float(tau[k]) for k in range(n)},
         sim_items=bank,
     )
+
+
+def _past(
+    rng: np.random.Generator,
+    bank: list[SimItem],
+    theta: NDArray[np.float64],
+    tau: NDArray[np.float64],
+    n_items: int,
+    exams: int,
+) -> tuple[list[tuple[tuple[int, int], ...]], list[tuple[float, ...]]]:
+    """Each learner's earlier exams: (correct, items) at his own ability, and his speeds."""
+    a = np.array([it.a for it in bank])
+    b = np.array([it.b for it in bank])
+    c = np.array([it.c for it in bank])
+    scores: list[tuple[tuple[int, int], ...]] = []
+    speeds: list[tuple[float, ...]] = []
+    for th, tu in zip(theta, tau, strict=True):
+        p = float(np.mean(c + (1 - c) / (1 + np.exp(-1.7 * a * (th - b)))))
+        scores.append(tuple((int(rng.binomial(n_items, p)), n_items) for _ in range(exams)))
+        speeds.append(tuple(round(float(tu + rng.normal(0.0, 0.08)), 3) for _ in range(exams)))
+    return scores, speeds
 
 
 def _guess(rng: np.random.Generator, it: SimItem) -> str:
@@ -376,6 +469,7 @@ def _timelines(
     burst_share: float,
     lag_median_s: float,
     cycle: int = 1,
+    modes: tuple[str, ...] = (),
 ) -> tuple[list[dict[int, float]], NDArray[np.float64], dict[int, str]]:
     """Save times per attempt (item -> epoch s), submission times and each copier's mode."""
     n = len(draws)
@@ -415,12 +509,23 @@ def _timelines(
         begin = start[src] + float(rng.uniform(-60.0, 180.0))
         start[c] = begin
         own_end = walk(c, begin, skip=copied)
-        burst = every > 0 and (q // cycle) % every == every - 1
-        mode[c] = "burst" if burst else "concurrent"
-        if burst:  # wait for the source to submit, then enter everything at once
-            now = max(own_end, float(out[src])) + float(rng.uniform(10.0, 120.0))
-            for iid in rng.permutation(sorted(copied)):
-                now += float(rng.uniform(3.0, 12.0))
+        if modes:
+            mode[c] = modes[(q // cycle) % len(modes)]
+        else:
+            burst = every > 0 and (q // cycle) % every == every - 1
+            mode[c] = "burst" if burst else "concurrent"
+        if mode[c] != "concurrent":  # wait for the source to submit, then enter the copies
+            jitter = mode[c].endswith("jitter")
+            wait = rng.uniform(60.0, 600.0) if jitter else rng.uniform(10.0, 120.0)
+            now = max(own_end, float(out[src])) + float(wait)
+            if mode[c].startswith("burst_ordered"):  # read off the source's sheet in order
+                entry = sorted(copied, key=lambda i: saved[src][i])
+            else:  # an informed copier shuffles his entry order
+                entry = [int(i) for i in rng.permutation(sorted(copied))]
+            for iid in entry:
+                # jittered: a pace like reading each item (lognormal, median 30 s)
+                gap = np.exp(np.log(30.0) + 0.6 * rng.normal()) if jitter else rng.uniform(3, 12)
+                now += float(gap)
                 saved[c][int(iid)] = round(now, 3)
             last = now
         else:

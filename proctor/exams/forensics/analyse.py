@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any, Literal
 
 import numpy as np
@@ -99,6 +99,16 @@ def analyse(
     config: ForensicConfig | None = None,
 ) -> ForensicReport:
     """Run copying, response-time and proxy forensics on one exam's attempts."""
+    return analyse_with_pairs(items, attempts, histories, config)[0]
+
+
+def analyse_with_pairs(
+    items: Sequence[ItemInfo],
+    attempts: Sequence[AttemptRecord],
+    histories: Mapping[int, StudyHistory] | Sequence[StudyHistory],
+    config: ForensicConfig | None = None,
+) -> tuple[ForensicReport, CopyingResult | None]:
+    """:func:`analyse`, also returning every tested pair's p-values (for evaluation)."""
     cfg = config or ForensicConfig()
     if not isinstance(histories, Mapping):
         histories = {h.learner_id: h for h in histories}
@@ -106,6 +116,7 @@ def analyse(
     m = build_matrix(items, attempts)
     flags: list[ExamFlag] = []
     copy_section: dict[str, Any] = {"mode": "skipped", "pairs_tested": 0, "pairs": []}
+    copying: CopyingResult | None = None
     if m.n_attempts >= 3 and m.n_items > 0:
         copying = detect_copying(m, attempts, cfg)
         flags += _copying_flags(m, attempts, copying, cfg)
@@ -124,8 +135,17 @@ def analyse(
         notes.append("考生不足 3 人，未做作答时间分析")
     score = np.nanmean(np.where(m.presented, m.correct, np.nan), axis=1)
     score = np.nan_to_num(score)
+    n_scored = m.presented.sum(1)
+    speeds = times.model.speed(m) if times is not None else None
     for k, att in enumerate(attempts):
-        res = check_proxy(att, histories.get(att.learner_id), float(score[k]), cfg)
+        res = check_proxy(
+            att,
+            histories.get(att.learner_id),
+            float(score[k]),
+            cfg,
+            items=int(n_scored[k]),
+            speed=None if speeds is None else float(speeds[k]),
+        )
         if res.flagged:
             flags.append(
                 ExamFlag(
@@ -140,8 +160,14 @@ def analyse(
                     evidence=res.evidence,
                 )
             )
+    explained = _classify(flags, cfg)
+    if explained:
+        notes.append(
+            f"{len(explained)} 名考生的“疑似事先知道答案”标记可由抄袭解释：其快速答对的题目"
+            "多数与抄袭对象的答案相同，已归为抄袭"
+        )
     flags.sort(key=lambda f: (-f.risk, f.attempt_id, f.kind))
-    return ForensicReport(
+    report = ForensicReport(
         n_attempts=m.n_attempts,
         n_items=m.n_items,
         flags=flags,
@@ -152,6 +178,7 @@ def analyse(
             "type1_error": cfg.preknowledge_alpha,
             "min_items": cfg.preknowledge_min_items,
             "compromised_items": times.compromised if times else [],
+            "explained_by_copying": sorted(explained),
         },
         rapid_guessing={
             "threshold_rule": f"min({cfg.rapid_fraction:g} × item median time, {cfg.rapid_cap_s:g} s)",
@@ -166,6 +193,60 @@ def analyse(
         },
         notes=notes,
     )
+    return report, copying
+
+
+def _classify(flags: list[ExamFlag], cfg: ForensicConfig) -> list[int]:
+    """Tell copying from pre-knowledge where the evidence allows; in place.
+
+    An answer-sharing ring's copiers answer the copied items fast and correctly, which is
+    also what the pre-knowledge test looks for. When an attempt flagged for pre-knowledge
+    is also the copier of a flagged pair, and at least half of its fast correct items carry
+    the partner's answer, the copying explains them: the pre-knowledge flag says so (reason
+    K04, ``classification`` "copying") and drops below the copying flag's risk. Every other
+    flag's ``classification`` is its kind. Returns the attempts reclassified.
+    """
+    copier_of: dict[int, ExamFlag] = {}
+    for f in flags:
+        f.evidence["classification"] = f.kind
+        if f.kind == "copying" and f.evidence.get("role") == "copier":
+            copier_of[f.attempt_id] = f
+    out: list[int] = []
+    for i, f in enumerate(flags):
+        cf = copier_of.get(f.attempt_id)
+        if f.kind != "preknowledge" or cf is None:
+            continue
+        fast = {r["item"] for r in f.evidence.get("items", []) if r.get("fast_correct")}
+        matched = {r["item"] for r in cf.evidence.get("items", []) if r.get("match")}
+        share = len(fast & matched) / len(fast) if fast else 0.0
+        if share < 0.5:
+            continue
+        partner = cf.evidence.get("partner_learner_id")
+        risk = round(min(f.risk, max(0.0, cf.risk - 0.05)), 4)
+        reason = {
+            "id": "K04",
+            "text": f"快速答对的 {len(fast)} 道题中 {len(fast & matched)} 道与考生（学员 {partner}）"
+            "的答案相同，且已因抄袭被标记：更可能是抄袭而非事先知道题目",
+            "value": round(share, 3),
+            "threshold": 0.5,
+        }
+        evidence = {**f.evidence, "classification": "copying", "copying_partner": partner}
+        flags[i] = replace(
+            f,
+            risk=risk,
+            band=_band_of(cfg.band(risk), f.band, cf),
+            reasons=[*f.reasons, reason],
+            evidence=evidence,
+        )
+        cf.evidence["explains_preknowledge"] = True
+        out.append(f.attempt_id)
+    return out
+
+
+def _band_of(new: str, old: str, copying: ExamFlag) -> str:
+    """The band of a lowered risk: never above the old band or the copying flag's."""
+    order = ("low", "medium", "high")
+    return min(new, old, copying.band, key=order.index)
 
 
 def _copy_section(m: ExamMatrix, res: CopyingResult, cfg: ForensicConfig) -> dict[str, Any]:
@@ -195,6 +276,8 @@ def _copy_section(m: ExamMatrix, res: CopyingResult, cfg: ForensicConfig) -> dic
                 "burst_p": f.burst_p,
                 "burst_answers_p": f.burst_answers_p,
                 "burst": f.burst,
+                "window_p": f.window_p,
+                "concordant": f.concordant,
             }
             for f in res.findings
         ],
@@ -205,10 +288,17 @@ def _copy_section(m: ExamMatrix, res: CopyingResult, cfg: ForensicConfig) -> dic
             "combination": (
                 None
                 if not res.timing_used
+                else "4 × min(p_answers, p_timing, p_answers+burst, p_window+order)"
+                if res.order_used
                 else "3 × min(p_answers, p_timing, p_answers+burst)"
                 if res.burst_used
                 else "2 × min(p_answers, p_timing)"
             ),
+        },
+        "order": {
+            "used": res.order_used,
+            "window_s": cfg.order_window_s if res.order_used else None,
+            "gamma": cfg.order_gamma if res.order_used else None,
         },
         "burst": {
             "used": res.burst_used,
@@ -264,6 +354,11 @@ def _copying_flags(
                     f"交卷后集中填入检验 p = {f.burst_p:.1e}（与一致性检验合并 p = "
                     f"{f.burst_answers_p or 1.0:.1e}），三项合并（Bonferroni）后 p 值为 "
                     f"{f.p_value:.1e}，低于判定阈值 {res.threshold:.0e}"
+                    if not res.order_used
+                    else f"加权一致性检验 p = {_pa(f):.1e}、作答时间检验 p = {f.timing_p:.1e}、"
+                    f"交卷后集中填入检验与一致性合并 p = {f.burst_answers_p or 1.0:.1e}、"
+                    f"对方交卷后所填答案及填入顺序检验 p = {f.window_p or 1.0:.1e}，"
+                    f"四项合并（Bonferroni）后 p 值为 {f.p_value:.1e}，低于判定阈值 {res.threshold:.0e}"
                 )
                 + f"（诚实考生对被误判的概率不超过 {res.type1_error:.0e}）",
                 "value": f.p_value,
@@ -299,6 +394,21 @@ def _copying_flags(
                     f"按随机作答顺序预期约 {f.expected_burst or 0.0:.1f} 道（p = {f.burst_p:.1e}）",
                     "value": f.burst,
                     "threshold": _r(f.expected_burst or 0.0, 2),
+                }
+            )
+        if f.window_p is not None and f.window_items is not None:
+            who = "对方交卷后本人" if role == "copier" else "本人交卷后对方"
+            reasons.append(
+                {
+                    "id": "C07",
+                    "text": f"{who}填入 {f.window_items} 道题，其中 {f.window_matched or 0} 道与"
+                    f"{'对方' if role == 'copier' else '本人'}答案相同（仅看这些题的一致性 p = "
+                    f"{f.window_answers_p or 1.0:.1e}）；相同答案中同类题两两比较，填入顺序与"
+                    f"{'对方' if role == 'copier' else '本人'}作答顺序一致的有 {f.concordant or 0} 对"
+                    f"（共 {f.order_pairs or 0} 对，随机顺序预期约 {(f.order_pairs or 0) / 2:.1f} 对，"
+                    f"p = {f.order_p or 1.0:.1e}）",
+                    "value": f.concordant,
+                    "threshold": _r((f.order_pairs or 0) / 2, 1),
                 }
             )
         if role == "source":
@@ -339,6 +449,13 @@ def _copying_flags(
             "burst_in_window": f.burst_in_window,
             "burst_window_s": f.burst_window_s,
             "source_submitted_at": f.source_submitted_at,
+            "window_p": f.window_p,
+            "window_items": f.window_items,
+            "window_matched": f.window_matched,
+            "window_answers_p": f.window_answers_p,
+            "order_p": f.order_p,
+            "order_pairs": f.order_pairs,
+            "concordant": f.concordant,
             "p_value": f.p_value,
             "same_ip": att.ip == other.ip,
             "same_unit": att.unit_id == other.unit_id,

@@ -43,10 +43,17 @@ class ForensicConfig:
       (15 minutes) *after* the source submitted, against its exact randomisation null
       (hypergeometric, stratified like ``timing_strata``). With it the pair is flagged when
       ``3 × min(p_answers, p_timing, p_burst) < copy_alpha`` (Bonferroni over the three
-      tests, each corrected for the two directions); without save times nothing changes.
+      tests, each corrected for the two directions; four with ``copy_use_order``); without save times nothing changes.
       ``burst_statistic`` – "count" (matched answers in the window) or "weighted" (each
       weighted by −log P(the copier picks the source's option), in half-nat units up to
       10, so that shared rare options count more; same exact null, a subset-sum law).
+    * ``copy_use_order`` – add the window tests (:mod:`.order`): over the copier's saves
+      after the source submitted (while he was still sitting; at most ``order_window_s``
+      seconds after, ``None`` for no limit), the answer test restricted to those items
+      (weights for "copied with probability ``order_gamma``") and the order test (matched
+      items entered in the source's order, against the Mahonian law of a random order),
+      Fisher-combined. With it the pair is flagged when ``4 × min(p_answers, p_timing,
+      p_answers+burst, p_window+order) < copy_alpha``.
     * ``min_common_items`` – pairs with fewer common answered items are not tested.
     * ``bandwidth`` – kernel width on the Rasch ability scale for the option model
       (``None``: Silverman's rule); ``smoothing`` – pseudo-count toward the item's
@@ -71,6 +78,10 @@ class ForensicConfig:
     * ``proxy_min_hours`` – verified study below this is "almost nothing";
     * ``proxy_high_score`` – proportion correct at or above this is "scored high";
     * ``missing_history_is_zero_hours`` – a learner without any study record counts as 0 h.
+    * ``proxy_jump_alpha`` / ``proxy_jump_min`` – P03: the score is far above the learner's
+      own past exams (binomial tail below the level and at least this many points above).
+    * ``proxy_speed_z`` – P05: the attempt's speed differs from the learner's own past
+      exams by more than this many standard deviations of his past speeds (with a floor).
 
     Risk bands: ``band_high`` / ``band_medium`` cut points on the risk in [0, 1].
     """
@@ -90,6 +101,9 @@ class ForensicConfig:
     copy_use_burst: bool = True
     burst_window_s: float = 900.0
     burst_statistic: str = "count"
+    copy_use_order: bool = True
+    order_window_s: float | None = None
+    order_gamma: float = 0.5
     min_common_items: int = 10
     bandwidth: float | None = None
     smoothing: float = 1.0
@@ -108,6 +122,9 @@ class ForensicConfig:
     proxy_min_hours: float = 1.0
     proxy_high_score: float = 0.85
     missing_history_is_zero_hours: bool = True
+    proxy_jump_alpha: float = 1e-3
+    proxy_jump_min: float = 0.2
+    proxy_speed_z: float = 3.0
 
     band_high: float = 0.75
     band_medium: float = 0.5

@@ -55,6 +55,12 @@ class StudyHistory:
     devices: frozenset[str]
     ips: frozenset[str]
     verified_hours: float  # verified study time in the course / year
+    # (correct, items) of the learner's own earlier exams, oldest first; empty when none
+    past_scores: tuple[tuple[int, int], ...] = ()
+    # the learner's speed τ (log-time, relative to each exam's cohort) in earlier exams
+    past_speeds: tuple[float, ...] = ()
+    # study-side flags (medium or high band) on the learner in the weeks before the exam
+    study_flags: int = 0
 
 
 @dataclass(frozen=True)

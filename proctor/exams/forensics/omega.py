@@ -58,6 +58,7 @@ from proctor.exams.forensics.data import (
     poisson_binomial_sf,
     rasch_ability,
 )
+from proctor.exams.forensics.order import WindowStats, window_tests
 from proctor.exams.forensics.response_time import LognormalRT
 from proctor.exams.forensics.timing import TimingStats, has_times, item_alignment, timing_alignment
 
@@ -364,6 +365,13 @@ class PairFinding:
     burst_window_s: float | None = None
     source_submitted_at: float | None = None
     burst_answers_p: float | None = None  # pair p of Fisher(answers, burst) per direction
+    window_p: float | None = None  # pair p of Fisher(window answers, entry order); None: not run
+    window_items: int | None = None  # the copier's saves after the source submitted
+    window_matched: int | None = None  # of which matching the source's answer
+    window_answers_p: float | None = None  # the window answer test (this direction)
+    order_p: float | None = None  # the entry-order test (this direction)
+    order_pairs: int | None = None  # same-stratum pairs of matched window items
+    concordant: int | None = None  # of which entered in the source's order
 
 
 @dataclass
@@ -387,6 +395,9 @@ class CopyingResult:
     p_burst_answers: FloatArray | None = None  # Fisher(answers, burst) per direction, × 2
     burst_used: bool = False
     burst_window_s: float | None = None
+    p_window: FloatArray | None = None  # Fisher(window answers, entry order), × 2 (1: not run)
+    p_order: FloatArray | None = None  # the entry-order test alone, × 2 (1: not run)
+    order_used: bool = False
 
 
 def _burst_weights(model: AnswerCopyingIndex, copier: IntArray, source: IntArray) -> IntArray:
@@ -501,6 +512,23 @@ def detect_copying(
         p_burst_ans = np.minimum(1.0, 2.0 * np.minimum(f_ab, f_ba))
         best = np.minimum(np.minimum(p_ans, p_time), p_burst_ans)
         p_pair = np.where(timed, np.minimum(1.0, 3.0 * best), p_ans)
+    win_ab: WindowStats | None = None
+    win_ba: WindowStats | None = None
+    p_window = np.ones(len(pairs))
+    p_order = np.ones(len(pairs))
+    use_order = use_burst and cfg.copy_use_order
+    if use_order:
+        # the answers and the order of what the copier entered after the source submitted
+        win_ab = _window(model, m, attempts, a, b, cfg)
+        win_ba = _window(model, m, attempts, b, a, cfg)
+        p_window = np.where(
+            enough, np.minimum(1.0, 2.0 * np.minimum(win_ab.p_value, win_ba.p_value)), 1.0
+        )
+        p_order = np.where(
+            enough, np.minimum(1.0, 2.0 * np.minimum(win_ab.p_order, win_ba.p_order)), 1.0
+        )
+        best = np.minimum(np.minimum(p_ans, p_time), np.minimum(p_burst_ans, p_window))
+        p_pair = np.where(timed, np.minimum(1.0, 4.0 * best), p_ans)
     n_tested = int(enough.sum())
     if cfg.copy_correction == "bonferroni":
         threshold = cfg.copy_alpha / max(1, n_tested)
@@ -518,11 +546,18 @@ def detect_copying(
             if bab is not None and bba is not None:
                 best_fwd = min(best_fwd, f_ab[q])
                 best_bwd = min(best_bwd, f_ba[q])
+            if win_ab is not None and win_ba is not None:
+                best_fwd = min(best_fwd, win_ab.p_value[q])
+                best_bwd = min(best_bwd, win_ba.p_value[q])
             forward = bool(best_fwd <= best_bwd)
             t_dir = tab if forward else tba
             if bab is not None and bba is not None:
                 b_dir = bab if forward else bba
         d = ab if forward else ba
+        w_dir = (
+            (win_ab if forward else win_ba) if win_ab is not None and win_ba is not None else None
+        )
+        win_q = w_dir is not None and bool(w_dir.available[q])
         timed_q = t_dir is not None and bool(t_dir.available[q])
         burst_q = b_dir is not None and timed_q
         src = int(d.source[q])
@@ -556,6 +591,7 @@ def detect_copying(
                 burst_in_window=int(b_dir.in_window[q]) if b_dir is not None and burst_q else None,
                 burst_window_s=cfg.burst_window_s if burst_q else None,
                 source_submitted_at=float(attempts[src].submitted_at) if burst_q else None,
+                **(_window_fields(w_dir, int(q), float(p_window[q])) if w_dir and win_q else {}),
             )
         )
     findings.sort(key=lambda f: f.p_value)
@@ -577,4 +613,51 @@ def detect_copying(
         p_burst_answers=p_burst_ans,
         burst_used=use_burst,
         burst_window_s=cfg.burst_window_s if use_burst else None,
+        p_window=p_window,
+        p_order=p_order,
+        order_used=use_order,
     )
+
+
+def _window(
+    model: AnswerCopyingIndex,
+    m: ExamMatrix,
+    attempts: Sequence[AttemptRecord],
+    copier: IntArray,
+    source: IntArray,
+    cfg: ForensicConfig,
+) -> WindowStats:
+    """The window tests (:mod:`.order`) for ordered pairs, in chunks to bound memory."""
+    sub = np.array([att.submitted_at for att in attempts], dtype=float)
+    parts = []
+    for s in range(0, max(1, len(copier)), _CHUNK):
+        c, src = copier[s : s + _CHUNK], source[s : s + _CHUNK]
+        p_rev, _ = model.match_probabilities(src, c)
+        parts.append(
+            window_tests(
+                m,
+                sub,
+                p_rev,
+                c,
+                src,
+                window_s=cfg.order_window_s,
+                gamma=cfg.order_gamma,
+                weight_step=model.weight_step,
+                screen_z=model.screen_z,
+                strata=cfg.timing_strata,
+            )
+        )
+    fields = WindowStats.__dataclass_fields__
+    return WindowStats(**{f: np.concatenate([getattr(p, f) for p in parts]) for f in fields})
+
+
+def _window_fields(w: WindowStats, q: int, pair_p: float) -> dict[str, Any]:
+    return {
+        "window_p": pair_p,
+        "window_items": int(w.in_window[q]),
+        "window_matched": int(w.matched[q]),
+        "window_answers_p": float(w.p_answers[q]),
+        "order_p": float(w.p_order[q]),
+        "order_pairs": int(w.order_pairs[q]),
+        "concordant": int(w.concordant[q]),
+    }

@@ -3,24 +3,43 @@
 * P01 – the attempt's device AND network address never appear in the learner's own study
   history (evaluated only when the learner has a history with devices or addresses);
 * P02 – the learner studied almost nothing verified (below ``proxy_min_hours``) yet scored
-  high (at least ``proxy_high_score`` of the items correct).
+  high (at least ``proxy_high_score`` of the items correct);
+* P03 – the score is far above the learner's own earlier exams: the binomial tail of the
+  correct count at the learner's past rate is below ``proxy_jump_alpha`` and the score is
+  at least ``proxy_jump_min`` above that rate (different exams differ in difficulty, so
+  this is a screen, not an exact test);
+* P04 – study-side detection raised medium or high flags on the learner in the weeks
+  before the exam (shared devices or addresses, someone else studying for him);
+* P06 – with P01 and without P02: the learner studied almost nothing verified (below
+  ``proxy_min_hours``), whatever the score;
+* P05 – the attempt's speed (τ of the lognormal model, relative to the cohort) is unlike
+  the learner's own earlier exams: more than ``proxy_speed_z`` SDs of his past speeds
+  (at least ``SPEED_SD_FLOOR``) away from their mean.
 
-Either reason flags the attempt for human review; both together are high risk. A rule has
-no null distribution: its false-flag rate on honest look-alikes (new laptops, travellers,
-strong examinees) is measured in :mod:`proctor.evaluation.exams`.
+A new device at a new address is what an honest traveller shows too, so P01 alone is low
+risk (below the review bands); it reaches medium only when another reason joins it.
+P03–P06 only corroborate: they are evaluated, and reported, when P01 or P02 fired. Risk
+is the sum of the reasons' weights, capped at 0.95. A rule has no null distribution: its
+false-flag rate on honest look-alikes (new laptops, travellers, colleagues behind one
+address, strong examinees) is measured in :mod:`proctor.evaluation.exams`.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any
+
+from scipy import stats
 
 from proctor.exams.forensics.config import ForensicConfig
 from proctor.exams.forensics.data import AttemptRecord, StudyHistory
 
-RISK_NEW_CONTEXT = 0.55
-RISK_UNSTUDIED_HIGH_SCORE = 0.6
-RISK_BOTH = 0.9
+RISK_NEW_CONTEXT = 0.3  # P01: a traveller shows it too
+RISK_UNSTUDIED_HIGH_SCORE = 0.6  # P02
+RISK_CORROBORATION = 0.3  # P03, P04, P05, P06 each
+RISK_CAP = 0.95
+SPEED_SD_FLOOR = 0.15  # a person's speed varies about this much from exam to exam
 
 
 @dataclass(frozen=True)
@@ -33,13 +52,38 @@ class ProxyResult:
     evidence: dict[str, Any] = field(default_factory=dict)
 
 
+def score_jump_p(past: tuple[tuple[int, int], ...], correct: int, items: int) -> float | None:
+    """P(X ≥ correct), X ~ Binomial(items, the learner's past rate); None without a past."""
+    done = sum(n for _, n in past)
+    if done <= 0 or items <= 0:
+        return None
+    rate = (sum(c for c, _ in past) + 1.0) / (done + 2.0)
+    return float(stats.binom.sf(correct - 1, items, rate))
+
+
+def speed_change_z(past: tuple[float, ...], speed: float | None) -> float | None:
+    """(speed − mean of past speeds) / max(their SD, floor); None without both."""
+    if speed is None or not past or not math.isfinite(speed):
+        return None
+    mean = sum(past) / len(past)
+    sd = math.sqrt(sum((x - mean) ** 2 for x in past) / max(1, len(past) - 1))
+    return (speed - mean) / max(sd, SPEED_SD_FLOOR)
+
+
 def check_proxy(
     attempt: AttemptRecord,
     history: StudyHistory | None,
     score: float,
     cfg: ForensicConfig | None = None,
+    *,
+    items: int | None = None,
+    speed: float | None = None,
 ) -> ProxyResult:
-    """Apply P01 and P02 to one attempt; ``score`` is its proportion correct (0..1)."""
+    """Apply P01–P06 to one attempt; ``score`` is its proportion correct (0..1).
+
+    ``items`` is the number of items scored (for P03; without it P03 is not evaluated),
+    ``speed`` the attempt's τ under the lognormal model (for P05).
+    """
     cfg = cfg or ForensicConfig()
     reasons: list[dict[str, Any]] = []
     devices = sorted(history.devices) if history else []
@@ -56,7 +100,8 @@ def check_proxy(
             {
                 "id": "P01",
                 "text": f"考试所用设备（{attempt.device}）与网络地址（{attempt.ip}）均从未出现在本人的学习记录中"
-                f"（本人学习时用过 {len(devices)} 台设备、{len(ips)} 个网络地址）",
+                f"（本人学习时用过 {len(devices)} 台设备、{len(ips)} 个网络地址）；"
+                "出差换用新电脑也会如此，单独出现时不作为中高风险",
                 "value": 0,
                 "threshold": 1,
             }
@@ -72,14 +117,64 @@ def check_proxy(
             }
         )
     ids = {r["id"] for r in reasons}
-    if ids == {"P01", "P02"}:
-        risk = RISK_BOTH
-    elif ids == {"P01"}:
-        risk = RISK_NEW_CONTEXT
-    elif ids == {"P02"}:
-        risk = RISK_UNSTUDIED_HIGH_SCORE
-    else:
-        risk = 0.0
+    if ids == {"P01"} and hours is not None and hours < cfg.proxy_min_hours:
+        reasons.append(
+            {
+                "id": "P06",
+                "text": f"本人核验学时仅 {hours:.1f} 小时（低于 {cfg.proxy_min_hours:g} 小时），"
+                "又在陌生设备和网络地址上考试",
+                "value": round(hours, 2),
+                "threshold": cfg.proxy_min_hours,
+            }
+        )
+    jump_p = None
+    speed_z = None
+    if reasons and history is not None:
+        past = history.past_scores
+        if items:
+            correct = round(score * items)
+            jump_p = score_jump_p(past, correct, items)
+            done = sum(n for _, n in past)
+            rate = sum(c for c, _ in past) / done if done else None
+            if (
+                jump_p is not None
+                and rate is not None
+                and jump_p < cfg.proxy_jump_alpha
+                and score - rate >= cfg.proxy_jump_min
+            ):
+                reasons.append(
+                    {
+                        "id": "P03",
+                        "text": f"本次正确率 {score:.0%}，本人此前 {len(past)} 次考试合计正确率 {rate:.0%}，"
+                        f"按本人以往水平达到本次成绩的概率约 {jump_p:.1e}（阈值 {cfg.proxy_jump_alpha:.0e}）",
+                        "value": round(score - rate, 4),
+                        "threshold": cfg.proxy_jump_min,
+                    }
+                )
+        if history.study_flags > 0:
+            reasons.append(
+                {
+                    "id": "P04",
+                    "text": f"考试前数周学习检测对本人有 {history.study_flags} 条中高风险标记"
+                    "（如共用设备或网络地址、疑似他人代学）",
+                    "value": history.study_flags,
+                    "threshold": 1,
+                }
+            )
+        speed_z = speed_change_z(history.past_speeds, speed)
+        if speed_z is not None and abs(speed_z) > cfg.proxy_speed_z:
+            reasons.append(
+                {
+                    "id": "P05",
+                    "text": f"本次作答速度与本人以往 {len(history.past_speeds)} 次考试明显不同"
+                    f"（偏离 {speed_z:+.1f} 个标准差，阈值 ±{cfg.proxy_speed_z:g}）",
+                    "value": round(speed_z, 2),
+                    "threshold": cfg.proxy_speed_z,
+                }
+            )
+    weights = {"P01": RISK_NEW_CONTEXT, "P02": RISK_UNSTUDIED_HIGH_SCORE}
+    risk = sum(weights.get(r["id"], RISK_CORROBORATION) for r in reasons)
+    risk = round(min(RISK_CAP, risk), 4)
     evidence = {
         "devices_seen": devices,
         "ips_seen": ips,
@@ -90,5 +185,10 @@ def check_proxy(
         "verified_hours": None if hours is None else round(hours, 2),
         "has_history": history is not None,
         "score": round(score, 4),
+        "past_exams": len(history.past_scores) if history else 0,
+        "score_jump_p": jump_p,
+        "speed": None if speed is None else round(speed, 4),
+        "speed_change_z": None if speed_z is None else round(speed_z, 2),
+        "study_flags": history.study_flags if history else 0,
     }
     return ProxyResult(flagged=bool(reasons), risk=risk, reasons=reasons, evidence=evidence)

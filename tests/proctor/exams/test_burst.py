@@ -192,7 +192,7 @@ def test_analyse_evidence_has_the_burst_keys() -> None:
     report = analyse(ex.items, ex.attempts, ex.histories)
     json.dumps(report.to_dict(), ensure_ascii=False, allow_nan=False)
     assert report.copying["burst"]["used"] and report.copying["burst"]["window_s"] == 900.0
-    assert report.copying["timing"]["combination"].startswith("3 ×")
+    assert report.copying["timing"]["combination"].startswith("4 ×")
     flags = report.flags_of("copying")
     assert flags
     keys = {

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import pytest
 
@@ -27,7 +28,7 @@ def att(device: str, ip: str) -> AttemptRecord:
         ("pc-1", "10.1.0.1", HIST, 0.95, set(), None),  # own device, own office
         ("new-pc", "10.1.0.1", HIST, 0.95, set(), None),  # new device, known address
         ("pc-1", "hotel", HIST, 0.95, set(), None),  # own laptop on the road
-        ("new-pc", "hotel", HIST, 0.60, {"P01"}, "medium"),  # both unseen
+        ("new-pc", "hotel", HIST, 0.60, {"P01"}, "low"),  # both unseen: a traveller too
         ("pc-1", "10.1.0.1", LITTLE, 0.90, {"P02"}, "medium"),  # unstudied, high score
         ("pc-1", "10.1.0.1", LITTLE, 0.70, set(), None),  # unstudied, ordinary score
         ("new-pc", "hotel", LITTLE, 0.90, {"P01", "P02"}, "high"),  # the proxy pattern
@@ -53,6 +54,50 @@ def test_proxy_rule_table(
     assert res.evidence["device_used"] == device and res.evidence["score"] == score
     for r in res.reasons:
         assert set(r) == {"id", "text", "value", "threshold"}
+
+
+PAST = ((20, 40), (22, 40))  # about half right before
+FLAGGED = StudyHistory(1, HIST.devices, HIST.ips, 12.0, past_scores=PAST, study_flags=2)
+STEADY = StudyHistory(
+    1, HIST.devices, HIST.ips, 12.0, past_scores=((36, 40),), past_speeds=(0.1, 0.2)
+)
+
+
+@pytest.mark.parametrize(
+    ("device", "ip", "history", "score", "speed", "reasons", "band"),
+    [
+        # a traveller: new device and address, score and pace like his own past
+        ("new-pc", "hotel", STEADY, 0.90, 0.15, {"P01"}, "low"),
+        # the same context with a score far above his past: someone else sat it
+        ("new-pc", "hotel", FLAGGED, 0.95, None, {"P01", "P03", "P04"}, "high"),
+        ("new-pc", "hotel", replace(FLAGGED, study_flags=0), 0.95, None, {"P01", "P03"}, "medium"),
+        # study-side evidence joins the new context
+        ("new-pc", "hotel", replace(STEADY, study_flags=1), 0.90, 0.15, {"P01", "P04"}, "medium"),
+        # a pace unlike his own past exams joins it
+        ("new-pc", "hotel", STEADY, 0.90, 1.0, {"P01", "P05"}, "medium"),
+        # little verified study joins the new context even without a high score
+        ("new-pc", "hotel", LITTLE, 0.60, None, {"P01", "P06"}, "medium"),
+        # corroboration alone never flags: a learner who improved at his own desk
+        ("pc-1", "10.1.0.1", FLAGGED, 0.95, 1.0, set(), None),
+    ],
+)
+def test_proxy_needs_joined_evidence_beyond_a_new_context(
+    device: str,
+    ip: str,
+    history: StudyHistory,
+    score: float,
+    speed: float | None,
+    reasons: set[str],
+    band: str | None,
+) -> None:
+    cfg = ForensicConfig()
+    res = check_proxy(att(device, ip), history, score, cfg, items=40, speed=speed)
+    assert {r["id"] for r in res.reasons} == reasons
+    assert res.flagged == bool(reasons)
+    if band:
+        assert cfg.band(res.risk) == band
+    for r in res.reasons:
+        assert r["text"] and set(r) == {"id", "text", "value", "threshold"}
 
 
 def test_missing_history_can_be_ignored() -> None:
