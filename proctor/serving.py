@@ -61,6 +61,9 @@ def serve(settings: Settings, host: str, port: int, workers: int) -> None:
         raise click.ClickException(
             "多个工作进程须共用 Redis 热状态：请设置 PROCTOR_REDIS_URL（内置热状态只在单个进程内）"
         )
+    from proctor.kernel import logs
+
+    logs.configure()  # the supervisor's own lines (a worker restarted) are JSON too
     Supervisor(settings, host, port, workers).run()
 
 

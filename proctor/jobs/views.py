@@ -23,10 +23,15 @@ class JobLine:
     last: JobRun | None
 
 
-def require_province_admin(actor: Actor) -> None:
+def is_province_admin(actor: Actor) -> bool:
     """The academy administrator, or an org administrator of a root of the tree."""
     province = actor.org_path.count("/") == 2  # "/1/"
-    if not (actor.role is Role.ACADEMY_ADMIN or (actor.role is Role.ORG_ADMIN and province)):
+    return actor.role is Role.ACADEMY_ADMIN or (actor.role is Role.ORG_ADMIN and province)
+
+
+def require_province_admin(actor: Actor) -> None:
+    """Refuse anyone but a province administrator."""
+    if not is_province_admin(actor):
         raise Forbidden("仅省级管理员可查看定时任务")
 
 

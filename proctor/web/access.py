@@ -18,7 +18,6 @@ from prometheus_client import Counter, Histogram
 from proctor.kernel import metrics
 from proctor.kernel.logs import REQUEST_ID, new_request_id
 from proctor.web.keys import ACTOR
-from tracker.hotstate.base import parse_sid
 
 log = logging.getLogger("proctor.access")
 
@@ -40,9 +39,10 @@ def _actor(request: web.Request) -> dict[str, int]:
     actor = request.get(ACTOR)
     if actor is not None:
         return {"actor_id": actor.account_id}
-    ids = parse_sid(request.match_info.get("sid", ""))
-    # Tracker routes sign in by study token: the session names its learner.
-    return {"learner_id": ids[0]} if ids else {}
+    # Tracker routes sign in by study token: the session id ("<learner>-<lesson>-<random>")
+    # names its learner (the tracker checks the rest).
+    learner = request.match_info.get("sid", "").partition("-")[0]
+    return {"learner_id": int(learner)} if learner.isdigit() and len(learner) < 12 else {}
 
 
 # The labelled series, looked up once per (route, method, status): prometheus-client's
@@ -50,7 +50,12 @@ def _actor(request: web.Request) -> dict[str, int]:
 _SERIES: dict[tuple[str, str, int], tuple[Histogram, Counter]] = {}
 
 
+# Anything else a client may invent is one label value, so no request can add series.
+METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+
+
 def _series(route: str, method: str, status: int) -> tuple[Histogram, Counter]:
+    method = method if method in METHODS else "other"
     key = (route, method, status)
     found = _SERIES.get(key)
     if found is None:

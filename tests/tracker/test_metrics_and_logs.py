@@ -18,12 +18,13 @@ import pytest
 from aiohttp.test_utils import TestClient
 from prometheus_client.parser import text_string_to_metric_families
 
-from proctor.kernel.logs import JsonFormatter
+from proctor.kernel.logs import JsonFormatter, stamp_request_id
 from proctor.web.app import create_app
 from tests.factories import World, login
 from tests.tracker import test_tracker_http as base
 from tests.tracker.conftest import FakeClock
 from tests.tracker.test_tracker_http import Player, add_course, beat
+from tracker.web.keys import TRACKER
 
 # The tracker tests' fixtures: the app on each store and database, the shared world.
 app_client = base.app_client
@@ -205,3 +206,22 @@ def test_workers_counts_are_summed(tmp_path: Path) -> None:
     ).stdout
     samples = {s.name: s.value for f in text_string_to_metric_families(out) for s in f.samples}
     assert samples["proctor_beats_accepted_total"] == 7
+
+
+async def test_work_a_request_causes_logs_its_request_id(
+    app_client: TestClient, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The readiness probe checks its dependencies in tasks of their own; the warning one of
+    them logs carries the id of the request that caused it."""
+
+    async def down() -> None:
+        raise ConnectionError("refused")
+
+    monkeypatch.setattr(app_client.server.app[TRACKER].store, "ping", down)
+    caplog.handler.addFilter(stamp_request_id)
+    caplog.set_level(logging.INFO)
+    resp = await app_client.get("/readyz", headers={"X-Request-Id": "probe-7"})
+    assert resp.status == 503 and resp.headers["X-Request-Id"] == "probe-7"
+    (warning,) = [r for r in caplog.records if r.levelno == logging.WARNING]
+    assert "hot state does not answer" in warning.getMessage()
+    assert json.loads(JsonFormatter().format(warning))["request_id"] == "probe-7"

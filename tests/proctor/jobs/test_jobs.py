@@ -162,8 +162,13 @@ async def test_admin_page_for_province_administrators_only(
     html = await resp.text()
     assert "定时任务" in html and "学习会话清扫" in html and "异常学习检测" in html
     assert 'data-state="failed"' in html and "数据库暂不可用" in html and "重试" in html
+    home = await client.get("/", headers=await login(client, "academy"))
+    assert 'href="/admin/jobs"' in await home.text()
     for other in ("cs_admin", "cs_reviewer", "fr_liaison", "zhang"):
         client.session.cookie_jar.clear()
-        refused = await client.get("/admin/jobs", headers=await login(client, other))
+        headers = await login(client, other)
+        refused = await client.get("/admin/jobs", headers=headers)
         assert refused.status == 403, other
+        if other != "zhang":
+            assert 'href="/admin/jobs"' not in await (await client.get("/", headers=headers)).text()
         assert "仅省级管理员" in await refused.text()
