@@ -113,69 +113,72 @@ def _percentiles(cohort: NDArray[np.float64], X: NDArray[np.float64]) -> NDArray
 
 
 def score(detector: Detector, ids: NDArray[np.int64], X: NDArray[np.float64]) -> list[Decision]:
-    """Decide for every learner-period: flag or not, how risky, and why."""
+    """Decide for every learner-period: flag or not, how risky, and why.
+
+    Risk and band are computed for everyone at once; the explanation (rules with values,
+    drivers against the cohort) only for flagged learners, the ones a reviewer reads.
+    """
     if len(X) == 0:
         return []
     hits = evaluate(X, detector.thresholds)
-    anomaly_pct = detector.anomaly.anomaly_percentile(X)
-    outlier = detector.anomaly.predict(X) == -1
+    # One pass of the forest gives both the percentile and the outlier decision.
+    scores = detector.anomaly.score_samples(X)
+    anomaly_pct = detector.anomaly.percentile_of(scores)
+    outlier = scores < detector.anomaly.threshold_
     prob = detector.reviewed.predict_proba(X)[:, 1]
+    behaviour_idx = [i for i, r in enumerate(RULES) if r.kind == "behaviour"]
+    behaviour = hits[:, behaviour_idx].any(axis=1)
+    fired_any = hits.any(axis=1)
+    supervised = detector.reviewed.active_ & (prob >= 0.5)
+    flagged = behaviour | outlier | supervised | fired_any
+    risk = np.maximum.reduce(
+        [np.where(behaviour, 0.9, 0.0), np.where(fired_any, 0.5, 0.0), anomaly_pct * 0.8, prob]
+    )
+    band = np.where(
+        behaviour | (prob >= 0.8), "high", np.where(outlier | supervised, "medium", "low")
+    )
+    band = np.where(flagged, band, "none")
+    kind = np.where(
+        behaviour | outlier | supervised, "behaviour", np.where(fired_any, "technical", "none")
+    )
     cohort = detector.cohort_X if len(detector.cohort_X) else X
+    rows = np.flatnonzero(flagged)
     med = np.median(cohort, axis=0)
     spread = np.subtract(*np.percentile(cohort, [90, 10], axis=0))
     spread[spread == 0] = 1.0
-    pct_all = _percentiles(cohort, X)
-    z_all = np.abs(X - med) / spread
-    decisions = []
-    behaviour_idx = [i for i, r in enumerate(RULES) if r.kind == "behaviour"]
-    for n, lid in enumerate(ids):
+    pct_all = _percentiles(cohort, X[rows])
+    z_all = np.abs(X[rows] - med) / spread
+    explained: dict[int, tuple[list[dict[str, str]], list[dict[str, Any]]]] = {}
+    for k, n in enumerate(rows.tolist()):
         values = dict(zip(FEATURES, X[n].tolist(), strict=True))
-        fired = [RULES[i] for i in np.flatnonzero(hits[n])]
-        behaviour = bool(hits[n, behaviour_idx].any())
-        supervised = bool(detector.reviewed.active_ and prob[n] >= 0.5)
-        flagged = behaviour or bool(outlier[n]) or supervised or bool(fired)
-        risk = max(
-            0.9 if behaviour else 0.0,
-            0.5 if fired else 0.0,
-            float(anomaly_pct[n]) * 0.8,
-            float(prob[n]),
+        pct, z = pct_all[k], z_all[k]
+        explained[n] = (
+            [
+                {"id": r.id, "name": r.name, "kind": r.kind, "text": explain(r, values)}
+                for r in (RULES[i] for i in np.flatnonzero(hits[n]))
+            ],
+            [
+                {
+                    "feature": FEATURES[j],
+                    "label": FEATURE_LABELS[FEATURES[j]],
+                    "value": round(float(X[n, j]), 3),
+                    "percentile": round(float(pct[j]) * 100, 1),
+                    "benign": BENIGN.get(FEATURES[j], ""),
+                }
+                for j in np.argsort(-z)[:4]
+                if z[j] > 0
+            ],
         )
-        band = "none"
-        if flagged:
-            band = (
-                "high"
-                if behaviour or prob[n] >= 0.8
-                else ("medium" if outlier[n] or supervised else "low")
-            )
-        kind = (
-            "behaviour"
-            if (behaviour or outlier[n] or supervised)
-            else ("technical" if fired else "none")
+    risk_list: list[float] = list(np.round(np.asarray(risk, dtype=float), 4).tolist())
+    return [
+        Decision(
+            learner_id=int(lid),
+            flagged=bool(flagged[n]),
+            risk=risk_list[n],
+            band=str(band[n]),
+            kind=str(kind[n]),
+            rules=explained.get(n, ([], []))[0],
+            drivers=explained.get(n, ([], []))[1],
         )
-        pct, z = pct_all[n], z_all[n]
-        drivers = [
-            {
-                "feature": FEATURES[j],
-                "label": FEATURE_LABELS[FEATURES[j]],
-                "value": round(float(X[n, j]), 3),
-                "percentile": round(float(pct[j]) * 100, 1),
-                "benign": BENIGN.get(FEATURES[j], ""),
-            }
-            for j in np.argsort(-z)[:4]
-            if z[j] > 0
-        ]
-        decisions.append(
-            Decision(
-                learner_id=int(lid),
-                flagged=flagged,
-                risk=round(risk, 4),
-                band=band,
-                kind=kind,
-                rules=[
-                    {"id": r.id, "name": r.name, "kind": r.kind, "text": explain(r, values)}
-                    for r in fired
-                ],
-                drivers=drivers,
-            )
-        )
-    return decisions
+        for n, lid in enumerate(ids.tolist())
+    ]

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 from sklearn.metrics import average_precision_score
 
-from proctor.detection.features import compute, course_density, load_sessions
+from proctor.detection.features import features_for_period
 from proctor.detection.rules import load_thresholds
 from proctor.detection.scoring import fit, score
 from proctor.kernel import migrate
@@ -51,9 +51,7 @@ async def _population(
 
 async def _features(ctx: Context) -> tuple[Any, Any]:
     async with ctx.db() as s:
-        records = await load_sessions(s, FAR_PAST, FAR_FUTURE)
-        density = await course_density(s)
-    return compute(records, density)
+        return await features_for_period(s, FAR_PAST, FAR_FUTURE)
 
 
 async def evaluate(
