@@ -21,7 +21,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from models import Course
 from proctor.credits.policy import DEFAULT_RULES, course_credits
-from proctor.detection.graph import GraphColumns, accounts_sharing, concurrent_accounts
+from proctor.detection.graph import (
+    GraphColumns,
+    accounts_sharing,
+    concurrent_accounts,
+    handoffs,
+    shared_device_credit,
+)
 from proctor.detection.groups import (
     Floats,
     Ints,
@@ -71,9 +77,19 @@ FEATURES: tuple[str, ...] = (
     "takeover_hour_shift",
     "course_density_corr",
     "non_browser_share",
+    # Signals an informed attacker cannot cheaply change (issue 14).
+    "self_overlap_share",
+    "overlapping_sessions",
+    "unattended_hours",
+    "multi_city_days",
+    "takeover_new_address_share",
+    "takeover_new_city_share",
+    "latency_p10_s",
+    "answers",
+    "handoff_partners",
+    "handoff_share",
+    "shared_device_credit",
 )
-# Columns filled from the whole period's account graph, not chunk by chunk.
-GRAPH = ("device_concurrent_accounts", "device_accounts", "address_accounts")
 
 
 async def course_density(session: AsyncSession) -> dict[int, float]:
@@ -94,7 +110,7 @@ class FeatureBuilder:
         self._density_values = np.array([density[int(k)] for k in keys], dtype=float)
         self._ids: list[Ints] = []
         self._rows: list[Floats] = []
-        self._graph: list[tuple[Ints, Ints, Ints, Ints, Ints]] = []
+        self._graph: list[tuple[Ints, Ints, Ints, Ints, Ints, Floats]] = []
         self._learners = 0
 
     def add(self, t: SessionTable) -> None:
@@ -106,7 +122,7 @@ class FeatureBuilder:
         ids, X, group = self._per_learner(t)
         self._ids.append(ids)
         self._rows.append(X)
-        self._graph.append((group + self._learners, t.device, t.ip, t.start, t.end))
+        self._graph.append((group + self._learners, t.device, t.ip, t.start, t.end, t.verified))
         self._learners += len(ids)
 
     def finish(self) -> tuple[Ints, Floats]:
@@ -115,12 +131,20 @@ class FeatureBuilder:
             return np.zeros(0, dtype=np.int64), np.zeros((0, len(FEATURES)))
         ids = np.concatenate(self._ids)
         X = np.vstack(self._rows)
-        cols = [np.concatenate([g[k] for g in self._graph]) for k in range(5)]
+        cols = [np.concatenate([g[k] for g in self._graph]) for k in range(6)]
         graph = GraphColumns(*cols)
         n = len(ids)
-        X[:, FEATURES.index("device_concurrent_accounts")] = concurrent_accounts(graph, n)
-        X[:, FEATURES.index("device_accounts")] = accounts_sharing(graph.learner, graph.device, n)
-        X[:, FEATURES.index("address_accounts")] = accounts_sharing(graph.learner, graph.ip, n)
+
+        def put(name: str, values: Floats) -> None:
+            X[:, FEATURES.index(name)] = values
+
+        put("device_concurrent_accounts", concurrent_accounts(graph, n))
+        put("device_accounts", accounts_sharing(graph.learner, graph.device, n))
+        put("address_accounts", accounts_sharing(graph.learner, graph.ip, n))
+        partners, share = handoffs(graph, n)
+        put("handoff_partners", partners)
+        put("handoff_share", share)
+        put("shared_device_credit", shared_device_credit(graph, n))
         # Chunks arrive in learner order from SQL; sort anyway so any order of chunks works.
         order = np.argsort(ids, kind="stable")
         return ids[order], X[order]
@@ -182,15 +206,25 @@ class FeatureBuilder:
         put("daily_hours_max", maxima(day_learner, per_day, n))
         cities = distinct(day_code, t.city, len(day_learner))
         put("cities_max_per_day", maxima(day_learner, cities, n))
+        put("multi_city_days", sums(day_learner, cities >= 2, n))
         same = ~new_learner[1:]
         gap = (t.start[1:] - t.end[:-1])[same]
         b2b = sums(g[1:][same], (gap >= 0) & (gap <= 60 * US), n)
         put("back_to_back_share", b2b / np.maximum(1, counts - 1))
         put("devices", distinct(g, t.device, n))
         put("addresses", distinct(g, t.ip, n))
-        share, shift = _takeover(t, g, n, first, verified, hour)
+        share, shift, new_ip, new_city = _takeover(t, g, n, first, verified, hour)
         put("takeover_share", share)
         put("takeover_hour_shift", shift)
+        put("takeover_new_address_share", new_ip)
+        put("takeover_new_city_share", new_city)
+        put("self_overlap_share", _self_overlap(t, g, n) / wall)
+        put("overlapping_sessions", sums(g, _self_overlap_rows(t, g) > 60, n))
+        unattended = (t.interactions == 0) & (t.paused == 0) & (t.wall >= 900)
+        put("unattended_hours", sums(g, np.where(unattended, t.wall / 3600, 0.0), n))
+        p10, answers = _low_quantile(lat_group, t.latencies, n)
+        put("latency_p10_s", np.where(answers >= 5, p10 / 1000, 0.0))
+        put("answers", answers.astype(float))
         put("course_density_corr", self._course_order(t, g, n))
         put("non_browser_share", sums(g, t.non_browser, n) / counts)
         return ids, X, g
@@ -233,13 +267,47 @@ class FeatureBuilder:
         return rho
 
 
+def _self_overlap_rows(t: SessionTable, g: Ints) -> Floats:
+    """Seconds each session ran while an earlier session of the same learner was still open
+    (server times: a hidden second tab counts, though it earns nothing)."""
+    if len(g) == 0:
+        return np.zeros(0)
+    # Running latest end within each learner, exactly: integer ranks of the end times,
+    # offset per learner so one running maximum over the chunk never crosses learners.
+    ends, rank = np.unique(t.end, return_inverse=True)
+    span = len(ends) + 1
+    running = ends[np.maximum.accumulate(g * span + rank.ravel()) - g * span]
+    first = run_starts(g)
+    prev = np.concatenate([t.start[:1], running[:-1]])
+    prev[first] = t.start[first]  # nothing earlier: no overlap
+    overlap_us = np.minimum(t.end, prev) - t.start
+    return np.asarray(np.clip(overlap_us, 0, None) / US, dtype=float)
+
+
+def _self_overlap(t: SessionTable, g: Ints, n: int) -> Floats:
+    return sums(g, _self_overlap_rows(t, g), n)
+
+
+def _low_quantile(group: Ints, values: Floats, n: int, q: float = 0.1) -> tuple[Floats, Ints]:
+    """The ``q`` quantile (lower) of values per group, and the count per group."""
+    counts = np.bincount(group, minlength=n)
+    out = np.zeros(n)
+    if len(values) == 0:
+        return out, counts
+    v = values[np.lexsort((values, group))]
+    first = np.concatenate([[0], np.cumsum(counts)[:-1]])
+    has = counts > 0
+    out[has] = v[first[has] + np.floor(q * (counts[has] - 1)).astype(np.int64)]
+    return out, counts
+
+
 def _circular_mean(sin: Floats, cos: Floats) -> Floats:
     return (np.arctan2(sin, cos) / (2 * np.pi) * 24) % 24
 
 
 def _takeover(
     t: SessionTable, g: Ints, n: int, first: Ints, verified: Floats, hour: Floats
-) -> tuple[Floats, Floats]:
+) -> tuple[Floats, Floats, Floats, Floats]:
     """Someone else took the account over: a device first used after the owner had studied
     elsewhere (15 verified minutes) carries at least 90 % of the credit from then on, over
     five sessions or more. Its share of the credit, and how many hours of the day its use
@@ -267,9 +335,11 @@ def _takeover(
     share = on_v / np.maximum(1.0, verified[pg])
     best = np.zeros(n)
     shift = np.zeros(n)
+    new_ip = np.zeros(n)
+    new_city = np.zeros(n)
     cand = np.flatnonzero(valid & (share > 0))
     if len(cand) == 0:
-        return best, shift
+        return best, shift, new_ip, new_city
     # The largest share per learner; among equal shares the device seen first.
     pick = cand[np.lexsort((i0[cand], -share[cand], pg[cand]))]
     pick = pick[run_starts(pg[pick])]
@@ -283,7 +353,17 @@ def _takeover(
     d = np.abs(before_mean - _circular_mean(dev_s, dev_c))
     best[pg[pick]] = share[pick]
     shift[pg[pick]] = np.minimum(d, 24 - d)
-    return best, shift
+    # Of the device's credit, how much came from addresses (and cities) the learner had
+    # never used before the device appeared: a proxy brings their own network along.
+    t0 = t.start[i0][pair_id]
+    for values, out in ((t.ip, new_ip), (t.city, new_city)):
+        _, _, key_row = unique_pairs(g, values)
+        first_row = np.full(int(key_row.max()) + 1, rows, dtype=np.int64)
+        np.minimum.at(first_row, key_row, idx)
+        fresh = t.start[first_row[key_row]] >= t0
+        fresh_v = sums(pair_id, np.where(fresh, t.verified, 0.0), pairs)[pick]
+        out[pg[pick]] = fresh_v / np.maximum(on_v[pick], 1.0)
+    return best, shift, new_ip, new_city
 
 
 def compute(records: Sequence[SessionRecord], density: dict[int, float]) -> tuple[Ints, Floats]:

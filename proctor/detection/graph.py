@@ -22,6 +22,7 @@ class GraphColumns:
     ip: Ints
     start: Ints  # microseconds
     end: Ints
+    verified: Floats
 
 
 def accounts_sharing(learner: Ints, key: Ints, n: int) -> Floats:
@@ -96,3 +97,48 @@ def _shared_rows(key: Ints, learner: Ints) -> Ints:
         return np.zeros(0, dtype=np.int64)
     per_key = np.bincount(keys)
     return np.flatnonzero(per_key[key] >= 2)
+
+
+HANDOFF_US = 180 * 1_000_000
+
+
+def handoffs(g: GraphColumns, n: int) -> tuple[Floats, Floats]:
+    """Accounts run one after another on one device: per learner, how many other accounts
+    handed the device over to them (or took it from them) twice or more, one session ending
+    and the other's starting within three minutes; and the share of the learner's sessions
+    that took part in such a hand-over."""
+    partners, share = np.zeros(n), np.zeros(n)
+    rows = _shared_rows(g.device, g.learner)
+    if len(rows) < 2:
+        return partners, share
+    order = rows[np.lexsort((g.start[rows], g.device[rows]))]
+    dev, st, en, who = g.device[order], g.start[order], g.end[order], g.learner[order]
+    gap = st[1:] - en[:-1]
+    hand = (dev[1:] == dev[:-1]) & (who[1:] != who[:-1]) & (gap >= 0) & (gap <= HANDOFF_US)
+    k = np.flatnonzero(hand)
+    if len(k) == 0:
+        return partners, share
+    a, b = who[k], who[k + 1]
+    lo, hi = np.minimum(a, b), np.maximum(a, b)
+    pa, pb, row = unique_pairs(lo, hi)
+    repeated = np.bincount(row, minlength=len(pa)) >= 2
+    partners = np.bincount(np.concatenate([pa[repeated], pb[repeated]]), minlength=n).astype(float)
+    involved = np.zeros(len(order), dtype=bool)
+    involved[k] = True
+    involved[k + 1] = True
+    sessions = np.bincount(g.learner, minlength=n).astype(float)
+    share = np.bincount(who[involved], minlength=n) / np.maximum(sessions, 1)
+    return partners, share
+
+
+def shared_device_credit(g: GraphColumns, n: int, accounts: int = 3) -> Floats:
+    """Per learner: share of their verified time on devices used by ``accounts`` or more
+    accounts in the period (a farm's accounts exist only on its machine)."""
+    keys, _, _ = unique_pairs(g.device, g.learner)
+    if len(keys) == 0:
+        return np.zeros(n)
+    per_device = np.bincount(keys)
+    on_shared = per_device[g.device] >= accounts
+    total = np.bincount(g.learner, weights=g.verified, minlength=n)
+    shared = np.bincount(g.learner, weights=np.where(on_shared, g.verified, 0.0), minlength=n)
+    return np.asarray(shared / np.maximum(total, 1.0), dtype=float)

@@ -46,6 +46,17 @@ FEATURE_LABELS = {
     "takeover_hour_shift": "新设备学习时段偏移（小时）",
     "course_density_corr": "选课顺序与学分效率相关系数",
     "non_browser_share": "非浏览器客户端会话比例",
+    "self_overlap_share": "本人会话同时打开的时间占比",
+    "overlapping_sessions": "与本人另一会话同时打开的会话数",
+    "unattended_hours": "全程无操作无暂停的学习时长（小时）",
+    "multi_city_days": "同日多地登录的天数",
+    "takeover_new_address_share": "新设备学时中来自新网络的比例",
+    "takeover_new_city_share": "新设备学时中来自新地区的比例",
+    "latency_p10_s": "确认提示最快一成响应时间（秒）",
+    "answers": "作答确认提示次数",
+    "handoff_partners": "同设备轮流交接的其他账号数",
+    "handoff_share": "属于账号交接的会话比例",
+    "shared_device_credit": "在三个以上账号共用设备上的学时比例",
 }
 # Honest explanations a reviewer must weigh for signals that also fit innocent situations.
 BENIGN = {
@@ -54,6 +65,10 @@ BENIGN = {
     "night_share": "夜班、值班人员可能在深夜学习",
     "daily_hours_max": "年底集中补学可能导致单日时长较长",
     "challenge_latency_p50_s": "不同人员反应速度差异较大",
+    "latency_p10_s": "不同人员反应速度差异较大",
+    "multi_city_days": "出差或手机网络归属地不同可能出现同日多地",
+    "self_overlap_share": "打开多个页面不会多得学时，可能只是使用习惯",
+    "handoff_partners": "家人或同事轮流使用同一台电脑也会出现交接",
 }
 
 
@@ -148,13 +163,19 @@ def score(detector: Detector, ids: NDArray[np.int64], X: NDArray[np.float64]) ->
     spread[spread == 0] = 1.0
     pct_all = _percentiles(cohort, X[rows])
     z_all = np.abs(X[rows] - med) / spread
+    cohort_median = dict(zip(FEATURES, med.tolist(), strict=True))
     explained: dict[int, tuple[list[dict[str, str]], list[dict[str, Any]]]] = {}
     for k, n in enumerate(rows.tolist()):
         values = dict(zip(FEATURES, X[n].tolist(), strict=True))
         pct, z = pct_all[k], z_all[k]
         explained[n] = (
             [
-                {"id": r.id, "name": r.name, "kind": r.kind, "text": explain(r, values)}
+                {
+                    "id": r.id,
+                    "name": r.name,
+                    "kind": r.kind,
+                    "text": explain(r, values, cohort_median),
+                }
                 for r in (RULES[i] for i in np.flatnonzero(hits[n]))
             ],
             [

@@ -6,6 +6,7 @@ import datetime as dt
 import random
 
 import numpy as np
+import pytest
 
 from proctor.detection.features import FEATURES, FeatureBuilder, compute
 from proctor.detection.reference import REFERENCE_FEATURES, SessionRecord, compute_reference
@@ -120,3 +121,49 @@ def _row(r: SessionRecord) -> tuple[object, ...]:
         r.user_agent,
         r.f,
     )
+
+
+def test_new_signals_on_a_hand_made_table() -> None:
+    """Two lessons open at once (one hidden), a device handed between accounts, a session
+    without any input or pause, and a takeover from a new city."""
+    t0 = T0 + dt.timedelta(hours=1)
+
+    def rec(
+        lid: int, start_h: float, hours: float, device: str, ip: str, **f: object
+    ) -> SessionRecord:
+        base: dict[str, object] = {"interactions": 5, "codes": {"paused": 1}}
+        base.update(f)
+        start = t0 + dt.timedelta(hours=start_h)
+        wall = hours * 3600
+        return SessionRecord(
+            lid,
+            1,
+            start,
+            start + dt.timedelta(seconds=wall),
+            wall,
+            wall,
+            device,
+            ip,
+            "Mozilla",
+            base,
+        )
+
+    records = [
+        # learner 1: three pairs of lessons played together
+        *[rec(1, d * 24 + k * 0.01, 0.5, "pc-1", "10.1.0.1") for d in range(3) for k in range(2)],
+        # learners 2, 3, 4 take turns on one machine, each ending as the next starts
+        *[
+            rec(2 + (k % 3), k * 0.52, 0.5, "farm", "10.2.0.9", interactions=0, codes={})
+            for k in range(18)
+        ],
+    ]
+    ids, X = compute(sorted(records, key=lambda r: (r.learner_id, r.started)), {})
+    v = {int(i): dict(zip(FEATURES, row, strict=True)) for i, row in zip(ids, X, strict=True)}
+    assert v[1]["overlapping_sessions"] == 3
+    assert v[1]["self_overlap_share"] == pytest.approx(3 * (0.5 - 0.01) / 3.0)
+    assert v[1]["handoff_partners"] == 0
+    for lid in (2, 3, 4):
+        assert v[lid]["handoff_partners"] == 2
+        assert v[lid]["shared_device_credit"] == 1.0
+        assert v[lid]["unattended_hours"] == pytest.approx(3.0)
+        assert v[lid]["overlapping_sessions"] == 0
