@@ -432,6 +432,9 @@ def xapi_send(limit: int) -> None:
     type=click.FloatRange(0.0, 0.5),
     help="Share of attackers in each population (a realistic base rate is 1-3 %).",
 )
+@click.option(
+    "--jobs", default=1, show_default=True, type=click.IntRange(1, 8), help="Seeds run at once."
+)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON only.")
 @click.option(
     "--exams", is_flag=True, help="Evaluate exam forensics (copying, response times, proxies)."
@@ -442,6 +445,7 @@ def evaluate(
     learners: int,
     days: int,
     fraud_share: float,
+    jobs: int,
     as_json: bool,
     exams: bool,
 ) -> None:
@@ -463,15 +467,14 @@ def evaluate(
     from proctor.evaluation.detection import evaluate as run_evaluation
 
     with tempfile.TemporaryDirectory(prefix="proctor-eval-") as tmp:
-        report = asyncio.run(
-            run_evaluation(
-                _settings(),
-                Path(tmp),
-                seeds=seed_list,
-                learners=learners,
-                days=days,
-                fraud_share=fraud_share,
-            )
+        report = run_evaluation(
+            _settings(),
+            Path(tmp),
+            seeds=seed_list,
+            learners=learners,
+            days=days,
+            fraud_share=fraud_share,
+            jobs=jobs,
         )
     if as_json:
         click.echo(json.dumps(report, ensure_ascii=False))

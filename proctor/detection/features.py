@@ -26,6 +26,7 @@ from proctor.detection.graph import (
     accounts_sharing,
     concurrent_accounts,
     handoffs,
+    linked_handoffs,
     shared_device_credit,
 )
 from proctor.detection.groups import (
@@ -89,6 +90,8 @@ FEATURES: tuple[str, ...] = (
     "handoff_partners",
     "handoff_share",
     "shared_device_credit",
+    "linked_handoff_partners",
+    "linked_handoff_share",
 )
 
 
@@ -145,6 +148,11 @@ class FeatureBuilder:
         put("handoff_partners", partners)
         put("handoff_share", share)
         put("shared_device_credit", shared_device_credit(graph, n))
+        # The same between linked accounts wherever they are: device ids and addresses
+        # can be rotated, the turn-taking of one operator cannot.
+        partners, share = linked_handoffs(graph, n)
+        put("linked_handoff_partners", partners)
+        put("linked_handoff_share", share)
         # Chunks arrive in learner order from SQL; sort anyway so any order of chunks works.
         order = np.argsort(ids, kind="stable")
         return ids[order], X[order]

@@ -102,17 +102,20 @@ def _shared_rows(key: Ints, learner: Ints) -> Ints:
 HANDOFF_US = 180 * 1_000_000
 
 
-def handoffs(g: GraphColumns, n: int) -> tuple[Floats, Floats]:
-    """Accounts run one after another on one device: per learner, how many other accounts
-    handed the device over to them (or took it from them) twice or more, one session ending
-    and the other's starting within three minutes; and the share of the learner's sessions
-    that took part in such a hand-over."""
+def handoffs(
+    g: GraphColumns, n: int, key: Ints | None = None, repeats: int = 2
+) -> tuple[Floats, Floats]:
+    """Accounts run one after another on one device (or ``key``: an address): per learner,
+    how many other accounts handed it over to them (or took it from them) ``repeats`` times
+    or more, one session ending and the other's starting within three minutes; and the
+    share of the learner's sessions that took part in such a hand-over."""
     partners, share = np.zeros(n), np.zeros(n)
-    rows = _shared_rows(g.device, g.learner)
+    key = g.device if key is None else key
+    rows = _shared_rows(key, g.learner)
     if len(rows) < 2:
         return partners, share
-    order = rows[np.lexsort((g.start[rows], g.device[rows]))]
-    dev, st, en, who = g.device[order], g.start[order], g.end[order], g.learner[order]
+    order = rows[np.lexsort((g.start[rows], key[rows]))]
+    dev, st, en, who = key[order], g.start[order], g.end[order], g.learner[order]
     gap = st[1:] - en[:-1]
     hand = (dev[1:] == dev[:-1]) & (who[1:] != who[:-1]) & (gap >= 0) & (gap <= HANDOFF_US)
     k = np.flatnonzero(hand)
@@ -121,7 +124,7 @@ def handoffs(g: GraphColumns, n: int) -> tuple[Floats, Floats]:
     a, b = who[k], who[k + 1]
     lo, hi = np.minimum(a, b), np.maximum(a, b)
     pa, pb, row = unique_pairs(lo, hi)
-    repeated = np.bincount(row, minlength=len(pa)) >= 2
+    repeated = np.bincount(row, minlength=len(pa)) >= repeats
     partners = np.bincount(np.concatenate([pa[repeated], pb[repeated]]), minlength=n).astype(float)
     involved = np.zeros(len(order), dtype=bool)
     involved[k] = True
@@ -142,3 +145,88 @@ def shared_device_credit(g: GraphColumns, n: int, accounts: int = 3) -> Floats:
     total = np.bincount(g.learner, weights=g.verified, minlength=n)
     shared = np.bincount(g.learner, weights=np.where(on_shared, g.verified, 0.0), minlength=n)
     return np.asarray(shared / np.maximum(total, 1.0), dtype=float)
+
+
+def linked_pairs(g: GraphColumns, n: int, big: int = 200) -> Ints:
+    """Pairs of accounts (a < b, as ``a * n + b``) that used two or more of the same
+    addresses in the period. One shared address is ordinary (a unit's NAT); an operator's
+    accounts share all of its rotating addresses. Addresses of more than ``big`` accounts
+    are left out (a NAT links everyone and would cost a quadratic number of pairs)."""
+    ips, learners, _ = unique_pairs(g.ip, g.learner)
+    if len(ips) == 0:
+        return np.zeros(0, dtype=np.int64)
+    per_ip = np.bincount(ips)
+    keep = (per_ip[ips] >= 2) & (per_ip[ips] <= big)
+    ips, learners = ips[keep], learners[keep]
+    if len(ips) == 0:
+        return np.zeros(0, dtype=np.int64)
+    # All pairs of accounts within each address, counted once per address.
+    a, b = _pairs_with_repeats(ips, learners)
+    keys, counts = np.unique(a * n + b, return_counts=True)
+    return np.asarray(keys[counts >= 2], dtype=np.int64)
+
+
+def linked_handoffs(
+    g: GraphColumns, n: int, repeats: int = 3, within_us: int = HANDOFF_US
+) -> tuple[Floats, Floats]:
+    """Accounts taking turns wherever they are (fresh device ids, rotating addresses): per
+    learner, how many accounts linked to them (two shared addresses, or a shared device)
+    started a session within three minutes of the learner's ending, or the reverse,
+    ``repeats`` times or more; and the share of the learner's sessions in such hand-overs."""
+    partners, share = np.zeros(n), np.zeros(n)
+    dev_keys, dev_learners, _ = unique_pairs(g.device, g.learner)
+    per_dev = np.bincount(dev_keys) if len(dev_keys) else np.zeros(0, dtype=np.int64)
+    shared = (per_dev[dev_keys] >= 2) & (per_dev[dev_keys] <= 200)
+    dev_pairs = _pairs_of_groups(dev_keys[shared], dev_learners[shared], n)
+    linked = np.union1d(linked_pairs(g, n), dev_pairs)
+    if len(linked) == 0:
+        return partners, share
+    involved_learners = np.union1d(linked // n, linked % n)
+    rows = np.flatnonzero(np.isin(g.learner, involved_learners))
+    by_end = rows[np.argsort(g.end[rows], kind="stable")]
+    ends = g.end[by_end]
+    nxt = rows
+    lo = np.searchsorted(ends, g.start[nxt] - within_us, side="left")
+    hi = np.searchsorted(ends, g.start[nxt], side="right")
+    width = hi - lo
+    i = np.repeat(nxt, width)
+    j = by_end[
+        np.repeat(lo, width)
+        + (np.arange(int(width.sum())) - np.repeat(np.cumsum(width) - width, width))
+    ]
+    a, b = g.learner[j], g.learner[i]
+    keep = a != b
+    i, j, a, b = i[keep], j[keep], a[keep], b[keep]
+    key = np.minimum(a, b) * n + np.maximum(a, b)
+    is_linked = np.isin(key, linked)
+    i, j, key = i[is_linked], j[is_linked], key[is_linked]
+    if len(key) == 0:
+        return partners, share
+    pair, counts = np.unique(key, return_counts=True)
+    repeated = pair[counts >= repeats]
+    partners = np.bincount(np.concatenate([repeated // n, repeated % n]), minlength=n).astype(float)
+    hand = np.isin(key, repeated)
+    involved = np.unique(np.concatenate([i[hand], j[hand]]))
+    sessions = np.bincount(g.learner, minlength=n).astype(float)
+    share = np.bincount(g.learner[involved], minlength=n) / np.maximum(sessions, 1)
+    return partners, share
+
+
+def _pairs_with_repeats(keys: Ints, learners: Ints) -> tuple[Ints, Ints]:
+    """Every pair of learners (a < b) within each key (rows sorted by key, distinct
+    learners per key), once per key."""
+    first = np.flatnonzero(np.concatenate([[True], keys[1:] != keys[:-1]]))
+    size = np.diff(np.concatenate([first, [len(keys)]]))
+    pos = np.arange(len(keys)) - np.repeat(first, size)
+    later = np.repeat(size, size) - pos - 1  # partners after each row within its key
+    i = np.repeat(np.arange(len(keys)), later)
+    j = i + 1 + (np.arange(len(i)) - np.repeat(np.cumsum(later) - later, later))
+    return np.minimum(learners[i], learners[j]), np.maximum(learners[i], learners[j])
+
+
+def _pairs_of_groups(keys: Ints, learners: Ints, n: int) -> Ints:
+    """All account pairs (``a * n + b``, a < b) within each key (rows sorted by key)."""
+    if len(keys) == 0:
+        return np.zeros(0, dtype=np.int64)
+    a, b = _pairs_with_repeats(keys, learners)
+    return np.unique(a * n + b)

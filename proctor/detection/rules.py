@@ -45,6 +45,9 @@ DEFAULT_THRESHOLDS: Thresholds = {
     "R13.verified_ratio": 0.97,
     "R13.pauses_per_hour": 0.5,
     "R13.hidden_share": 0.01,
+    "R14.linked_handoff_partners": 2,
+    "R14.linked_handoff_share": 0.6,
+    "R14.sessions": 6,
 }
 
 
@@ -202,6 +205,19 @@ RULES: tuple[Rule, ...] = (
             & (f("verified_ratio") >= t["R13.verified_ratio"])
             & (f("pauses_per_hour") < t["R13.pauses_per_hour"])
             & (f("hidden_share") < t["R13.hidden_share"])
+        ),
+    ),
+    Rule(
+        "R14",
+        "多个关联账号轮流接力学习",
+        "behaviour",
+        "{linked_handoff_share:.0%} 的会话在另一账号下线后三分钟内开始（或本人下线后另一账号随即开始），"
+        "与 {linked_handoff_partners:.0f} 个共用两个以上网络地址或同一设备的账号各接力三次以上"
+        "（同批学员中位数 {cohort_linked_handoff_share:.0%}；家人共用电脑通常只有一个接力对象）",
+        lambda f, t: (
+            (f("linked_handoff_partners") >= t["R14.linked_handoff_partners"])
+            & (f("linked_handoff_share") >= t["R14.linked_handoff_share"])
+            & (f("sessions") >= t["R14.sessions"])
         ),
     ),
 )

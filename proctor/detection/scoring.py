@@ -57,6 +57,8 @@ FEATURE_LABELS = {
     "handoff_partners": "同设备轮流交接的其他账号数",
     "handoff_share": "属于账号交接的会话比例",
     "shared_device_credit": "在三个以上账号共用设备上的学时比例",
+    "linked_handoff_partners": "共用地址或设备并反复接力的其他账号数",
+    "linked_handoff_share": "属于关联账号接力的会话比例",
 }
 # Honest explanations a reviewer must weigh for signals that also fit innocent situations.
 BENIGN = {
@@ -69,6 +71,7 @@ BENIGN = {
     "multi_city_days": "出差或手机网络归属地不同可能出现同日多地",
     "self_overlap_share": "打开多个页面不会多得学时，可能只是使用习惯",
     "handoff_partners": "家人或同事轮流使用同一台电脑也会出现交接",
+    "linked_handoff_partners": "家人共用电脑和网络时也会先后学习，需结合接力账号数判断",
 }
 
 

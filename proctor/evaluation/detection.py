@@ -4,8 +4,8 @@ Every seed simulates a fresh population through the real tracker: honest learner
 of them look-alikes of fraud: shared PCs, unit NAT, night shifts, catch-up, travel, a new
 laptop, a couple's home PC, a two-tab habit) and attackers at a realistic base rate, dealt
 the base archetypes and the variants of an attacker who read docs/detection.md. The
-detector is fitted on the population it scores, as `proctor detect` does; reviewers'
-decisions on the earlier seeds' flags (their ground truth) train the supervised layer.
+detector is fitted on the population it scores, as `proctor detect` does, without
+reviewers' decisions (a fresh deployment has none): rules and the anomaly score decide.
 Rates are pooled over seeds with Wilson 95 % intervals; per-seed counts are kept.
 """
 
@@ -15,13 +15,13 @@ import asyncio
 import datetime as dt
 import math
 from collections.abc import Sequence
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 from sklearn.metrics import average_precision_score
 
-from proctor.detection.features import FEATURES, features_for_period
+from proctor.detection.features import features_for_period
 from proctor.detection.rules import load_thresholds
 from proctor.detection.scoring import Decision, fit, score
 from proctor.kernel import migrate
@@ -93,7 +93,40 @@ def _false_positive(variant: str, d: Decision | None) -> bool:
     return d.kind == "behaviour" if variant in NO_GAIN else True
 
 
-async def evaluate(
+def _one_seed(
+    base: Settings, workdir: Path, seed: int, learners: int, days: int, fraud_share: float
+) -> dict[str, Any]:
+    """Simulate, fit and score one population; what happened to every learner."""
+    sim, ids, X = asyncio.run(
+        _population(base, workdir / f"seed-{seed}", seed, learners, days, fraud_share)
+    )
+    window = (sim.day0, sim.day0 + dt.timedelta(days=days - 1))
+    detector = fit(
+        X,
+        load_thresholds(base.detection_thresholds),
+        window=window,
+        target_fpr=base.detection_target_fpr,
+        random_state=seed,
+    )
+    decisions = {d.learner_id: d for d in score(detector, ids, X)}
+    people = []
+    for lid, label in sim.labels.items():
+        d = decisions.get(lid)  # no finished session: cannot be flagged, counts as missed
+        people.append(
+            {
+                "variant": sim.variants[lid],
+                "attacker": label != HONEST,
+                "flagged": bool(d and d.flagged),
+                "false_positive": label == HONEST and _false_positive(sim.variants[lid], d),
+                "band": d.band if d else "none",
+                "rules": [r["id"] for r in d.rules] if d else [],
+                "risk": d.risk if d else 0.0,
+            }
+        )
+    return {"seed": seed, "people": people, "beats": sim.beats}
+
+
+def evaluate(
     base: Settings,
     workdir: Path,
     *,
@@ -101,91 +134,51 @@ async def evaluate(
     learners: int = 240,
     days: int = 14,
     fraud_share: float = 0.03,
+    jobs: int = 1,
 ) -> dict[str, Any]:
-    """Per attack variant recall, per honest group FPR, precision at the base rate."""
-    thresholds = load_thresholds(base.detection_thresholds)
-    reviewed_X = np.zeros((0, len(FEATURES)))
-    reviewed_y = np.zeros(0, dtype=np.int64)
+    """Per attack variant recall, per honest group FPR, precision at the base rate, pooled
+    over seeds (each simulated in its own process when ``jobs`` > 1)."""
+    args = [(base, workdir, s, learners, days, fraud_share) for s in seeds]
+    if jobs > 1 and len(seeds) > 1:
+        with ProcessPoolExecutor(max_workers=jobs) as pool:
+            runs = list(pool.map(_one_seed, *zip(*args, strict=True)))
+    else:
+        runs = [_one_seed(*a) for a in args]
     attack_hits: dict[str, list[int]] = {}
     honest_hits: dict[str, list[int]] = {}
     habit_hits: dict[str, list[int]] = {}
     per_seed: list[dict[str, Any]] = []
     flags_of_honest: list[dict[str, Any]] = []
-    tp = fp = 0
-    for seed in seeds:
-        sim, ids, X = await _population(
-            base, workdir / f"seed-{seed}", seed, learners, days, fraud_share
-        )
-        window = (sim.day0, sim.day0 + dt.timedelta(days=days - 1))
-        detector = fit(
-            X,
-            thresholds,
-            window=window,
-            reviewed_X=reviewed_X,
-            reviewed_y=reviewed_y,
-            target_fpr=base.detection_target_fpr,
-            random_state=seed,
-        )
-        decisions = {d.learner_id: d for d in score(detector, ids, X)}
-        seed_row: dict[str, Any] = {
-            "seed": seed,
-            "learners": len(sim.labels),
-            "attackers": 0,
-            "supervised_active": bool(detector.reviewed.active_),
-            "variants": {},
-            "honest_groups": {},
-        }
-        y_true, risk = [], []
-        for lid, label in sim.labels.items():
-            variant = sim.variants[lid]
-            d = decisions.get(lid)  # no finished session: cannot be flagged, counts as missed
-            flagged = bool(d and d.flagged)
-            gains = label != HONEST
-            if gains:
-                seed_row["attackers"] += 1
-                hit = attack_hits.setdefault(variant, [0, 0])
-                hit[0] += int(flagged)
-                hit[1] += 1
-                tp += int(flagged)
-                row = seed_row["variants"].setdefault(variant, [0, 0])
+    for run in runs:
+        seed_row: dict[str, Any] = {"seed": run["seed"], "variants": {}, "honest_groups": {}}
+        for p in run["people"]:
+            v = p["variant"]
+            if p["attacker"]:
+                hits, seen, counted = attack_hits, seed_row["variants"], p["flagged"]
             else:
-                wrong = _false_positive(variant, d)
-                if variant in NO_GAIN:
-                    habit = habit_hits.setdefault(variant, [0, 0])
-                    habit[0] += int(flagged)
+                hits, seen, counted = honest_hits, seed_row["honest_groups"], p["false_positive"]
+                if v in NO_GAIN:
+                    habit = habit_hits.setdefault(v, [0, 0])
+                    habit[0] += int(p["flagged"])
                     habit[1] += 1
-                hit = honest_hits.setdefault(variant, [0, 0])
-                hit[0] += int(wrong)
-                hit[1] += 1
-                fp += int(wrong)
-                row = seed_row["honest_groups"].setdefault(variant, [0, 0])
-                if wrong and d is not None:
+                if counted:
                     flags_of_honest.append(
-                        {
-                            "seed": seed,
-                            "group": variant,
-                            "band": d.band,
-                            "rules": [r["id"] for r in d.rules],
-                        }
+                        {"seed": run["seed"], "group": v, "band": p["band"], "rules": p["rules"]}
                     )
-            row[0] += int(flagged if gains else _false_positive(variant, d))
-            row[1] += 1
-            y_true.append(int(gains))
-            risk.append(d.risk if d else 0.0)
+            for table in (hits, seen):
+                row = table.setdefault(v, [0, 0])
+                row[0] += int(counted)
+                row[1] += 1
+        y = [int(p["attacker"]) for p in run["people"]]
         seed_row["pr_auc"] = (
-            round(float(average_precision_score(y_true, risk)), 4) if any(y_true) else None
+            round(float(average_precision_score(y, [p["risk"] for p in run["people"]])), 4)
+            if any(y)
+            else None
         )
+        seed_row["beats_simulated"] = run["beats"]
         per_seed.append(seed_row)
-        # Reviewers decide this seed's flags: their decisions train the next seed's model.
-        index = {int(i): n for n, i in enumerate(ids)}
-        flagged_ids = [lid for lid, d in decisions.items() if d.flagged and lid in index]
-        if flagged_ids:
-            rows = [index[lid] for lid in flagged_ids]
-            labels = [int(sim.labels[lid] != HONEST) for lid in flagged_ids]
-            reviewed_X = np.vstack([reviewed_X, X[rows]])
-            reviewed_y = np.concatenate([reviewed_y, np.asarray(labels, dtype=np.int64)])
-    honest_total = sum(v[1] for v in honest_hits.values())
-    honest_fp = sum(v[0] for v in honest_hits.values())
+    tp = sum(v[0] for v in attack_hits.values())
+    fp = sum(v[0] for v in honest_hits.values())
     return {
         "seeds": list(seeds),
         "learners": learners,
@@ -193,7 +186,7 @@ async def evaluate(
         "fraud_share": fraud_share,
         "variants": {k: _rate(*v) for k, v in sorted(attack_hits.items())},
         "honest_groups": {k: _rate(*v) for k, v in sorted(honest_hits.items())},
-        "honest_fpr": _rate(honest_fp, honest_total),
+        "honest_fpr": _rate(fp, sum(v[1] for v in honest_hits.values())),
         "habits_flagged": {k: _rate(*v) for k, v in sorted(habit_hits.items())},
         "precision": _rate(tp, tp + fp),
         "recall": _rate(tp, sum(v[1] for v in attack_hits.values())),

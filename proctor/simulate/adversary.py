@@ -51,11 +51,10 @@ def _plan(
     device: str,
     ip: str,
     client: Client,
-    **kw: bool,
 ) -> Plan:
     course, li = item
     secs = course.lessons[li].seconds
-    return Plan(learner.id, course, li, start_ms, device, ip, UA_DESKTOP, client, secs, **kw)
+    return Plan(learner.id, course, li, start_ms, device, ip, UA_DESKTOP, client, secs)
 
 
 def farm_sequential(
@@ -93,7 +92,8 @@ def farm_sequential(
             item = queues[a.id].pop(0)
             ip = ips[(day + turn) % len(ips)]
             # The machine is busy until the lesson ends; the driver waits for it if late.
-            profiles[a.id].plans.append(_plan(a, item, at(day0, day, hour), ids[a.id], ip, client))
+            plan = _plan(a, item, at(day0, day, hour), ids[a.id], ip, client)
+            profiles[a.id].plans.append(replace(plan, machine=machine))
             hour += item[0].lessons[item[1]].seconds / 3600 + rng.uniform(20, 90) / 3600
     return list(profiles.values())
 

@@ -156,6 +156,13 @@ def test_new_signals_on_a_hand_made_table() -> None:
             rec(2 + (k % 3), k * 0.52, 0.5, "farm", "10.2.0.9", interactions=0, codes={})
             for k in range(18)
         ],
+        # learners 5, 6, 7 do the same with their own device ids over three rotating addresses
+        *[
+            rec(5 + (k % 3), 100 + k * 0.52, 0.5, f"fresh-{k % 3}", f"10.6.{k // 3 % 3}.9")
+            for k in range(18)
+        ],
+        # a couple on one home PC: one partner only
+        *[rec(8 + (k % 2), 200 + k * 0.52, 0.5, "home", "10.7.0.1") for k in range(12)],
     ]
     ids, X = compute(sorted(records, key=lambda r: (r.learner_id, r.started)), {})
     v = {int(i): dict(zip(FEATURES, row, strict=True)) for i, row in zip(ids, X, strict=True)}
@@ -167,3 +174,9 @@ def test_new_signals_on_a_hand_made_table() -> None:
         assert v[lid]["shared_device_credit"] == 1.0
         assert v[lid]["unattended_hours"] == pytest.approx(3.0)
         assert v[lid]["overlapping_sessions"] == 0
+        assert v[lid]["linked_handoff_partners"] == 2
+    for lid in (5, 6, 7):
+        assert v[lid]["handoff_partners"] == 0  # no device in common
+        assert v[lid]["linked_handoff_partners"] == 2  # but they share all three addresses
+        assert v[lid]["linked_handoff_share"] == 1.0
+    assert v[8]["linked_handoff_partners"] == 1
