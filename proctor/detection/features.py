@@ -87,6 +87,7 @@ FEATURES: tuple[str, ...] = (
     "takeover_new_city_share",
     "latency_p10_s",
     "answers",
+    "beat_gap_sd_s",
     "handoff_partners",
     "handoff_share",
     "shared_device_credit",
@@ -233,6 +234,9 @@ class FeatureBuilder:
         p10, answers = _low_quantile(lat_group, t.latencies, n)
         put("latency_p10_s", np.where(answers >= 5, p10 / 1000, 0.0))
         put("answers", answers.astype(float))
+        # Server-observed spread of beat intervals: browser timers and networks jitter,
+        # a bare script's sleep loop does not (supporting evidence for the anomaly score).
+        put("beat_gap_sd_s", sums(g, t.beat_gap_sd * t.wall, n) / wall)
         put("course_density_corr", self._course_order(t, g, n))
         put("non_browser_share", sums(g, t.non_browser, n) / counts)
         return ids, X, g

@@ -54,6 +54,7 @@ FEATURE_LABELS = {
     "takeover_new_city_share": "新设备学时中来自新地区的比例",
     "latency_p10_s": "确认提示最快一成响应时间（秒）",
     "answers": "作答确认提示次数",
+    "beat_gap_sd_s": "心跳间隔波动（秒，服务器计时）",
     "handoff_partners": "同设备轮流交接的其他账号数",
     "handoff_share": "属于账号交接的会话比例",
     "shared_device_credit": "在三个以上账号共用设备上的学时比例",
