@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
 
 from proctor.detection.groups import Floats, Ints, distinct, maxima, unique_pairs
 
@@ -181,19 +183,33 @@ def linked_handoffs(
     linked = np.union1d(linked_pairs(g, n), dev_pairs)
     if len(linked) == 0:
         return partners, share
-    involved_learners = np.union1d(linked // n, linked % n)
-    rows = np.flatnonzero(np.isin(g.learner, involved_learners))
-    by_end = rows[np.argsort(g.end[rows], kind="stable")]
-    ends = g.end[by_end]
-    nxt = rows
-    lo = np.searchsorted(ends, g.start[nxt] - within_us, side="left")
-    hi = np.searchsorted(ends, g.start[nxt], side="right")
+    # Only sessions of linked accounts can hand over to each other: search each connected
+    # group of linked accounts on its own, so the window never spans the whole population.
+    graph = coo_matrix((np.ones(len(linked)), (linked // n, linked % n)), shape=(n, n))
+    _, component = connected_components(graph, directed=False)
+    involved = np.zeros(n, dtype=bool)
+    involved[linked // n] = True
+    involved[linked % n] = True
+    rows = np.flatnonzero(involved[g.learner])
+    comp = component[g.learner[rows]].astype(np.int64)
+    ends_unique, end_rank = np.unique(g.end[rows], return_inverse=True)
+    span = len(ends_unique) + 1
+    key = comp * span + end_rank.ravel()
+    by_key = np.argsort(key, kind="stable")
+    sorted_key = key[by_key]
+    starts = g.start[rows]
+    lo = np.searchsorted(
+        sorted_key,
+        comp * span + np.searchsorted(ends_unique, starts - within_us, side="left"),
+        side="left",
+    )
+    hi = np.searchsorted(
+        sorted_key, comp * span + np.searchsorted(ends_unique, starts, side="right"), side="left"
+    )
     width = hi - lo
-    i = np.repeat(nxt, width)
-    j = by_end[
-        np.repeat(lo, width)
-        + (np.arange(int(width.sum())) - np.repeat(np.cumsum(width) - width, width))
-    ]
+    i = np.repeat(rows, width)
+    within = np.arange(int(width.sum())) - np.repeat(np.cumsum(width) - width, width)
+    j = rows[by_key[np.repeat(lo, width) + within]]
     a, b = g.learner[j], g.learner[i]
     keep = a != b
     i, j, a, b = i[keep], j[keep], a[keep], b[keep]
