@@ -79,3 +79,18 @@ def test_informed_variants_remove_their_tells() -> None:
     tabs = adversary.two_tab(rng, world, base)
     assert any(p.concurrent and p.client.hide_p == 1.0 for p in tabs.plans)
     assert tabs.label == "honest"
+
+
+def test_evaluate_refuses_bad_seeds_and_sizes() -> None:
+    """Bad input: a message and a non-zero exit, nothing simulated."""
+    from click.testing import CliRunner
+
+    from proctor.cli import main
+
+    runner = CliRunner()
+    bad = runner.invoke(main, ["evaluate", "--seeds", "1,x"])
+    assert bad.exit_code == 2 and "种子须为以逗号分隔的整数" in bad.output
+    small = runner.invoke(main, ["evaluate", "--seeds", "1", "--learners", "5"])
+    assert small.exit_code == 2 and "至少 20 名学员" in small.output
+    share = runner.invoke(main, ["evaluate", "--fraud-share", "0.9"])
+    assert share.exit_code == 2
