@@ -418,7 +418,7 @@ def xapi_send(limit: int) -> None:
 @main.command()
 @click.option(
     "--seeds",
-    default="7001,7002,7003",
+    default="7101,7102,7103",
     show_default=True,
     help="Comma-separated seeds of the fresh populations (not used in development).",
 )

@@ -229,7 +229,11 @@ class FeatureBuilder:
         put("takeover_new_city_share", new_city)
         put("self_overlap_share", _self_overlap(t, g, n) / wall)
         put("overlapping_sessions", sums(g, _self_overlap_rows(t, g) > 60, n))
-        unattended = (t.interactions == 0) & (t.paused == 0) & (t.wall >= 900)
+        # Only sessions that earned credit: a hidden second tab plays without input too,
+        # but the tracker credits none of it.
+        unattended = (
+            (t.interactions == 0) & (t.paused == 0) & (t.wall >= 900) & (t.verified >= 0.5 * t.wall)
+        )
         put("unattended_hours", sums(g, np.where(unattended, t.wall / 3600, 0.0), n))
         p10, answers = _low_quantile(lat_group, t.latencies, n)
         put("latency_p10_s", np.where(answers >= 5, p10 / 1000, 0.0))

@@ -21,6 +21,7 @@ DEFAULT_THRESHOLDS: Thresholds = {
     "R02.rate_violations": 5,
     "R03.zero_credit_share": 0.5,
     "R03.sessions": 2,
+    "R03.forward_seeks": 2,
     "R04.challenges_issued": 2,
     "R04.unanswered_share": 0.5,
     "R05.wall_hours": 2.0,
@@ -85,6 +86,8 @@ RULES: tuple[Rule, ...] = (
         lambda f, t: (
             (f("zero_credit_share") >= t["R03.zero_credit_share"])
             & (f("sessions") >= t["R03.sessions"])
+            # Zero credit alone is also a hidden tab; a forgery jumps the position.
+            & (f("forward_seeks") >= t["R03.forward_seeks"])
         ),
     ),
     Rule(

@@ -120,7 +120,8 @@ def _matrix(**values: float) -> np.ndarray:
         ({}, []),
         ({"overlap_share": 0.2}, ["R01"]),
         ({"rate_violations": 40}, ["R02"]),
-        ({"zero_credit_share": 1.0}, ["R03"]),
+        ({"zero_credit_share": 1.0, "forward_seeks": 8}, ["R03"]),
+        ({"zero_credit_share": 1.0}, []),  # hidden tabs earn nothing, but jump nowhere
         ({"challenges_issued": 8, "challenge_unanswered_share": 1.0}, ["R04"]),
         ({"interactions_per_min": 0.0, "pauses_per_hour": 0.0}, ["R05"]),
         ({"device_concurrent_accounts": 3}, ["R06"]),
