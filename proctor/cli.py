@@ -491,9 +491,25 @@ def xapi_send(limit: int) -> None:
 
 
 @main.command()
-@click.option("--seed", required=True, type=int, help="Seed of the fresh test population.")
-@click.option("--learners", default=300, show_default=True)
+@click.option(
+    "--seeds",
+    default="7101,7102,7103",
+    show_default=True,
+    help="Comma-separated seeds of the fresh populations (not used in development).",
+)
+@click.option("--seed", type=int, default=None, help="One seed (exam forensics, or a quick run).")
+@click.option("--learners", default=240, show_default=True, help="Learners per seed.")
 @click.option("--days", default=14, show_default=True)
+@click.option(
+    "--fraud-share",
+    default=0.03,
+    show_default=True,
+    type=click.FloatRange(0.0, 0.5),
+    help="Share of attackers in each population (a realistic base rate is 1-3 %).",
+)
+@click.option(
+    "--jobs", default=1, show_default=True, type=click.IntRange(1, 8), help="Seeds run at once."
+)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON only.")
 @click.option(
     "--exams", is_flag=True, help="Evaluate exam forensics (copying, response times, proxies)."
@@ -511,34 +527,72 @@ def xapi_send(limit: int) -> None:
     help="With --exams: also one population over three exams, evidence combined per pair.",
 )
 def evaluate(
-    seed: int, learners: int, days: int, as_json: bool, exams: bool, runs: int, repeated: bool
+    seeds: str,
+    seed: int | None,
+    learners: int,
+    days: int,
+    fraud_share: float,
+    jobs: int,
+    as_json: bool,
+    exams: bool,
+    runs: int,
+    repeated: bool,
 ) -> None:
     """Simulate fresh populations, run detection, and report how well it did."""
     import tempfile
 
+    try:
+        seed_list = [seed] if seed is not None else [int(x) for x in seeds.split(",") if x.strip()]
+    except ValueError:
+        raise click.BadParameter("种子须为以逗号分隔的整数", param_hint="--seeds") from None
+    if not seed_list:
+        raise click.BadParameter("至少需要一个种子", param_hint="--seeds")
+    if learners < 20 or days < 3:
+        raise click.BadParameter("每个种子至少 20 名学员、3 天", param_hint="--learners/--days")
     if exams:
-        _evaluate_exams(seed, as_json, runs, repeated)
+        _evaluate_exams(seed if seed is not None else seed_list[0], as_json, runs, repeated)
         return
 
     from proctor.evaluation.detection import evaluate as run_evaluation
 
-    with tempfile.TemporaryDirectory(prefix="proctor-eval-") as tmp, Reporter() as progress:
-        report = asyncio.run(
-            run_evaluation(
-                _settings(), Path(tmp), seed=seed, learners=learners, days=days, progress=progress
-            )
+    with tempfile.TemporaryDirectory(prefix="proctor-eval-") as tmp:
+        report = run_evaluation(
+            _settings(),
+            Path(tmp),
+            seeds=seed_list,
+            learners=learners,
+            days=days,
+            fraud_share=fraud_share,
+            jobs=jobs,
         )
     if as_json:
         click.echo(json.dumps(report, ensure_ascii=False))
         return
+    _print_detection_report(report)
+
+
+def _ci(r: dict[str, Any]) -> str:
+    rate = "  -  " if r["rate"] is None else f"{r['rate']:.2f}"
+    return f"{rate} [{r['ci95'][0]:.2f}, {r['ci95'][1]:.2f}] ({r['k']}/{r['n']})"
+
+
+def _print_detection_report(report: dict[str, Any]) -> None:
     click.echo(
-        f"种子 {seed}：{learners} 名学员 × {days} 天；诚实学员误报率 {report['honest_fpr']:.2%}；PR-AUC {report['pr_auc']:.3f}"
+        f"种子 {','.join(map(str, report['seeds']))}：每个种子 {report['learners']} 名学员 × "
+        f"{report['days']} 天，作弊者占 {report['fraud_share']:.0%}（区间为 Wilson 95% 置信区间）"
     )
-    click.echo(f"{'类型':<20}{'召回率':>8}{'精确率':>8}{'人数':>6}")
-    for name, m in report["archetypes"].items():
-        click.echo(f"{name:<20}{m['recall']:>8.2f}{m['precision']:>8.2f}{m['n']:>6}")
-    for name, v in report["honest_variants"].items():
-        click.echo(f"  诚实·{name:<16} 误报 {v['flagged']}/{v['n']}")
+    click.echo(
+        f"全部作弊者召回率 {_ci(report['recall'])}；该比例下精确率 {_ci(report['precision'])}"
+    )
+    click.echo(f"诚实学员误报率 {_ci(report['honest_fpr'])}")
+    click.echo("作弊变体召回率：")
+    for name, r in report["variants"].items():
+        click.echo(f"  {name:<22}{_ci(r)}")
+    click.echo("诚实分组误报率：")
+    for name, r in report["honest_groups"].items():
+        click.echo(f"  {name:<22}{_ci(r)}")
+    for name, r in report["habits_flagged"].items():
+        click.echo(f"  习惯（不多得学时）{name:<10}被标记（技术类）{_ci(r)}")
 
 
 def _evaluate_exams(seed: int, as_json: bool, runs: int, repeated: bool = False) -> None:

@@ -1,30 +1,54 @@
 """Per learner-period features from session summaries and the account graph (numpy, named).
 
-Inputs are plain records (see :class:`SessionRecord`), so the feature code is pure and
-table-testable; :func:`load_sessions` reads them from SQL.
+All learners at once: the session table (:mod:`proctor.detection.table`) is sorted by
+learner and start, and every feature is a group-by over its columns; there is no Python loop
+per learner. A :class:`FeatureBuilder` takes the table in chunks of whole learners and keeps
+only the account graph's columns for the whole period, so memory stays bounded by the chunk.
+:mod:`proctor.detection.reference` holds the straightforward per-learner version the tests
+compare against.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import itertools
-import math
-from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Any
 from zoneinfo import ZoneInfo
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy.stats import spearmanr
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from models import Course, SessionSummary
+from models import Course
 from proctor.credits.policy import DEFAULT_RULES, course_credits
+from proctor.detection.graph import (
+    GraphColumns,
+    accounts_sharing,
+    concurrent_accounts,
+    handoffs,
+    linked_handoffs,
+    shared_device_credit,
+)
+from proctor.detection.groups import (
+    Floats,
+    Ints,
+    distinct,
+    maxima,
+    medians,
+    run_first,
+    run_starts,
+    sums,
+    unique_pairs,
+)
+from proctor.detection.reference import SessionRecord
+from proctor.detection.table import US, Encoders, SessionTable, city_of, from_rows, stream_tables
+
+__all__ = ["FEATURES", "TZ", "FeatureBuilder", "SessionRecord", "city_of", "compute"]
 
 TZ = ZoneInfo("Asia/Shanghai")
+# China has kept UTC+8 without daylight saving since 1991: local clock = UTC + 8 h.
+LOCAL_OFFSET_US = 8 * 3600 * US
+DAY_US = 86_400 * US
 
 FEATURES: tuple[str, ...] = (
     "sessions",
@@ -54,51 +78,22 @@ FEATURES: tuple[str, ...] = (
     "takeover_hour_shift",
     "course_density_corr",
     "non_browser_share",
+    # Signals an informed attacker cannot cheaply change (issue 14).
+    "self_overlap_share",
+    "overlapping_sessions",
+    "unattended_hours",
+    "multi_city_days",
+    "takeover_new_address_share",
+    "takeover_new_city_share",
+    "latency_p10_s",
+    "answers",
+    "beat_gap_sd_s",
+    "handoff_partners",
+    "handoff_share",
+    "shared_device_credit",
+    "linked_handoff_partners",
+    "linked_handoff_share",
 )
-
-
-@dataclass(frozen=True)
-class SessionRecord:
-    """What the detector knows of one finished session."""
-
-    learner_id: int
-    course_id: int
-    started: dt.datetime
-    ended: dt.datetime
-    wall_s: float
-    verified_s: float
-    device: str
-    ip: str
-    user_agent: str
-    f: dict[str, Any]
-
-
-async def load_sessions(
-    session: AsyncSession, start: dt.datetime, end: dt.datetime
-) -> list[SessionRecord]:
-    """Summaries of sessions started in [start, end)."""
-    rows = (
-        await session.scalars(
-            select(SessionSummary)
-            .where(SessionSummary.started_at >= start, SessionSummary.started_at < end)
-            .order_by(SessionSummary.learner_id, SessionSummary.started_at)
-        )
-    ).all()
-    return [
-        SessionRecord(
-            r.learner_id,
-            r.course_id,
-            r.started_at,
-            r.ended_at,
-            r.wall_s,
-            r.verified_s,
-            r.device,
-            r.ip,
-            r.user_agent,
-            r.features,
-        )
-        for r in rows
-    ]
 
 
 async def course_density(session: AsyncSession) -> dict[int, float]:
@@ -110,179 +105,310 @@ async def course_density(session: AsyncSession) -> dict[int, float]:
     return out
 
 
-def city_of(ip: str) -> str:
-    """The network an address belongs to, standing for its city (first two octets here)."""
-    parts = ip.split(".")
-    return ".".join(parts[:2]) if len(parts) == 4 else ip
+class FeatureBuilder:
+    """Features chunk by chunk (each chunk holds whole learners), the graph at the end."""
 
+    def __init__(self, density: dict[int, float]) -> None:
+        keys = np.array(sorted(density), dtype=np.int64)
+        self._density_keys = keys
+        self._density_values = np.array([density[int(k)] for k in keys], dtype=float)
+        self._ids: list[Ints] = []
+        self._rows: list[Floats] = []
+        self._graph: list[tuple[Ints, Ints, Ints, Ints, Ints, Floats]] = []
+        self._learners = 0
 
-def _hour(t: dt.datetime) -> float:
-    local = t.astimezone(TZ)
-    return local.hour + local.minute / 60
+    def add(self, t: SessionTable) -> None:
+        """Compute the per-learner features of one chunk."""
+        if len(t) == 0:
+            return
+        order = np.lexsort((t.start, t.learner))  # stable: ties keep their given order
+        t = t.take(order)
+        ids, X, group = self._per_learner(t)
+        self._ids.append(ids)
+        self._rows.append(X)
+        self._graph.append((group + self._learners, t.device, t.ip, t.start, t.end, t.verified))
+        self._learners += len(ids)
 
+    def finish(self) -> tuple[Ints, Floats]:
+        """Learner ids (ascending) and the feature matrix (columns in :data:`FEATURES` order)."""
+        if not self._ids:
+            return np.zeros(0, dtype=np.int64), np.zeros((0, len(FEATURES)))
+        ids = np.concatenate(self._ids)
+        X = np.vstack(self._rows)
+        cols = [np.concatenate([g[k] for g in self._graph]) for k in range(6)]
+        graph = GraphColumns(*cols)
+        n = len(ids)
 
-def _circular_mean_hour(hours: Sequence[float]) -> float:
-    if not hours:
-        return 0.0
-    ang = [h / 24 * 2 * math.pi for h in hours]
-    return (math.atan2(sum(map(math.sin, ang)), sum(map(math.cos, ang))) / (2 * math.pi) * 24) % 24
+        def put(name: str, values: Floats) -> None:
+            X[:, FEATURES.index(name)] = values
 
+        put("device_concurrent_accounts", concurrent_accounts(graph, n))
+        put("device_accounts", accounts_sharing(graph.learner, graph.device, n))
+        put("address_accounts", accounts_sharing(graph.learner, graph.ip, n))
+        partners, share = handoffs(graph, n)
+        put("handoff_partners", partners)
+        put("handoff_share", share)
+        put("shared_device_credit", shared_device_credit(graph, n))
+        # The same between linked accounts wherever they are: device ids and addresses
+        # can be rotated, the turn-taking of one operator cannot.
+        partners, share = linked_handoffs(graph, n)
+        put("linked_handoff_partners", partners)
+        put("linked_handoff_share", share)
+        # Chunks arrive in learner order from SQL; sort anyway so any order of chunks works.
+        order = np.argsort(ids, kind="stable")
+        return ids[order], X[order]
 
-def _spearman(x: Sequence[float], y: Sequence[float]) -> float:
-    """Rank correlation with ties averaged: courses of equal credit density carry no order
-    (breaking ties by position would invent a perfect correlation)."""
-    # With fewer courses a random order reaches a high correlation too often.
-    if len(x) < 8 or len(set(x)) < 3:
-        return 0.0
-    rho = spearmanr(x, y).statistic
-    return 0.0 if rho is None or math.isnan(rho) else float(rho)
+    def _density(self, course: Ints) -> Floats:
+        keys = self._density_keys
+        if len(keys) == 0:
+            return np.zeros(len(course))
+        pos = np.clip(np.searchsorted(keys, course), 0, len(keys) - 1)
+        return np.where(keys[pos] == course, self._density_values[pos], 0.0)
 
+    def _per_learner(self, t: SessionTable) -> tuple[Ints, Floats, Ints]:
+        new_learner = run_starts(t.learner)
+        g = np.cumsum(new_learner) - 1
+        ids = t.learner[new_learner]
+        n = len(ids)
+        counts = np.bincount(g, minlength=n).astype(float)
+        first = np.flatnonzero(new_learner)
+        X = np.zeros((n, len(FEATURES)))
 
-def _device_graph(
-    records: Sequence[SessionRecord],
-) -> tuple[dict[int, int], dict[int, int], dict[int, int]]:
-    """Per learner: most accounts seen on one of their devices at the same time, on one of
-    their devices at all, and behind one of their addresses."""
-    by_device: dict[str, list[SessionRecord]] = defaultdict(list)
-    by_ip: dict[str, set[int]] = defaultdict(set)
-    for r in records:
-        by_device[r.device].append(r)
-        by_ip[r.ip].add(r.learner_id)
-    concurrent: dict[int, int] = defaultdict(int)
-    accounts: dict[int, int] = defaultdict(int)
-    for sessions in by_device.values():
-        learners = {r.learner_id for r in sessions}
-        for lid in learners:
-            accounts[lid] = max(accounts[lid], len(learners) - 1)
-        if len(learners) < 2:
-            continue
-        sessions = sorted(sessions, key=lambda r: r.started)
-        overlap: dict[int, set[int]] = defaultdict(set)
-        active: list[SessionRecord] = []
-        for r in sessions:
-            active = [a for a in active if a.ended > r.started]
-            for a in active:
-                if a.learner_id != r.learner_id:
-                    overlap[r.learner_id].add(a.learner_id)
-                    overlap[a.learner_id].add(r.learner_id)
-            active.append(r)
-        for lid, others in overlap.items():
-            concurrent[lid] = max(concurrent[lid], len(others))
-    address: dict[int, int] = defaultdict(int)
-    for learners_at in by_ip.values():
-        for lid in learners_at:
-            address[lid] = max(address[lid], len(learners_at) - 1)
-    return concurrent, accounts, address
+        def put(name: str, values: NDArray[np.generic]) -> None:
+            X[:, FEATURES.index(name)] = values
 
-
-def compute(
-    records: Sequence[SessionRecord], density: dict[int, float]
-) -> tuple[NDArray[np.int64], NDArray[np.float64]]:
-    """Learner ids and the feature matrix (columns in :data:`FEATURES` order)."""
-    by_learner: dict[int, list[SessionRecord]] = defaultdict(list)
-    for r in records:
-        by_learner[r.learner_id].append(r)
-    concurrent, dev_accounts, ip_accounts = _device_graph(records)
-    ids = sorted(by_learner)
-    X = np.zeros((len(ids), len(FEATURES)))
-    for row, lid in enumerate(ids):
-        X[row] = _learner_features(
-            sorted(by_learner[lid], key=lambda r: r.started),
-            density,
-            concurrent.get(lid, 0),
-            dev_accounts.get(lid, 0),
-            ip_accounts.get(lid, 0),
+        wall = sums(g, t.wall, n)
+        wall[wall == 0] = 1.0
+        hours = wall / 3600
+        verified = sums(g, t.verified, n)
+        issued = sums(g, t.issued, n)
+        answered = sums(g, t.answered, n)
+        beats = sums(g, t.beats, n)
+        beats[beats == 0] = 1.0
+        put("sessions", counts)
+        put("wall_hours", hours)
+        put("verified_ratio", verified / wall)
+        put("zero_credit_share", sums(g, t.verified < 0.05 * np.maximum(t.wall, 1), n) / counts)
+        put("forward_seeks", sums(g, t.seeks_forward, n))
+        put("rate_violations", sums(g, t.rate_exceeded, n))
+        put("overlap_share", sums(g, t.overlap_s, n) / wall)
+        put("challenges_issued", issued)
+        put(
+            "challenge_unanswered_share",
+            np.where(issued > 0, (issued - answered) / np.where(issued > 0, issued, 1), 0.0),
         )
-    return np.array(ids, dtype=np.int64), X
+        lat_counts = np.diff(t.lat_offsets)
+        lat_group = np.repeat(g, lat_counts)
+        median, n_lat = medians(lat_group, t.latencies, n)
+        put("challenge_latency_p50_s", np.where(n_lat > 0, np.nan_to_num(median) / 1000, 0.0))
+        put("interactions_per_min", sums(g, t.interactions, n) / (wall / 60))
+        put("pauses_per_hour", sums(g, t.paused, n) / np.maximum(hours, 0.1))
+        put("hidden_share", sums(g, t.hidden, n) / beats)
+        put("muted_share", sums(g, t.muted_frac * t.wall, n) / wall)
+        local = t.start + LOCAL_OFFSET_US
+        hour = ((local // US) % 86_400 // 60) / 60
+        night = (hour < 6) | (hour >= 23.5)
+        put("night_share", sums(g, np.where(night, t.wall, 0.0), n) / wall)
+        day = local // DAY_US
+        day_learner, _, day_code = unique_pairs(g, day - day.min())
+        per_day = sums(day_code, t.wall / 3600, len(day_learner))
+        put("daily_hours_max", maxima(day_learner, per_day, n))
+        cities = distinct(day_code, t.city, len(day_learner))
+        put("cities_max_per_day", maxima(day_learner, cities, n))
+        put("multi_city_days", sums(day_learner, cities >= 2, n))
+        same = ~new_learner[1:]
+        gap = (t.start[1:] - t.end[:-1])[same]
+        b2b = sums(g[1:][same], (gap >= 0) & (gap <= 60 * US), n)
+        put("back_to_back_share", b2b / np.maximum(1, counts - 1))
+        put("devices", distinct(g, t.device, n))
+        put("addresses", distinct(g, t.ip, n))
+        share, shift, new_ip, new_city = _takeover(t, g, n, first, verified, hour)
+        put("takeover_share", share)
+        put("takeover_hour_shift", shift)
+        put("takeover_new_address_share", new_ip)
+        put("takeover_new_city_share", new_city)
+        put("self_overlap_share", _self_overlap(t, g, n) / wall)
+        put("overlapping_sessions", sums(g, _self_overlap_rows(t, g) > 60, n))
+        # Only sessions that earned credit: a hidden second tab plays without input too,
+        # but the tracker credits none of it.
+        unattended = (
+            (t.interactions == 0) & (t.paused == 0) & (t.wall >= 900) & (t.verified >= 0.5 * t.wall)
+        )
+        put("unattended_hours", sums(g, np.where(unattended, t.wall / 3600, 0.0), n))
+        p10, answers = _low_quantile(lat_group, t.latencies, n)
+        put("latency_p10_s", np.where(answers >= 5, p10 / 1000, 0.0))
+        put("answers", answers.astype(float))
+        # Server-observed spread of beat intervals: browser timers and networks jitter,
+        # a bare script's sleep loop does not (supporting evidence for the anomaly score).
+        put("beat_gap_sd_s", sums(g, t.beat_gap_sd * t.wall, n) / wall)
+        put("course_density_corr", self._course_order(t, g, n))
+        put("non_browser_share", sums(g, t.non_browser, n) / counts)
+        return ids, X, g
+
+    def _course_order(self, t: SessionTable, g: Ints, n: int) -> Floats:
+        """Rank correlation between the order courses were first taken and their credit
+        density (ties averaged; fewer than 8 courses or 3 densities: 0)."""
+        # First session of each (learner, course), in start order within the learner.
+        key_order = np.lexsort((np.arange(len(g)), t.course, g))
+        is_first = np.zeros(len(g), dtype=bool)
+        is_first[key_order[run_starts(g[key_order], t.course[key_order])]] = True
+        rows = np.flatnonzero(is_first)  # already in (learner, start) order
+        cg = g[rows]
+        x = -self._density(t.course[rows])
+        k = np.bincount(cg, minlength=n)
+        pos = np.arange(len(rows)) - np.repeat(np.cumsum(k) - k, k)  # order taken, 0-based
+        # Average ranks of x within each learner (ties share their mean rank).
+        o = np.lexsort((x, cg))
+        xs, gs = x[o], cg[o]
+        tie_new = run_starts(gs, xs)
+        tie_id = np.cumsum(tie_new) - 1
+        tie_len = np.bincount(tie_id)
+        place = np.arange(len(o)) - np.repeat(np.cumsum(k) - k, k)
+        tie_first_place = place[tie_new]
+        avg = tie_first_place[tie_id] + (tie_len[tie_id] - 1) / 2
+        rank_x = np.empty(len(o))
+        rank_x[o] = avg
+        distinct_x = np.bincount(gs[tie_new], minlength=n)
+        ok = (k >= 8) & (distinct_x >= 3)
+        kk = np.maximum(k, 1).astype(float)
+        mx = sums(cg, rank_x, n) / kk
+        my = sums(cg, pos, n) / kk
+        dx = rank_x - mx[cg]
+        dy = pos - my[cg]
+        cov = sums(cg, dx * dy, n)
+        vx = sums(cg, dx * dx, n)
+        vy = sums(cg, dy * dy, n)
+        den = np.sqrt(vx * vy)
+        rho = np.where(ok & (den > 0), cov / np.where(den > 0, den, 1), 0.0)
+        return rho
 
 
-def _takeover(rs: list[SessionRecord], verified: float) -> tuple[float, float]:
+def _self_overlap_rows(t: SessionTable, g: Ints) -> Floats:
+    """Seconds each session ran while an earlier session of the same learner was still open
+    (server times: a hidden second tab counts, though it earns nothing)."""
+    if len(g) == 0:
+        return np.zeros(0)
+    # Running latest end within each learner, exactly: integer ranks of the end times,
+    # offset per learner so one running maximum over the chunk never crosses learners.
+    ends, rank = np.unique(t.end, return_inverse=True)
+    span = len(ends) + 1
+    running = ends[np.maximum.accumulate(g * span + rank.ravel()) - g * span]
+    first = run_starts(g)
+    prev = np.concatenate([t.start[:1], running[:-1]])
+    prev[first] = t.start[first]  # nothing earlier: no overlap
+    overlap_us = np.minimum(t.end, prev) - t.start
+    return np.asarray(np.clip(overlap_us, 0, None) / US, dtype=float)
+
+
+def _self_overlap(t: SessionTable, g: Ints, n: int) -> Floats:
+    return sums(g, _self_overlap_rows(t, g), n)
+
+
+def _low_quantile(group: Ints, values: Floats, n: int, q: float = 0.1) -> tuple[Floats, Ints]:
+    """The ``q`` quantile (lower) of values per group, and the count per group."""
+    counts = np.bincount(group, minlength=n)
+    out = np.zeros(n)
+    if len(values) == 0:
+        return out, counts
+    v = values[np.lexsort((values, group))]
+    first = np.concatenate([[0], np.cumsum(counts)[:-1]])
+    has = counts > 0
+    out[has] = v[first[has] + np.floor(q * (counts[has] - 1)).astype(np.int64)]
+    return out, counts
+
+
+def _circular_mean(sin: Floats, cos: Floats) -> Floats:
+    return (np.arctan2(sin, cos) / (2 * np.pi) * 24) % 24
+
+
+def _takeover(
+    t: SessionTable, g: Ints, n: int, first: Ints, verified: Floats, hour: Floats
+) -> tuple[Floats, Floats, Floats, Floats]:
     """Someone else took the account over: a device first used after the owner had studied
-    elsewhere carries nearly all the credit from then on. Returns its share of the credit
-    and how many hours of the day its use lies from the owner's earlier habit."""
-    first_seen: dict[str, dt.datetime] = {}
-    for r in rs:
-        first_seen.setdefault(r.device, r.started)
-    best, shift = 0.0, 0.0
-    for device, t0 in first_seen.items():
-        before = [r for r in rs if r.started < t0]
-        if sum(r.verified_s for r in before) < 900:
-            continue
-        after = [r for r in rs if r.started >= t0]
-        after_v = sum(r.verified_s for r in after)
-        on_device = sum(r.verified_s for r in after if r.device == device)
-        # A handful of sessions on a new device is ordinary; a sustained switch is not.
-        if after_v <= 0 or on_device / after_v < 0.9 or sum(r.device == device for r in after) < 5:
-            continue
-        share = on_device / max(1.0, verified)
-        if share > best:
-            d = abs(
-                _circular_mean_hour([_hour(r.started) for r in before])
-                - _circular_mean_hour([_hour(r.started) for r in after if r.device == device])
-            )
-            best, shift = share, min(d, 24 - d)
-    return best, shift
+    elsewhere (15 verified minutes) carries at least 90 % of the credit from then on, over
+    five sessions or more. Its share of the credit, and how many hours of the day its use
+    lies from the owner's earlier habit."""
+    rows = len(g)
+    idx = np.arange(rows)
+    # (learner, device) pairs; the first row of each is where the device was first seen.
+    o = np.lexsort((idx, t.device, g))
+    pair_new = run_starts(g[o], t.device[o])
+    pair_id = np.empty(rows, dtype=np.int64)
+    pair_id[o] = np.cumsum(pair_new) - 1
+    pairs = int(pair_new.sum())
+    i0 = o[pair_new]  # first row of each pair (rows are in start order within a learner)
+    pg = g[i0]
+    # Sessions "before" the device are those started strictly earlier than its first use.
+    tie_first = run_first(run_starts(g, t.start))
+    cum_v = np.concatenate([[0.0], np.cumsum(t.verified)])
+    before_end = tie_first[i0]
+    before_v = cum_v[before_end] - cum_v[first[pg]]
+    after_v = verified[pg] - before_v
+    on_v = sums(pair_id, t.verified, pairs)
+    on_n = np.bincount(pair_id, minlength=pairs)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        valid = (before_v >= 900) & (after_v > 0) & (on_v / after_v >= 0.9) & (on_n >= 5)
+    share = on_v / np.maximum(1.0, verified[pg])
+    best = np.zeros(n)
+    shift = np.zeros(n)
+    new_ip = np.zeros(n)
+    new_city = np.zeros(n)
+    cand = np.flatnonzero(valid & (share > 0))
+    if len(cand) == 0:
+        return best, shift, new_ip, new_city
+    # The largest share per learner; among equal shares the device seen first.
+    pick = cand[np.lexsort((i0[cand], -share[cand], pg[cand]))]
+    pick = pick[run_starts(pg[pick])]
+    ang = hour / 24 * 2 * np.pi
+    cum_s = np.concatenate([[0.0], np.cumsum(np.sin(ang))])
+    cum_c = np.concatenate([[0.0], np.cumsum(np.cos(ang))])
+    lo, hi = first[pg[pick]], before_end[pick]
+    before_mean = _circular_mean(cum_s[hi] - cum_s[lo], cum_c[hi] - cum_c[lo])
+    dev_s = sums(pair_id, np.sin(ang), pairs)[pick]
+    dev_c = sums(pair_id, np.cos(ang), pairs)[pick]
+    d = np.abs(before_mean - _circular_mean(dev_s, dev_c))
+    best[pg[pick]] = share[pick]
+    shift[pg[pick]] = np.minimum(d, 24 - d)
+    # Of the device's credit, how much came from addresses (and cities) the learner had
+    # never used before the device appeared: a proxy brings their own network along.
+    t0 = t.start[i0][pair_id]
+    for values, out in ((t.ip, new_ip), (t.city, new_city)):
+        _, _, key_row = unique_pairs(g, values)
+        first_row = np.full(int(key_row.max()) + 1, rows, dtype=np.int64)
+        np.minimum.at(first_row, key_row, idx)
+        fresh = t.start[first_row[key_row]] >= t0
+        fresh_v = sums(pair_id, np.where(fresh, t.verified, 0.0), pairs)[pick]
+        out[pg[pick]] = fresh_v / np.maximum(on_v[pick], 1.0)
+    return best, shift, new_ip, new_city
 
 
-def _learner_features(
-    rs: list[SessionRecord],
-    density: dict[int, float],
-    concurrent: int,
-    dev_accounts: int,
-    ip_accounts: int,
-) -> list[float]:
-    wall = sum(r.wall_s for r in rs) or 1.0
-    hours = wall / 3600
-    verified = sum(r.verified_s for r in rs)
-    issued = sum(r.f.get("challenges_issued", 0) for r in rs)
-    answered = sum(r.f.get("challenges_correct", 0) + r.f.get("challenges_wrong", 0) for r in rs)
-    latencies = [x for r in rs for x in r.f.get("challenge_latencies_ms", [])]
-    interactions = sum(r.f.get("interactions", 0) for r in rs)
-    pauses = sum(r.f.get("codes", {}).get("paused", 0) for r in rs)
-    hidden = sum(r.f.get("codes", {}).get("hidden", 0) for r in rs)
-    beats = sum(r.f.get("beats", 0) for r in rs) or 1
-    muted = sum(r.f.get("muted_frac", 0.0) * r.wall_s for r in rs) / wall
-    night = sum(r.wall_s for r in rs if _hour(r.started) < 6 or _hour(r.started) >= 23.5) / wall
-    per_day: dict[dt.date, float] = defaultdict(float)
-    cities_day: dict[dt.date, set[str]] = defaultdict(set)
-    for r in rs:
-        day = r.started.astimezone(TZ).date()
-        per_day[day] += r.wall_s / 3600
-        cities_day[day].add(city_of(r.ip))
-    gaps = [(b.started - a.ended).total_seconds() for a, b in itertools.pairwise(rs)]
-    back_to_back = sum(1 for g in gaps if 0 <= g <= 60) / max(1, len(gaps))
-    takeover, shift = _takeover(rs, verified)
-    firsts: dict[int, dt.datetime] = {}
-    for r in rs:
-        firsts.setdefault(r.course_id, r.started)
-    order = sorted(firsts, key=lambda c: firsts[c])
-    corr = _spearman([-density.get(c, 0.0) for c in order], list(range(len(order))))
-    return [
-        len(rs),
-        hours,
-        verified / wall,
-        sum(1 for r in rs if r.verified_s < 0.05 * max(r.wall_s, 1)) / len(rs),
-        sum(r.f.get("seeks_forward", 0) for r in rs),
-        sum(r.f.get("rate_exceeded", 0) for r in rs),
-        sum(r.f.get("overlap_s", 0.0) for r in rs) / wall,
-        issued,
-        (issued - answered) / issued if issued else 0.0,
-        float(np.median(latencies)) / 1000 if latencies else 0.0,
-        interactions / (wall / 60),
-        pauses / max(hours, 0.1),
-        hidden / beats,
-        muted,
-        night,
-        max(per_day.values()),
-        back_to_back,
-        len({r.device for r in rs}),
-        len({r.ip for r in rs}),
-        max(len(c) for c in cities_day.values()),
-        concurrent,
-        dev_accounts,
-        ip_accounts,
-        takeover,
-        shift,
-        corr,
-        sum(1 for r in rs if "Mozilla" not in r.user_agent or "Headless" in r.user_agent) / len(rs),
-    ]
+def compute(records: Sequence[SessionRecord], density: dict[int, float]) -> tuple[Ints, Floats]:
+    """Learner ids and the feature matrix for plain records (tests, small batches)."""
+    builder = FeatureBuilder(density)
+    rows = (
+        (
+            r.learner_id,
+            r.course_id,
+            r.started,
+            r.ended,
+            r.wall_s,
+            r.verified_s,
+            r.device,
+            r.ip,
+            r.user_agent,
+            r.f,
+        )
+        for r in records
+    )
+    builder.add(from_rows(rows, Encoders.new()))
+    return builder.finish()
+
+
+async def features_for_period(
+    session: AsyncSession, start: dt.datetime, end: dt.datetime, *, chunk: int = 200_000
+) -> tuple[Ints, Floats]:
+    """Features of every learner who studied in [start, end), read and computed in chunks."""
+    builder = FeatureBuilder(await course_density(session))
+    async for table in stream_tables(session, start, end, Encoders.new(), chunk=chunk):
+        builder.add(table)
+    return builder.finish()

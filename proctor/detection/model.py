@@ -74,7 +74,11 @@ class AnomalyDetector(OutlierMixin, BaseEstimator):
 
     def anomaly_percentile(self, X: Any) -> NDArray[np.float64]:
         """Share of the training cohort that looks more normal than each row (0..1)."""
-        scores = self.score_samples(X)
+        return self.percentile_of(self.score_samples(X))
+
+    def percentile_of(self, scores: NDArray[np.float64]) -> NDArray[np.float64]:
+        """:meth:`anomaly_percentile` for scores already computed (scoring is the cost)."""
+        check_is_fitted(self)
         more_normal = len(self.train_scores_) - np.searchsorted(
             self.train_scores_, scores, side="left"
         )

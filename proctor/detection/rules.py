@@ -21,6 +21,7 @@ DEFAULT_THRESHOLDS: Thresholds = {
     "R02.rate_violations": 5,
     "R03.zero_credit_share": 0.5,
     "R03.sessions": 2,
+    "R03.forward_seeks": 2,
     "R04.challenges_issued": 2,
     "R04.unanswered_share": 0.5,
     "R05.wall_hours": 2.0,
@@ -28,11 +29,26 @@ DEFAULT_THRESHOLDS: Thresholds = {
     "R05.pauses_per_hour": 2.0,
     "R06.concurrent_accounts": 1,
     "R07.cities_per_day": 2,
+    "R07.days": 3,
     "R08.takeover_share": 0.6,
     "R08.hour_shift": 3.0,
+    "R08.new_address_share": 0.8,
+    "R08.new_city_share": 0.8,
     "R09.density_corr": 0.9,
     "R09.sessions": 6,
     "T01.non_browser_share": 0.5,
+    "R10.self_overlap_share": 0.2,
+    "R10.overlapping_sessions": 3,
+    "R11.unattended_hours": 3.0,
+    "R12.handoff_partners": 2,
+    "R12.shared_device_credit": 0.8,
+    "R13.wall_hours": 6.0,
+    "R13.verified_ratio": 0.97,
+    "R13.pauses_per_hour": 0.5,
+    "R13.hidden_share": 0.01,
+    "R14.linked_handoff_partners": 2,
+    "R14.linked_handoff_share": 0.6,
+    "R14.sessions": 6,
 }
 
 
@@ -70,6 +86,8 @@ RULES: tuple[Rule, ...] = (
         lambda f, t: (
             (f("zero_credit_share") >= t["R03.zero_credit_share"])
             & (f("sessions") >= t["R03.sessions"])
+            # Zero credit alone is also a hidden tab; a forgery jumps the position.
+            & (f("forward_seeks") >= t["R03.forward_seeks"])
         ),
     ),
     Rule(
@@ -104,17 +122,30 @@ RULES: tuple[Rule, ...] = (
         "R07",
         "同日异地学习",
         "behaviour",
-        "同一天内从 {cities_max_per_day:.0f} 个不同地区的网络登录学习",
-        lambda f, t: f("cities_max_per_day") >= t["R07.cities_per_day"],
+        "有 {multi_city_days:.0f} 天在同一天内从不同地区的网络登录学习（最多 {cities_max_per_day:.0f} 个地区；"
+        "同批学员中位数 {cohort_multi_city_days:.0f} 天；出差、手机网络偶有一两天属正常）",
+        lambda f, t: (
+            (f("cities_max_per_day") >= t["R07.cities_per_day"])
+            & (f("multi_city_days") >= t["R07.days"])
+        ),
     ),
     Rule(
         "R08",
         "疑似他人代学",
         "behaviour",
-        "{takeover_share:.0%} 的学时来自本人此前从未使用的设备，学习时段与本人习惯相差约 {takeover_hour_shift:.0f} 小时",
+        "{takeover_share:.0%} 的学时来自本人此前从未使用的设备，其中 {takeover_new_address_share:.0%} 来自本人从未用过的网络、"
+        "{takeover_new_city_share:.0%} 来自本人从未到过的地区，学习时段与本人习惯相差约 {takeover_hour_shift:.0f} 小时",
+        # A new laptop at home alone is ordinary: the new device must come with a new
+        # network and new hours, or with a city the learner never studied from.
         lambda f, t: (
             (f("takeover_share") >= t["R08.takeover_share"])
-            & (f("takeover_hour_shift") >= t["R08.hour_shift"])
+            & (
+                (
+                    (f("takeover_hour_shift") >= t["R08.hour_shift"])
+                    & (f("takeover_new_address_share") >= t["R08.new_address_share"])
+                )
+                | (f("takeover_new_city_share") >= t["R08.new_city_share"])
+            )
         ),
     ),
     Rule(
@@ -133,6 +164,64 @@ RULES: tuple[Rule, ...] = (
         "technical",
         "{non_browser_share:.0%} 的会话来自脚本或无界面浏览器（客户端标识，可伪造，仅作参考）",
         lambda f, t: f("non_browser_share") >= t["T01.non_browser_share"],
+    ),
+    Rule(
+        "R10",
+        "习惯性同时打开多个课程",
+        "technical",
+        "{overlapping_sessions:.0f} 个学习会话与本人另一会话同时打开，占在线时长 {self_overlap_share:.0%}"
+        "（同批学员中位数 {cohort_self_overlap_share:.0%}；按服务器时间，隐藏的页面也算；系统只计一路学时，未多得学时）",
+        lambda f, t: (
+            (f("self_overlap_share") >= t["R10.self_overlap_share"])
+            & (f("overlapping_sessions") >= t["R10.overlapping_sessions"])
+        ),
+    ),
+    Rule(
+        "R11",
+        "多次整节课无人操作",
+        "behaviour",
+        "{unattended_hours:.1f} 小时的学习会话（每节 15 分钟以上）全程没有任何鼠标键盘操作、也从未暂停"
+        "（同批学员中位数 {cohort_unattended_hours:.1f} 小时）",
+        lambda f, t: f("unattended_hours") >= t["R11.unattended_hours"],
+    ),
+    Rule(
+        "R12",
+        "多账号在同一设备上轮流学习",
+        "behaviour",
+        "与 {handoff_partners:.0f} 个其他账号在同一设备上多次“一个下线、另一个三分钟内上线”，"
+        "{handoff_share:.0%} 的会话属于这种交接；{shared_device_credit:.0%} 的学时在三个以上账号共用的设备上"
+        "（同批学员中位数 {cohort_shared_device_credit:.0%}；办公室共用电脑的同事一般也在自己的设备上学习）",
+        lambda f, t: (
+            (f("handoff_partners") >= t["R12.handoff_partners"])
+            & (f("shared_device_credit") >= t["R12.shared_device_credit"])
+        ),
+    ),
+    Rule(
+        "R13",
+        "长时间不间断的机器式学习",
+        "behaviour",
+        "{wall_hours:.1f} 小时在线中 {verified_ratio:.0%} 被核验为有效学时，每小时暂停 {pauses_per_hour:.1f} 次、"
+        "页面不可见比例 {hidden_share:.1%}（同批学员中位数：有效比例 {cohort_verified_ratio:.0%}，"
+        "每小时暂停 {cohort_pauses_per_hour:.1f} 次）",
+        lambda f, t: (
+            (f("wall_hours") >= t["R13.wall_hours"])
+            & (f("verified_ratio") >= t["R13.verified_ratio"])
+            & (f("pauses_per_hour") < t["R13.pauses_per_hour"])
+            & (f("hidden_share") < t["R13.hidden_share"])
+        ),
+    ),
+    Rule(
+        "R14",
+        "多个关联账号轮流接力学习",
+        "behaviour",
+        "{linked_handoff_share:.0%} 的会话在另一账号下线后三分钟内开始（或本人下线后另一账号随即开始），"
+        "与 {linked_handoff_partners:.0f} 个共用两个以上网络地址或同一设备的账号各接力三次以上"
+        "（同批学员中位数 {cohort_linked_handoff_share:.0%}；家人共用电脑通常只有一个接力对象）",
+        lambda f, t: (
+            (f("linked_handoff_partners") >= t["R14.linked_handoff_partners"])
+            & (f("linked_handoff_share") >= t["R14.linked_handoff_share"])
+            & (f("sessions") >= t["R14.sessions"])
+        ),
     ),
 )
 
@@ -160,6 +249,8 @@ def evaluate(X: NDArray[np.float64], thresholds: Thresholds) -> NDArray[np.bool_
     return np.column_stack([rule.fires(col, thresholds) for rule in RULES])
 
 
-def explain(rule: Rule, values: dict[str, float]) -> str:
-    """The rule's Chinese explanation with the learner's values filled in."""
-    return rule.explain.format(**values)
+def explain(rule: Rule, values: dict[str, float], cohort: dict[str, float] | None = None) -> str:
+    """The rule's Chinese explanation with the learner's values (and the cohort's medians,
+    ``cohort_<feature>``) filled in."""
+    medians = cohort or {name: 0.0 for name in values}
+    return rule.explain.format(**values, **{f"cohort_{k}": v for k, v in medians.items()})

@@ -46,6 +46,20 @@ FEATURE_LABELS = {
     "takeover_hour_shift": "新设备学习时段偏移（小时）",
     "course_density_corr": "选课顺序与学分效率相关系数",
     "non_browser_share": "非浏览器客户端会话比例",
+    "self_overlap_share": "本人会话同时打开的时间占比",
+    "overlapping_sessions": "与本人另一会话同时打开的会话数",
+    "unattended_hours": "全程无操作无暂停的学习时长（小时）",
+    "multi_city_days": "同日多地登录的天数",
+    "takeover_new_address_share": "新设备学时中来自新网络的比例",
+    "takeover_new_city_share": "新设备学时中来自新地区的比例",
+    "latency_p10_s": "确认提示最快一成响应时间（秒）",
+    "answers": "作答确认提示次数",
+    "beat_gap_sd_s": "心跳间隔波动（秒，服务器计时）",
+    "handoff_partners": "同设备轮流交接的其他账号数",
+    "handoff_share": "属于账号交接的会话比例",
+    "shared_device_credit": "在三个以上账号共用设备上的学时比例",
+    "linked_handoff_partners": "共用地址或设备并反复接力的其他账号数",
+    "linked_handoff_share": "属于关联账号接力的会话比例",
 }
 # Honest explanations a reviewer must weigh for signals that also fit innocent situations.
 BENIGN = {
@@ -54,6 +68,11 @@ BENIGN = {
     "night_share": "夜班、值班人员可能在深夜学习",
     "daily_hours_max": "年底集中补学可能导致单日时长较长",
     "challenge_latency_p50_s": "不同人员反应速度差异较大",
+    "latency_p10_s": "不同人员反应速度差异较大",
+    "multi_city_days": "出差或手机网络归属地不同可能出现同日多地",
+    "self_overlap_share": "打开多个页面不会多得学时，可能只是使用习惯",
+    "handoff_partners": "家人或同事轮流使用同一台电脑也会出现交接",
+    "linked_handoff_partners": "家人共用电脑和网络时也会先后学习，需结合接力账号数判断",
 }
 
 
@@ -113,69 +132,78 @@ def _percentiles(cohort: NDArray[np.float64], X: NDArray[np.float64]) -> NDArray
 
 
 def score(detector: Detector, ids: NDArray[np.int64], X: NDArray[np.float64]) -> list[Decision]:
-    """Decide for every learner-period: flag or not, how risky, and why."""
+    """Decide for every learner-period: flag or not, how risky, and why.
+
+    Risk and band are computed for everyone at once; the explanation (rules with values,
+    drivers against the cohort) only for flagged learners, the ones a reviewer reads.
+    """
     if len(X) == 0:
         return []
     hits = evaluate(X, detector.thresholds)
-    anomaly_pct = detector.anomaly.anomaly_percentile(X)
-    outlier = detector.anomaly.predict(X) == -1
+    # One pass of the forest gives both the percentile and the outlier decision.
+    scores = detector.anomaly.score_samples(X)
+    anomaly_pct = detector.anomaly.percentile_of(scores)
+    outlier = scores < detector.anomaly.threshold_
     prob = detector.reviewed.predict_proba(X)[:, 1]
+    behaviour_idx = [i for i, r in enumerate(RULES) if r.kind == "behaviour"]
+    behaviour = hits[:, behaviour_idx].any(axis=1)
+    fired_any = hits.any(axis=1)
+    supervised = detector.reviewed.active_ & (prob >= 0.5)
+    flagged = behaviour | outlier | supervised | fired_any
+    risk = np.maximum.reduce(
+        [np.where(behaviour, 0.9, 0.0), np.where(fired_any, 0.5, 0.0), anomaly_pct * 0.8, prob]
+    )
+    band = np.where(
+        behaviour | (prob >= 0.8), "high", np.where(outlier | supervised, "medium", "low")
+    )
+    band = np.where(flagged, band, "none")
+    kind = np.where(
+        behaviour | outlier | supervised, "behaviour", np.where(fired_any, "technical", "none")
+    )
     cohort = detector.cohort_X if len(detector.cohort_X) else X
+    rows = np.flatnonzero(flagged)
     med = np.median(cohort, axis=0)
     spread = np.subtract(*np.percentile(cohort, [90, 10], axis=0))
     spread[spread == 0] = 1.0
-    pct_all = _percentiles(cohort, X)
-    z_all = np.abs(X - med) / spread
-    decisions = []
-    behaviour_idx = [i for i, r in enumerate(RULES) if r.kind == "behaviour"]
-    for n, lid in enumerate(ids):
+    pct_all = _percentiles(cohort, X[rows])
+    z_all = np.abs(X[rows] - med) / spread
+    cohort_median = dict(zip(FEATURES, med.tolist(), strict=True))
+    explained: dict[int, tuple[list[dict[str, str]], list[dict[str, Any]]]] = {}
+    for k, n in enumerate(rows.tolist()):
         values = dict(zip(FEATURES, X[n].tolist(), strict=True))
-        fired = [RULES[i] for i in np.flatnonzero(hits[n])]
-        behaviour = bool(hits[n, behaviour_idx].any())
-        supervised = bool(detector.reviewed.active_ and prob[n] >= 0.5)
-        flagged = behaviour or bool(outlier[n]) or supervised or bool(fired)
-        risk = max(
-            0.9 if behaviour else 0.0,
-            0.5 if fired else 0.0,
-            float(anomaly_pct[n]) * 0.8,
-            float(prob[n]),
+        pct, z = pct_all[k], z_all[k]
+        explained[n] = (
+            [
+                {
+                    "id": r.id,
+                    "name": r.name,
+                    "kind": r.kind,
+                    "text": explain(r, values, cohort_median),
+                }
+                for r in (RULES[i] for i in np.flatnonzero(hits[n]))
+            ],
+            [
+                {
+                    "feature": FEATURES[j],
+                    "label": FEATURE_LABELS[FEATURES[j]],
+                    "value": round(float(X[n, j]), 3),
+                    "percentile": round(float(pct[j]) * 100, 1),
+                    "benign": BENIGN.get(FEATURES[j], ""),
+                }
+                for j in np.argsort(-z)[:4]
+                if z[j] > 0
+            ],
         )
-        band = "none"
-        if flagged:
-            band = (
-                "high"
-                if behaviour or prob[n] >= 0.8
-                else ("medium" if outlier[n] or supervised else "low")
-            )
-        kind = (
-            "behaviour"
-            if (behaviour or outlier[n] or supervised)
-            else ("technical" if fired else "none")
+    risk_list: list[float] = list(np.round(np.asarray(risk, dtype=float), 4).tolist())
+    return [
+        Decision(
+            learner_id=int(lid),
+            flagged=bool(flagged[n]),
+            risk=risk_list[n],
+            band=str(band[n]),
+            kind=str(kind[n]),
+            rules=explained.get(n, ([], []))[0],
+            drivers=explained.get(n, ([], []))[1],
         )
-        pct, z = pct_all[n], z_all[n]
-        drivers = [
-            {
-                "feature": FEATURES[j],
-                "label": FEATURE_LABELS[FEATURES[j]],
-                "value": round(float(X[n, j]), 3),
-                "percentile": round(float(pct[j]) * 100, 1),
-                "benign": BENIGN.get(FEATURES[j], ""),
-            }
-            for j in np.argsort(-z)[:4]
-            if z[j] > 0
-        ]
-        decisions.append(
-            Decision(
-                learner_id=int(lid),
-                flagged=flagged,
-                risk=round(risk, 4),
-                band=band,
-                kind=kind,
-                rules=[
-                    {"id": r.id, "name": r.name, "kind": r.kind, "text": explain(r, values)}
-                    for r in fired
-                ],
-                drivers=drivers,
-            )
-        )
-    return decisions
+        for n, lid in enumerate(ids.tolist())
+    ]

@@ -11,7 +11,7 @@ from numpy.typing import NDArray
 
 from models import DetectionFlag
 from proctor.detection import artifact
-from proctor.detection.features import FEATURES, TZ, compute, course_density, load_sessions
+from proctor.detection.features import FEATURES, TZ, features_for_period
 from proctor.detection.rules import load_thresholds
 from proctor.detection.scoring import Decision, Detector, fit, score
 from proctor.kernel.context import Context
@@ -45,7 +45,6 @@ async def reviewed_examples(ctx: Context) -> tuple[NDArray[np.float64], NDArray[
     (recomputed over that case's period, against that period's cohort) and its label."""
     async with ctx.db() as s:
         labels = await study_labels(s)
-        density = await course_density(s)
         by_period: dict[tuple[dt.date, dt.date], list[Label]] = {}
         for label in labels:
             by_period.setdefault((label.period_start, label.period_end), []).append(label)
@@ -53,7 +52,7 @@ async def reviewed_examples(ctx: Context) -> tuple[NDArray[np.float64], NDArray[
         ys: list[int] = []
         for (start, end), group in by_period.items():
             lo, hi = period_bounds(start, end)
-            ids, X = compute(await load_sessions(s, lo, hi), density)
+            ids, X = await features_for_period(s, lo, hi)
             index = {int(i): n for n, i in enumerate(ids)}
             for label in group:
                 if label.learner_id in index:
@@ -87,10 +86,8 @@ async def run_detect(
     progress(f"异常检测·{steps[0]}", 0, len(steps))
     lo, hi = period_bounds(start, end)
     async with ctx.db() as s:
-        records = await load_sessions(s, lo, hi)
-        density = await course_density(s)
+        ids, X = await features_for_period(s, lo, hi)
     advance()
-    ids, X = compute(records, density)
     advance()
     folder = ctx.settings.data_dir / "models"
     detector: Detector | None = None if retrain else artifact.load_current(folder)

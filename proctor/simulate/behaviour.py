@@ -72,6 +72,7 @@ class Plan:
     watch_s: int  # content to watch before ending (the lesson's end at most)
     concurrent: bool = False  # may run while another session of the learner is open
     device_in_use_ok: bool = False  # may run while another account uses the device (a farm)
+    machine: str = ""  # the physical machine when the device id is faked (else the device)
 
 
 @dataclass

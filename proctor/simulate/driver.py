@@ -58,6 +58,7 @@ class Driver:
         self._queue: list[tuple[int, int, Run]] = []
         self._counter = itertools.count()
         self._active: set[int] = set()
+        self._freed: dict[str, int] = {}  # machine -> when its last session was ended
         self._devices: dict[str, set[int]] = {}  # device -> learners with a session open on it
         self.beats = 0
 
@@ -90,15 +91,19 @@ class Driver:
     async def _step(self, run: Run, now: int) -> int | None:
         p, c = run.plan, run.plan.client
         busy_person = not p.concurrent and p.learner_id in self._active
-        others = self._devices.get(p.device, set()) - {p.learner_id}
-        busy_device = not p.device_in_use_ok and bool(others)
+        machine = p.machine or p.device
+        others = self._devices.get(machine, set()) - {p.learner_id}
+        # The session on the machine is ended a second after its last beat: wait for that.
+        busy_device = not p.device_in_use_ok and (
+            bool(others) or now <= self._freed.get(machine, 0)
+        )
         if not run.sid and (busy_person or busy_device):
             # One person watches one lesson at a time, and a colleague waits for the shared
             # office PC: try again a little later.
             return now + int(self.rng.uniform(30, 120) * 1000)
         if not run.sid:
             self._active.add(p.learner_id)
-            self._devices.setdefault(p.device, set()).add(p.learner_id)
+            self._devices.setdefault(machine, set()).add(p.learner_id)
             lesson = p.course.lessons[p.lesson_index]
             started = await self.tracker.start_session(
                 learner_id=p.learner_id,
@@ -244,11 +249,12 @@ class Driver:
             return
         run.released = True
         self._active.discard(run.plan.learner_id)
-        self._devices[run.plan.device].discard(run.plan.learner_id)
+        self._devices[run.plan.machine or run.plan.device].discard(run.plan.learner_id)
 
     async def _end(self, run: Run, now: int) -> None:
         run.done = True
         self._release(run)
+        self._freed[run.plan.machine or run.plan.device] = now
         try:
             await self.tracker.end(run.sid, run.token, now_ms=now)
         except TrackerError:

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import datetime as dt
 import random
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
 
 from proctor.kernel.context import Context
 from proctor.kernel.progress import Progress, silent
+from proctor.simulate import adversary
 from proctor.simulate.behaviour import ARCHETYPES, HARD_NEGATIVES, Profile, fraud, honest
 from proctor.simulate.driver import Driver
-from proctor.simulate.world import build_world, world_from_database
+from proctor.simulate.world import SimLearner, SimWorld, build_world, world_from_database
 from proctor.study.runtime import make_tracker
 from tracker.hotstate.memory import MemoryStore
 
@@ -38,49 +40,31 @@ async def simulate(
     day0: dt.date = dt.date(2026, 3, 2),
     within: str | None = None,
     progress: Progress = silent,
+    attacks: Sequence[str] = ARCHETYPES,
+    honest_groups: Sequence[str] = HARD_NEGATIVES,
 ) -> SimResult:
     """Play everyone's sessions through the tracker.
 
     Without ``within`` the world (orgs, learners, catalog) is built in an empty database;
     with an org path, learners of that subtree in an existing database are used (the demo).
+    ``attacks`` are the fraud variants dealt out in turn (from a seed-dependent start),
+    ``honest_groups`` the hard negatives; the defaults are the nine base archetypes and
+    the original hard negatives, :data:`ATTACKS` and :data:`HONEST_GROUPS` add the
+    informed attacker's variants and their honest look-alikes.
     """
     rng = random.Random(seed)
     if within is None:
         world = await build_world(ctx, rng, learners=learners)
     else:
         world = await world_from_database(ctx, rng, org_path=within, learners=learners)
-    n_fraud = int(learners * fraud_share)
+    n_fraud = round(len(world.learners) * fraud_share)
     people = list(world.learners)
     rng.shuffle(people)
     fraudsters, honest_people = people[:n_fraud], people[n_fraud:]
-    shared: dict[int, str] = {}
-    for learner in honest_people:
-        shared.setdefault(learner.unit_id, f"pc-office-{learner.unit_id:06d}")
-    profiles: list[Profile] = []
-    for i, learner in enumerate(honest_people):
-        variant = (
-            HARD_NEGATIVES[i % len(HARD_NEGATIVES)]
-            if rng.random() < hard_negative_share
-            else "plain"
-        )
-        profiles.append(honest(rng, world, learner, days, day0, variant, shared))
-    operators: list[dict[str, str]] = []
-    for i, learner in enumerate(fraudsters):
-        archetype = ARCHETYPES[i % len(ARCHETYPES)]
-        if archetype == "farm":
-            # One operator runs about five accounts from one machine and address.
-            if not operators or operators[-1]["n"] == "5":
-                operators.append(
-                    {
-                        "device": f"farm-{rng.getrandbits(40):010x}",
-                        "ip": f"{rng.choice(world.city_prefixes)}.77.{rng.randint(2, 250)}",
-                        "n": "0",
-                    }
-                )
-            operators[-1]["n"] = str(int(operators[-1]["n"]) + 1)
-            profiles.append(fraud(rng, world, learner, days, day0, archetype, operators[-1]))
-        else:
-            profiles.append(fraud(rng, world, learner, days, day0, archetype, {}))
+    profiles = _honest_profiles(
+        rng, world, honest_people, days, day0, honest_groups, hard_negative_share
+    )
+    profiles += _attackers(rng, world, fraudsters, days, day0, attacks)
     tracker = make_tracker(ctx, MemoryStore(expire_ms=ctx.settings.session_expire_s * 1000))
     tracker.eager_flush = False
     driver = Driver(tracker, random.Random(seed + 1))
@@ -94,3 +78,91 @@ async def simulate(
     await driver.run(progress)
     result.beats = driver.beats
     return result
+
+
+ATTACKS: tuple[str, ...] = ARCHETYPES + tuple(adversary.EVASIVE)
+HONEST_GROUPS: tuple[str, ...] = HARD_NEGATIVES + adversary.HONEST_LOOKALIKES
+FARMS = ("farm", "farm_sequential", "farm_fresh_ids")
+
+
+def _honest_profiles(
+    rng: random.Random,
+    world: SimWorld,
+    people: list[SimLearner],
+    days: int,
+    day0: dt.date,
+    groups: Sequence[str],
+    share: float,
+) -> list[Profile]:
+    shared: dict[int, str] = {}
+    for learner in people:
+        shared.setdefault(learner.unit_id, f"pc-office-{learner.unit_id:06d}")
+    profiles: list[Profile] = []
+    couples: list[Profile] = []
+    for i, learner in enumerate(people):
+        variant = groups[i % len(groups)] if groups and rng.random() < share else "plain"
+        if variant not in adversary.HONEST_LOOKALIKES:
+            profiles.append(honest(rng, world, learner, days, day0, variant, shared))
+            continue
+        base = honest(rng, world, learner, days, day0, "plain", shared)
+        if variant == "traveller":
+            profiles.append(adversary.traveller(rng, world, base, days, day0))
+        elif variant == "new_laptop":
+            profiles.append(adversary.new_laptop(rng, base, days, day0))
+        elif variant == "two_tab":
+            profiles.append(adversary.two_tab(rng, world, base))
+        else:
+            couples.append(base)
+    for a, b in zip(couples[::2], couples[1::2], strict=False):
+        profiles.extend(adversary.household(a, b))
+    if len(couples) % 2:
+        profiles.append(replace(couples[-1], variant="household"))
+    return profiles
+
+
+def _attackers(
+    rng: random.Random,
+    world: SimWorld,
+    people: list[SimLearner],
+    days: int,
+    day0: dt.date,
+    attacks: Sequence[str],
+) -> list[Profile]:
+    profiles: list[Profile] = []
+    turn = rng.randrange(len(attacks)) if attacks else 0
+    k = 0
+    while k < len(people) and attacks:
+        variant = attacks[turn % len(attacks)]
+        turn += 1
+        if variant in FARMS:
+            # One operator runs several accounts from one machine.
+            size = rng.randint(4, 5) if variant == "farm" else rng.randint(3, 4)
+            group = people[k : k + size]
+            k += len(group)
+            if variant == "farm":
+                op = {
+                    "device": f"farm-{rng.getrandbits(40):010x}",
+                    "ip": f"{rng.choice(world.city_prefixes)}.77.{rng.randint(2, 250)}",
+                }
+                profiles += [fraud(rng, world, x, days, day0, "farm", op) for x in group]
+            else:
+                fresh = variant == "farm_fresh_ids"
+                profiles += adversary.farm_sequential(
+                    rng, world, group, days, day0, fresh_ids=fresh
+                )
+            continue
+        learner = people[k]
+        k += 1
+        if variant in ARCHETYPES:
+            profiles.append(fraud(rng, world, learner, days, day0, variant, {}))
+        elif variant in ("script_humanlike", "script_low_slow"):
+            low = variant == "script_low_slow"
+            profiles.append(adversary.script(rng, world, learner, days, day0, low_slow=low))
+        elif variant == "proxy_same_hours":
+            profiles.append(adversary.proxy_same_hours(rng, world, learner, days, day0))
+        elif variant == "autoplay_low_slow":
+            profiles.append(adversary.autoplay(rng, world, learner, days, day0))
+        else:  # mixed_autoplay: an honest learner who lets a bot play in one week
+            base = honest(rng, world, learner, days, day0, "plain", {})
+            profiles.append(adversary.autoplay(rng, world, learner, days, day0, base))
+    return profiles

@@ -108,6 +108,7 @@ def _matrix(**values: float) -> np.ndarray:
     x[0, FEATURES.index("interactions_per_min")] = 2
     x[0, FEATURES.index("pauses_per_hour")] = 20
     x[0, FEATURES.index("cities_max_per_day")] = 1
+    x[0, FEATURES.index("verified_ratio")] = 0.8
     for k, v in values.items():
         x[0, FEATURES.index(k)] = v
     return x
@@ -119,13 +120,27 @@ def _matrix(**values: float) -> np.ndarray:
         ({}, []),
         ({"overlap_share": 0.2}, ["R01"]),
         ({"rate_violations": 40}, ["R02"]),
-        ({"zero_credit_share": 1.0}, ["R03"]),
+        ({"zero_credit_share": 1.0, "forward_seeks": 8}, ["R03"]),
+        ({"zero_credit_share": 1.0}, []),  # hidden tabs earn nothing, but jump nowhere
         ({"challenges_issued": 8, "challenge_unanswered_share": 1.0}, ["R04"]),
         ({"interactions_per_min": 0.0, "pauses_per_hour": 0.0}, ["R05"]),
         ({"device_concurrent_accounts": 3}, ["R06"]),
-        ({"cities_max_per_day": 2}, ["R07"]),
-        ({"takeover_share": 0.9, "takeover_hour_shift": 8}, ["R08"]),
+        ({"cities_max_per_day": 2, "multi_city_days": 3}, ["R07"]),
+        ({"cities_max_per_day": 2, "multi_city_days": 1}, []),  # a travel day
+        (
+            {"takeover_share": 0.9, "takeover_hour_shift": 8, "takeover_new_address_share": 1.0},
+            ["R08"],
+        ),
+        ({"takeover_share": 0.9, "takeover_new_city_share": 1.0}, ["R08"]),  # at the owner's hours
+        ({"takeover_share": 0.9, "takeover_hour_shift": 8}, []),  # a new laptop at home, evenings
         ({"takeover_share": 0.9, "takeover_hour_shift": 1}, []),  # a new device at the usual hours
+        ({"self_overlap_share": 0.5, "overlapping_sessions": 6}, ["R10"]),
+        ({"unattended_hours": 4}, ["R11"]),
+        ({"handoff_partners": 3, "shared_device_credit": 1.0}, ["R12"]),
+        ({"handoff_partners": 1, "shared_device_credit": 1.0}, []),  # a couple's home PC
+        ({"handoff_partners": 3, "shared_device_credit": 0.4}, []),  # the office PC
+        ({"wall_hours": 12, "verified_ratio": 0.99, "pauses_per_hour": 0.1}, ["R13"]),
+        ({"wall_hours": 12, "verified_ratio": 0.99, "pauses_per_hour": 3}, []),
         ({"course_density_corr": 0.97}, ["R09"]),
         ({"non_browser_share": 1.0}, ["T01"]),
         (
@@ -148,7 +163,7 @@ def test_rules_table(values: dict[str, float], expected: list[str]) -> None:
 def test_thresholds_are_configuration() -> None:
     """A JSON override moves a threshold; an unknown key is refused."""
     t = load_thresholds('{"R07.cities_per_day": 3}')
-    assert not evaluate(_matrix(cities_max_per_day=2), t).any()
+    assert not evaluate(_matrix(cities_max_per_day=2, multi_city_days=5), t).any()
     with pytest.raises(ValueError, match="unknown"):
         load_thresholds('{"R99.nothing": 1}')
 
@@ -158,14 +173,16 @@ def test_explanations_are_chinese_with_values_and_percentiles() -> None:
     rng = np.random.default_rng(0)
     cohort = np.vstack([_matrix() + rng.normal(0, 0.01, (1, len(FEATURES))) for _ in range(60)])
     cohort = np.abs(cohort)
-    bad = _matrix(cities_max_per_day=2, overlap_share=0.3)
+    bad = _matrix(cities_max_per_day=2, multi_city_days=4, overlap_share=0.3, unattended_hours=5)
     det = fit(cohort, DEFAULT_THRESHOLDS, window=(dt.date(2026, 3, 1), dt.date(2026, 3, 14)))
     (decision,) = score(det, np.array([99]), bad)
     assert decision.flagged
     assert decision.band == "high"
     texts = " ".join(r["text"] for r in decision.rules)
     assert "30%" in texts
-    assert "2 个不同地区" in texts
+    assert "有 4 天在同一天内从不同地区" in texts
+    # New signals show the learner's value against the cohort's median.
+    assert "5.0 小时的学习会话" in texts and "同批学员中位数 0.0 小时" in texts
     assert decision.drivers
     assert all(0 <= d["percentile"] <= 100 for d in decision.drivers)
     assert {d["feature"] for d in decision.drivers} & {"overlap_share", "cities_max_per_day"}

@@ -1,0 +1,297 @@
+"""Attackers who read docs/detection.md, and honest people who look like them.
+
+Each attack variant removes the tell a published rule depends on (no concurrency on one
+device, browser user agent, challenges answered with human latencies, courses in catalog
+order, a proxy at the owner's hours, a little every day instead of a lot at once, cheating
+only in some weeks). Honest look-alikes grow the innocent explanations the same way:
+travel, a new laptop, a couple sharing a home PC, a habit of two tabs. Labels stay here.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+from dataclasses import replace
+
+from proctor.simulate.behaviour import (
+    UA_DESKTOP,
+    Client,
+    Plan,
+    Profile,
+    _device,
+    _home_ip,
+    _lessons_in_order,
+    at,
+)
+from proctor.simulate.world import SimCourse, SimLearner, SimWorld
+
+# Variants that gain the attacker credit they did not earn, and the families they belong to.
+EVASIVE = {
+    "farm_sequential": "farm",  # accounts one after another on one machine, rotating addresses
+    "farm_fresh_ids": "farm",  # the same, with a fresh device id per account
+    "script_humanlike": "paced_script",  # answers challenges like a person, catalog order
+    "script_low_slow": "paced_script",  # the same, an hour or so a day
+    "proxy_same_hours": "human_proxy",  # new device in another city, at the owner's hours
+    "autoplay_low_slow": "autoplay_bot",  # one unattended lesson a day
+    "mixed_autoplay": "autoplay_bot",  # honest most weeks, unattended nights in one
+}
+HONEST_LOOKALIKES = ("traveller", "new_laptop", "household", "two_tab")
+# A habit that earns nothing (the tracker credits one stream): reported, not "fraud".
+NO_GAIN = ("two_tab",)
+
+HUMANLIKE = Client(
+    interactions=0.3, latency_median_s=2.4, latency_sigma=0.5, pause_p=0.0, hide_p=0.0
+)
+
+
+def _plan(
+    learner: SimLearner,
+    item: tuple[SimCourse, int],
+    start_ms: int,
+    device: str,
+    ip: str,
+    client: Client,
+) -> Plan:
+    course, li = item
+    secs = course.lessons[li].seconds
+    return Plan(learner.id, course, li, start_ms, device, ip, UA_DESKTOP, client, secs)
+
+
+def farm_sequential(
+    rng: random.Random,
+    world: SimWorld,
+    accounts: list[SimLearner],
+    days: int,
+    day0: dt.date,
+    *,
+    fresh_ids: bool = False,
+) -> list[Profile]:
+    """One operator, one machine, a few rotating addresses: the accounts take turns, one
+    lesson each, from morning to late evening; a browser driven by a script answers
+    challenges with human latencies and jiggles the mouse. Nothing runs concurrently."""
+    variant = "farm_fresh_ids" if fresh_ids else "farm_sequential"
+    prefix = rng.choice(world.city_prefixes)
+    ips = [f"{prefix}.{rng.randint(100, 250)}.{rng.randint(2, 250)}" for _ in range(3)]
+    machine = _device(rng, "pc")
+    ids = {a.id: (_device(rng, "pc") if fresh_ids else machine) for a in accounts}
+    client = replace(HUMANLIKE, interactions=0.15, latency_median_s=rng.uniform(1.8, 3.0))
+    profiles = {a.id: Profile(a, "farm", variant) for a in accounts}
+    queues = {a.id: _lessons_in_order(rng, world) for a in accounts}
+    for day in range(days):
+        if rng.random() < 0.15:
+            continue  # a day off
+        hour = rng.uniform(7.5, 9.0)
+        turn = 0
+        while hour < 23.0:
+            a = accounts[turn % len(accounts)]
+            turn += 1
+            if not queues[a.id]:
+                if all(not q for q in queues.values()):
+                    break
+                continue
+            item = queues[a.id].pop(0)
+            ip = ips[(day + turn) % len(ips)]
+            # The machine is busy until the lesson ends; the driver waits for it if late.
+            plan = _plan(a, item, at(day0, day, hour), ids[a.id], ip, client)
+            profiles[a.id].plans.append(replace(plan, machine=machine))
+            hour += item[0].lessons[item[1]].seconds / 3600 + rng.uniform(20, 90) / 3600
+    return list(profiles.values())
+
+
+def script(
+    rng: random.Random,
+    world: SimWorld,
+    learner: SimLearner,
+    days: int,
+    day0: dt.date,
+    *,
+    low_slow: bool,
+) -> Profile:
+    """A script with a browser's name that paces beats with a person's jitter, answers
+    every challenge after a human-looking delay and takes courses in catalog order; it never
+    pauses or hides (every paused minute would cost it credit)."""
+    variant = "script_low_slow" if low_slow else "script_humanlike"
+    profile = Profile(learner, "paced_script", variant)
+    client = Client(
+        mode="script",
+        answer="human",
+        interactions=0.3,
+        latency_median_s=rng.uniform(1.8, 3.5),
+        jitter_s=0.4,
+        pause_p=0.0,
+        hide_p=0.0,
+    )
+    device, ip = _device(rng, "pc"), _home_ip(rng, learner.city_prefix)
+    queue = [
+        (c, i) for c in sorted(world.courses, key=lambda c: c.id) for i in range(len(c.lessons))
+    ]
+    run_days = range(days) if low_slow else range(days - rng.randint(2, 3), days)
+    for day in run_days:
+        hour = rng.uniform(8, 10) if not low_slow else rng.uniform(8, 21)
+        budget = rng.uniform(0.8, 1.5) if low_slow else rng.uniform(10, 14)
+        spent = 0.0
+        while queue and spent < budget:
+            item = queue.pop(0)
+            secs = item[0].lessons[item[1]].seconds
+            profile.plans.append(_plan(learner, item, at(day0, day, hour), device, ip, client))
+            hour += secs / 3600 + rng.uniform(15, 60) / 3600
+            spent += secs / 3600
+    return profile
+
+
+def proxy_same_hours(
+    rng: random.Random, world: SimWorld, learner: SimLearner, days: int, day0: dt.date
+) -> Profile:
+    """The owner studies a little at their habitual hours; in the last days a paid proxy in
+    another city, on a new device, does a burst at those same hours."""
+    profile = Profile(learner, "human_proxy", "proxy_same_hours")
+    queue = _lessons_in_order(rng, world)
+    own, home_ip = _device(rng, "pc"), _home_ip(rng, learner.city_prefix)
+    habit = rng.uniform(9, 11) if rng.random() < 0.5 else rng.uniform(19.5, 21)
+    person = Client(interactions=0.5)
+    switch = days - rng.randint(4, 6)
+    for day in range(switch):
+        if rng.random() < 0.45 and queue:
+            ip = learner.unit_ip if habit < 12 else home_ip
+            profile.plans.append(
+                _plan(
+                    learner, queue.pop(0), at(day0, day, habit + rng.uniform(0, 1)), own, ip, person
+                )
+            )
+    other = rng.choice([p for p in world.city_prefixes if p != learner.city_prefix])
+    proxy_device, proxy_ip = _device(rng, "pc"), _home_ip(rng, other)
+    proxy = Client(interactions=rng.choice([0.2, 0.8]), latency_median_s=rng.uniform(1.5, 3.0))
+    for day in range(switch, days):
+        hour = habit + rng.uniform(-0.5, 0.5)
+        for _ in range(rng.randint(3, 5)):
+            if not queue:
+                break
+            item = queue.pop(0)
+            profile.plans.append(
+                _plan(learner, item, at(day0, day, hour), proxy_device, proxy_ip, proxy)
+            )
+            hour += item[0].lessons[item[1]].seconds / 3600 + 0.05
+    return profile
+
+
+def autoplay(
+    rng: random.Random,
+    world: SimWorld,
+    learner: SimLearner,
+    days: int,
+    day0: dt.date,
+    base: Profile | None = None,
+) -> Profile:
+    """Unattended playback with auto-answered prompts, but little of it: one lesson a day at
+    varying daytime hours (low and slow), or (with ``base``, an honest profile) unattended
+    nights during one week of otherwise honest study."""
+    bot = Client(
+        interactions=0.0,
+        answer="bot",
+        poll_s=rng.choice([1.0, 3.0]),
+        muted=True,
+        pause_p=0.0,
+        hide_p=0.0,
+    )
+    if base is None:
+        profile = Profile(learner, "autoplay_bot", "autoplay_low_slow")
+        device, ip = _device(rng, "pc"), _home_ip(rng, learner.city_prefix)
+        queue = _lessons_in_order(rng, world)
+        for day in range(days):
+            if queue and rng.random() < 0.85:
+                profile.plans.append(
+                    _plan(learner, queue.pop(0), at(day0, day, rng.uniform(9, 21)), device, ip, bot)
+                )
+        return profile
+    profile = Profile(learner, "autoplay_bot", "mixed_autoplay", list(base.plans))
+    taken = {(p.course.id, p.lesson_index) for p in base.plans}
+    queue = [x for x in _lessons_in_order(rng, world) if (x[0].id, x[1]) not in taken]
+    home = next((p for p in base.plans if p.device.startswith("home-")), None)
+    device = home.device if home else _device(rng, "home")
+    ip = home.ip if home else _home_ip(rng, learner.city_prefix)
+    week = rng.randrange(max(1, days - 6))
+    for day in range(week, min(days, week + 7)):
+        hour = rng.uniform(0.5, 2.0)
+        for _ in range(rng.randint(1, 3)):
+            if not queue:
+                break
+            item = queue.pop(0)
+            profile.plans.append(_plan(learner, item, at(day0, day, hour), device, ip, bot))
+            hour += item[0].lessons[item[1]].seconds / 3600 + 0.01
+    return profile
+
+
+def traveller(
+    rng: random.Random, world: SimWorld, base: Profile, days: int, day0: dt.date
+) -> Profile:
+    """Three days in another city with one's own laptop and the hotel's network; the first
+    of them starts at home."""
+    learner = base.learner
+    other = rng.choice([p for p in world.city_prefixes if p != learner.city_prefix])
+    hotel = _home_ip(rng, other)
+    laptop = next(
+        (p.device for p in base.plans if p.device.startswith("home-")), _device(rng, "home")
+    )
+    first = rng.randrange(max(1, days - 3))
+    leave_ms = at(day0, first, 15.0)
+    back_ms = at(day0, first + 3, 0.0)
+    plans = [
+        replace(p, device=laptop, ip=hotel) if leave_ms <= p.start_ms < back_ms else p
+        for p in base.plans
+    ]
+    return Profile(learner, base.label, "traveller", plans)
+
+
+def new_laptop(rng: random.Random, base: Profile, days: int, day0: dt.date) -> Profile:
+    """Halfway through, a new laptop at home, used in the evenings from then on."""
+    home_ip = next((p.ip for p in base.plans if p.device.startswith("home-")), base.learner.unit_ip)
+    laptop = _device(rng, "home")
+    switch = at(day0, days // 2, 0.0)
+    plans = []
+    for p in base.plans:
+        if p.start_ms < switch:
+            plans.append(p)
+            continue
+        day_ms = p.start_ms - (p.start_ms - at(day0, 0, 0.0)) % 86_400_000
+        evening = day_ms + int(rng.uniform(19.5, 21.5) * 3_600_000)
+        plans.append(replace(p, device=laptop, ip=home_ip, start_ms=max(p.start_ms, evening)))
+    return Profile(base.learner, base.label, "new_laptop", plans)
+
+
+def household(a: Profile, b: Profile) -> tuple[Profile, Profile]:
+    """Two honest learners (a couple) who share one home PC and its network in the evenings:
+    one often starts as the other finishes."""
+    home = next((p for p in a.plans if p.device.startswith("home-")), None)
+    if home is None:
+        return replace(a, variant="household"), replace(b, variant="household")
+    plans = [
+        replace(p, device=home.device, ip=home.ip) if p.device.startswith("home-") else p
+        for p in b.plans
+    ]
+    return replace(a, variant="household"), Profile(b.learner, b.label, "household", plans)
+
+
+def two_tab(rng: random.Random, world: SimWorld, base: Profile) -> Profile:
+    """Habitually opens a second lesson in another tab and leaves it hidden; the tracker
+    credits only the visible one."""
+    hidden = Client(hide_p=1.0, interactions=0.0, pause_p=0.0)
+    extra = []
+    lessons = [(c, i) for c in world.courses for i in range(len(c.lessons))]
+    for p in base.plans:
+        if rng.random() < 0.7:
+            course, li = rng.choice(lessons)
+            extra.append(
+                Plan(
+                    p.learner_id,
+                    course,
+                    li,
+                    p.start_ms + 5_000,
+                    p.device,
+                    p.ip,
+                    p.user_agent,
+                    hidden,
+                    min(course.lessons[li].seconds, p.watch_s),
+                    concurrent=True,
+                )
+            )
+    return Profile(base.learner, base.label, "two_tab", base.plans + extra)
