@@ -15,7 +15,7 @@ from proctor.demo.review import actor_for, learner_account
 from proctor.kernel.context import Context
 from proctor.reports import rollup, service
 from proctor.review import decisions
-from proctor.review.intake import intake
+from proctor.review.intake import raise_flags
 
 CLOSED_YEAR = 2025
 
@@ -38,29 +38,30 @@ async def reports_demo(ctx: Context, password: str) -> list[tuple[str, str, str]
     if top is not None and reviewer is not None:
         learner_id, name = top
         async with ctx.db.begin() as s:
-            s.add(
-                DetectionFlag(
-                    learner_id=learner_id,
-                    period_start=dt.date(CLOSED_YEAR, 11, 3),
-                    period_end=dt.date(CLOSED_YEAR, 11, 9),
-                    risk=0.91,
-                    band="high",
-                    kind="behaviour",
-                    rules=[
-                        {
-                            "id": "R08",
-                            "name": "他人设备与时段",
-                            "kind": "behaviour",
-                            "text": "学时主要来自本人从未使用过的设备",
-                        }
-                    ],
-                    drivers=[],
-                    model_version="demo-2025",
-                    thresholds={},
-                )
+            await raise_flags(
+                s,
+                [
+                    DetectionFlag(
+                        learner_id=learner_id,
+                        period_start=dt.date(CLOSED_YEAR, 11, 3),
+                        period_end=dt.date(CLOSED_YEAR, 11, 9),
+                        risk=0.91,
+                        band="high",
+                        kind="behaviour",
+                        rules=[
+                            {
+                                "id": "R08",
+                                "name": "他人设备与时段",
+                                "kind": "behaviour",
+                                "text": "学时主要来自本人从未使用过的设备",
+                            }
+                        ],
+                        drivers=[],
+                        model_version="demo-2025",
+                        thresholds={},
+                    )
+                ],
             )
-            await s.flush()
-            await intake(s)
             case_id = await s.scalar(
                 select(ReviewCase.id)
                 .where(

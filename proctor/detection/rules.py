@@ -61,6 +61,8 @@ class Rule:
     kind: str  # "behaviour" (goes to a disciplinary review) or "technical" (client/data quality)
     explain: str  # format string over the learner's feature values
     fires: Callable[[Callable[[str], NDArray[np.float64]], Thresholds], NDArray[np.bool_]]
+    # What a confirmed finding would be (review's case kind): proxy, fraud, bot or technical.
+    misconduct: str = "anomaly"
 
 
 RULES: tuple[Rule, ...] = (
@@ -70,6 +72,7 @@ RULES: tuple[Rule, ...] = (
         "behaviour",
         "{overlap_share:.0%} 的学习时间与本人另一学习会话同时进行（同一时间只能计一路学时）",
         lambda f, t: f("overlap_share") >= t["R01.overlap_share"],
+        misconduct="fraud",
     ),
     Rule(
         "R02",
@@ -77,6 +80,7 @@ RULES: tuple[Rule, ...] = (
         "behaviour",
         "播放进度 {rate_violations:.0f} 次快于允许的倍速（按服务器时间核验）",
         lambda f, t: f("rate_violations") >= t["R02.rate_violations"],
+        misconduct="fraud",
     ),
     Rule(
         "R03",
@@ -89,6 +93,7 @@ RULES: tuple[Rule, ...] = (
             # Zero credit alone is also a hidden tab; a forgery jumps the position.
             & (f("forward_seeks") >= t["R03.forward_seeks"])
         ),
+        misconduct="fraud",
     ),
     Rule(
         "R04",
@@ -99,6 +104,7 @@ RULES: tuple[Rule, ...] = (
             (f("challenges_issued") >= t["R04.challenges_issued"])
             & (f("challenge_unanswered_share") >= t["R04.unanswered_share"])
         ),
+        misconduct="bot",
     ),
     Rule(
         "R05",
@@ -110,6 +116,7 @@ RULES: tuple[Rule, ...] = (
             & (f("interactions_per_min") < t["R05.interactions_per_min"])
             & (f("pauses_per_hour") < t["R05.pauses_per_hour"])
         ),
+        misconduct="bot",
     ),
     Rule(
         "R06",
@@ -117,6 +124,7 @@ RULES: tuple[Rule, ...] = (
         "behaviour",
         "所用设备上另有 {device_concurrent_accounts:.0f} 个账号在同一时间学习",
         lambda f, t: f("device_concurrent_accounts") >= t["R06.concurrent_accounts"],
+        misconduct="proxy",
     ),
     Rule(
         "R07",
@@ -128,6 +136,7 @@ RULES: tuple[Rule, ...] = (
             (f("cities_max_per_day") >= t["R07.cities_per_day"])
             & (f("multi_city_days") >= t["R07.days"])
         ),
+        misconduct="proxy",
     ),
     Rule(
         "R08",
@@ -147,6 +156,7 @@ RULES: tuple[Rule, ...] = (
                 | (f("takeover_new_city_share") >= t["R08.new_city_share"])
             )
         ),
+        misconduct="proxy",
     ),
     Rule(
         "R09",
@@ -157,6 +167,7 @@ RULES: tuple[Rule, ...] = (
             (f("course_density_corr") >= t["R09.density_corr"])
             & (f("sessions") >= t["R09.sessions"])
         ),
+        misconduct="fraud",
     ),
     Rule(
         "T01",
@@ -164,6 +175,7 @@ RULES: tuple[Rule, ...] = (
         "technical",
         "{non_browser_share:.0%} 的会话来自脚本或无界面浏览器（客户端标识，可伪造，仅作参考）",
         lambda f, t: f("non_browser_share") >= t["T01.non_browser_share"],
+        misconduct="technical",
     ),
     Rule(
         "R10",
@@ -175,6 +187,7 @@ RULES: tuple[Rule, ...] = (
             (f("self_overlap_share") >= t["R10.self_overlap_share"])
             & (f("overlapping_sessions") >= t["R10.overlapping_sessions"])
         ),
+        misconduct="technical",
     ),
     Rule(
         "R11",
@@ -183,6 +196,7 @@ RULES: tuple[Rule, ...] = (
         "{unattended_hours:.1f} 小时的学习会话（每节 15 分钟以上）全程没有任何鼠标键盘操作、也从未暂停"
         "（同批学员中位数 {cohort_unattended_hours:.1f} 小时）",
         lambda f, t: f("unattended_hours") >= t["R11.unattended_hours"],
+        misconduct="bot",
     ),
     Rule(
         "R12",
@@ -195,6 +209,7 @@ RULES: tuple[Rule, ...] = (
             (f("handoff_partners") >= t["R12.handoff_partners"])
             & (f("shared_device_credit") >= t["R12.shared_device_credit"])
         ),
+        misconduct="proxy",
     ),
     Rule(
         "R13",
@@ -209,6 +224,7 @@ RULES: tuple[Rule, ...] = (
             & (f("pauses_per_hour") < t["R13.pauses_per_hour"])
             & (f("hidden_share") < t["R13.hidden_share"])
         ),
+        misconduct="bot",
     ),
     Rule(
         "R14",
@@ -222,6 +238,7 @@ RULES: tuple[Rule, ...] = (
             & (f("linked_handoff_share") >= t["R14.linked_handoff_share"])
             & (f("sessions") >= t["R14.sessions"])
         ),
+        misconduct="proxy",
     ),
 )
 

@@ -178,6 +178,7 @@ def score(detector: Detector, ids: NDArray[np.int64], X: NDArray[np.float64]) ->
                     "id": r.id,
                     "name": r.name,
                     "kind": r.kind,
+                    "misconduct": r.misconduct,
                     "text": explain(r, values, cohort_median),
                 }
                 for r in (RULES[i] for i in np.flatnonzero(hits[n]))

@@ -16,7 +16,7 @@ from proctor.detection.rules import load_thresholds
 from proctor.detection.scoring import Decision, Detector, fit, score
 from proctor.kernel.context import Context
 from proctor.kernel.progress import Progress, silent
-from proctor.review.intake import IntakeResult, intake
+from proctor.review.intake import IntakeResult, raise_flags
 from proctor.review.learning import Label, study_labels
 
 
@@ -110,24 +110,23 @@ async def run_detect(
     flagged = [d for d in decisions if d.flagged]
     taken = IntakeResult(0, 0, 0)
     if store and flagged:
+        flags = [
+            DetectionFlag(
+                learner_id=d.learner_id,
+                period_start=start,
+                period_end=end,
+                risk=d.risk,
+                band=d.band,
+                kind=d.kind,
+                rules=d.rules,
+                drivers=d.drivers,
+                model_version=detector.version,
+                thresholds=detector.thresholds,
+            )
+            for d in flagged
+        ]
         async with ctx.db.begin() as s:
-            for d in flagged:
-                s.add(
-                    DetectionFlag(
-                        learner_id=d.learner_id,
-                        period_start=start,
-                        period_end=end,
-                        risk=d.risk,
-                        band=d.band,
-                        kind=d.kind,
-                        rules=d.rules,
-                        drivers=d.drivers,
-                        model_version=detector.version,
-                        thresholds=detector.thresholds,
-                    )
-                )
-            await s.flush()
-            taken = await intake(s)
+            taken = await raise_flags(s, flags)
     progress(f"异常检测·{steps[-1]}", len(steps), len(steps))
     return DetectResult(
         len(decisions),

@@ -33,7 +33,7 @@ from proctor.kernel.calendar import ACADEMY_TZ
 from proctor.kernel.context import Context
 from proctor.kernel.errors import NotFound
 from proctor.kernel.progress import Progress, silent
-from proctor.review.intake import intake
+from proctor.review.intake import raise_flags
 
 MODEL_VERSION = "exam-forensics-2"
 STUDY_FLAGS_BEFORE = dt.timedelta(days=90)  # study-side flags this recent corroborate a proxy
@@ -227,36 +227,35 @@ async def analyse_exam(
             analyse, items, records, histories, config or ForensicConfig()
         )
         day = exam.closes_at.astimezone(ACADEMY_TZ).date()
-        for f in report.flags:
-            s.add(
-                DetectionFlag(
-                    learner_id=f.learner_id,
-                    period_start=day,
-                    period_end=day,
-                    risk=f.risk,
-                    band=f.band,
-                    kind="exam",
-                    rules=_reasons(f.reasons),
-                    drivers=[],
-                    model_version=MODEL_VERSION,
-                    thresholds={"p_value": f.type1_error} if f.type1_error is not None else {},
-                    source="exam",
-                    attempt_id=f.attempt_id,
-                    evidence={
-                        "type": f.kind,
-                        "course_id": exam.course_id,
-                        "exam_id": exam.id,
-                        "attempt_id": f.attempt_id,
-                        "p_value": f.p_value,
-                        "type1_error": f.type1_error,
-                        **f.evidence,
-                        "score": scores.get(f.attempt_id),
-                    },
-                )
+        flags = [
+            DetectionFlag(
+                learner_id=f.learner_id,
+                period_start=day,
+                period_end=day,
+                risk=f.risk,
+                band=f.band,
+                kind="exam",
+                rules=_reasons(f.reasons),
+                drivers=[],
+                model_version=MODEL_VERSION,
+                thresholds={"p_value": f.type1_error} if f.type1_error is not None else {},
+                source="exam",
+                attempt_id=f.attempt_id,
+                evidence={
+                    "type": f.kind,
+                    "course_id": exam.course_id,
+                    "exam_id": exam.id,
+                    "attempt_id": f.attempt_id,
+                    "p_value": f.p_value,
+                    "type1_error": f.type1_error,
+                    **f.evidence,
+                    "score": scores.get(f.attempt_id),
+                },
             )
+            for f in report.flags
+        ]
         exam.analysed_at = dt.datetime.now(dt.UTC)
-        await s.flush()
-        result = await intake(s)
+        result = await raise_flags(s, flags)
         return ExamRun(
             exam_id=exam.id,
             title=exam.title,

@@ -22,7 +22,7 @@ from models import (
 from proctor.exams import rules
 from proctor.kernel.calendar import ACADEMY_TZ
 from proctor.kernel.context import Context
-from proctor.review.intake import intake
+from proctor.review.intake import raise_flags
 
 # A study beat this close to the attempt's window counts as inside it (one beat interval
 # and network jitter).
@@ -119,34 +119,35 @@ async def invigilation_flag(
         return
     day = attempt.started_at.astimezone(ACADEMY_TZ).date()
     risk = min(0.95, 0.4 + 0.15 * len(reasons))
-    s.add(
-        DetectionFlag(
-            learner_id=attempt.learner_id,
-            period_start=day,
-            period_end=day,
-            risk=risk,
-            band="medium" if len(reasons) < 3 else "high",
-            kind="exam",
-            rules=[r.as_dict() for r in reasons],
-            drivers=[],
-            model_version="invigilation-1",
-            thresholds={r.id: float(r.threshold) for r in reasons},
-            source="exam",
-            attempt_id=attempt.id,
-            evidence={
-                "type": "invigilation",
-                "course_id": exam.course_id,
-                "exam_id": exam.id,
-                "attempt_id": attempt.id,
-                "score": attempt.score,
-                "started_at": attempt.started_at.isoformat(),
-                "deadline_at": attempt.deadline_at.isoformat(),
-                "finished_at": now.isoformat(),
-                "events": [
-                    {"at": e.at.isoformat(), "kind": e.kind, "detail": e.detail} for e in events
-                ],
-            },
-        )
+    await raise_flags(
+        s,
+        [
+            DetectionFlag(
+                learner_id=attempt.learner_id,
+                period_start=day,
+                period_end=day,
+                risk=risk,
+                band="medium" if len(reasons) < 3 else "high",
+                kind="exam",
+                rules=[r.as_dict() for r in reasons],
+                drivers=[],
+                model_version="invigilation-1",
+                thresholds={r.id: float(r.threshold) for r in reasons},
+                source="exam",
+                attempt_id=attempt.id,
+                evidence={
+                    "type": "invigilation",
+                    "course_id": exam.course_id,
+                    "exam_id": exam.id,
+                    "attempt_id": attempt.id,
+                    "score": attempt.score,
+                    "started_at": attempt.started_at.isoformat(),
+                    "deadline_at": attempt.deadline_at.isoformat(),
+                    "finished_at": now.isoformat(),
+                    "events": [
+                        {"at": e.at.isoformat(), "kind": e.kind, "detail": e.detail} for e in events
+                    ],
+                },
+            )
+        ],
     )
-    await s.flush()
-    await intake(s)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import select
@@ -11,8 +12,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from models import CaseEvent, CaseState, DetectionFlag, Learner, ReviewCase, utcnow
 
 BAND_RANK = {"high": 3, "medium": 2, "low": 1}
-# Study rules that point at a specific kind of misconduct; the case's kind is the strongest.
-RULE_KINDS = {
+# Each rule declares the misconduct it points at (``detection.rules.Rule.misconduct``, stored
+# with the flag's reasons). Flags stored before rules declared it carry only their rule id:
+# this table reads those. The case's kind is the strongest of its flags'.
+LEGACY_RULE_KINDS = {
     "R08": "proxy",  # someone else's device and hours
     "R07": "proxy",
     "R06": "proxy",
@@ -48,7 +51,7 @@ def kind_of(flags: list[DetectionFlag]) -> str:
         if f.source == "exam":
             kinds["exam"] += 1
         for r in f.rules:
-            kinds[RULE_KINDS.get(str(r.get("id")), "")] += 1
+            kinds[str(r.get("misconduct") or LEGACY_RULE_KINDS.get(str(r.get("id")), ""))] += 1
         if not f.rules:
             kinds["anomaly"] += 1
     for k in KIND_ORDER:
@@ -64,6 +67,15 @@ class IntakeResult:
     flags: int
     opened: int
     merged: int
+
+
+async def raise_flags(session: AsyncSession, flags: Sequence[DetectionFlag]) -> IntakeResult:
+    """The one way a producer (detection, invigilation, exam forensics, the demo) raises flags:
+    stored in the caller's transaction and taken into cases at once, so no flag waits outside
+    the queue and every producer's flags merge by the same rules."""
+    session.add_all(flags)
+    await session.flush()
+    return await intake(session)
 
 
 async def intake(session: AsyncSession) -> IntakeResult:
