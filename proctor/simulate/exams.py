@@ -38,16 +38,6 @@ COPY_MODES = (
     "burst_ordered_jitter",  # source's order, waits 1-10 min, reading pace (median 30 s)
     "burst_jitter",  # shuffled and jittered: the copier who knows every rule
 )
-HONEST_VARIANTS = (
-    "regular",
-    "friend",
-    "strong",
-    "slow",
-    "new_device",
-    "traveller",
-    "colleague",
-    "fast_strong",
-)
 LETTERS = "ABCDEFGH"
 
 
