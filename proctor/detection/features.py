@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from zoneinfo import ZoneInfo
 
 import numpy as np
 from numpy.typing import NDArray
@@ -40,44 +39,20 @@ from proctor.detection.groups import (
     sums,
     unique_pairs,
 )
-from proctor.detection.reference import SessionRecord
+from proctor.detection.reference import REFERENCE_FEATURES, SessionRecord
 from proctor.detection.table import US, Encoders, SessionTable, city_of, from_rows, stream_tables
+from proctor.kernel.calendar import ACADEMY_TZ
 
 __all__ = ["FEATURES", "TZ", "FeatureBuilder", "SessionRecord", "city_of", "compute"]
 
-TZ = ZoneInfo("Asia/Shanghai")
+TZ = ACADEMY_TZ  # one academy time zone (proctor.kernel.calendar)
 # China has kept UTC+8 without daylight saving since 1991: local clock = UTC + 8 h.
 LOCAL_OFFSET_US = 8 * 3600 * US
 DAY_US = 86_400 * US
 
+# The reference pass's features first, in its order (the tests compare them column by column).
 FEATURES: tuple[str, ...] = (
-    "sessions",
-    "wall_hours",
-    "verified_ratio",
-    "zero_credit_share",
-    "forward_seeks",
-    "rate_violations",
-    "overlap_share",
-    "challenges_issued",
-    "challenge_unanswered_share",
-    "challenge_latency_p50_s",
-    "interactions_per_min",
-    "pauses_per_hour",
-    "hidden_share",
-    "muted_share",
-    "night_share",
-    "daily_hours_max",
-    "back_to_back_share",
-    "devices",
-    "addresses",
-    "cities_max_per_day",
-    "device_concurrent_accounts",
-    "device_accounts",
-    "address_accounts",
-    "takeover_share",
-    "takeover_hour_shift",
-    "course_density_corr",
-    "non_browser_share",
+    *REFERENCE_FEATURES,
     # Signals an informed attacker cannot cheaply change (issue 14).
     "self_overlap_share",
     "overlapping_sessions",

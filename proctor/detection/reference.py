@@ -14,13 +14,14 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import numpy as np
 from numpy.typing import NDArray
 from scipy.stats import spearmanr
 
-TZ = ZoneInfo("Asia/Shanghai")
+from proctor.kernel.calendar import ACADEMY_TZ
+
+TZ = ACADEMY_TZ  # one academy time zone (proctor.kernel.calendar)
 
 REFERENCE_FEATURES: tuple[str, ...] = (
     "sessions",

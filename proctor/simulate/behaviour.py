@@ -10,11 +10,11 @@ from __future__ import annotations
 import datetime as dt
 import random
 from dataclasses import dataclass, field
-from zoneinfo import ZoneInfo
 
+from proctor.kernel.calendar import ACADEMY_TZ
 from proctor.simulate.world import SimCourse, SimLearner, SimWorld
 
-TZ = ZoneInfo("Asia/Shanghai")
+TZ = ACADEMY_TZ
 HONEST = "honest"
 ARCHETYPES = (
     "forged_progress",
