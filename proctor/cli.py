@@ -587,7 +587,9 @@ def _print_detection_report(report: dict[str, Any]) -> None:
     click.echo(f"诚实学员误报率 {_ci(report['honest_fpr'])}")
     click.echo("作弊变体召回率：")
     for name, r in report["variants"].items():
-        click.echo(f"  {name:<22}{_ci(r)}")
+        caught = report.get("caught_by", {}).get(name, {})
+        by = "，".join(f"{rule}×{k}" for rule, k in caught.items())
+        click.echo(f"  {name:<22}{_ci(r)}" + (f"  由 {by} 发现" if by else ""))
     click.echo("诚实分组误报率：")
     for name, r in report["honest_groups"].items():
         click.echo(f"  {name:<22}{_ci(r)}")

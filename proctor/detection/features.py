@@ -60,6 +60,7 @@ FEATURES: tuple[str, ...] = (
     "multi_city_days",
     "takeover_new_address_share",
     "takeover_new_city_share",
+    "takeover_behaviour_change",
     "latency_p10_s",
     "answers",
     "beat_gap_sd_s",
@@ -197,11 +198,12 @@ class FeatureBuilder:
         put("back_to_back_share", b2b / np.maximum(1, counts - 1))
         put("devices", distinct(g, t.device, n))
         put("addresses", distinct(g, t.ip, n))
-        share, shift, new_ip, new_city = _takeover(t, g, n, first, verified, hour)
+        share, shift, new_ip, new_city, change = _takeover(t, g, n, first, verified, hour)
         put("takeover_share", share)
         put("takeover_hour_shift", shift)
         put("takeover_new_address_share", new_ip)
         put("takeover_new_city_share", new_city)
+        put("takeover_behaviour_change", change)
         put("self_overlap_share", _self_overlap(t, g, n) / wall)
         put("overlapping_sessions", sums(g, _self_overlap_rows(t, g) > 60, n))
         # Only sessions that earned credit: a hidden second tab plays without input too,
@@ -298,11 +300,12 @@ def _circular_mean(sin: Floats, cos: Floats) -> Floats:
 
 def _takeover(
     t: SessionTable, g: Ints, n: int, first: Ints, verified: Floats, hour: Floats
-) -> tuple[Floats, Floats, Floats, Floats]:
+) -> tuple[Floats, Floats, Floats, Floats, Floats]:
     """Someone else took the account over: a device first used after the owner had studied
     elsewhere (15 verified minutes) carries at least 90 % of the credit from then on, over
-    five sessions or more. Its share of the credit, and how many hours of the day its use
-    lies from the owner's earlier habit."""
+    five sessions or more. Its share of the credit, how many hours of the day its use lies
+    from the owner's earlier habit, the shares of its credit from new addresses and cities,
+    and how much the person's habits changed with it (:func:`_habit_change`)."""
     rows = len(g)
     idx = np.arange(rows)
     # (learner, device) pairs; the first row of each is where the device was first seen.
@@ -328,9 +331,10 @@ def _takeover(
     shift = np.zeros(n)
     new_ip = np.zeros(n)
     new_city = np.zeros(n)
+    change = np.zeros(n)
     cand = np.flatnonzero(valid & (share > 0))
     if len(cand) == 0:
-        return best, shift, new_ip, new_city
+        return best, shift, new_ip, new_city, change
     # The largest share per learner; among equal shares the device seen first.
     pick = cand[np.lexsort((i0[cand], -share[cand], pg[cand]))]
     pick = pick[run_starts(pg[pick])]
@@ -354,7 +358,55 @@ def _takeover(
         fresh = t.start[first_row[key_row]] >= t0
         fresh_v = sums(pair_id, np.where(fresh, t.verified, 0.0), pairs)[pick]
         out[pg[pick]] = fresh_v / np.maximum(on_v[pick], 1.0)
-    return best, shift, new_ip, new_city
+    change[pg[pick]] = _habit_change(t, pair_id, pairs, pick, lo, hi)
+    return best, shift, new_ip, new_city, change
+
+
+def _habit_change(
+    t: SessionTable, pair_id: Ints, pairs: int, pick: Ints, lo: Ints, hi: Ints
+) -> Floats:
+    """The factor (>= 1) by which the person's input rate or challenge answer latency on the
+    new device differs from the owner's before it, at the near end of its 95 % interval:
+    rows ``lo:hi`` (learner-sorted) are the sessions before, ``pair_id == pick`` those on
+    the device.
+
+    A new laptop changes where and when, not who: the same person moves the mouse and answers
+    challenges at their own pace on it. A proxy brings their own habits, which they do not
+    know they would have to copy (neither figure is shown to anyone but reviewers). The
+    interval keeps a quiet learner's few inputs, or a handful of answers, from reading as
+    another person."""
+    lat_n = np.diff(t.lat_offsets).astype(float)
+    log_lat = np.log(np.maximum(t.latencies, 1.0))
+    cum_log = np.concatenate([[0.0], np.cumsum(log_lat)])
+    cum_sq = np.concatenate([[0.0], np.cumsum(log_lat**2)])
+    lat_sum = cum_log[t.lat_offsets[1:]] - cum_log[t.lat_offsets[:-1]]
+    lat_sq = cum_sq[t.lat_offsets[1:]] - cum_sq[t.lat_offsets[:-1]]
+
+    def before_and_on(values: Floats) -> tuple[Floats, Floats]:
+        cum = np.concatenate([[0.0], np.cumsum(values)])
+        return cum[hi] - cum[lo], sums(pair_id, values, pairs)[pick]
+
+    minutes_b, minutes_d = before_and_on(t.wall / 60)
+    acts_b, acts_d = before_and_on(t.interactions)
+    lat_b, lat_d = before_and_on(lat_sum)
+    sq_b, sq_d = before_and_on(lat_sq)
+    n_b, n_d = before_and_on(lat_n)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        # Inputs are counts: the log rate ratio's standard error is sqrt(1/a + 1/b) (half an
+        # input of prior on each side keeps a learner who never touches the mouse finite).
+        a_b, a_d = acts_b + 0.5, acts_d + 0.5
+        log_rate = np.abs(
+            np.log((a_d / np.maximum(minutes_d, 1.0)) / (a_b / np.maximum(minutes_b, 1.0)))
+        )
+        rate = np.maximum(0.0, log_rate - 1.96 * np.sqrt(1 / a_b + 1 / a_d))
+        rate = np.where((minutes_b >= 30) & (minutes_d >= 30), rate, 0.0)
+        nb, nd = np.maximum(n_b, 1.0), np.maximum(n_d, 1.0)
+        mean_b, mean_d = lat_b / nb, lat_d / nd
+        pooled = (sq_b - nb * mean_b**2 + sq_d - nd * mean_d**2) / np.maximum(nb + nd - 2, 1.0)
+        se = np.sqrt(np.maximum(pooled, 0.0) * (1 / nb + 1 / nd))
+        lat = np.maximum(0.0, np.abs(mean_d - mean_b) - 1.96 * se)
+        lat = np.where((n_b >= 5) & (n_d >= 5), lat, 0.0)
+    return np.round(np.exp(np.maximum(rate, lat)), 3)
 
 
 def compute(records: Sequence[SessionRecord], density: dict[int, float]) -> tuple[Ints, Floats]:

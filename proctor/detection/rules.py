@@ -34,6 +34,7 @@ DEFAULT_THRESHOLDS: Thresholds = {
     "R08.hour_shift": 3.0,
     "R08.new_address_share": 0.8,
     "R08.new_city_share": 0.8,
+    "R08.habit_change": 1.3,
     "R09.density_corr": 0.9,
     "R09.sessions": 6,
     "T01.non_browser_share": 0.5,
@@ -143,15 +144,18 @@ RULES: tuple[Rule, ...] = (
         "疑似他人代学",
         "behaviour",
         "{takeover_share:.0%} 的学时来自本人此前从未使用的设备，其中 {takeover_new_address_share:.0%} 来自本人从未用过的网络、"
-        "{takeover_new_city_share:.0%} 来自本人从未到过的地区，学习时段与本人习惯相差约 {takeover_hour_shift:.0f} 小时",
-        # A new laptop at home alone is ordinary: the new device must come with a new
-        # network and new hours, or with a city the learner never studied from.
+        "{takeover_new_city_share:.0%} 来自本人从未到过的地区，学习时段与本人习惯相差约 {takeover_hour_shift:.0f} 小时，"
+        "操作频率或签到应答速度与本人此前相差 {takeover_behaviour_change:.1f} 倍",
+        # A new laptop at home is ordinary, in the evenings too: in the learner's own city
+        # the new device, network and hours must come with another person's habits (input
+        # rate, challenge answer latency); from a city the learner never studied in, not.
         lambda f, t: (
             (f("takeover_share") >= t["R08.takeover_share"])
             & (
                 (
                     (f("takeover_hour_shift") >= t["R08.hour_shift"])
                     & (f("takeover_new_address_share") >= t["R08.new_address_share"])
+                    & (f("takeover_behaviour_change") >= t["R08.habit_change"])
                 )
                 | (f("takeover_new_city_share") >= t["R08.new_city_share"])
             )

@@ -51,6 +51,7 @@ FEATURE_LABELS = {
     "unattended_hours": "全程无操作无暂停的学习时长（小时）",
     "multi_city_days": "同日多地登录的天数",
     "takeover_new_address_share": "新设备学时中来自新网络的比例",
+    "takeover_behaviour_change": "新设备上操作频率或签到应答速度的变化倍数",
     "takeover_new_city_share": "新设备学时中来自新地区的比例",
     "latency_p10_s": "确认提示最快一成响应时间（秒）",
     "answers": "作答确认提示次数",

@@ -149,12 +149,18 @@ def evaluate(
     habit_hits: dict[str, list[int]] = {}
     per_seed: list[dict[str, Any]] = []
     flags_of_honest: list[dict[str, Any]] = []
+    # Which evidence caught each variant: what an attacker who defeats one rule still meets.
+    caught_by: dict[str, dict[str, int]] = {}
     for run in runs:
         seed_row: dict[str, Any] = {"seed": run["seed"], "variants": {}, "honest_groups": {}}
         for p in run["people"]:
             v = p["variant"]
             if p["attacker"]:
                 hits, seen, counted = attack_hits, seed_row["variants"], p["flagged"]
+                if p["flagged"]:
+                    tally = caught_by.setdefault(v, {})
+                    for rule in p["rules"] or ["anomaly"]:
+                        tally[rule] = tally.get(rule, 0) + 1
             else:
                 hits, seen, counted = honest_hits, seed_row["honest_groups"], p["false_positive"]
                 if v in NO_GAIN:
@@ -192,4 +198,5 @@ def evaluate(
         "recall": _rate(tp, sum(v[1] for v in attack_hits.values())),
         "per_seed": per_seed,
         "honest_flags": flags_of_honest,
+        "caught_by": {k: dict(sorted(v.items())) for k, v in sorted(caught_by.items())},
     }

@@ -113,10 +113,16 @@ def _honest_profiles(
             profiles.append(adversary.two_tab(rng, world, base))
         else:
             couples.append(base)
-    for a, b in zip(couples[::2], couples[1::2], strict=False):
-        profiles.extend(adversary.household(a, b))
-    if len(couples) % 2:
-        profiles.append(replace(couples[-1], variant="household"))
+    # A couple sharing one home PC lives in one city: pair them within a city (pairing across
+    # cities made one partner "study from two cities a day", which no household does).
+    by_city: dict[str, list[Profile]] = {}
+    for base in couples:
+        by_city.setdefault(base.learner.city_prefix, []).append(base)
+    for group in by_city.values():
+        for a, b in zip(group[::2], group[1::2], strict=False):
+            profiles.extend(adversary.household(a, b))
+        if len(group) % 2:
+            profiles.append(replace(group[-1], variant="household"))
     return profiles
 
 

@@ -93,6 +93,31 @@ def test_takeover_and_cities() -> None:
     assert row(ids, X, 2)["cities_max_per_day"] == 2
 
 
+@pytest.mark.parametrize(
+    ("proxy_habits", "low", "high"),
+    [
+        ({}, 1.0, 1.0),  # the owner on a new laptop: same input rate, same latencies
+        ({"interactions": 24}, 3.0, 5.0),  # 0.4 a minute against the owner's 2
+        ({"interactions": 100}, 1.0, 1.1),  # 1.7 a minute against 2: a small change stays small
+        (  # answers three times as fast, every time
+            {"challenge_latencies_ms": [900, 1100], "challenges_issued": 2},
+            1.5,
+            3.0,
+        ),
+    ],
+)
+def test_takeover_habit_change(proxy_habits: dict[str, object], low: float, high: float) -> None:
+    """The person on the new device is told apart by their input rate and challenge latency."""
+    owner = [rec(1, d * 24 + 9, 1, device="own") for d in range(3)]
+    later = [
+        rec(1, d * 24 + 20, 1, device="new", ip="10.1.3.3", **proxy_habits) for d in range(3, 9)
+    ]
+    ids, X = compute(owner + later, {})
+    r = row(ids, X, 1)
+    assert r["takeover_share"] >= 0.6 and r["takeover_new_address_share"] == 1.0
+    assert low <= r["takeover_behaviour_change"] <= high
+
+
 def test_course_order_by_credit_density() -> None:
     """Courses taken in order of credits per minute correlate ~1."""
     density = {c: 1.0 / c for c in range(1, 9)}
@@ -128,8 +153,23 @@ def _matrix(**values: float) -> np.ndarray:
         ({"cities_max_per_day": 2, "multi_city_days": 3}, ["R07"]),
         ({"cities_max_per_day": 2, "multi_city_days": 1}, []),  # a travel day
         (
-            {"takeover_share": 0.9, "takeover_hour_shift": 8, "takeover_new_address_share": 1.0},
+            {
+                "takeover_share": 0.9,
+                "takeover_hour_shift": 8,
+                "takeover_new_address_share": 1.0,
+                "takeover_behaviour_change": 2.0,
+            },
             ["R08"],
+        ),
+        # new device, new home network, evenings, the same person's habits: a new laptop
+        (
+            {
+                "takeover_share": 0.9,
+                "takeover_hour_shift": 8,
+                "takeover_new_address_share": 1.0,
+                "takeover_behaviour_change": 1.1,
+            },
+            [],
         ),
         ({"takeover_share": 0.9, "takeover_new_city_share": 1.0}, ["R08"]),  # at the owner's hours
         ({"takeover_share": 0.9, "takeover_hour_shift": 8}, []),  # a new laptop at home, evenings
