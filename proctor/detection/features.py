@@ -406,7 +406,8 @@ def _habit_change(
         se = np.sqrt(np.maximum(pooled, 0.0) * (1 / nb + 1 / nd))
         lat = np.maximum(0.0, np.abs(mean_d - mean_b) - 1.96 * se)
         lat = np.where((n_b >= 5) & (n_d >= 5), lat, 0.0)
-    return np.round(np.exp(np.maximum(rate, lat)), 3)
+    change: Floats = np.round(np.exp(np.maximum(rate, lat)), 3).astype(np.float64)
+    return change
 
 
 def compute(records: Sequence[SessionRecord], density: dict[int, float]) -> tuple[Ints, Floats]:
