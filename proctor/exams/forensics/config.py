@@ -16,9 +16,12 @@ class ForensicConfig:
       ``submit_window_s``) plus ``random_pairs`` random pairs.
     * ``copy_alpha`` – per-pair significance level. The pair p-value is exact for the
       weighted match statistic and corrected for the two directions, so the Type I error
-      per honest pair is at most ``copy_alpha``: 1e-4 by default, ten times under the
-      0.001 target, because an exam of 300 has 44,850 pairs and 0.001 would put some 45
-      honest pairs (a sixth of the examinees) in the review queue of every exam.
+      per honest pair is at most ``copy_alpha``: 3e-5 by default, thirty times under the
+      0.001 target, because every examinee of a 300-person exam is in 299 pairs. At 1e-4
+      about 0.6 % of honest examinees (up to 0.9 % in some groups) had a copying flag and
+      a medium-or-high flag was right 63 % of the time at a 1 % base rate of misconduct;
+      at 3e-5, 0.2 % and 88 %, for power at 30 % copied of 0.875 instead of 0.925 on
+      concurrent rings (seeds 8101-8103, docs/exams-forensics.md).
     * ``copy_gamma`` – the share of copied items the weighted statistic is tuned for;
       ``copy_use_times`` / ``copy_fast_shift`` – weight items the suspected copier answered
       fast (copied answers take less time; the shift is in residual SDs). These shape the
@@ -89,7 +92,7 @@ class ForensicConfig:
     all_pairs_max: int = 400
     submit_window_s: float = 300.0
     random_pairs: int = 20000
-    copy_alpha: float = 1e-4
+    copy_alpha: float = 3e-5
     copy_correction: str = "none"
     copy_gamma: float = 0.3
     copy_use_times: bool = True
