@@ -140,12 +140,14 @@ async def seed_demo(
     videos: bool = True,
     study_week: bool = True,
     progress: Progress = silent,
+    week_learners: int = 90,
 ) -> list[tuple[str, str, str]]:
     """Seed an empty database; return (username, password, role) logins to print.
 
     ``videos`` generates the lesson videos (ffmpeg, cached in the data folder) while the
     database is written; ``study_week`` then plays a week of study through the tracker and
-    runs detection. Tests switch both off to stay fast.
+    runs detection, over ``week_learners`` Changsha learners. Tests switch both off, or
+    shrink the week, to stay fast.
     """
     steps = [
         "建立机构树",
@@ -201,7 +203,9 @@ async def seed_demo(
         await staff_work(ctx, random_seed)
         step()
         if study_week and learners:
-            await _simulated_week(ctx, tree.named["长沙市"].path, random_seed, progress)
+            await _simulated_week(
+                ctx, tree.named["长沙市"].path, random_seed, progress, learners=week_learners
+            )
             step()
             log.info("simulated week done at %.1f s", time.perf_counter() - started)
             reviewed = await review_history(ctx, DEMO_PASSWORD)

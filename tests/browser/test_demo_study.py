@@ -37,8 +37,18 @@ async def test_a_lesson_played_after_the_demo_simulation_is_credited(
         challenge_min_s=3600,
         challenge_max_s=3600,
     )
-    seeding = open_context(settings)
-    await seed_demo(seeding, learners=200, random_seed=7, videos=False, study_week=True)
+    # The demo's week is simulated at the product's own beat interval (an earlier process,
+    # as `proctor demo` runs it); only the server below beats every 2 s for a short lesson.
+    seeding = open_context(
+        settings.model_copy(
+            update={"heartbeat_interval_s": 10, "challenge_min_s": 240, "challenge_max_s": 720}
+        )
+    )
+    # A smaller week than the demo's 90 learners: its evidence ids still start where the
+    # server's would, which is what this test is about.
+    await seed_demo(
+        seeding, learners=60, random_seed=7, videos=False, study_week=True, week_learners=30
+    )
     await seeding.close()  # the demo's seeding is over; the server is a new process
 
     make_video(settings.data_dir / "media" / "lessons" / "d12.webm", LESSON_S)

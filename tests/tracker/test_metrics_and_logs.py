@@ -222,6 +222,9 @@ async def test_work_a_request_causes_logs_its_request_id(
     caplog.set_level(logging.INFO)
     resp = await app_client.get("/readyz", headers={"X-Request-Id": "probe-7"})
     assert resp.status == 503 and resp.headers["X-Request-Id"] == "probe-7"
-    (warning,) = [r for r in caplog.records if r.levelno == logging.WARNING]
+    # Only the hot state is down; on a loaded machine the database check may time out too.
+    (warning,) = [
+        r for r in caplog.records if r.levelno == logging.WARNING and "hot state" in r.getMessage()
+    ]
     assert "hot state does not answer" in warning.getMessage()
     assert json.loads(JsonFormatter().format(warning))["request_id"] == "probe-7"
