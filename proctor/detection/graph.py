@@ -149,11 +149,14 @@ def shared_device_credit(g: GraphColumns, n: int, accounts: int = 3) -> Floats:
     return np.asarray(shared / np.maximum(total, 1.0), dtype=float)
 
 
-def linked_pairs(g: GraphColumns, n: int, big: int = 200) -> Ints:
+def linked_pairs(g: GraphColumns, n: int, big: int = 200, few: int = 8) -> Ints:
     """Pairs of accounts (a < b, as ``a * n + b``) that used two or more of the same
-    addresses in the period. One shared address is ordinary (a unit's NAT); an operator's
-    accounts share all of its rotating addresses. Addresses of more than ``big`` accounts
-    are left out (a NAT links everyone and would cost a quadratic number of pairs)."""
+    addresses in the period, or one address that at most ``few`` accounts used. One shared
+    address of a unit's NAT is ordinary; an operator's accounts share its rotating
+    addresses, and each of those is used by the operator's accounts alone (an operator
+    whose every account drew only two of three addresses shares just one with some of the
+    others). Addresses of more than ``big`` accounts are left out (a NAT links everyone
+    and would cost a quadratic number of pairs)."""
     ips, learners, _ = unique_pairs(g.ip, g.learner)
     if len(ips) == 0:
         return np.zeros(0, dtype=np.int64)
@@ -165,7 +168,16 @@ def linked_pairs(g: GraphColumns, n: int, big: int = 200) -> Ints:
     # All pairs of accounts within each address, counted once per address.
     a, b = _pairs_with_repeats(ips, learners)
     keys, counts = np.unique(a * n + b, return_counts=True)
-    return np.asarray(keys[counts >= 2], dtype=np.int64)
+    small = np.repeat(per_ip[ips] <= few, per_ip[ips] - 1 - _rank_within(ips))
+    linked = np.union1d(keys[counts >= 2], np.unique((a * n + b)[small]))
+    return np.asarray(linked, dtype=np.int64)
+
+
+def _rank_within(keys: Ints) -> Ints:
+    """Position of each row within its run of equal (sorted) keys."""
+    first = np.flatnonzero(np.concatenate([[True], keys[1:] != keys[:-1]]))
+    size = np.diff(np.concatenate([first, [len(keys)]]))
+    return np.arange(len(keys)) - np.repeat(first, size)
 
 
 def linked_handoffs(

@@ -163,6 +163,18 @@ def test_new_signals_on_a_hand_made_table() -> None:
         ],
         # a couple on one home PC: one partner only
         *[rec(8 + (k % 2), 200 + k * 0.52, 0.5, "home", "10.7.0.1") for k in range(12)],
+        # learners 10, 11, 12: fresh ids, each account on two of three addresses, so any two
+        # accounts share only one address (used by no one else)
+        *[
+            rec(
+                10 + k % 3,
+                300 + k * 0.52,
+                0.5,
+                f"new-{k % 3}",
+                f"10.8.{(k % 3 + k // 3 % 2) % 3}.9",
+            )
+            for k in range(18)
+        ],
     ]
     ids, X = compute(sorted(records, key=lambda r: (r.learner_id, r.started)), {})
     v = {int(i): dict(zip(FEATURES, row, strict=True)) for i, row in zip(ids, X, strict=True)}
@@ -180,3 +192,6 @@ def test_new_signals_on_a_hand_made_table() -> None:
         assert v[lid]["linked_handoff_partners"] == 2  # but they share all three addresses
         assert v[lid]["linked_handoff_share"] == 1.0
     assert v[8]["linked_handoff_partners"] == 1
+    for lid in (10, 11, 12):
+        assert v[lid]["addresses"] == 2
+        assert v[lid]["linked_handoff_partners"] == 2  # one small address in common suffices
