@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import json
+import os
 import shutil
 import sys
 from pathlib import Path
@@ -508,7 +509,10 @@ def xapi_send(limit: int) -> None:
     help="Share of attackers in each population (a realistic base rate is 1-3 %).",
 )
 @click.option(
-    "--jobs", default=1, show_default=True, type=click.IntRange(1, 8), help="Seeds run at once."
+    "--jobs",
+    default=None,
+    type=click.IntRange(1, 8),
+    help="Seeds run at once, each in its own process [default: one per core, at most one per seed].",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print JSON only.")
 @click.option(
@@ -532,7 +536,7 @@ def evaluate(
     learners: int,
     days: int,
     fraud_share: float,
-    jobs: int,
+    jobs: int | None,
     as_json: bool,
     exams: bool,
     runs: int,
@@ -554,6 +558,9 @@ def evaluate(
         return
 
     from proctor.evaluation.detection import evaluate as run_evaluation
+
+    if jobs is None:
+        jobs = max(1, min(len(seed_list), os.cpu_count() or 1, 8))
 
     with tempfile.TemporaryDirectory(prefix="proctor-eval-") as tmp:
         report = run_evaluation(
