@@ -243,9 +243,8 @@ def linked_handoffs(
 def _pairs_with_repeats(keys: Ints, learners: Ints) -> tuple[Ints, Ints]:
     """Every pair of learners (a < b) within each key (rows sorted by key, distinct
     learners per key), once per key."""
-    first = np.flatnonzero(np.concatenate([[True], keys[1:] != keys[:-1]]))
-    size = np.diff(np.concatenate([first, [len(keys)]]))
-    pos = np.arange(len(keys)) - np.repeat(first, size)
+    pos = _rank_within(keys)
+    size = np.bincount(np.cumsum(pos == 0) - 1)
     later = np.repeat(size, size) - pos - 1  # partners after each row within its key
     i = np.repeat(np.arange(len(keys)), later)
     j = i + 1 + (np.arange(len(i)) - np.repeat(np.cumsum(later) - later, later))
