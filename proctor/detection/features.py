@@ -18,7 +18,7 @@ from numpy.typing import NDArray
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from models import Course
+from models import Course, Learner
 from proctor.credits.policy import DEFAULT_RULES, course_credits
 from proctor.detection.graph import (
     GraphColumns,
@@ -40,6 +40,7 @@ from proctor.detection.groups import (
     unique_pairs,
 )
 from proctor.detection.reference import REFERENCE_FEATURES, SessionRecord
+from proctor.detection.region import Regions, away_from_region
 from proctor.detection.table import US, Encoders, SessionTable, city_of, from_rows, stream_tables
 from proctor.kernel.calendar import ACADEMY_TZ
 
@@ -69,6 +70,8 @@ FEATURES: tuple[str, ...] = (
     "shared_device_credit",
     "linked_handoff_partners",
     "linked_handoff_share",
+    "away_region_share",
+    "away_region_days",
 )
 
 
@@ -84,13 +87,15 @@ async def course_density(session: AsyncSession) -> dict[int, float]:
 class FeatureBuilder:
     """Features chunk by chunk (each chunk holds whole learners), the graph at the end."""
 
-    def __init__(self, density: dict[int, float]) -> None:
+    def __init__(self, density: dict[int, float], regions: Regions | None = None) -> None:
+        self._regions = regions or Regions.empty()
         keys = np.array(sorted(density), dtype=np.int64)
         self._density_keys = keys
         self._density_values = np.array([density[int(k)] for k in keys], dtype=float)
         self._ids: list[Ints] = []
         self._rows: list[Floats] = []
         self._graph: list[tuple[Ints, Ints, Ints, Ints, Ints, Floats]] = []
+        self._places: list[tuple[Ints, Ints]] = []  # (city, local day) of every session
         self._learners = 0
 
     def add(self, t: SessionTable) -> None:
@@ -103,6 +108,7 @@ class FeatureBuilder:
         self._ids.append(ids)
         self._rows.append(X)
         self._graph.append((group + self._learners, t.device, t.ip, t.start, t.end, t.verified))
+        self._places.append((t.city, (t.start + LOCAL_OFFSET_US) // DAY_US))
         self._learners += len(ids)
 
     def finish(self) -> tuple[Ints, Floats]:
@@ -130,6 +136,12 @@ class FeatureBuilder:
         partners, share = linked_handoffs(graph, n)
         put("linked_handoff_partners", partners)
         put("linked_handoff_share", share)
+        city, day = (np.concatenate([p[k] for p in self._places]) for k in range(2))
+        share, days = away_from_region(
+            graph.learner, city, graph.verified, day, self._regions.of(ids), n
+        )
+        put("away_region_share", share)
+        put("away_region_days", days)
         # Chunks arrive in learner order from SQL; sort anyway so any order of chunks works.
         order = np.argsort(ids, kind="stable")
         return ids[order], X[order]
@@ -432,11 +444,17 @@ def compute(records: Sequence[SessionRecord], density: dict[int, float]) -> tupl
     return builder.finish()
 
 
+async def learner_regions(session: AsyncSession) -> Regions:
+    """Every learner's city-level organisation, from the org tree's materialised paths."""
+    rows = (await session.execute(select(Learner.id, Learner.org_path))).all()
+    return Regions.from_paths([(int(i), str(p)) for i, p in rows])
+
+
 async def features_for_period(
     session: AsyncSession, start: dt.datetime, end: dt.datetime, *, chunk: int = 200_000
 ) -> tuple[Ints, Floats]:
     """Features of every learner who studied in [start, end), read and computed in chunks."""
-    builder = FeatureBuilder(await course_density(session))
+    builder = FeatureBuilder(await course_density(session), await learner_regions(session))
     async for table in stream_tables(session, start, end, Encoders.new(), chunk=chunk):
         builder.add(table)
     return builder.finish()

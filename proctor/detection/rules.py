@@ -50,6 +50,9 @@ DEFAULT_THRESHOLDS: Thresholds = {
     "R14.linked_handoff_partners": 2,
     "R14.linked_handoff_share": 0.6,
     "R14.sessions": 6,
+    "R15.away_share": 0.8,
+    "R15.days": 4,
+    "R15.wall_hours": 3.0,
 }
 
 
@@ -241,6 +244,21 @@ RULES: tuple[Rule, ...] = (
             (f("linked_handoff_partners") >= t["R14.linked_handoff_partners"])
             & (f("linked_handoff_share") >= t["R14.linked_handoff_share"])
             & (f("sessions") >= t["R14.sessions"])
+        ),
+        misconduct="proxy",
+    ),
+    Rule(
+        "R15",
+        "学时几乎全部在本单位所在地以外取得",
+        "behaviour",
+        "{away_region_share:.0%} 的学时来自本市（按组织机构）同事均不使用的其他地区网络，涉及 {away_region_days:.0f} 天"
+        "（同批学员中位数 {cohort_away_region_share:.0%}；出差通常只占几天，外派、挂职须核实）",
+        # A proxy from another city whose owner never studied leaves no earlier device or
+        # habit for R08; the org tree still says where the learner works.
+        lambda f, t: (
+            (f("away_region_share") >= t["R15.away_share"])
+            & (f("away_region_days") >= t["R15.days"])
+            & (f("wall_hours") >= t["R15.wall_hours"])
         ),
         misconduct="proxy",
     ),

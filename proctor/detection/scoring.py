@@ -61,6 +61,8 @@ FEATURE_LABELS = {
     "shared_device_credit": "在三个以上账号共用设备上的学时比例",
     "linked_handoff_partners": "共用地址或设备并反复接力的其他账号数",
     "linked_handoff_share": "属于关联账号接力的会话比例",
+    "away_region_share": "来自本市同事均不使用的地区网络的学时比例",
+    "away_region_days": "在本市以外地区网络学习的天数",
 }
 # Honest explanations a reviewer must weigh for signals that also fit innocent situations.
 BENIGN = {
@@ -74,6 +76,7 @@ BENIGN = {
     "self_overlap_share": "打开多个页面不会多得学时，可能只是使用习惯",
     "handoff_partners": "家人或同事轮流使用同一台电脑也会出现交接",
     "linked_handoff_partners": "家人共用电脑和网络时也会先后学习，需结合接力账号数判断",
+    "away_region_share": "长期外派、挂职、异地培训期间学习，应核实工作地点",
 }
 
 

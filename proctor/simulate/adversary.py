@@ -32,6 +32,7 @@ EVASIVE = {
     "script_humanlike": "paced_script",  # answers challenges like a person, catalog order
     "script_low_slow": "paced_script",  # the same, an hour or so a day
     "proxy_same_hours": "human_proxy",  # new device in another city, at the owner's hours
+    "proxy_only": "human_proxy",  # the same, for an owner who never studies: no change point
     "autoplay_low_slow": "autoplay_bot",  # one unattended lesson a day
     "mixed_autoplay": "autoplay_bot",  # honest most weeks, unattended nights in one
 }
@@ -140,18 +141,27 @@ def script(
 
 
 def proxy_same_hours(
-    rng: random.Random, world: SimWorld, learner: SimLearner, days: int, day0: dt.date
+    rng: random.Random,
+    world: SimWorld,
+    learner: SimLearner,
+    days: int,
+    day0: dt.date,
+    *,
+    owner_studies: bool = True,
 ) -> Profile:
     """The owner studies a little at their habitual hours; in the last days a paid proxy in
-    another city, on a new device, does a burst at those same hours."""
-    profile = Profile(learner, "human_proxy", "proxy_same_hours")
+    another city, on a new device, does a burst at those same hours. Without
+    ``owner_studies`` the owner never studies: the proxy's device, address and hours are
+    all the account ever shows."""
+    variant = "proxy_same_hours" if owner_studies else "proxy_only"
+    profile = Profile(learner, "human_proxy", variant)
     queue = _lessons_in_order(rng, world)
     own, home_ip = _device(rng, "pc"), _home_ip(rng, learner.city_prefix)
     habit = rng.uniform(9, 11) if rng.random() < 0.5 else rng.uniform(19.5, 21)
     person = Client(interactions=0.5)
     switch = days - rng.randint(4, 6)
     for day in range(switch):
-        if rng.random() < 0.45 and queue:
+        if owner_studies and rng.random() < 0.45 and queue:
             ip = learner.unit_ip if habit < 12 else home_ip
             profile.plans.append(
                 _plan(

@@ -164,8 +164,11 @@ def _attackers(
         elif variant in ("script_humanlike", "script_low_slow"):
             low = variant == "script_low_slow"
             profiles.append(adversary.script(rng, world, learner, days, day0, low_slow=low))
-        elif variant == "proxy_same_hours":
-            profiles.append(adversary.proxy_same_hours(rng, world, learner, days, day0))
+        elif variant in ("proxy_same_hours", "proxy_only"):
+            own = variant == "proxy_same_hours"
+            profiles.append(
+                adversary.proxy_same_hours(rng, world, learner, days, day0, owner_studies=own)
+            )
         elif variant == "autoplay_low_slow":
             profiles.append(adversary.autoplay(rng, world, learner, days, day0))
         else:  # mixed_autoplay: an honest learner who lets a bot play in one week

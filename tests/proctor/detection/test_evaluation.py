@@ -75,6 +75,10 @@ def test_informed_variants_remove_their_tells() -> None:
     own = {h for d, h in hours if d == proxy.plans[0].device}
     theirs = {h for d, h in hours if d != proxy.plans[0].device}
     assert min(abs(a - b) for a in own for b in theirs) <= 1  # same hours as the owner
+    alone = adversary.proxy_same_hours(rng, world, learner, 14, DAY0, owner_studies=False)
+    assert alone.variant == "proxy_only" and alone.plans
+    assert len({(p.device, p.ip) for p in alone.plans}) == 1  # nothing to change from
+    assert all(not p.ip.startswith(learner.city_prefix + ".") for p in alone.plans)
     base = honest(rng, world, world.learners[1], 14, DAY0, "plain", {})
     tabs = adversary.two_tab(rng, world, base)
     assert any(p.concurrent and p.client.hide_p == 1.0 for p in tabs.plans)

@@ -8,10 +8,12 @@ import numpy as np
 import pytest
 from sklearn.base import clone
 
-from proctor.detection.features import FEATURES, SessionRecord, compute
+from proctor.detection.features import FEATURES, FeatureBuilder, SessionRecord, compute
 from proctor.detection.model import AnomalyDetector, ReviewedClassifier
+from proctor.detection.region import Regions
 from proctor.detection.rules import DEFAULT_THRESHOLDS, RULES, evaluate, load_thresholds
 from proctor.detection.scoring import fit, score
+from proctor.detection.table import Encoders, from_rows
 
 T0 = dt.datetime(2026, 3, 2, 1, 0, tzinfo=dt.UTC)  # 09:00 in China
 
@@ -91,6 +93,64 @@ def test_takeover_and_cities() -> None:
     assert r["takeover_share"] >= 0.7
     assert r["takeover_hour_shift"] >= 10
     assert row(ids, X, 2)["cities_max_per_day"] == 2
+
+
+def test_study_away_from_the_colleagues_city() -> None:
+    """Colleagues of one city organisation study from that city's networks; a learner whose
+    every session comes from another city's network, day after day, stands out; one who
+    studies at home and travels for two days does not; nor does anyone without colleagues, or
+    in an organisation whose addresses say nothing about where its people work."""
+    home = [
+        rec(lid, d * 24, 1, device=f"pc-{lid}", ip=f"10.1.{lid}.1")
+        for lid in (1, 2, 3, 4)
+        for d in range(6)
+    ]
+    proxy = [rec(5, d * 24 + 1, 2, device="pc-5", ip="10.9.0.5") for d in range(5)]
+    trip = [rec(6, d * 24, 1, device="pc-6", ip="10.1.6.1") for d in range(6)] + [
+        rec(6, d * 24 + 3, 1, device="pc-6", ip="10.8.0.6") for d in range(2)
+    ]
+    alone = [rec(7, d * 24, 1, device="pc-7", ip="10.7.0.7") for d in range(6)]
+    # An organisation whose people all study from different networks: no home, no judgement.
+    scattered = [
+        rec(lid, d * 24, 1, device=f"pc-{lid}", ip=f"10.{lid}.0.1")
+        for lid in range(20, 26)
+        for d in range(6)
+    ]
+    regions = Regions.from_paths(
+        [(lid, "/1/4/17/40/") for lid in range(1, 7)]
+        + [(7, "/1/5/30/")]
+        + [(lid, "/1/6/") for lid in range(20, 26)]
+    )
+    builder = FeatureBuilder({}, regions)
+    records = home + proxy + trip + alone + scattered
+    rows = (
+        (
+            r.learner_id,
+            r.course_id,
+            r.started,
+            r.ended,
+            r.wall_s,
+            r.verified_s,
+            r.device,
+            r.ip,
+            r.user_agent,
+            r.f,
+        )
+        for r in records
+    )
+    builder.add(from_rows(rows, Encoders.new()))
+    ids, X = builder.finish()
+    assert row(ids, X, 5)["away_region_share"] == pytest.approx(1.0)
+    assert row(ids, X, 5)["away_region_days"] == 5
+    assert row(ids, X, 6)["away_region_share"] == pytest.approx(0.25)
+    assert row(ids, X, 6)["away_region_days"] == 2
+    for lid in (1, 2, 3, 4, 7, *range(20, 26)):
+        assert row(ids, X, lid)["away_region_share"] == 0.0
+    hits = evaluate(X, DEFAULT_THRESHOLDS)
+    fired = {
+        int(i) for i, h in zip(ids, hits[:, [r.id for r in RULES].index("R15")], strict=True) if h
+    }
+    assert fired == {5}
 
 
 @pytest.mark.parametrize(
@@ -182,6 +242,10 @@ def _matrix(**values: float) -> np.ndarray:
         ({"wall_hours": 12, "verified_ratio": 0.99, "pauses_per_hour": 0.1}, ["R13"]),
         ({"wall_hours": 12, "verified_ratio": 0.99, "pauses_per_hour": 3}, []),
         ({"course_density_corr": 0.97}, ["R09"]),
+        # a proxy in another city for an owner who never studied
+        ({"away_region_share": 1.0, "away_region_days": 5, "wall_hours": 20}, ["R15"]),
+        ({"away_region_share": 1.0, "away_region_days": 3, "wall_hours": 20}, []),  # a trip
+        ({"away_region_share": 0.5, "away_region_days": 9, "wall_hours": 20}, []),  # trips
         ({"non_browser_share": 1.0}, ["T01"]),
         (
             {
