@@ -25,9 +25,13 @@ from proctor.web.app import create_app
 
 pytest_plugins = ["tests.factories"]
 
-POSTGRES_URL = os.environ.get(
+BASE_POSTGRES_URL = os.environ.get(
     "PROCTOR_TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
 )
+# Tests run in parallel processes (pytest-xdist); every test empties the tables it used, so
+# each process gets a database of its own, created next to the given one.
+WORKER = os.environ.get("PYTEST_XDIST_WORKER", "")
+POSTGRES_URL = f"{BASE_POSTGRES_URL}_{WORKER}" if WORKER else BASE_POSTGRES_URL
 REQUIRE_SERVICES = os.environ.get("PROCTOR_TEST_REQUIRE_SERVICES") == "1"
 # Reference data the migrations insert; never truncated between tests.
 KEEP_TABLES = {"course_category", "alembic_version"}
@@ -36,11 +40,28 @@ KEEP_TABLES = {"course_category", "alembic_version"}
 async def _postgres_reachable() -> str | None:
     engine = create_engine(POSTGRES_URL)
     try:
+        await _create_worker_database()
         async with engine.connect() as conn:
             await conn.execute(text("select 1"))
         return None
     except Exception as exc:  # noqa: BLE001 - any failure means "not reachable"
         return f"{type(exc).__name__}: {exc}"
+    finally:
+        await engine.dispose()
+
+
+async def _create_worker_database() -> None:
+    if POSTGRES_URL == BASE_POSTGRES_URL:
+        return
+    name = POSTGRES_URL.rsplit("/", 1)[1]
+    engine = create_engine(BASE_POSTGRES_URL).execution_options(isolation_level="AUTOCOMMIT")
+    try:
+        async with engine.connect() as conn:
+            exists = await conn.scalar(
+                text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": name}
+            )
+            if not exists:
+                await conn.execute(text(f'CREATE DATABASE "{name}"'))
     finally:
         await engine.dispose()
 
@@ -124,3 +145,4 @@ async def ctx(settings: Settings) -> AsyncIterator[Context]:
 async def client(ctx: Context, aiohttp_client: object) -> TestClient:
     """An HTTP client against the real app."""
     return await aiohttp_client(create_app(ctx=ctx))  # type: ignore[operator,no-any-return]
+
