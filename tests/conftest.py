@@ -145,4 +145,3 @@ async def ctx(settings: Settings) -> AsyncIterator[Context]:
 async def client(ctx: Context, aiohttp_client: object) -> TestClient:
     """An HTTP client against the real app."""
     return await aiohttp_client(create_app(ctx=ctx))  # type: ignore[operator,no-any-return]
-

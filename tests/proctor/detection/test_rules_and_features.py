@@ -12,7 +12,7 @@ from proctor.detection.features import FEATURES, FeatureBuilder, SessionRecord, 
 from proctor.detection.model import AnomalyDetector, ReviewedClassifier
 from proctor.detection.region import Regions
 from proctor.detection.rules import DEFAULT_THRESHOLDS, RULES, evaluate, load_thresholds
-from proctor.detection.scoring import fit, score
+from proctor.detection.scoring import NO_GAIN_FEATURES, fit, score
 from proctor.detection.table import Encoders, from_rows
 
 T0 = dt.datetime(2026, 3, 2, 1, 0, tzinfo=dt.UTC)  # 09:00 in China
@@ -290,6 +290,24 @@ def test_explanations_are_chinese_with_values_and_percentiles() -> None:
     assert decision.drivers
     assert all(0 <= d["percentile"] <= 100 for d in decision.drivers)
     assert {d["feature"] for d in decision.drivers} & {"overlap_share", "cities_max_per_day"}
+
+
+def test_a_habit_that_earns_nothing_does_not_move_the_anomaly_score() -> None:
+    """A second lesson hidden in another tab is reported (technical R10), not scored as an
+    anomaly: the same learner with and without the habit gets the same score and band."""
+    rng = np.random.default_rng(2)
+    cohort = np.repeat(_matrix(), 300, axis=0) * rng.uniform(0.7, 1.3, size=(300, len(FEATURES)))
+    habit_columns = [FEATURES.index(f) for f in NO_GAIN_FEATURES]
+    cohort[:, habit_columns] = rng.uniform(0.0, 0.05, size=(300, len(habit_columns)))
+    detector = fit(cohort, DEFAULT_THRESHOLDS, window=(T0.date(), T0.date()))
+    plain = cohort[:1].copy()
+    habit = plain.copy()
+    habit[0, habit_columns] = [0.6, 12, 0.4, 0.4]
+    a, b = score(detector, np.array([1, 2]), np.vstack([plain, habit]))
+    assert (a.band, a.kind) == ("none", "none")
+    assert (b.band, b.kind) == ("low", "technical")  # R10 only: the habit, reported
+    assert [r["id"] for r in b.rules] == ["R10"]
+    assert not any(d["feature"] in NO_GAIN_FEATURES for d in b.drivers)
 
 
 def test_estimators_follow_sklearn_conventions() -> None:
