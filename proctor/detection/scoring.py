@@ -20,17 +20,22 @@ from proctor.detection.rules import RULES, Thresholds, evaluate, explain
 
 # What a habit that earns nothing moves: a second lesson left open in a hidden tab (the
 # tracker credits one stream) overlaps the learner's own sessions, is hidden and earns no
-# credit. R10 reports the habit as technical and R03 and R13 still read these columns; the
-# anomaly score leaves them out, or the rarest harmless habit would sit in its top tenth
-# (measured on two populations at 3 %: the habit's median percentile 0.90-0.93 with them,
-# 0.66 without; the attackers' 0.95-1.00 either way).
+# credit. R10 reports the habit as technical and R03 and R13 still read these columns.
 NO_GAIN_FEATURES = (
     "self_overlap_share",
     "overlapping_sessions",
     "zero_credit_share",
     "hidden_share",
 )
-SCORED = np.array([i for i, f in enumerate(FEATURES) if f not in NO_GAIN_FEATURES])
+# Where a learner studied from: a trip is rare and innocent. R07 and R15 judge places with
+# thresholds set around the honest trip; rarity alone is no evidence.
+PLACE_FEATURES = ("cities_max_per_day", "multi_city_days", "away_region_share", "away_region_days")
+# The anomaly score leaves both out, or the rarest harmless circumstance takes its budget of
+# flags (measured on two populations at 3 %: median anomaly percentile of the two-tab habit
+# 0.90-0.93 and of travellers 0.81-0.84 with them; 0.66 and 0.23-0.46 without; attackers
+# 0.95-1.00 either way).
+UNSCORED = NO_GAIN_FEATURES + PLACE_FEATURES
+SCORED = np.array([i for i, f in enumerate(FEATURES) if f not in UNSCORED])
 
 FEATURE_LABELS = {
     "sessions": "学习会话数",
@@ -185,7 +190,7 @@ def score(detector: Detector, ids: NDArray[np.int64], X: NDArray[np.float64]) ->
     spread[spread == 0] = 1.0
     pct_all = _percentiles(cohort, X[rows])
     z_all = np.abs(X[rows] - med) / spread
-    z_all[:, [FEATURES.index(f) for f in NO_GAIN_FEATURES]] = 0.0  # not what drove the score
+    z_all[:, [FEATURES.index(f) for f in UNSCORED]] = 0.0  # not what drove the score
     cohort_median = dict(zip(FEATURES, med.tolist(), strict=True))
     explained: dict[int, tuple[list[dict[str, str]], list[dict[str, Any]]]] = {}
     for k, n in enumerate(rows.tolist()):
