@@ -1,7 +1,7 @@
 """Detection throughput: features, fit and scoring of 100,000 learner-periods.
 
 Synthetic session summaries (8 per learner; a unit's learners share its NAT address and
-an office PC) go through the same feature builder (in chunks of whole learners, as
+an office PC; 14 cities, each the home of its units' learners, 5 % of sessions elsewhere) go through the same feature builder (in chunks of whole learners, as
 `proctor detect` streams them from SQL), model and scoring code as `proctor detect`.
 The old per-learner feature pass (:mod:`proctor.detection.reference`) runs on a subsample
 as the baseline, after the peak memory of the vectorised run has been read.
@@ -19,6 +19,7 @@ import numpy as np
 
 from proctor.detection.features import FeatureBuilder
 from proctor.detection.reference import SessionRecord, compute_reference
+from proctor.detection.region import Regions
 from proctor.detection.rules import DEFAULT_THRESHOLDS
 from proctor.detection.scoring import fit, score
 from proctor.detection.table import US, SessionTable
@@ -26,6 +27,12 @@ from proctor.detection.table import US, SessionTable
 T0 = dt.datetime(2026, 3, 1, tzinfo=dt.UTC)
 T0_US = int(T0.timestamp()) * US
 COURSES = 30
+CITIES = 14
+
+
+def city_of_learner(lid: np.ndarray) -> np.ndarray:
+    """The city-level organisation of a learner (units of 40, 25 units a city)."""
+    return np.asarray((lid // 40 // 25) % CITIES, dtype=np.int64)
 
 
 def synthetic(first: int, learners: int, per_learner: int, seed: int) -> SessionTable:
@@ -53,7 +60,9 @@ def synthetic(first: int, learners: int, per_learner: int, seed: int) -> Session
         verified=wall * rng.uniform(0.5, 1.0, n),
         device=device.astype(np.int64),
         ip=(unit % 250).astype(np.int64),
-        city=np.zeros(n, dtype=np.int64),
+        city=np.where(
+            rng.random(n) < 0.05, rng.integers(0, CITIES, n), city_of_learner(lid)
+        ).astype(np.int64),
         non_browser=np.zeros(n, dtype=bool),
         issued=issued,
         answered=issued,
@@ -118,7 +127,8 @@ def main() -> None:
     window = (T0.date(), T0.date() + dt.timedelta(days=29))
     t0 = time.perf_counter()
     c0 = time.process_time()
-    builder = FeatureBuilder(density)
+    ids = np.arange(args.learners, dtype=np.int64)
+    builder = FeatureBuilder(density, Regions(ids, city_of_learner(ids)))
     sessions = 0
     for first in range(0, args.learners, args.chunk):
         table = synthetic(first, min(args.chunk, args.learners - first), args.sessions, 7)

@@ -496,7 +496,7 @@ def xapi_send(limit: int) -> None:
     "--seeds",
     default="7101,7102,7103",
     show_default=True,
-    help="Comma-separated seeds of the fresh populations (not used in development).",
+    help="Comma-separated seeds of the simulated populations (use seeds not looked at before).",
 )
 @click.option("--seed", type=int, default=None, help="One seed (exam forensics, or a quick run).")
 @click.option("--learners", default=240, show_default=True, help="Learners per seed.")
