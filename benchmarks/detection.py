@@ -1,8 +1,9 @@
 """Detection throughput: features, fit and scoring of 100,000 learner-periods.
 
 Synthetic session summaries (8 per learner; a unit's learners share its NAT address and
-an office PC; 14 cities, each the home of its units' learners, 5 % of sessions elsewhere) go through the same feature builder (in chunks of whole learners, as
-`proctor detect` streams them from SQL), model and scoring code as `proctor detect`.
+an office PC; 14 cities, each the home of its units' learners, 5 % of sessions elsewhere)
+go through the same feature builder (in chunks of whole learners, as `proctor detect`
+streams them from SQL), model and scoring code as `proctor detect`.
 The old per-learner feature pass (:mod:`proctor.detection.reference`) runs on a subsample
 as the baseline, after the peak memory of the vectorised run has been read.
 Last line: learner_periods_per_s=N peak_mb=M

@@ -86,10 +86,8 @@ def away_from_region(
     first[1:] = pg[order][1:] != pg[order][:-1]
     main = np.full(n, -1, dtype=np.int64)
     main[pg[order][first]] = pc[order][first]
-    has = np.flatnonzero(main >= 0)
+    has = np.flatnonzero(main >= 0)  # learners with credit and a known organisation
     learner_region = region[has]
-    ok = learner_region >= 0
-    has, learner_region = has[ok], learner_region[ok]
     regions = int(region.max()) + 1
     people = np.bincount(learner_region, minlength=regions)
     cities = int(city.max()) + 1
@@ -99,8 +97,7 @@ def away_from_region(
     rr = region[g]
     peers = people[rr] - 1  # every learner here has credit, so is counted once in people
     others_home = home_count[rr * cities + city] - (main[g] == city)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        foreign = clear[rr] & (peers >= MIN_PEERS) & (others_home < HOME_SHARE * peers)
+    foreign = clear[rr] & (peers >= MIN_PEERS) & (others_home < HOME_SHARE * peers)
     own = sums(g, verified, n)
     share = sums(g, np.where(foreign, verified, 0.0), n) / np.maximum(own, 1.0)
     away = np.flatnonzero(foreign)
