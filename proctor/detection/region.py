@@ -4,8 +4,9 @@ A paid proxy studies from the proxy's own city. When the owner never studied at 
 is no earlier device, address or habit to compare with (R08 has nothing to go on), but the
 org tree still says where the learner works: the colleagues under the same city-level
 organisation study from that city's networks, at work and at home. Credit earned almost
-entirely from a network region that is not theirs, over several days, is what a remote proxy
-leaves and what an honest trip rarely does (a trip is a few days of a learner's year, and
+entirely from a network region that is not theirs but another city's (the home of another
+organisation's people), over several days, is what a remote proxy leaves and what an
+honest trip rarely does (a trip is a few days of a learner's year, and
 the learner studies at home before and after it). The comparison is with the colleagues'
 own data, so it needs no table of which network belongs to which city.
 """
@@ -68,7 +69,8 @@ def away_from_region(
 ) -> tuple[Floats, Floats]:
     """Per learner: the share of their verified time from network regions (cities) that are
     not their colleagues' (fewer than :data:`HOME_SHARE` of the colleagues earned most of
-    their credit there), and on how many days they earned credit there. ``g`` is each
+    their credit there) but are another organisation's, and on how many days they earned
+    credit there. ``g`` is each
     session's learner (0..n-1), ``region`` each learner's city-level organisation (-1
     unknown); colleagues are the others of the same organisation with credit."""
     share = np.zeros(n)
@@ -92,12 +94,19 @@ def away_from_region(
     people = np.bincount(learner_region, minlength=regions)
     cities = int(city.max()) + 1
     home_count = np.bincount(learner_region * cities + main[has], minlength=regions * cities)
-    top = home_count.reshape(regions, cities).max(axis=1)
-    clear = top >= CLEAR_HOME * np.maximum(people, 1)
+    counts = home_count.reshape(regions, cities)
+    clear = counts.max(axis=1) >= CLEAR_HOME * np.maximum(people, 1)
+    # Where each network region is home: to which organisations (clear, enough people).
+    home = clear[:, None] & (people[:, None] > MIN_PEERS) & (counts >= HOME_SHARE * people[:, None])
+    homes = home.sum(axis=0)
     rr = region[g]
     peers = people[rr] - 1  # every learner here has credit, so is counted once in people
     others_home = home_count[rr * cities + city] - (main[g] == city)
-    foreign = clear[rr] & (peers >= MIN_PEERS) & (others_home < HOME_SHARE * peers)
+    # Away means somewhere known: a network that is home to another organisation's people.
+    # A network home to nobody (a VPN, a mobile carrier, an address no cohort uses) says
+    # nothing about where the learner was.
+    elsewhere = homes[city] - home[rr, city] > 0
+    foreign = clear[rr] & (peers >= MIN_PEERS) & (others_home < HOME_SHARE * peers) & elsewhere
     own = sums(g, verified, n)
     share = sums(g, np.where(foreign, verified, 0.0), n) / np.maximum(own, 1.0)
     away = np.flatnonzero(foreign)

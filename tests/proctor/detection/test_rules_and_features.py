@@ -99,7 +99,8 @@ def test_study_away_from_the_colleagues_city() -> None:
     """Colleagues of one city organisation study from that city's networks; a learner whose
     every session comes from another city's network, day after day, stands out; one who
     studies at home and travels for two days does not; nor does anyone without colleagues, or
-    in an organisation whose addresses say nothing about where its people work."""
+    in an organisation whose addresses say nothing about where its people work, or whose
+    network is home to nobody (a VPN: no evidence of where they were)."""
     home = [
         rec(lid, d * 24, 1, device=f"pc-{lid}", ip=f"10.1.{lid}.1")
         for lid in (1, 2, 3, 4)
@@ -107,8 +108,15 @@ def test_study_away_from_the_colleagues_city() -> None:
     ]
     proxy = [rec(5, d * 24 + 1, 2, device="pc-5", ip="10.9.0.5") for d in range(5)]
     trip = [rec(6, d * 24, 1, device="pc-6", ip="10.1.6.1") for d in range(6)] + [
-        rec(6, d * 24 + 3, 1, device="pc-6", ip="10.8.0.6") for d in range(2)
+        rec(6, d * 24 + 3, 1, device="pc-6", ip="10.9.0.6") for d in range(2)
     ]
+    # Another city's organisation, at home on the proxy's network.
+    there = [
+        rec(lid, d * 24, 1, device=f"pc-{lid}", ip=f"10.9.{lid}.1")
+        for lid in (30, 31, 32, 33)
+        for d in range(6)
+    ]
+    vpn = [rec(8, d * 24 + 1, 2, device="pc-8", ip="172.16.0.8") for d in range(5)]
     alone = [rec(7, d * 24, 1, device="pc-7", ip="10.7.0.7") for d in range(6)]
     # An organisation whose people all study from different networks: no home, no judgement.
     scattered = [
@@ -117,12 +125,13 @@ def test_study_away_from_the_colleagues_city() -> None:
         for d in range(6)
     ]
     regions = Regions.from_paths(
-        [(lid, "/1/4/17/40/") for lid in range(1, 7)]
+        [(lid, "/1/4/17/40/") for lid in (1, 2, 3, 4, 5, 6, 8)]
+        + [(lid, "/1/9/") for lid in (30, 31, 32, 33)]
         + [(7, "/1/5/30/")]
         + [(lid, "/1/6/") for lid in range(20, 26)]
     )
     builder = FeatureBuilder({}, regions)
-    records = home + proxy + trip + alone + scattered
+    records = home + proxy + trip + alone + scattered + there + vpn
     rows = (
         (
             r.learner_id,
@@ -144,7 +153,7 @@ def test_study_away_from_the_colleagues_city() -> None:
     assert row(ids, X, 5)["away_region_days"] == 5
     assert row(ids, X, 6)["away_region_share"] == pytest.approx(0.25)
     assert row(ids, X, 6)["away_region_days"] == 2
-    for lid in (1, 2, 3, 4, 7, *range(20, 26)):
+    for lid in (1, 2, 3, 4, 7, 8, *range(20, 26), 30, 31, 32, 33):
         assert row(ids, X, lid)["away_region_share"] == 0.0
     hits = evaluate(X, DEFAULT_THRESHOLDS)
     fired = {
