@@ -251,7 +251,7 @@ RULES: tuple[Rule, ...] = (
         "R15",
         "学时几乎全部在本单位所在地以外取得",
         "behaviour",
-        "{away_region_share:.0%} 的学时来自本市（按组织机构）同事很少使用的其他地区网络，涉及 {away_region_days:.0f} 天"
+        "{away_region_share:.0%} 的学时来自外地网络（本市同事很少使用、为其他市单位人员常用；按组织机构划分），涉及 {away_region_days:.0f} 天"
         "（同批学员中位数 {cohort_away_region_share:.0%}；出差通常只占几天，外派、挂职须核实）",
         # A proxy from another city whose owner never studied leaves no earlier device or
         # habit for R08; the org tree still says where the learner works.

@@ -80,7 +80,7 @@ FEATURE_LABELS = {
     "shared_device_credit": "在三个以上账号共用设备上的学时比例",
     "linked_handoff_partners": "共用地址或设备并反复接力的其他账号数",
     "linked_handoff_share": "属于关联账号接力的会话比例",
-    "away_region_share": "来自本市同事很少使用的地区网络的学时比例",
+    "away_region_share": "来自外地网络（本市同事很少使用、他市人员常用）的学时比例",
     "away_region_days": "在本市以外地区网络学习的天数",
 }
 # Honest explanations a reviewer must weigh for signals that also fit innocent situations.
