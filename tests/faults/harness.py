@@ -122,8 +122,9 @@ class Server:
             os.killpg(self.proc.pid, signal.SIGKILL)
         self.proc.wait(10)
 
-    def stop(self, timeout: float = 30) -> int:
-        """SIGTERM and wait: the graceful shutdown with its last flush."""
+    def stop(self, timeout: float = 60) -> int:
+        """SIGTERM and wait: the graceful shutdown with its last flush (two test processes
+        share the cores, and two workers' stop once took more than 30 s)."""
         assert self.proc is not None
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)

@@ -74,6 +74,20 @@ def _serve(settings: Settings, ready: list[str], stop: threading.Event) -> None:
     asyncio.run(main())
 
 
+def _load_schemathesis() -> None:
+    """Import what loading a document needs before the server thread starts: pytest
+    rewrites schemathesis's modules as they load, and Python 3.11's parser, run in two
+    threads at once (the import here, the server compiling a page template there), failed
+    one run with "AST constructor recursion depth mismatch"."""
+    doc = {
+        "openapi": "3.0.3",
+        "info": {"title": "warm-up", "version": "1"},
+        "paths": {"/x": {"get": {"responses": {"200": {"description": "ok"}}}}},
+    }
+    for result in schemathesis.openapi.from_dict(doc).get_all_operations():
+        result.ok().as_strategy(generation_mode=schemathesis.GenerationMode.NEGATIVE)
+
+
 @pytest.fixture(params=["sqlite", "postgres"])
 def served(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Served]:
     if request.param == "sqlite":
@@ -90,6 +104,7 @@ def served(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Served]:
         argon2_time_cost=1,
         argon2_memory_kib=64,
     )
+    _load_schemathesis()
     ready: list[str] = []
     stop = threading.Event()
     thread = threading.Thread(target=_serve, args=(settings_, ready, stop), daemon=True)
