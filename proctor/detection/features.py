@@ -422,9 +422,11 @@ def _habit_change(
     return change
 
 
-def compute(records: Sequence[SessionRecord], density: dict[int, float]) -> tuple[Ints, Floats]:
+def compute(
+    records: Sequence[SessionRecord], density: dict[int, float], regions: Regions | None = None
+) -> tuple[Ints, Floats]:
     """Learner ids and the feature matrix for plain records (tests, small batches)."""
-    builder = FeatureBuilder(density)
+    builder = FeatureBuilder(density, regions)
     rows = (
         (
             r.learner_id,

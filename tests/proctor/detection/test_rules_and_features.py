@@ -8,12 +8,11 @@ import numpy as np
 import pytest
 from sklearn.base import clone
 
-from proctor.detection.features import FEATURES, FeatureBuilder, SessionRecord, compute
+from proctor.detection.features import FEATURES, SessionRecord, compute
 from proctor.detection.model import AnomalyDetector, ReviewedClassifier
 from proctor.detection.region import Regions
 from proctor.detection.rules import DEFAULT_THRESHOLDS, RULES, evaluate, load_thresholds
 from proctor.detection.scoring import fit, score
-from proctor.detection.table import Encoders, from_rows
 
 T0 = dt.datetime(2026, 3, 2, 1, 0, tzinfo=dt.UTC)  # 09:00 in China
 
@@ -130,25 +129,8 @@ def test_study_away_from_the_colleagues_city() -> None:
         + [(7, "/1/5/30/")]
         + [(lid, "/1/6/") for lid in range(20, 26)]
     )
-    builder = FeatureBuilder({}, regions)
     records = home + proxy + trip + alone + scattered + there + vpn
-    rows = (
-        (
-            r.learner_id,
-            r.course_id,
-            r.started,
-            r.ended,
-            r.wall_s,
-            r.verified_s,
-            r.device,
-            r.ip,
-            r.user_agent,
-            r.f,
-        )
-        for r in records
-    )
-    builder.add(from_rows(rows, Encoders.new()))
-    ids, X = builder.finish()
+    ids, X = compute(records, {}, regions)
     assert row(ids, X, 5)["away_region_share"] == pytest.approx(1.0)
     assert row(ids, X, 5)["away_region_days"] == 5
     assert row(ids, X, 6)["away_region_share"] == pytest.approx(0.25)
