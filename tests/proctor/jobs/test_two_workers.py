@@ -32,6 +32,12 @@ async def job_runs_total(url: str) -> float:
     )
 
 
+async def runners(ctx: Context, *, all_rows: bool = False) -> list[str]:
+    async with ctx.db() as s:
+        names = list(await s.scalars(select(JobRun.runner).where(JobRun.job == "sweep")))
+    return names if all_rows else sorted(set(names))
+
+
 async def test_each_slot_runs_in_one_of_two_workers(
     ctx: Context, settings: Settings, tmp_path: Path
 ) -> None:
@@ -57,7 +63,12 @@ async def test_each_slot_runs_in_one_of_two_workers(
     server = Server(env, log, workers=2)
     try:
         await server.start()
-        await asyncio.sleep(5)
+        # The second worker may boot seconds after the first on a busy machine (CI runs two
+        # test processes on two cores): wait until both have taken a slot, not a fixed time.
+        for _ in range(60):
+            await asyncio.sleep(1)
+            if len(await runners(ctx)) == 2 and len(await runners(ctx, all_rows=True)) >= 3:
+                break
         # Scrapes land on either worker (the port is shared): each sums both workers.
         totals = [await job_runs_total(server.url) for _ in range(6)]
         assert server.proc is not None
