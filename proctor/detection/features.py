@@ -25,6 +25,7 @@ from proctor.detection.graph import (
     accounts_sharing,
     concurrent_accounts,
     handoffs,
+    linked_groups,
     linked_handoffs,
     shared_device_credit,
 )
@@ -41,6 +42,7 @@ from proctor.detection.groups import (
 )
 from proctor.detection.reference import REFERENCE_FEATURES, SessionRecord
 from proctor.detection.region import Regions, away_from_region
+from proctor.detection.relay import relay_machine_days
 from proctor.detection.table import US, Encoders, SessionTable, city_of, from_rows, stream_tables
 from proctor.kernel.calendar import ACADEMY_TZ
 
@@ -72,6 +74,8 @@ FEATURES: tuple[str, ...] = (
     "linked_handoff_share",
     "away_region_share",
     "away_region_days",
+    "relay_hours_max",
+    "relay_days",
 )
 
 
@@ -133,10 +137,16 @@ class FeatureBuilder:
         put("shared_device_credit", shared_device_credit(graph, n))
         # The same between linked accounts wherever they are: device ids and addresses
         # can be rotated, the turn-taking of one operator cannot.
-        partners, share = linked_handoffs(graph, n)
+        groups = linked_groups(graph, n)
+        partners, share = linked_handoffs(graph, n, groups=groups)
         put("linked_handoff_partners", partners)
         put("linked_handoff_share", share)
         city, day = (np.concatenate([p[k] for p in self._places]) for k in range(2))
+        # One machine taking turns all day, by device id or by linked group (ids rotated).
+        by_device = relay_machine_days(graph, day, graph.device, n)
+        by_group = relay_machine_days(graph, day, groups[1][graph.learner], n)
+        put("relay_hours_max", np.maximum(by_device[0], by_group[0]))
+        put("relay_days", np.maximum(by_device[1], by_group[1]))
         share, days = away_from_region(
             graph.learner, city, graph.verified, day, self._regions.of(ids), n
         )

@@ -180,29 +180,44 @@ def _rank_within(keys: Ints) -> Ints:
     return np.arange(len(keys)) - np.repeat(first, size)
 
 
+def linked_groups(g: GraphColumns, n: int) -> tuple[Ints, Ints]:
+    """Linked account pairs (two shared addresses, one small address, or a shared device;
+    as ``a * n + b``) and each learner's connected group of linked accounts (-1 if none)."""
+    dev_keys, dev_learners, _ = unique_pairs(g.device, g.learner)
+    per_dev = np.bincount(dev_keys) if len(dev_keys) else np.zeros(0, dtype=np.int64)
+    shared = (per_dev[dev_keys] >= 2) & (per_dev[dev_keys] <= 200)
+    dev_pairs = _pairs_of_groups(dev_keys[shared], dev_learners[shared], n)
+    linked = np.union1d(linked_pairs(g, n), dev_pairs).astype(np.int64)
+    component = np.full(n, -1, dtype=np.int64)
+    if len(linked) == 0:
+        return linked, component
+    graph = coo_matrix((np.ones(len(linked)), (linked // n, linked % n)), shape=(n, n))
+    _, labels = connected_components(graph, directed=False)
+    involved = np.zeros(n, dtype=bool)
+    involved[linked // n] = True
+    involved[linked % n] = True
+    component[involved] = labels[involved]
+    return linked, component
+
+
 def linked_handoffs(
-    g: GraphColumns, n: int, repeats: int = 3, within_us: int = HANDOFF_US
+    g: GraphColumns,
+    n: int,
+    repeats: int = 3,
+    within_us: int = HANDOFF_US,
+    groups: tuple[Ints, Ints] | None = None,
 ) -> tuple[Floats, Floats]:
     """Accounts taking turns wherever they are (fresh device ids, rotating addresses): per
     learner, how many accounts linked to them (two shared addresses, or a shared device)
     started a session within three minutes of the learner's ending, or the reverse,
     ``repeats`` times or more; and the share of the learner's sessions in such hand-overs."""
     partners, share = np.zeros(n), np.zeros(n)
-    dev_keys, dev_learners, _ = unique_pairs(g.device, g.learner)
-    per_dev = np.bincount(dev_keys) if len(dev_keys) else np.zeros(0, dtype=np.int64)
-    shared = (per_dev[dev_keys] >= 2) & (per_dev[dev_keys] <= 200)
-    dev_pairs = _pairs_of_groups(dev_keys[shared], dev_learners[shared], n)
-    linked = np.union1d(linked_pairs(g, n), dev_pairs)
+    linked, component = linked_groups(g, n) if groups is None else groups
     if len(linked) == 0:
         return partners, share
     # Only sessions of linked accounts can hand over to each other: search each connected
     # group of linked accounts on its own, so the window never spans the whole population.
-    graph = coo_matrix((np.ones(len(linked)), (linked // n, linked % n)), shape=(n, n))
-    _, component = connected_components(graph, directed=False)
-    involved = np.zeros(n, dtype=bool)
-    involved[linked // n] = True
-    involved[linked % n] = True
-    rows = np.flatnonzero(involved[g.learner])
+    rows = np.flatnonzero(component[g.learner] >= 0)
     comp = component[g.learner[rows]].astype(np.int64)
     ends_unique, end_rank = np.unique(g.end[rows], return_inverse=True)
     span = len(ends_unique) + 1

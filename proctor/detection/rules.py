@@ -53,6 +53,7 @@ DEFAULT_THRESHOLDS: Thresholds = {
     "R15.away_share": 0.8,
     "R15.days": 4,
     "R15.wall_hours": 3.0,
+    "R16.relay_days": 2,
 }
 
 
@@ -260,6 +261,19 @@ RULES: tuple[Rule, ...] = (
             & (f("away_region_days") >= t["R15.days"])
             & (f("wall_hours") >= t["R15.wall_hours"])
         ),
+        misconduct="proxy",
+    ),
+    Rule(
+        "R16",
+        "同一台机器为多个账号轮流整天播放课程",
+        "behaviour",
+        "有 {relay_days:.0f} 天，本人所用的同一台机器（同一设备，或共用网络地址的关联账号）"
+        "为两个以上账号一个接一个播放课程、从不同时，全天合计 12 小时以上、本人占 2 小时以上"
+        "（最长一天 {relay_hours_max:.1f} 小时；同批学员中位数 {cohort_relay_hours_max:.1f} 小时；"
+        "家人共用电脑一般远少于此）",
+        # Hand-overs can be spaced past any window and split into blocks; a machine that
+        # plays for several accounts all day, one at a time, is one operator's throughput.
+        lambda f, t: f("relay_days") >= t["R16.relay_days"],
         misconduct="proxy",
     ),
 )

@@ -29,6 +29,8 @@ from proctor.simulate.world import SimCourse, SimLearner, SimWorld
 EVASIVE = {
     "farm_sequential": "farm",  # accounts one after another on one machine, rotating addresses
     "farm_fresh_ids": "farm",  # the same, with a fresh device id per account
+    # two accounts (one partner each, as a couple has), lessons 4-10 min apart: no hand-over
+    "farm_pair": "farm",
     "script_humanlike": "paced_script",  # answers challenges like a person, catalog order
     "script_low_slow": "paced_script",  # the same, an hour or so a day
     "proxy_same_hours": "human_proxy",  # new device in another city, at the owner's hours
@@ -36,7 +38,7 @@ EVASIVE = {
     "autoplay_low_slow": "autoplay_bot",  # one unattended lesson a day
     "mixed_autoplay": "autoplay_bot",  # honest most weeks, unattended nights in one
 }
-HONEST_LOOKALIKES = ("traveller", "new_laptop", "household", "two_tab")
+HONEST_LOOKALIKES = ("traveller", "new_laptop", "household", "two_tab", "couple_catch_up")
 # A habit that earns nothing (the tracker credits one stream): reported, not "fraud".
 NO_GAIN = ("two_tab",)
 
@@ -66,11 +68,14 @@ def farm_sequential(
     day0: dt.date,
     *,
     fresh_ids: bool = False,
+    variant: str = "",
+    gap_s: tuple[float, float] = (20.0, 90.0),
 ) -> list[Profile]:
     """One operator, one machine, a few rotating addresses: the accounts take turns, one
-    lesson each, from morning to late evening; a browser driven by a script answers
-    challenges with human latencies and jiggles the mouse. Nothing runs concurrently."""
-    variant = "farm_fresh_ids" if fresh_ids else "farm_sequential"
+    lesson each, from morning to late evening, ``gap_s`` seconds between lessons; a browser
+    driven by a script answers challenges with human latencies and jiggles the mouse.
+    Nothing runs concurrently."""
+    variant = variant or ("farm_fresh_ids" if fresh_ids else "farm_sequential")
     prefix = rng.choice(world.city_prefixes)
     ips = [f"{prefix}.{rng.randint(100, 250)}.{rng.randint(2, 250)}" for _ in range(3)]
     machine = _device(rng, "pc")
@@ -95,7 +100,7 @@ def farm_sequential(
             # The machine is busy until the lesson ends; the driver waits for it if late.
             plan = _plan(a, item, at(day0, day, hour), ids[a.id], ip, client)
             profiles[a.id].plans.append(replace(plan, machine=machine))
-            hour += item[0].lessons[item[1]].seconds / 3600 + rng.uniform(20, 90) / 3600
+            hour += item[0].lessons[item[1]].seconds / 3600 + rng.uniform(*gap_s) / 3600
     return list(profiles.values())
 
 
@@ -279,6 +284,39 @@ def household(a: Profile, b: Profile) -> tuple[Profile, Profile]:
         for p in b.plans
     ]
     return replace(a, variant="household"), Profile(b.learner, b.label, "household", plans)
+
+
+def couple_catch_up(
+    rng: random.Random, world: SimWorld, a: Profile, b: Profile, days: int, day0: dt.date
+) -> tuple[Profile, Profile]:
+    """A couple sharing one home PC (as :func:`household`) who also catch up on two days
+    near the end of the period: on each, one studies three to four and a half hours from the
+    morning and the other takes the PC a few minutes after, as long again."""
+    a, b = household(a, b)
+    home = next((p for p in a.plans if p.device.startswith("home-")), None)
+    device = home.device if home else _device(rng, "home")
+    ip = home.ip if home else _home_ip(rng, a.learner.city_prefix)
+    plans: dict[int, list[Plan]] = {a.learner.id: list(a.plans), b.learner.id: list(b.plans)}
+    for day in sorted(rng.sample(range(max(0, days - 5), days), min(2, days))):
+        hour = rng.uniform(8.5, 10.0)
+        for person in (a, b) if rng.random() < 0.5 else (b, a):
+            queue = _lessons_in_order(rng, world)
+            budget = rng.uniform(3.0, 4.5)
+            spent = 0.0
+            while spent < budget and queue:
+                item = queue.pop()
+                secs = item[0].lessons[item[1]].seconds
+                client = Client(interactions=rng.uniform(1.0, 3.0))
+                plans[person.learner.id].append(
+                    _plan(person.learner, item, at(day0, day, hour), device, ip, client)
+                )
+                hour += secs / 3600 + rng.uniform(30, 300) / 3600
+                spent += secs / 3600
+            hour += rng.uniform(1, 10) / 60
+    return (
+        Profile(a.learner, a.label, "couple_catch_up", plans[a.learner.id]),
+        Profile(b.learner, b.label, "couple_catch_up", plans[b.learner.id]),
+    )
 
 
 def two_tab(rng: random.Random, world: SimWorld, base: Profile) -> Profile:

@@ -82,7 +82,7 @@ async def simulate(
 
 ATTACKS: tuple[str, ...] = ARCHETYPES + tuple(adversary.EVASIVE)
 HONEST_GROUPS: tuple[str, ...] = HARD_NEGATIVES + adversary.HONEST_LOOKALIKES
-FARMS = ("farm", "farm_sequential", "farm_fresh_ids")
+FARMS = ("farm", "farm_sequential", "farm_fresh_ids", "farm_pair")
 
 
 def _honest_profiles(
@@ -99,6 +99,7 @@ def _honest_profiles(
         shared.setdefault(learner.unit_id, f"pc-office-{learner.unit_id:06d}")
     profiles: list[Profile] = []
     couples: list[Profile] = []
+    cramming: list[Profile] = []
     for i, learner in enumerate(people):
         variant = groups[i % len(groups)] if groups and rng.random() < share else "plain"
         if variant not in adversary.HONEST_LOOKALIKES:
@@ -111,6 +112,8 @@ def _honest_profiles(
             profiles.append(adversary.new_laptop(rng, base, days, day0))
         elif variant == "two_tab":
             profiles.append(adversary.two_tab(rng, world, base))
+        elif variant == "couple_catch_up":
+            cramming.append(base)
         else:
             couples.append(base)
     # A couple sharing one home PC lives in one city: pair them within a city (pairing across
@@ -123,6 +126,21 @@ def _honest_profiles(
             profiles.extend(adversary.household(a, b))
         if len(group) % 2:
             profiles.append(replace(group[-1], variant="household"))
+    # A cramming couple is rarer still: the partner is a plain learner of the same city.
+    for base in cramming:
+        partner = next(
+            (
+                p
+                for p in profiles
+                if p.variant == "plain" and p.learner.city_prefix == base.learner.city_prefix
+            ),
+            None,
+        )
+        if partner is None:
+            profiles.append(replace(base, variant="couple_catch_up"))
+            continue
+        profiles.remove(partner)
+        profiles.extend(adversary.couple_catch_up(rng, world, base, partner, days, day0))
     return profiles
 
 
@@ -142,7 +160,7 @@ def _attackers(
         turn += 1
         if variant in FARMS:
             # One operator runs several accounts from one machine.
-            size = rng.randint(4, 5) if variant == "farm" else rng.randint(3, 4)
+            size = {"farm": rng.randint(4, 5), "farm_pair": 2}.get(variant, rng.randint(3, 4))
             group = people[k : k + size]
             k += len(group)
             if variant == "farm":
@@ -153,8 +171,16 @@ def _attackers(
                 profiles += [fraud(rng, world, x, days, day0, "farm", op) for x in group]
             else:
                 fresh = variant == "farm_fresh_ids"
+                spaced = variant == "farm_pair"  # past the three-minute hand-over window
                 profiles += adversary.farm_sequential(
-                    rng, world, group, days, day0, fresh_ids=fresh
+                    rng,
+                    world,
+                    group,
+                    days,
+                    day0,
+                    fresh_ids=fresh,
+                    variant=variant,
+                    gap_s=(240.0, 600.0) if spaced else (20.0, 90.0),
                 )
             continue
         learner = people[k]

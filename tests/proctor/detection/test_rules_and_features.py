@@ -144,6 +144,66 @@ def test_study_away_from_the_colleagues_city() -> None:
     assert fired == {5}
 
 
+def _turns(
+    accounts: list[int],
+    days: int,
+    hours: float,
+    *,
+    lesson: float = 0.75,
+    gap_min: float = 5,
+    devices: dict[int, str] | None = None,
+    ips: tuple[str, ...] = ("10.3.0.9",),
+) -> list[SessionRecord]:
+    """Accounts taking turns on one machine, one lesson each, ``gap_min`` minutes apart,
+    from 08:00 for ``hours`` hours a day."""
+    out = []
+    for d in range(days):
+        t, k = 0.0, 0
+        while t + lesson <= hours:
+            lid = accounts[k % len(accounts)]
+            dev = (devices or {}).get(lid, "machine")
+            out.append(rec(lid, d * 24 - 1 + t, lesson, device=dev, ip=ips[k % len(ips)]))
+            t += lesson + gap_min / 60
+            k += 1
+    return out
+
+
+def test_two_accounts_taking_turns_all_day_whatever_the_gaps() -> None:
+    """Two accounts on one machine all day, five minutes between lessons (past the
+    hand-over window, one partner each): R12 and R14 see nothing, the machine's day shows.
+    With a fresh device id per account the addresses link them. A couple at one home PC in
+    the evening, colleagues at the same time behind one address, and a day on which one
+    account played under two hours of the machine's twelve do not count."""
+    pair = _turns([1, 2], 3, 15)
+    fresh = _turns(
+        [3, 4], 3, 15, devices={3: "a", 4: "b"}, ips=("10.3.1.1", "10.3.1.2", "10.3.1.3")
+    )
+    couple: list[SessionRecord] = []
+    for d in range(5):  # evenings: two hours each, one after the other
+        couple += [rec(5, d * 24 + 11, 2, device="home"), rec(6, d * 24 + 13.1, 2, device="home")]
+    office = [
+        rec(lid, d * 24 + 0.1 * lid, 3, device=f"pc-{lid}", ip="10.3.9.9")
+        for lid in (7, 8, 9, 10)
+        for d in range(4)
+    ]
+    # One account plays the machine's day, another one lesson: not an operator's turns.
+    solo = [rec(11, d * 24 - 1, 13, device="desk") for d in range(3)]
+    solo += [rec(12, d * 24 + 12.5, 0.75, device="desk") for d in range(3)]
+    ids, X = compute(pair + fresh + couple + office + solo, {})
+    for lid in (1, 2, 3, 4):
+        r = row(ids, X, lid)
+        assert r["relay_days"] == 3 and r["relay_hours_max"] >= 13
+        assert r["handoff_partners"] == 0 and r["linked_handoff_partners"] == 0
+    assert row(ids, X, 5)["relay_hours_max"] == pytest.approx(4.0)
+    for lid in (5, 6, 7, 8, 9, 10, 11, 12):
+        assert row(ids, X, lid)["relay_days"] == 0
+    for lid in (7, 8, 9, 10):
+        assert row(ids, X, lid)["relay_hours_max"] == 0  # at the same time: not one machine
+    hits = evaluate(X, DEFAULT_THRESHOLDS)
+    r16 = [r.id for r in RULES].index("R16")
+    assert {int(i) for i, h in zip(ids, hits[:, r16], strict=True) if h} == {1, 2, 3, 4}
+
+
 @pytest.mark.parametrize(
     ("proxy_habits", "low", "high"),
     [
@@ -237,6 +297,8 @@ def _matrix(**values: float) -> np.ndarray:
         ({"away_region_share": 1.0, "away_region_days": 5, "wall_hours": 20}, ["R15"]),
         ({"away_region_share": 1.0, "away_region_days": 3, "wall_hours": 20}, []),  # a trip
         ({"away_region_share": 0.5, "away_region_days": 9, "wall_hours": 20}, []),  # trips
+        ({"relay_days": 2, "relay_hours_max": 15}, ["R16"]),  # a two-account farm's days
+        ({"relay_days": 1, "relay_hours_max": 13}, []),  # one long catch-up day at home
         ({"non_browser_share": 1.0}, ["T01"]),
         (
             {
