@@ -48,6 +48,10 @@ class Academy:
             "account": {"homePage": self.homepage, "name": self.pseudonym(learner_id)},
         }
 
+    def agent(self) -> dict[str, Any]:
+        """The academy itself as an Agent: who voids a statement after a review's finding."""
+        return {"objectType": "Agent", "account": {"homePage": self.homepage, "name": "academy"}}
+
     def uuid(self, *parts: object) -> str:
         """A deterministic UUID (version 5) for what ``parts`` name."""
         return str(uuid.uuid5(self.namespace, "/".join(str(p) for p in parts)))

@@ -18,7 +18,7 @@ from proctor.kernel.context import Context
 from proctor.xapi import outbox, sources
 from proctor.xapi.academy import Academy
 from proctor.xapi.coverage import Rules, replay
-from proctor.xapi.statements import exam_statement, video_statement
+from proctor.xapi.statements import exam_statement, video_statement, void_statement
 from tracker.finalize import dt_to_ms
 
 CHUNK = 200
@@ -117,7 +117,7 @@ async def _exams(
         async with ctx.db.begin() as s:
             results = await sources.scored_attempts(s, since, cursor, chunk)
             if not results:
-                return
+                break
             cursor = (results[-1][0], results[-1][1].attempt_id)
             items = [
                 outbox.Queued(exam_statement(academy, r), sources.EXAM, str(r.attempt_id), at)
@@ -126,3 +126,26 @@ async def _exams(
             await outbox.enqueue(s, items, now)
             done.attempts += len(results)
             done.statements += len(items)
+    # Review decisions come days after the attempt: voiding and restating follow the
+    # decision's time, not the attempt's. Few rows; one query each.
+    async with ctx.db.begin() as s:
+        voids = [
+            outbox.Queued(
+                void_statement(academy, aid, dt_to_ms(at)), sources.EXAM_VOID, str(aid), at
+            )
+            for at, aid in await sources.voided_results(s, since)
+        ]
+        await outbox.enqueue(s, voids, now)
+        done.statements += len(voids)
+    async with ctx.db.begin() as s:
+        restated = [
+            outbox.Queued(
+                exam_statement(academy, r, reinstated=True),
+                sources.EXAM_REINSTATED,
+                str(r.attempt_id),
+                at,
+            )
+            for at, r in await sources.reinstated_results(s, since)
+        ]
+        await outbox.enqueue(s, restated, now)
+        done.statements += len(restated)

@@ -16,11 +16,15 @@ from sqlalchemy.orm import InstrumentedAttribute
 from sqlalchemy.sql.elements import ColumnElement
 
 from models import (
+    CaseState,
     Course,
+    DetectionFlag,
     Exam,
     ExamAttempt,
+    Finding,
     Heartbeat,
     Lesson,
+    ReviewCase,
     SessionSummary,
     StudySession,
     XapiOutbox,
@@ -31,6 +35,8 @@ from tracker.finalize import dt_to_ms
 
 STUDY = "study"
 EXAM = "exam"
+EXAM_VOID = "exam_void"  # the academy voids a result a 考试作弊 finding stands on
+EXAM_REINSTATED = "exam_reinstated"  # the result restated after an upheld appeal
 # Accepted beats of a session are received between its start and its end; the margin covers
 # an end stamped by another process's clock.
 _CLOCK_MARGIN = dt.timedelta(minutes=5)
@@ -269,24 +275,85 @@ async def scored_attempts(
     out = []
     for attempt, exam, course in (await s.execute(q)).all():
         assert attempt.finished_at is not None  # noqa: S101 - filtered above
-        out.append(
-            (
-                attempt.finished_at,
-                ExamResult(
-                    attempt_id=attempt.id,
-                    learner_id=attempt.learner_id,
-                    number=attempt.number,
-                    course_id=course.id,
-                    course_title=course.title,
-                    exam_id=exam.id,
-                    exam_title=exam.title,
-                    started_ms=dt_to_ms(attempt.started_at),
-                    finished_ms=dt_to_ms(attempt.finished_at),
-                    items=len(attempt.items),
-                    correct=attempt.correct or 0,
-                    score=attempt.score or 0,
-                    passed=bool(attempt.passed),
-                ),
-            )
-        )
+        out.append((attempt.finished_at, _result(attempt, exam, course)))
     return out
+
+
+def _result(attempt: ExamAttempt, exam: Exam, course: Course) -> ExamResult:
+    assert attempt.finished_at is not None  # noqa: S101 - only scored attempts come here
+    return ExamResult(
+        attempt_id=attempt.id,
+        learner_id=attempt.learner_id,
+        number=attempt.number,
+        course_id=course.id,
+        course_title=course.title,
+        exam_id=exam.id,
+        exam_title=exam.title,
+        started_ms=dt_to_ms(attempt.started_at),
+        finished_ms=dt_to_ms(attempt.finished_at),
+        items=len(attempt.items),
+        correct=attempt.correct or 0,
+        score=attempt.score or 0,
+        passed=bool(attempt.passed),
+    )
+
+
+def _cheating_attempts() -> ColumnElement[bool]:
+    """The attempt is cited by a case whose 考试作弊 finding stands."""
+    return ExamAttempt.id.in_(
+        select(DetectionFlag.attempt_id)
+        .join(ReviewCase, ReviewCase.id == DetectionFlag.case_id)
+        .where(ReviewCase.finding == Finding.EXAM_CHEATING)
+    )
+
+
+async def voided_results(s: AsyncSession, since: dt.datetime) -> list[tuple[dt.datetime, int]]:
+    """Scored attempts a 考试作弊 finding decided since ``since`` stands on, whose result
+    statement is not voided yet: (when it was decided, attempt id)."""
+    ref = cast(ExamAttempt.id, String)
+    q = (
+        select(ReviewCase.decided_at, ExamAttempt.id)
+        .join(DetectionFlag, DetectionFlag.case_id == ReviewCase.id)
+        .join(ExamAttempt, ExamAttempt.id == DetectionFlag.attempt_id)
+        .where(
+            ReviewCase.finding == Finding.EXAM_CHEATING,
+            ReviewCase.decided_at >= since,
+            ExamAttempt.score.is_not(None),
+            _not_enqueued(EXAM_VOID, ref),
+        )
+        .order_by(ReviewCase.decided_at, ExamAttempt.id)
+    )
+    seen: dict[int, dt.datetime] = {}
+    for decided_at, attempt_id in (await s.execute(q)).all():
+        if decided_at is not None:
+            seen.setdefault(attempt_id, decided_at)
+    return [(at, aid) for aid, at in seen.items()]
+
+
+async def reinstated_results(
+    s: AsyncSession, since: dt.datetime
+) -> list[tuple[dt.datetime, ExamResult]]:
+    """Attempts whose result was voided and whose finding an appeal decided since ``since``
+    lifted (and no other finding stands on): the result to state again."""
+    ref = cast(ExamAttempt.id, String)
+    q = (
+        select(ReviewCase.appeal_decided_at, ExamAttempt, Exam, Course)
+        .join(DetectionFlag, DetectionFlag.case_id == ReviewCase.id)
+        .join(ExamAttempt, ExamAttempt.id == DetectionFlag.attempt_id)
+        .join(Exam, Exam.id == ExamAttempt.exam_id)
+        .join(Course, Course.id == Exam.course_id)
+        .where(
+            ReviewCase.state == CaseState.APPEAL_UPHELD,
+            ReviewCase.appeal_decided_at >= since,
+            ExamAttempt.score.is_not(None),
+            exists().where(XapiOutbox.source == EXAM_VOID, XapiOutbox.source_ref == ref),
+            _not_enqueued(EXAM_REINSTATED, ref),
+            ~_cheating_attempts(),
+        )
+        .order_by(ReviewCase.appeal_decided_at, ExamAttempt.id)
+    )
+    seen: dict[int, tuple[dt.datetime, ExamResult]] = {}
+    for at, attempt, exam, course in (await s.execute(q)).all():
+        if at is not None and attempt.id not in seen:
+            seen[attempt.id] = (at, _result(attempt, exam, course))
+    return list(seen.values())

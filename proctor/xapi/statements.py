@@ -2,7 +2,10 @@
 
 Study follows the xAPI Video Profile: each event of :mod:`proctor.xapi.coverage` becomes
 one statement about the lesson video, within the learner's registration for that lesson.
-Exams: one ``passed`` or ``failed`` statement per scored attempt, with its score.
+Exams: one ``passed`` or ``failed`` statement per scored attempt, with its score. A
+standing 考试作弊 finding voids that statement (xAPI's ``voided`` verb, by the academy); an
+upheld appeal lifts the finding, and since a voided statement cannot be restored, the
+result is stated again under a new id.
 """
 
 from __future__ import annotations
@@ -178,11 +181,19 @@ def _video_result(e: VideoEvent, rules: Rules) -> dict[str, Any] | None:
     return {"extensions": ext}
 
 
-def exam_statement(academy: Academy, r: ExamResult) -> Statement:
-    """``passed`` or ``failed`` with the attempt's score, as the server scored it."""
+def exam_statement_id(academy: Academy, attempt_id: int, *, reinstated: bool = False) -> str:
+    """The id of an attempt's result statement (a restated one has its own)."""
+    if reinstated:
+        return academy.uuid("exam", attempt_id, "result", "reinstated")
+    return academy.uuid("exam", attempt_id, "result")
+
+
+def exam_statement(academy: Academy, r: ExamResult, *, reinstated: bool = False) -> Statement:
+    """``passed`` or ``failed`` with the attempt's score, as the server scored it; the
+    ``reinstated`` copy restates it after an upheld appeal lifted the voiding finding."""
     course = _activity(academy.course_iri(r.course_id), v.COURSE_TYPE, r.course_title)
     return {
-        "id": academy.uuid("exam", r.attempt_id, "result"),
+        "id": exam_statement_id(academy, r.attempt_id, reinstated=reinstated),
         "actor": academy.actor(r.learner_id),
         "verb": _verb("passed" if r.passed else "failed"),
         "object": _activity(
@@ -205,4 +216,15 @@ def exam_statement(academy: Academy, r: ExamResult) -> Statement:
             "language": LANGUAGE,
         },
         "timestamp": timestamp(r.finished_ms),
+    }
+
+
+def void_statement(academy: Academy, attempt_id: int, decided_ms: int) -> Statement:
+    """The academy voids an attempt's result statement: a 考试作弊 finding stands on it."""
+    return {
+        "id": academy.uuid("exam", attempt_id, "void"),
+        "actor": academy.agent(),
+        "verb": _verb("voided"),
+        "object": {"objectType": "StatementRef", "id": exam_statement_id(academy, attempt_id)},
+        "timestamp": timestamp(decided_ms),
     }

@@ -16,6 +16,7 @@ VERBS = {
     "terminated": "http://adlnet.gov/expapi/verbs/terminated",
     "passed": "http://adlnet.gov/expapi/verbs/passed",
     "failed": "http://adlnet.gov/expapi/verbs/failed",
+    "voided": "http://adlnet.gov/expapi/verbs/voided",
 }
 
 VIDEO_TYPE = "https://w3id.org/xapi/video/activity-type/video"
