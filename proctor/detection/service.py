@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
+from sqlalchemy import update
 
 from models import DetectionFlag
 from proctor.detection import artifact
@@ -109,7 +110,7 @@ async def run_detect(
     decisions = score(detector, ids, X)
     flagged = [d for d in decisions if d.flagged]
     taken = IntakeResult(0, 0, 0)
-    if store and flagged:
+    if store:
         flags = [
             DetectionFlag(
                 learner_id=d.learner_id,
@@ -126,7 +127,21 @@ async def run_detect(
             for d in flagged
         ]
         async with ctx.db.begin() as s:
-            taken = await raise_flags(s, flags)
+            # A rerun over the same period replaces what the last run said of it: the older
+            # flags stay in their cases' history but leave the open list, so a learner is
+            # not listed once per run (nor kept there by a run the new one contradicts).
+            await s.execute(
+                update(DetectionFlag)
+                .where(
+                    DetectionFlag.source == "study",
+                    DetectionFlag.status == "open",
+                    DetectionFlag.period_start == start,
+                    DetectionFlag.period_end == end,
+                )
+                .values(status="superseded")
+            )
+            if flags:
+                taken = await raise_flags(s, flags)
     progress(f"异常检测·{steps[-1]}", len(steps), len(steps))
     return DetectResult(
         len(decisions),

@@ -87,9 +87,10 @@ async def _move(
     if result.rowcount != 1:  # type: ignore[attr-defined]
         raise Conflict("该案件已被其他人员处理，请刷新后查看最新状态", case_id=case.id)
     # The flags page lists what still waits for a person: a flag is open while its case is.
+    # A flag a later run over the same period replaced stays superseded.
     await s.execute(
         update(DetectionFlag)
-        .where(DetectionFlag.case_id == case.id)
+        .where(DetectionFlag.case_id == case.id, DetectionFlag.status != "superseded")
         .values(status="open" if to in OPEN else "closed")
         .execution_options(synchronize_session=False)
     )

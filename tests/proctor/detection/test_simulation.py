@@ -6,7 +6,7 @@ import datetime as dt
 
 from sqlalchemy import func, select, text
 
-from models import SessionSummary
+from models import DetectionFlag, ReviewCase, SessionSummary
 from proctor.detection.service import run_detect
 from proctor.kernel.context import Context
 from proctor.simulate.run import simulate
@@ -30,3 +30,21 @@ async def test_simulated_population_through_the_tracker(ctx: Context) -> None:
             assert lid in flagged, label
     honest = [lid for lid, lab in result.labels.items() if lab == "honest"]
     assert len([lid for lid in honest if lid in flagged]) <= 1
+
+
+async def test_a_rerun_over_the_same_period_replaces_its_flags(ctx: Context) -> None:
+    """Running detection twice over one period lists each flagged learner once: the first
+    run's flags are superseded (kept in their cases), and no second case is opened."""
+    result = await simulate(ctx, seed=6, learners=20, days=2, fraud_share=0.3)
+    end = result.day0 + dt.timedelta(days=1)
+    first = await run_detect(ctx, result.day0, end, store=True)
+    second = await run_detect(ctx, result.day0, end, store=True)
+    assert first.flagged > 0 and second.flagged == first.flagged
+    async with ctx.db() as s:
+        flags = list(await s.scalars(select(DetectionFlag)))
+        cases = await s.scalar(select(func.count()).select_from(ReviewCase))
+    open_flags = [f.learner_id for f in flags if f.status == "open"]
+    assert sorted(open_flags) == sorted({f.learner_id for f in flags})
+    assert sum(f.status == "superseded" for f in flags) == first.flagged
+    assert all(f.case_id is not None for f in flags)
+    assert cases == len(set(open_flags))
