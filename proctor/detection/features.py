@@ -21,7 +21,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from models import Course, Learner
 from proctor.credits.policy import DEFAULT_RULES, course_credits
 from proctor.detection.graph import (
+    FEW_ACCOUNTS,
     GraphColumns,
+    accounts_per_key,
     accounts_sharing,
     concurrent_accounts,
     handoffs,
@@ -42,7 +44,7 @@ from proctor.detection.groups import (
 )
 from proctor.detection.reference import REFERENCE_FEATURES, SessionRecord
 from proctor.detection.region import Regions, away_from_region
-from proctor.detection.relay import relay_machine_days
+from proctor.detection.relay import habit_gap, relay_machine_days
 from proctor.detection.table import US, Encoders, SessionTable, city_of, from_rows, stream_tables
 from proctor.kernel.calendar import ACADEMY_TZ
 
@@ -76,7 +78,11 @@ FEATURES: tuple[str, ...] = (
     "away_region_days",
     "relay_hours_max",
     "relay_days",
+    "relay_share",
+    "relay_habit_gap",
 )
+# A person's habits, which R16 compares between accounts taking turns on one machine.
+HABITS = ("interactions_per_min", "pauses_per_hour", "challenge_latency_p50_s")
 
 
 async def course_density(session: AsyncSession) -> dict[int, float]:
@@ -142,11 +148,27 @@ class FeatureBuilder:
         put("linked_handoff_partners", partners)
         put("linked_handoff_share", share)
         city, day = (np.concatenate([p[k] for p in self._places]) for k in range(2))
-        # One machine taking turns all day, by device id or by linked group (ids rotated).
+        # One machine taking turns all day: by device id, or (device ids rotated) by the
+        # accounts linked through addresses, counting only sessions from addresses few
+        # accounts use (an operator's; a household's), not an office's shared PC or NAT.
         by_device = relay_machine_days(graph, day, graph.device, n)
-        by_group = relay_machine_days(graph, day, groups[1][graph.learner], n)
-        put("relay_hours_max", np.maximum(by_device[0], by_group[0]))
-        put("relay_days", np.maximum(by_device[1], by_group[1]))
+        _, by_address = linked_groups(graph, n, devices=False)
+        few = accounts_per_key(graph.ip, graph.learner) <= FEW_ACCOUNTS
+        group_key = np.where(few, by_address[graph.learner], -1)
+        by_group = relay_machine_days(graph, day, group_key, n)
+        put("relay_hours_max", np.maximum(by_device.most, by_group.most))
+        put("relay_days", np.maximum(by_device.days, by_group.days))
+        put("relay_share", np.maximum(by_device.share, by_group.share))
+        habits = X[:, [FEATURES.index(f) for f in HABITS]]
+        put(
+            "relay_habit_gap",
+            habit_gap(
+                habits,
+                np.concatenate([by_device.a, by_group.a]),
+                np.concatenate([by_device.b, by_group.b]),
+                n,
+            ),
+        )
         share, days = away_from_region(
             graph.learner, city, graph.verified, day, self._regions.of(ids), n
         )

@@ -92,6 +92,14 @@ def concurrent_accounts(g: GraphColumns, n: int, block: int = 2_000_000) -> Floa
     return maxima(learner_of, distinct(pair_row, b, len(learner_of)), n)
 
 
+def accounts_per_key(key: Ints, learner: Ints) -> Ints:
+    """For every row, how many accounts used its key (device or address) in the period."""
+    keys, _, _ = unique_pairs(key, learner)
+    if len(keys) == 0:
+        return np.zeros(len(key), dtype=np.int64)
+    return np.bincount(keys, minlength=int(key.max()) + 1)[key]
+
+
 def _shared_rows(key: Ints, learner: Ints) -> Ints:
     """Rows whose key (device or address) was used by two or more accounts."""
     keys, _, _ = unique_pairs(key, learner)
@@ -102,6 +110,7 @@ def _shared_rows(key: Ints, learner: Ints) -> Ints:
 
 
 HANDOFF_US = 180 * 1_000_000
+FEW_ACCOUNTS = 8  # an address this few accounts used is theirs (a household, an operator)
 
 
 def handoffs(
@@ -149,7 +158,7 @@ def shared_device_credit(g: GraphColumns, n: int, accounts: int = 3) -> Floats:
     return np.asarray(shared / np.maximum(total, 1.0), dtype=float)
 
 
-def linked_pairs(g: GraphColumns, n: int, big: int = 200, few: int = 8) -> Ints:
+def linked_pairs(g: GraphColumns, n: int, big: int = 200, few: int = FEW_ACCOUNTS) -> Ints:
     """Pairs of accounts (a < b, as ``a * n + b``) that used two or more of the same
     addresses in the period, or one address that at most ``few`` accounts used. One shared
     address of a unit's NAT is ordinary; an operator's accounts share its rotating
@@ -180,14 +189,18 @@ def _rank_within(keys: Ints) -> Ints:
     return np.arange(len(keys)) - np.repeat(first, size)
 
 
-def linked_groups(g: GraphColumns, n: int) -> tuple[Ints, Ints]:
-    """Linked account pairs (two shared addresses, one small address, or a shared device;
-    as ``a * n + b``) and each learner's connected group of linked accounts (-1 if none)."""
-    dev_keys, dev_learners, _ = unique_pairs(g.device, g.learner)
-    per_dev = np.bincount(dev_keys) if len(dev_keys) else np.zeros(0, dtype=np.int64)
-    shared = (per_dev[dev_keys] >= 2) & (per_dev[dev_keys] <= 200)
-    dev_pairs = _pairs_of_groups(dev_keys[shared], dev_learners[shared], n)
-    linked = np.union1d(linked_pairs(g, n), dev_pairs).astype(np.int64)
+def linked_groups(g: GraphColumns, n: int, *, devices: bool = True) -> tuple[Ints, Ints]:
+    """Linked account pairs (two shared addresses, one small address, or, with ``devices``,
+    a shared device; as ``a * n + b``) and each learner's connected group of linked
+    accounts (-1 if none)."""
+    linked = linked_pairs(g, n)
+    if devices:
+        dev_keys, dev_learners, _ = unique_pairs(g.device, g.learner)
+        per_dev = np.bincount(dev_keys) if len(dev_keys) else np.zeros(0, dtype=np.int64)
+        shared = (per_dev[dev_keys] >= 2) & (per_dev[dev_keys] <= 200)
+        dev_pairs = _pairs_of_groups(dev_keys[shared], dev_learners[shared], n)
+        linked = np.union1d(linked, dev_pairs)
+    linked = linked.astype(np.int64)
     component = np.full(n, -1, dtype=np.int64)
     if len(linked) == 0:
         return linked, component
@@ -264,6 +277,15 @@ def _pairs_with_repeats(keys: Ints, learners: Ints) -> tuple[Ints, Ints]:
     i = np.repeat(np.arange(len(keys)), later)
     j = i + 1 + (np.arange(len(i)) - np.repeat(np.cumsum(later) - later, later))
     return np.minimum(learners[i], learners[j]), np.maximum(learners[i], learners[j])
+
+
+def pairs_within(keys: Ints, learners: Ints) -> tuple[Ints, Ints]:
+    """Every pair of distinct learners (a < b) within each key (rows sorted by key, one row
+    per learner and key), once per key."""
+    if len(keys) == 0:
+        empty = np.zeros(0, dtype=np.int64)
+        return empty, empty
+    return _pairs_with_repeats(keys, learners)
 
 
 def _pairs_of_groups(keys: Ints, learners: Ints, n: int) -> Ints:

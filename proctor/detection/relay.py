@@ -17,9 +17,11 @@ if it had two accounts or more and no such overlap.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
-from proctor.detection.graph import GraphColumns
+from proctor.detection.graph import GraphColumns, pairs_within
 from proctor.detection.groups import Floats, Ints, distinct, maxima, run_starts, sums, unique_pairs
 
 US = 1_000_000
@@ -30,6 +32,37 @@ RELAY_OWN_HOURS = 2.0  # ... for a learner who played this much of it
 OVERLAP_TOLERANCE_US = 60 * US  # clocks and the last beat of a session are not exact
 
 
+@dataclass(frozen=True)
+class Relay:
+    """Per learner (``most``, ``days``, ``share``) and the account pairs that took turns on
+    a counted machine-day (``a``, ``b``: learner rows, one entry per machine-day)."""
+
+    most: Floats
+    days: Floats
+    share: Floats
+    a: Ints
+    b: Ints
+
+
+NO_PARTNER = 9.0  # the habit gap of a learner without a relay partner: as unlike as can be
+
+
+def habit_gap(X_habits: Floats, a: Ints, b: Ints, n: int) -> Floats:
+    """Per learner: how close the habits of their closest relay partner are to their own,
+    as the largest absolute log ratio over the habit columns (input rate, pauses, challenge
+    latency; each floored so that "none" compares with "almost none"). One operator behind
+    two accounts has one set of habits; a couple has two."""
+    gap = np.full(n, NO_PARTNER)
+    if len(a) == 0:
+        return gap
+    floor = np.array([0.05, 0.2, 0.5])[: X_habits.shape[1]]
+    logs = np.log(np.maximum(X_habits, floor))
+    d = np.abs(logs[a] - logs[b]).max(axis=1)
+    np.minimum.at(gap, a, d)
+    np.minimum.at(gap, b, d)
+    return gap
+
+
 def relay_machine_days(
     g: GraphColumns,
     day: Ints,
@@ -37,17 +70,19 @@ def relay_machine_days(
     n: int,
     min_hours: float = RELAY_DAY_HOURS,
     own_hours: float = RELAY_OWN_HOURS,
-) -> tuple[Floats, Floats]:
+) -> Relay:
     """Per learner: the most hours one machine (``key``; -1 for none) played lessons on a
     day it served two or more accounts one after another and never two at once; and on
     how many days such a machine ran ``min_hours`` or more with ``own_hours`` or more of
     them the learner's and as much another account's (a chain of colleagues linked through
     one small address, each studying an hour, or a long day of one learner on a PC another
-    used for a lesson, is not an operator's day)."""
-    most, days = np.zeros(n), np.zeros(n)
+    used for a lesson, is not an operator's day); and the share of all the learner's hours
+    that were played on those days."""
+    most, days, share = np.zeros(n), np.zeros(n), np.zeros(n)
+    none = np.zeros(0, dtype=np.int64)
     rows = np.flatnonzero(key >= 0)
     if len(rows) < 2:
-        return most, days
+        return Relay(most, days, share, none, none)
     order = rows[np.lexsort((g.start[rows], day[rows], key[rows]))]
     k, d = key[order], day[order]
     start, end, who = g.start[order], g.end[order], g.learner[order]
@@ -75,4 +110,7 @@ def relay_machine_days(
     long_day = (hours[pg] >= min_hours) & (mine >= own_hours) & (players[pg] >= 2)
     group_day = d[np.flatnonzero(first)]
     days = distinct(pl[long_day], group_day[pg[long_day]], n)
-    return most, days
+    total = sums(g.learner, (g.end - g.start) / HOUR_US, n)
+    share = sums(pl[long_day], mine[long_day], n) / np.maximum(total, 1e-9)
+    a, b = pairs_within(pg[long_day], pl[long_day])
+    return Relay(most, days, np.minimum(share, 1.0), a, b)

@@ -291,13 +291,26 @@ def couple_catch_up(
 ) -> tuple[Profile, Profile]:
     """A couple sharing one home PC (as :func:`household`) who also catch up on two days
     near the end of the period: on each, one studies three to four and a half hours from the
-    morning and the other takes the PC a few minutes after, as long again."""
+    morning (as much as a learner catching up alone does in a day) and the other takes the PC
+    a few minutes after, as long again; the day's ordinary study is replaced."""
     a, b = household(a, b)
     home = next((p for p in a.plans if p.device.startswith("home-")), None)
     device = home.device if home else _device(rng, "home")
     ip = home.ip if home else _home_ip(rng, a.learner.city_prefix)
-    plans: dict[int, list[Plan]] = {a.learner.id: list(a.plans), b.learner.id: list(b.plans)}
-    for day in sorted(rng.sample(range(max(0, days - 5), days), min(2, days))):
+    cram = sorted(rng.sample(range(max(0, days - 5), days), min(2, days)))
+    # A catch-up day replaces that day's ordinary study, as for a learner catching up alone.
+    starts = {at(day0, d, 0.0) for d in cram}
+    plans: dict[int, list[Plan]] = {
+        p.learner.id: [
+            x
+            for x in p.plans
+            if x.start_ms - (x.start_ms - at(day0, 0, 0.0)) % 86_400_000 not in starts
+        ]
+        for p in (a, b)
+    }
+    # Each keeps their own habits (input rate, pauses, answer latency) on the shared PC.
+    habits = {p.learner.id: next((x.client for x in p.plans), Client()) for p in (a, b)}
+    for day in cram:
         hour = rng.uniform(8.5, 10.0)
         for person in (a, b) if rng.random() < 0.5 else (b, a):
             queue = _lessons_in_order(rng, world)
@@ -306,7 +319,7 @@ def couple_catch_up(
             while spent < budget and queue:
                 item = queue.pop()
                 secs = item[0].lessons[item[1]].seconds
-                client = Client(interactions=rng.uniform(1.0, 3.0))
+                client = habits[person.learner.id]
                 plans[person.learner.id].append(
                     _plan(person.learner, item, at(day0, day, hour), device, ip, client)
                 )
