@@ -81,8 +81,6 @@ FEATURES: tuple[str, ...] = (
     "relay_share",
     "relay_habit_gap",
 )
-# A person's habits, which R16 compares between accounts taking turns on one machine.
-HABITS = ("interactions_per_min", "pauses_per_hour", "challenge_latency_p50_s")
 
 
 async def course_density(session: AsyncSession) -> dict[int, float]:
@@ -159,11 +157,12 @@ class FeatureBuilder:
         put("relay_hours_max", np.maximum(by_device.most, by_group.most))
         put("relay_days", np.maximum(by_device.days, by_group.days))
         put("relay_share", np.maximum(by_device.share, by_group.share))
-        habits = X[:, [FEATURES.index(f) for f in HABITS]]
+        logs, se = _habits(X)
         put(
             "relay_habit_gap",
             habit_gap(
-                habits,
+                logs,
+                se,
                 np.concatenate([by_device.a, by_group.a]),
                 np.concatenate([by_device.b, by_group.b]),
                 n,
@@ -302,6 +301,36 @@ class FeatureBuilder:
         den = np.sqrt(vx * vy)
         rho = np.where(ok & (den > 0), cov / np.where(den > 0, den, 1), 0.0)
         return rho
+
+
+def _habits(X: Floats) -> tuple[Floats, Floats]:
+    """A person's habits, which R16 compares between accounts taking turns on one machine:
+    log input rate, log pause rate and log median challenge latency, each with its standard
+    error (counts as Poisson; the median of lognormal latencies of spread 0.5 from the
+    answers given), floored so that "none" and "almost none" compare as equal."""
+
+    def col(name: str) -> Floats:
+        return X[:, FEATURES.index(name)]
+
+    hours = np.maximum(col("wall_hours"), 1e-6)
+    inputs = col("interactions_per_min") * hours * 60
+    pauses = col("pauses_per_hour") * hours
+    answers = col("challenges_issued") * (1 - col("challenge_unanswered_share"))
+    logs = np.column_stack(
+        [
+            np.log(np.maximum(col("interactions_per_min"), 0.05)),
+            np.log(np.maximum(col("pauses_per_hour"), 0.2)),
+            np.log(np.maximum(col("challenge_latency_p50_s"), 0.5)),
+        ]
+    )
+    se = np.column_stack(
+        [
+            1 / np.sqrt(np.maximum(inputs, 1)),
+            1 / np.sqrt(np.maximum(pauses, 1)),
+            1.25 * 0.5 / np.sqrt(np.maximum(answers, 1)),
+        ]
+    )
+    return logs, se
 
 
 def _self_overlap_rows(t: SessionTable, g: Ints) -> Floats:

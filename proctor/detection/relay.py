@@ -47,17 +47,17 @@ class Relay:
 NO_PARTNER = 9.0  # the habit gap of a learner without a relay partner: as unlike as can be
 
 
-def habit_gap(X_habits: Floats, a: Ints, b: Ints, n: int) -> Floats:
-    """Per learner: how close the habits of their closest relay partner are to their own,
-    as the largest absolute log ratio over the habit columns (input rate, pauses, challenge
-    latency; each floored so that "none" compares with "almost none"). One operator behind
-    two accounts has one set of habits; a couple has two."""
+def habit_gap(logs: Floats, se: Floats, a: Ints, b: Ints, n: int) -> Floats:
+    """Per learner: how far the habits of their closest relay partner lie from their own,
+    as the largest, over the habit columns (log input rate, log pause rate, log challenge
+    latency), of the absolute difference less twice its standard error (a count of 30
+    pauses and one of 40 are the same habit). One operator behind two accounts has one set
+    of habits; a couple has two."""
     gap = np.full(n, NO_PARTNER)
     if len(a) == 0:
         return gap
-    floor = np.array([0.05, 0.2, 0.5])[: X_habits.shape[1]]
-    logs = np.log(np.maximum(X_habits, floor))
-    d = np.abs(logs[a] - logs[b]).max(axis=1)
+    noise = 2.0 * np.sqrt(se[a] ** 2 + se[b] ** 2)
+    d = np.maximum(np.abs(logs[a] - logs[b]) - noise, 0.0).max(axis=1)
     np.minimum.at(gap, a, d)
     np.minimum.at(gap, b, d)
     return gap

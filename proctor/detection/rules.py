@@ -54,7 +54,7 @@ DEFAULT_THRESHOLDS: Thresholds = {
     "R15.days": 4,
     "R15.wall_hours": 3.0,
     "R16.relay_days": 2,
-    "R16.habit_gap": 0.25,
+    "R16.habit_gap": 0.3,
 }
 
 
@@ -271,15 +271,14 @@ RULES: tuple[Rule, ...] = (
         "有 {relay_days:.0f} 天，本人所用的同一台机器（同一设备，或共用少数网络地址的关联账号）"
         "为两个以上账号一个接一个播放课程、从不同时，全天合计 12 小时以上、本人与另一账号各占 2 小时以上"
         "（最长一天 {relay_hours_max:.1f} 小时；同批学员中位数 {cohort_relay_hours_max:.1f} 小时）；"
-        "轮流的账号在操作频率、暂停次数、答题反应时间上与本人相差不超过 {relay_habit_gap:.2f}（对数比），"
+        "轮流的账号在操作频率、暂停次数、答题反应时间上与本人的差异扣除抽样误差后仅 {relay_habit_gap:.2f}（对数比），"
         "像同一个人在操作（两个人共用电脑，习惯通常明显不同）",
         # Hand-overs can be spaced past any window and split into blocks; a machine that
         # plays for several accounts all day, one at a time, with one person's habits on
         # all of them, is one operator's throughput. A couple cramming on their home PC
         # fills the day too, but as two people.
         lambda f, t: (
-            (f("relay_days") >= t["R16.relay_days"])
-            & (f("relay_habit_gap") <= t["R16.habit_gap"])
+            (f("relay_days") >= t["R16.relay_days"]) & (f("relay_habit_gap") <= t["R16.habit_gap"])
         ),
         misconduct="proxy",
     ),
