@@ -305,30 +305,26 @@ class FeatureBuilder:
 
 def _habits(X: Floats) -> tuple[Floats, Floats]:
     """A person's habits, which R16 compares between accounts taking turns on one machine:
-    log input rate, log pause rate and log median challenge latency, each with its standard
-    error (counts as Poisson; the median of lognormal latencies of spread 0.5 from the
-    answers given), floored so that "none" and "almost none" compare as equal."""
+    log input rate and log median challenge latency, each with its standard error (the
+    input count as Poisson; the median of lognormal latencies of spread 0.5 from the answers
+    given), floored so that "none" and "almost none" compare as equal. Pauses are left
+    out: their count also follows when challenges happened to fall, and varied tenfold
+    between two accounts driven by one script."""
 
     def col(name: str) -> Floats:
         return X[:, FEATURES.index(name)]
 
     hours = np.maximum(col("wall_hours"), 1e-6)
     inputs = col("interactions_per_min") * hours * 60
-    pauses = col("pauses_per_hour") * hours
     answers = col("challenges_issued") * (1 - col("challenge_unanswered_share"))
     logs = np.column_stack(
         [
             np.log(np.maximum(col("interactions_per_min"), 0.05)),
-            np.log(np.maximum(col("pauses_per_hour"), 0.2)),
             np.log(np.maximum(col("challenge_latency_p50_s"), 0.5)),
         ]
     )
     se = np.column_stack(
-        [
-            1 / np.sqrt(np.maximum(inputs, 1)),
-            1 / np.sqrt(np.maximum(pauses, 1)),
-            1.25 * 0.5 / np.sqrt(np.maximum(answers, 1)),
-        ]
+        [1 / np.sqrt(np.maximum(inputs, 1)), 1.25 * 0.5 / np.sqrt(np.maximum(answers, 1))]
     )
     return logs, se
 

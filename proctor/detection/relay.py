@@ -49,10 +49,10 @@ NO_PARTNER = 9.0  # the habit gap of a learner without a relay partner: as unlik
 
 def habit_gap(logs: Floats, se: Floats, a: Ints, b: Ints, n: int) -> Floats:
     """Per learner: how far the habits of their closest relay partner lie from their own,
-    as the largest, over the habit columns (log input rate, log pause rate, log challenge
-    latency), of the absolute difference less twice its standard error (a count of 30
-    pauses and one of 40 are the same habit). One operator behind two accounts has one set
-    of habits; a couple has two."""
+    as the largest, over the habit columns (log input rate, log challenge latency), of the
+    absolute difference less twice its standard error (a median of 20 answers and one of 25
+    a little apart are the same habit). One operator behind two accounts has one set of
+    habits; a couple has two."""
     gap = np.full(n, NO_PARTNER)
     if len(a) == 0:
         return gap

@@ -271,7 +271,7 @@ RULES: tuple[Rule, ...] = (
         "有 {relay_days:.0f} 天，本人所用的同一台机器（同一设备，或共用少数网络地址的关联账号）"
         "为两个以上账号一个接一个播放课程、从不同时，全天合计 12 小时以上、本人与另一账号各占 2 小时以上"
         "（最长一天 {relay_hours_max:.1f} 小时；同批学员中位数 {cohort_relay_hours_max:.1f} 小时）；"
-        "轮流的账号在操作频率、暂停次数、答题反应时间上与本人的差异扣除抽样误差后仅 {relay_habit_gap:.2f}（对数比），"
+        "轮流的账号在操作频率、答题反应时间上与本人的差异扣除抽样误差后仅 {relay_habit_gap:.2f}（对数比），"
         "像同一个人在操作（两个人共用电脑，习惯通常明显不同）",
         # Hand-overs can be spaced past any window and split into blocks; a machine that
         # plays for several accounts all day, one at a time, with one person's habits on

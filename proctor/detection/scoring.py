@@ -87,7 +87,7 @@ FEATURE_LABELS = {
     "relay_hours_max": "同一台机器当天为多个账号先后播放课程的最长时数",
     "relay_days": "同一台机器为多个账号先后播放课程合计 12 小时以上的天数",
     "relay_share": "本人学习时长中来自上述整天轮流播放的比例",
-    "relay_habit_gap": "与轮流账号在操作频率、暂停、答题反应时间上的最大差异（对数比）",
+    "relay_habit_gap": "与轮流账号在操作频率、答题反应时间上扣除抽样误差后的最大差异（对数）",
 }
 # Honest explanations a reviewer must weigh for signals that also fit innocent situations.
 BENIGN = {
