@@ -44,7 +44,7 @@ from proctor.detection.groups import (
 )
 from proctor.detection.reference import REFERENCE_FEATURES, SessionRecord
 from proctor.detection.region import Regions, away_from_region
-from proctor.detection.relay import habit_gap, relay_machine_days
+from proctor.detection.relay import relay_machine_days
 from proctor.detection.table import US, Encoders, SessionTable, city_of, from_rows, stream_tables
 from proctor.kernel.calendar import ACADEMY_TZ
 
@@ -79,7 +79,6 @@ FEATURES: tuple[str, ...] = (
     "relay_hours_max",
     "relay_days",
     "relay_share",
-    "relay_habit_gap",
 )
 
 
@@ -157,17 +156,6 @@ class FeatureBuilder:
         put("relay_hours_max", np.maximum(by_device.most, by_group.most))
         put("relay_days", np.maximum(by_device.days, by_group.days))
         put("relay_share", np.maximum(by_device.share, by_group.share))
-        logs, se = _habits(X)
-        put(
-            "relay_habit_gap",
-            habit_gap(
-                logs,
-                se,
-                np.concatenate([by_device.a, by_group.a]),
-                np.concatenate([by_device.b, by_group.b]),
-                n,
-            ),
-        )
         share, days = away_from_region(
             graph.learner, city, graph.verified, day, self._regions.of(ids), n
         )
@@ -301,32 +289,6 @@ class FeatureBuilder:
         den = np.sqrt(vx * vy)
         rho = np.where(ok & (den > 0), cov / np.where(den > 0, den, 1), 0.0)
         return rho
-
-
-def _habits(X: Floats) -> tuple[Floats, Floats]:
-    """A person's habits, which R16 compares between accounts taking turns on one machine:
-    log input rate and log median challenge latency, each with its standard error (the
-    input count as Poisson; the median of lognormal latencies of spread 0.5 from the answers
-    given), floored so that "none" and "almost none" compare as equal. Pauses are left
-    out: their count also follows when challenges happened to fall, and varied tenfold
-    between two accounts driven by one script."""
-
-    def col(name: str) -> Floats:
-        return X[:, FEATURES.index(name)]
-
-    hours = np.maximum(col("wall_hours"), 1e-6)
-    inputs = col("interactions_per_min") * hours * 60
-    answers = col("challenges_issued") * (1 - col("challenge_unanswered_share"))
-    logs = np.column_stack(
-        [
-            np.log(np.maximum(col("interactions_per_min"), 0.05)),
-            np.log(np.maximum(col("challenge_latency_p50_s"), 0.5)),
-        ]
-    )
-    se = np.column_stack(
-        [1 / np.sqrt(np.maximum(inputs, 1)), 1.25 * 0.5 / np.sqrt(np.maximum(answers, 1))]
-    )
-    return logs, se
 
 
 def _self_overlap_rows(t: SessionTable, g: Ints) -> Floats:

@@ -279,15 +279,6 @@ def _pairs_with_repeats(keys: Ints, learners: Ints) -> tuple[Ints, Ints]:
     return np.minimum(learners[i], learners[j]), np.maximum(learners[i], learners[j])
 
 
-def pairs_within(keys: Ints, learners: Ints) -> tuple[Ints, Ints]:
-    """Every pair of distinct learners (a < b) within each key (rows sorted by key, one row
-    per learner and key), once per key."""
-    if len(keys) == 0:
-        empty = np.zeros(0, dtype=np.int64)
-        return empty, empty
-    return _pairs_with_repeats(keys, learners)
-
-
 def _pairs_of_groups(keys: Ints, learners: Ints, n: int) -> Ints:
     """All account pairs (``a * n + b``, a < b) within each key (rows sorted by key)."""
     if len(keys) == 0:

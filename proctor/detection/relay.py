@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from proctor.detection.graph import GraphColumns, pairs_within
+from proctor.detection.graph import GraphColumns
 from proctor.detection.groups import Floats, Ints, distinct, maxima, run_starts, sums, unique_pairs
 
 US = 1_000_000
@@ -29,38 +29,17 @@ HOUR_US = 3600 * US
 DAY_US = 86_400 * US
 RELAY_DAY_HOURS = 12.0  # a machine-day counted by ``relay_days``
 RELAY_OWN_HOURS = 2.0  # ... for a learner who played this much of it
+RELAY_ACCOUNTS = 3  # ... with as many accounts playing as much (a couple makes two)
 OVERLAP_TOLERANCE_US = 60 * US  # clocks and the last beat of a session are not exact
 
 
 @dataclass(frozen=True)
 class Relay:
-    """Per learner (``most``, ``days``, ``share``) and the account pairs that took turns on
-    a counted machine-day (``a``, ``b``: learner rows, one entry per machine-day)."""
+    """Per learner: the longest machine-day, the counted days, the share of hours on them."""
 
     most: Floats
     days: Floats
     share: Floats
-    a: Ints
-    b: Ints
-
-
-NO_PARTNER = 9.0  # the habit gap of a learner without a relay partner: as unlike as can be
-
-
-def habit_gap(logs: Floats, se: Floats, a: Ints, b: Ints, n: int) -> Floats:
-    """Per learner: how far the habits of their closest relay partner lie from their own,
-    as the largest, over the habit columns (log input rate, log challenge latency), of the
-    absolute difference less twice its standard error (a median of 20 answers and one of 25
-    a little apart are the same habit). One operator behind two accounts has one set of
-    habits; a couple has two."""
-    gap = np.full(n, NO_PARTNER)
-    if len(a) == 0:
-        return gap
-    noise = 2.0 * np.sqrt(se[a] ** 2 + se[b] ** 2)
-    d = np.maximum(np.abs(logs[a] - logs[b]) - noise, 0.0).max(axis=1)
-    np.minimum.at(gap, a, d)
-    np.minimum.at(gap, b, d)
-    return gap
 
 
 def relay_machine_days(
@@ -70,19 +49,20 @@ def relay_machine_days(
     n: int,
     min_hours: float = RELAY_DAY_HOURS,
     own_hours: float = RELAY_OWN_HOURS,
+    accounts: int = RELAY_ACCOUNTS,
 ) -> Relay:
     """Per learner: the most hours one machine (``key``; -1 for none) played lessons on a
     day it served two or more accounts one after another and never two at once; and on
     how many days such a machine ran ``min_hours`` or more with ``own_hours`` or more of
-    them the learner's and as much another account's (a chain of colleagues linked through
-    one small address, each studying an hour, or a long day of one learner on a PC another
-    used for a lesson, is not an operator's day); and the share of all the learner's hours
-    that were played on those days."""
+    them the learner's and as much for each of ``accounts`` - 1 other accounts (a chain of
+    colleagues linked through one small address, each studying an hour, or a long day of
+    one learner on a PC another used for a lesson, is not an operator's day, and a couple
+    cramming on their home PC all day makes two accounts); and the share of all the
+    learner's hours that were played on those days."""
     most, days, share = np.zeros(n), np.zeros(n), np.zeros(n)
-    none = np.zeros(0, dtype=np.int64)
     rows = np.flatnonzero(key >= 0)
     if len(rows) < 2:
-        return Relay(most, days, share, none, none)
+        return Relay(most, days, share)
     order = rows[np.lexsort((g.start[rows], day[rows], key[rows]))]
     k, d = key[order], day[order]
     start, end, who = g.start[order], g.end[order], g.learner[order]
@@ -98,19 +78,18 @@ def relay_machine_days(
     overlap = np.zeros(len(order), dtype=bool)
     overlap[1:] = ~first[1:] & (start[1:] - base[1:] < running[:-1] - OVERLAP_TOLERANCE_US)
     overlapped = np.bincount(gid, weights=overlap, minlength=groups) > 0
-    accounts = distinct(gid, who, groups)
+    served = distinct(gid, who, groups)
     played = (end - start) / HOUR_US
     hours = sums(gid, played, groups)
-    hours = np.where((accounts >= 2) & ~overlapped, hours, 0.0)
+    hours = np.where((served >= 2) & ~overlapped, hours, 0.0)
     pg, pl, pair = unique_pairs(gid, who)  # each machine-day once per account in it
     mine = sums(pair, played, len(pg))
     most = maxima(pl, hours[pg], n)
-    # Two or more of its accounts each played a real part of the day, the learner among them.
+    # Enough of its accounts each played a real part of the day, the learner among them.
     players = np.bincount(pg, weights=mine >= own_hours, minlength=groups)
-    long_day = (hours[pg] >= min_hours) & (mine >= own_hours) & (players[pg] >= 2)
+    long_day = (hours[pg] >= min_hours) & (mine >= own_hours) & (players[pg] >= accounts)
     group_day = d[np.flatnonzero(first)]
     days = distinct(pl[long_day], group_day[pg[long_day]], n)
     total = sums(g.learner, (g.end - g.start) / HOUR_US, n)
     share = sums(pl[long_day], mine[long_day], n) / np.maximum(total, 1e-9)
-    a, b = pairs_within(pg[long_day], pl[long_day])
-    return Relay(most, days, np.minimum(share, 1.0), a, b)
+    return Relay(most, days, np.minimum(share, 1.0))

@@ -35,7 +35,7 @@ PLACE_FEATURES = ("cities_max_per_day", "multi_city_days", "away_region_share", 
 # 0.90-0.93 and of travellers 0.81-0.84 with them; 0.66 and 0.23-0.46 without; attackers
 # 0.95-1.00 either way).
 # A couple's home PC takes turns too; R16 judges how long a machine ran for its accounts.
-SHARING_FEATURES = ("relay_hours_max", "relay_days", "relay_share", "relay_habit_gap")
+SHARING_FEATURES = ("relay_hours_max", "relay_days", "relay_share")
 UNSCORED = NO_GAIN_FEATURES + PLACE_FEATURES + SHARING_FEATURES
 SCORED = np.array([i for i, f in enumerate(FEATURES) if f not in UNSCORED])
 
@@ -85,9 +85,8 @@ FEATURE_LABELS = {
     "away_region_share": "来自外地网络（本市同事很少使用、他市人员常用）的学时比例",
     "away_region_days": "在本市以外地区网络学习的天数",
     "relay_hours_max": "同一台机器当天为多个账号先后播放课程的最长时数",
-    "relay_days": "同一台机器为多个账号先后播放课程合计 12 小时以上的天数",
+    "relay_days": "同一台机器为三个以上账号先后播放课程合计 12 小时以上的天数",
     "relay_share": "本人学习时长中来自上述整天轮流播放的比例",
-    "relay_habit_gap": "与轮流账号在操作频率、答题反应时间上扣除抽样误差后的最大差异（对数）",
 }
 # Honest explanations a reviewer must weigh for signals that also fit innocent situations.
 BENIGN = {
@@ -102,7 +101,7 @@ BENIGN = {
     "handoff_partners": "家人或同事轮流使用同一台电脑也会出现交接",
     "linked_handoff_partners": "家人共用电脑和网络时也会先后学习，需结合接力账号数判断",
     "away_region_share": "长期外派、挂职、异地培训期间学习，应核实工作地点",
-    "relay_hours_max": "家人共用一台电脑时也会先后学习，需看当天总时长是否超出两人正常学习所需",
+    "relay_hours_max": "家人共用一台电脑集中补学时也会整天轮流学习（本规则要求三个以上账号）",
 }
 
 

@@ -29,6 +29,8 @@ from proctor.simulate.world import SimCourse, SimLearner, SimWorld
 EVASIVE = {
     "farm_sequential": "farm",  # accounts one after another on one machine, rotating addresses
     "farm_fresh_ids": "farm",  # the same, with a fresh device id per account
+    # 3-4 accounts, lessons 4-10 min apart: past the three-minute hand-over window
+    "farm_spaced": "farm",
     # two accounts (one partner each, as a couple has), lessons 4-10 min apart: no hand-over
     "farm_pair": "farm",
     "script_humanlike": "paced_script",  # answers challenges like a person, catalog order

@@ -82,7 +82,7 @@ async def simulate(
 
 ATTACKS: tuple[str, ...] = ARCHETYPES + tuple(adversary.EVASIVE)
 HONEST_GROUPS: tuple[str, ...] = HARD_NEGATIVES + adversary.HONEST_LOOKALIKES
-FARMS = ("farm", "farm_sequential", "farm_fresh_ids", "farm_pair")
+FARMS = ("farm", "farm_sequential", "farm_fresh_ids", "farm_spaced", "farm_pair")
 
 
 def _honest_profiles(
@@ -171,7 +171,7 @@ def _attackers(
                 profiles += [fraud(rng, world, x, days, day0, "farm", op) for x in group]
             else:
                 fresh = variant == "farm_fresh_ids"
-                spaced = variant == "farm_pair"  # past the three-minute hand-over window
+                spaced = variant in ("farm_spaced", "farm_pair")  # past the hand-over window
                 profiles += adversary.farm_sequential(
                     rng,
                     world,
