@@ -216,6 +216,7 @@ async def small_client(
     small = open_context(settings)
     client: TestClient = await aiohttp_client(create_app(ctx=small))  # type: ignore[operator]
     yield client  # type: ignore[misc]
+    await client.close()  # the app stops before the context it borrows closes
     await small.close()
 
 

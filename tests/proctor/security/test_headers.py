@@ -143,8 +143,11 @@ async def test_hsts_only_when_served_over_https(
     secure = open_context(settings.model_copy(update={"cookie_secure": True}))
     try:
         https = await aiohttp_client(create_app(ctx=secure))
-        resp = await https.get("/login")
-        assert resp.headers["Strict-Transport-Security"].startswith("max-age=")
+        try:
+            resp = await https.get("/login")
+            assert resp.headers["Strict-Transport-Security"].startswith("max-age=")
+        finally:
+            await https.close()  # the app stops before the context it borrows closes
     finally:
         await secure.close()
 
