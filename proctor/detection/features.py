@@ -78,7 +78,6 @@ FEATURES: tuple[str, ...] = (
     "away_region_days",
     "relay_hours_max",
     "relay_days",
-    "relay_share",
 )
 
 
@@ -155,7 +154,6 @@ class FeatureBuilder:
         by_group = relay_machine_days(graph, day, group_key, n)
         put("relay_hours_max", np.maximum(by_device.most, by_group.most))
         put("relay_days", np.maximum(by_device.days, by_group.days))
-        put("relay_share", np.maximum(by_device.share, by_group.share))
         share, days = away_from_region(
             graph.learner, city, graph.verified, day, self._regions.of(ids), n
         )

@@ -102,11 +102,7 @@ def accounts_per_key(key: Ints, learner: Ints) -> Ints:
 
 def _shared_rows(key: Ints, learner: Ints) -> Ints:
     """Rows whose key (device or address) was used by two or more accounts."""
-    keys, _, _ = unique_pairs(key, learner)
-    if len(keys) == 0:
-        return np.zeros(0, dtype=np.int64)
-    per_key = np.bincount(keys)
-    return np.flatnonzero(per_key[key] >= 2)
+    return np.flatnonzero(accounts_per_key(key, learner) >= 2)
 
 
 HANDOFF_US = 180 * 1_000_000
@@ -148,11 +144,9 @@ def handoffs(
 def shared_device_credit(g: GraphColumns, n: int, accounts: int = 3) -> Floats:
     """Per learner: share of their verified time on devices used by ``accounts`` or more
     accounts in the period (a farm's accounts exist only on its machine)."""
-    keys, _, _ = unique_pairs(g.device, g.learner)
-    if len(keys) == 0:
+    if len(g.device) == 0:
         return np.zeros(n)
-    per_device = np.bincount(keys)
-    on_shared = per_device[g.device] >= accounts
+    on_shared = accounts_per_key(g.device, g.learner) >= accounts
     total = np.bincount(g.learner, weights=g.verified, minlength=n)
     shared = np.bincount(g.learner, weights=np.where(on_shared, g.verified, 0.0), minlength=n)
     return np.asarray(shared / np.maximum(total, 1.0), dtype=float)

@@ -35,11 +35,10 @@ OVERLAP_TOLERANCE_US = 60 * US  # clocks and the last beat of a session are not 
 
 @dataclass(frozen=True)
 class Relay:
-    """Per learner: the longest machine-day, the counted days, the share of hours on them."""
+    """Per learner: the longest machine-day and the counted days."""
 
     most: Floats
     days: Floats
-    share: Floats
 
 
 def relay_machine_days(
@@ -57,12 +56,11 @@ def relay_machine_days(
     them the learner's and as much for each of ``accounts`` - 1 other accounts (a chain of
     colleagues linked through one small address, each studying an hour, or a long day of
     one learner on a PC another used for a lesson, is not an operator's day, and a couple
-    cramming on their home PC all day makes two accounts); and the share of all the
-    learner's hours that were played on those days."""
-    most, days, share = np.zeros(n), np.zeros(n), np.zeros(n)
+    cramming on their home PC all day makes two accounts)."""
+    most, days = np.zeros(n), np.zeros(n)
     rows = np.flatnonzero(key >= 0)
     if len(rows) < 2:
-        return Relay(most, days, share)
+        return Relay(most, days)
     order = rows[np.lexsort((g.start[rows], day[rows], key[rows]))]
     k, d = key[order], day[order]
     start, end, who = g.start[order], g.end[order], g.learner[order]
@@ -90,6 +88,4 @@ def relay_machine_days(
     long_day = (hours[pg] >= min_hours) & (mine >= own_hours) & (players[pg] >= accounts)
     group_day = d[np.flatnonzero(first)]
     days = distinct(pl[long_day], group_day[pg[long_day]], n)
-    total = sums(g.learner, (g.end - g.start) / HOUR_US, n)
-    share = sums(pl[long_day], mine[long_day], n) / np.maximum(total, 1e-9)
-    return Relay(most, days, np.minimum(share, 1.0))
+    return Relay(most, days)

@@ -35,7 +35,7 @@ PLACE_FEATURES = ("cities_max_per_day", "multi_city_days", "away_region_share", 
 # 0.90-0.93 and of travellers 0.81-0.84 with them; 0.66 and 0.23-0.46 without; attackers
 # 0.95-1.00 either way).
 # A couple's home PC takes turns too; R16 judges how long a machine ran for its accounts.
-SHARING_FEATURES = ("relay_hours_max", "relay_days", "relay_share")
+SHARING_FEATURES = ("relay_hours_max", "relay_days")
 UNSCORED = NO_GAIN_FEATURES + PLACE_FEATURES + SHARING_FEATURES
 SCORED = np.array([i for i, f in enumerate(FEATURES) if f not in UNSCORED])
 
@@ -86,7 +86,6 @@ FEATURE_LABELS = {
     "away_region_days": "在本市以外地区网络学习的天数",
     "relay_hours_max": "同一台机器当天为多个账号先后播放课程的最长时数",
     "relay_days": "同一台机器为三个以上账号先后播放课程合计 12 小时以上的天数",
-    "relay_share": "本人学习时长中来自上述整天轮流播放的比例",
 }
 # Honest explanations a reviewer must weigh for signals that also fit innocent situations.
 BENIGN = {

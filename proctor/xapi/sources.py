@@ -21,7 +21,6 @@ from models import (
     DetectionFlag,
     Exam,
     ExamAttempt,
-    Finding,
     Heartbeat,
     Lesson,
     ReviewCase,
@@ -29,6 +28,7 @@ from models import (
     StudySession,
     XapiOutbox,
 )
+from proctor.review.consequences import voided_attempt_ids
 from proctor.xapi.coverage import TraceBeat, TraceSession
 from proctor.xapi.statements import ExamResult, LessonInfo
 from tracker.finalize import dt_to_ms
@@ -298,34 +298,23 @@ def _result(attempt: ExamAttempt, exam: Exam, course: Course) -> ExamResult:
     )
 
 
-def _cheating_attempts() -> ColumnElement[bool]:
-    """The attempt is cited by a case whose 考试作弊 finding stands."""
-    return ExamAttempt.id.in_(
-        select(DetectionFlag.attempt_id)
-        .join(ReviewCase, ReviewCase.id == DetectionFlag.case_id)
-        .where(ReviewCase.finding == Finding.EXAM_CHEATING)
-    )
-
-
 async def voided_results(s: AsyncSession, since: dt.datetime) -> list[tuple[dt.datetime, int]]:
     """Scored attempts a 考试作弊 finding decided since ``since`` stands on, whose result
     statement is not voided yet: (when it was decided, attempt id)."""
-    ref = cast(ExamAttempt.id, String)
     q = (
-        select(ReviewCase.decided_at, ExamAttempt.id)
-        .join(DetectionFlag, DetectionFlag.case_id == ReviewCase.id)
+        voided_attempt_ids()
+        .add_columns(ReviewCase.decided_at)
         .join(ExamAttempt, ExamAttempt.id == DetectionFlag.attempt_id)
         .where(
-            ReviewCase.finding == Finding.EXAM_CHEATING,
             ReviewCase.decided_at >= since,
             ExamAttempt.score.is_not(None),
-            _not_enqueued(EXAM_VOID, ref),
+            _not_enqueued(EXAM_VOID, cast(ExamAttempt.id, String)),
         )
         .order_by(ReviewCase.decided_at, ExamAttempt.id)
     )
     seen: dict[int, dt.datetime] = {}
-    for decided_at, attempt_id in (await s.execute(q)).all():
-        if decided_at is not None:
+    for attempt_id, decided_at in (await s.execute(q)).all():
+        if attempt_id is not None and decided_at is not None:
             seen.setdefault(attempt_id, decided_at)
     return [(at, aid) for aid, at in seen.items()]
 
@@ -348,7 +337,7 @@ async def reinstated_results(
             ExamAttempt.score.is_not(None),
             exists().where(XapiOutbox.source == EXAM_VOID, XapiOutbox.source_ref == ref),
             _not_enqueued(EXAM_REINSTATED, ref),
-            ~_cheating_attempts(),
+            ExamAttempt.id.not_in(voided_attempt_ids()),
         )
         .order_by(ReviewCase.appeal_decided_at, ExamAttempt.id)
     )

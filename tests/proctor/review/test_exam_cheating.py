@@ -15,10 +15,14 @@ from models import (
     ExamAttempt,
     Notification,
     Role,
+    XapiOutbox,
 )
 from proctor.kernel.calendar import local_day
 from proctor.kernel.context import Context
 from proctor.review.intake import intake
+from proctor.xapi import sources
+from proctor.xapi import vocabulary as v
+from proctor.xapi.export import enqueue_new
 from tests.factories import World, add_account, login, world  # noqa: F401
 from tests.proctor.exams.test_taking import (  # noqa: F401
     Setup,
@@ -28,6 +32,7 @@ from tests.proctor.exams.test_taking import (  # noqa: F401
     start,
 )
 from tests.proctor.review.helpers import flag
+from tests.proctor.xapi.ralph_models import validate
 
 REASON = "与李娜答卷高度雷同，且紧随其填入答案，证据充分"
 
@@ -216,6 +221,71 @@ async def test_appeal_answers_the_notice_and_upheld_restores_attempt_and_bonus(
     assert "已通过 70 分" in exams and "已作废" not in exams
     page = await (await client.get(f"/review/cases/{case_id}", headers=other)).text()
     assert "已恢复被冲销的学分 1 条；被作废的答卷恢复有效" in page
+
+
+async def test_the_lrs_hears_the_pass_its_voiding_and_its_restatement(
+    ctx: Context,
+    client: TestClient,
+    setup: Setup,  # noqa: F811
+    world: World,  # noqa: F811
+) -> None:
+    """With xAPI on, the LRS first hears "passed"; the reviewer's 考试作弊 decision voids that
+    statement (by the academy); the upheld appeal states the result again under a new id.
+    Each once, however often the scan runs."""
+    ctx.settings = ctx.settings.model_copy(
+        update={"xapi_endpoint": "http://127.0.0.1:9/xAPI", "xapi_homepage": "https://a.example"}
+    )
+    await add_account(ctx, world, "cs_reviewer2", Role.REVIEWER, "长沙市")
+
+    async def outbox() -> dict[str, list[XapiOutbox]]:
+        await enqueue_new(ctx)
+        await enqueue_new(ctx)
+        async with ctx.db() as db:
+            rows = list(await db.scalars(select(XapiOutbox).where(XapiOutbox.source != "study")))
+        out: dict[str, list[XapiOutbox]] = {}
+        for r in rows:
+            out.setdefault(r.source, []).append(r)
+        return out
+
+    _, case_id = await _passed_and_flagged(ctx, client, setup, world)
+    [result] = (await outbox())[sources.EXAM]
+    assert result.statement["verb"]["id"] == v.VERBS["passed"]
+
+    reviewer = await login(client, "cs_reviewer")
+    resp = await client.post(
+        f"/api/v1/cases/{case_id}/decision",
+        json={"outcome": "confirmed_exam_cheating", "reason": REASON},
+        headers=reviewer,
+    )
+    assert resp.status == 200
+    rows = await outbox()
+    [void] = rows[sources.EXAM_VOID]
+    assert void.statement["verb"]["id"] == v.VERBS["voided"]
+    assert void.statement["object"] == {"objectType": "StatementRef", "id": result.statement_id}
+    assert void.statement["actor"]["account"]["name"] == "academy"
+    assert sources.EXAM_REINSTATED not in rows
+    validate(void.statement)
+
+    resp = await client.post(
+        f"/api/v1/me/cases/{case_id}/appeal",
+        json={"statement": "与李娜在同一会议室各自作答，未互相抄袭"},
+        headers=setup.zhang,
+    )
+    assert resp.status == 200
+    assert sources.EXAM_REINSTATED not in await outbox()  # the finding stands while appealed
+    resp = await client.post(
+        f"/api/v1/cases/{case_id}/appeal-decision",
+        json={"outcome": "appeal_upheld", "reason": "座位表证实两人不相邻"},
+        headers=await login(client, "cs_reviewer2"),
+    )
+    assert resp.status == 200
+    rows = await outbox()
+    assert [len(rows[k]) for k in (sources.EXAM, sources.EXAM_VOID)] == [1, 1]
+    [again] = rows[sources.EXAM_REINSTATED]
+    assert again.statement_id not in (result.statement_id, void.statement_id)
+    assert again.statement["verb"]["id"] == v.VERBS["passed"]
+    assert again.statement["result"] == result.statement["result"]
+    validate(again.statement)
 
 
 async def test_exam_cheating_needs_an_exam_attempt(

@@ -12,19 +12,7 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import func, select, update
 
-from models import (
-    CaseState,
-    DetectionFlag,
-    Finding,
-    Heartbeat,
-    Learner,
-    LessonProgress,
-    ReviewCase,
-    SessionSummary,
-    StudySession,
-    XapiOutbox,
-    utcnow,
-)
+from models import Heartbeat, LessonProgress, SessionSummary, StudySession, XapiOutbox, utcnow
 from proctor.cli import main
 from proctor.kernel.context import Context
 from proctor.kernel.settings import Settings
@@ -358,83 +346,3 @@ def test_cli(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
     sent = runner.invoke(main, ["xapi", "send"])
     assert sent.exit_code == 0, sent.output
     assert "本次送达 0 条" in sent.output and "待发送 0 条" in sent.output
-
-
-async def test_a_cheating_finding_voids_the_result_and_an_upheld_appeal_restates_it(
-    ctx: Context,
-    world: World,  # noqa: F811
-) -> None:
-    """The LRS first hears "passed"; a standing 考试作弊 finding on the attempt voids that
-    statement (by the academy); an upheld appeal restates the result under a new id. Each
-    happens once however often the scan runs."""
-    _on(ctx)
-    course = await add_course(ctx, world, "XE6", "廉政教育")
-    exam = await add_exam(ctx, course.id)
-    attempt = await sit_exam(ctx, "zhang", exam.id, right=9)
-    await enqueue_new(ctx)
-    async with ctx.db.begin() as s:
-        learner_id = attempt.learner_id
-        learner = await s.get(Learner, learner_id)
-        assert learner is not None
-        case = ReviewCase(
-            learner_id=learner_id,
-            org_path=learner.org_path,
-            year=utcnow().year,
-            period_start=utcnow().date(),
-            period_end=utcnow().date(),
-            category="behaviour",
-            kind="exam",
-            risk=0.9,
-            band="high",
-            priority=1,
-            state=CaseState.CONFIRMED_EXAM_CHEATING,
-            finding=Finding.EXAM_CHEATING,
-            decided_at=utcnow(),
-            updated_at=utcnow(),
-        )
-        s.add(case)
-        await s.flush()
-        s.add(
-            DetectionFlag(
-                learner_id=learner_id,
-                period_start=case.period_start,
-                period_end=case.period_end,
-                risk=0.9,
-                band="high",
-                kind="behaviour",
-                model_version="exam",
-                source="exam",
-                attempt_id=attempt.id,
-                case_id=case.id,
-            )
-        )
-        case_id = case.id
-    await enqueue_new(ctx)
-    await enqueue_new(ctx)
-    async with ctx.db() as s:
-        rows = {r.source: r for r in await s.scalars(select(XapiOutbox))}
-    result, void = rows[sources.EXAM], rows[sources.EXAM_VOID]
-    assert result.statement["verb"]["id"] == v.VERBS["passed"]
-    assert void.statement["verb"]["id"] == v.VERBS["voided"]
-    assert void.statement["object"] == {"objectType": "StatementRef", "id": result.statement_id}
-    assert void.statement["actor"]["account"]["name"] == "academy"
-    validate(void.statement)
-    assert sources.EXAM_REINSTATED not in rows
-    async with ctx.db.begin() as s:
-        await s.execute(
-            update(ReviewCase)
-            .where(ReviewCase.id == case_id)
-            .values(state=CaseState.APPEAL_UPHELD, finding=None, appeal_decided_at=utcnow())
-        )
-    await enqueue_new(ctx)
-    await enqueue_new(ctx)
-    async with ctx.db() as s:
-        all_rows = list(await s.scalars(select(XapiOutbox)))
-    assert sorted(r.source for r in all_rows) == sorted(
-        [sources.EXAM, sources.EXAM_VOID, sources.EXAM_REINSTATED]
-    )
-    again = next(r for r in all_rows if r.source == sources.EXAM_REINSTATED)
-    assert again.statement_id != result.statement_id
-    assert again.statement["verb"]["id"] == v.VERBS["passed"]
-    assert again.statement["result"] == result.statement["result"]
-    validate(again.statement)
