@@ -35,6 +35,7 @@ DEFAULT_THRESHOLDS: Thresholds = {
     "R08.new_address_share": 0.8,
     "R08.new_city_share": 0.8,
     "R08.habit_change": 1.3,
+    "R08.city_habit_change": 1.2,
     "R09.density_corr": 0.9,
     "R09.sessions": 6,
     "T01.non_browser_share": 0.5,
@@ -152,7 +153,9 @@ RULES: tuple[Rule, ...] = (
         "操作频率或签到应答速度与本人此前相差 {takeover_behaviour_change:.1f} 倍",
         # A new laptop at home is ordinary, in the evenings too: in the learner's own city
         # the new device, network and hours must come with another person's habits (input
-        # rate, challenge answer latency); from a city the learner never studied in, not.
+        # rate, challenge answer latency). A trip with a new laptop is ordinary too: from a
+        # city the learner never studied in, the habits must still differ, if less (an
+        # honest traveller's stayed within 1.05 of their own; proxies' 1.37 or more).
         lambda f, t: (
             (f("takeover_share") >= t["R08.takeover_share"])
             & (
@@ -161,7 +164,10 @@ RULES: tuple[Rule, ...] = (
                     & (f("takeover_new_address_share") >= t["R08.new_address_share"])
                     & (f("takeover_behaviour_change") >= t["R08.habit_change"])
                 )
-                | (f("takeover_new_city_share") >= t["R08.new_city_share"])
+                | (
+                    (f("takeover_new_city_share") >= t["R08.new_city_share"])
+                    & (f("takeover_behaviour_change") >= t["R08.city_habit_change"])
+                )
             )
         ),
         misconduct="proxy",

@@ -36,7 +36,12 @@ PLACE_FEATURES = ("cities_max_per_day", "multi_city_days", "away_region_share", 
 # 0.95-1.00 either way).
 # A couple's home PC takes turns too; R16 judges how long a machine ran for its accounts.
 SHARING_FEATURES = ("relay_hours_max", "relay_days")
-UNSCORED = NO_GAIN_FEATURES + PLACE_FEATURES + SHARING_FEATURES
+# Catching up before a deadline is allowed: a long day of lessons back to back is rare and
+# innocent, and R11/R13 judge long days by what a person cannot fake (pauses, hidden time,
+# answers). Scored, they gave the forest's budget of flags to couples cramming at one home
+# PC (4 of 88 at 3 % on dev seeds 41-43, no rule) while no attacker needed them to be found.
+CATCH_UP_FEATURES = ("daily_hours_max", "back_to_back_share")
+UNSCORED = NO_GAIN_FEATURES + PLACE_FEATURES + SHARING_FEATURES + CATCH_UP_FEATURES
 SCORED = np.array([i for i, f in enumerate(FEATURES) if f not in UNSCORED])
 
 FEATURE_LABELS = {

@@ -278,6 +278,7 @@ def _copy_section(m: ExamMatrix, res: CopyingResult, cfg: ForensicConfig) -> dic
                 "burst": f.burst,
                 "window_p": f.window_p,
                 "concordant": f.concordant,
+                "together_p": f.together_p,
             }
             for f in res.findings
         ],
@@ -304,6 +305,11 @@ def _copy_section(m: ExamMatrix, res: CopyingResult, cfg: ForensicConfig) -> dic
             "used": res.burst_used,
             "window_s": res.burst_window_s,
             "strata": cfg.timing_strata if res.burst_used else None,
+        },
+        "together": {
+            "used": res.together_alpha is not None,
+            "alpha": res.together_alpha,
+            "pairs": int((res.p_together < 1.0).sum()) if res.p_together is not None else 0,
         },
     }
 
@@ -411,6 +417,19 @@ def _copying_flags(
                     "threshold": _r((f.order_pairs or 0) / 2, 1),
                 }
             )
+        if f.together_p is not None and res.together_alpha and f.together_p < res.together_alpha:
+            reasons.append(
+                {
+                    "id": "C08",
+                    "text": f"两人在同一网络地址或同一单位同场作答；仅看"
+                    f"{'对方交卷后本人' if role == 'copier' else '本人交卷后对方'}所填的 "
+                    f"{f.window_items or 0} 道题，与{'对方' if role == 'copier' else '本人'}"
+                    f"答案的一致性 p = {f.together_p:.1e}（两个方向合并），低于同场同地考生适用的"
+                    f"判定水平 {res.together_alpha:.0e}（打乱填入顺序、放慢填入速度都无法掩盖这一证据）",
+                    "value": f.together_p,
+                    "threshold": res.together_alpha,
+                }
+            )
         if role == "source":
             reasons.append(
                 {
@@ -456,6 +475,7 @@ def _copying_flags(
             "order_p": f.order_p,
             "order_pairs": f.order_pairs,
             "concordant": f.concordant,
+            "together_p": f.together_p,
             "p_value": f.p_value,
             "same_ip": att.ip == other.ip,
             "same_unit": att.unit_id == other.unit_id,

@@ -64,6 +64,7 @@ from proctor.exams.forensics.timing import TimingStats, has_times, item_alignmen
 
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
+BoolArray = NDArray[np.bool_]
 _CHUNK = 20000
 
 
@@ -372,6 +373,7 @@ class PairFinding:
     order_p: float | None = None  # the entry-order test (this direction)
     order_pairs: int | None = None  # same-stratum pairs of matched window items
     concordant: int | None = None  # of which entered in the source's order
+    together_p: float | None = None  # window answers alone, both directions (sat together)
 
 
 @dataclass
@@ -398,6 +400,8 @@ class CopyingResult:
     p_window: FloatArray | None = None  # Fisher(window answers, entry order), × 2 (1: not run)
     p_order: FloatArray | None = None  # the entry-order test alone, × 2 (1: not run)
     order_used: bool = False
+    p_together: FloatArray | None = None  # window answers alone where the pair sat together
+    together_alpha: float | None = None  # their level (None: not used)
 
 
 def _burst_weights(model: AnswerCopyingIndex, copier: IntArray, source: IntArray) -> IntArray:
@@ -529,6 +533,19 @@ def detect_copying(
         )
         best = np.minimum(np.minimum(p_ans, p_time), np.minimum(p_burst_ans, p_window))
         p_pair = np.where(timed, np.minimum(1.0, 4.0 * best), p_ans)
+    together = np.zeros(len(pairs), dtype=bool)
+    p_together = np.ones(len(pairs))
+    if use_order and win_ab is not None and win_ba is not None and cfg.together_alpha > 0:
+        # Weighted Bonferroni: a pair that sat together (one address or unit, one still
+        # answering when the other handed in) gets a larger share of the error budget for
+        # the window answers alone, the evidence a shuffling burst copier cannot avoid.
+        # Its per-pair error is at most copy_alpha + together_alpha; other pairs' unchanged.
+        together = enough & _sat_together(attempts, a, b) & (win_ab.available | win_ba.available)
+        p_together = np.where(
+            together, np.minimum(1.0, 2.0 * np.minimum(win_ab.p_answers, win_ba.p_answers)), 1.0
+        )
+        scaled = np.minimum(1.0, p_together * (cfg.copy_alpha / cfg.together_alpha))
+        p_pair = np.where(together, np.minimum(p_pair, scaled), p_pair)
     n_tested = int(enough.sum())
     if cfg.copy_correction == "bonferroni":
         threshold = cfg.copy_alpha / max(1, n_tested)
@@ -592,6 +609,7 @@ def detect_copying(
                 burst_window_s=cfg.burst_window_s if burst_q else None,
                 source_submitted_at=float(attempts[src].submitted_at) if burst_q else None,
                 **(_window_fields(w_dir, int(q), float(p_window[q])) if w_dir and win_q else {}),
+                together_p=float(p_together[q]) if together[q] else None,
             )
         )
     findings.sort(key=lambda f: f.p_value)
@@ -616,7 +634,19 @@ def detect_copying(
         p_window=p_window,
         p_order=p_order,
         order_used=use_order,
+        p_together=p_together,
+        together_alpha=cfg.together_alpha if use_order and cfg.together_alpha > 0 else None,
     )
+
+
+def _sat_together(attempts: Sequence[AttemptRecord], a: IntArray, b: IntArray) -> BoolArray:
+    """Pairs at one network address or in one unit: where a ring sits."""
+    ip = np.array([att.ip for att in attempts], dtype=object)
+    unit = np.array([att.unit_id for att in attempts])
+    same_ip = (ip[a] == ip[b]) & (ip[a] != "")
+    same_unit = (unit[a] == unit[b]) & (unit[a] != 0)  # 0: the learner's unit is unknown
+    out: BoolArray = same_ip | same_unit
+    return out
 
 
 def _window(

@@ -289,7 +289,24 @@ def _matrix(**values: float) -> np.ndarray:
             },
             [],
         ),
-        ({"takeover_share": 0.9, "takeover_new_city_share": 1.0}, ["R08"]),  # at the owner's hours
+        # a proxy in another city at the owner's hours, with their own habits
+        (
+            {
+                "takeover_share": 0.9,
+                "takeover_new_city_share": 1.0,
+                "takeover_behaviour_change": 1.4,
+            },
+            ["R08"],
+        ),
+        # a trip with a new laptop: another city, the same person's habits
+        (
+            {
+                "takeover_share": 0.9,
+                "takeover_new_city_share": 1.0,
+                "takeover_behaviour_change": 1.01,
+            },
+            [],
+        ),
         ({"takeover_share": 0.9, "takeover_hour_shift": 8}, []),  # a new laptop at home, evenings
         ({"takeover_share": 0.9, "takeover_hour_shift": 1}, []),  # a new device at the usual hours
         ({"self_overlap_share": 0.5, "overlapping_sessions": 6}, ["R10"]),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import json
 
@@ -192,3 +193,73 @@ def test_ring_copiers_flagged_for_preknowledge_are_classified_as_copying() -> No
     # those who really knew the leaked items stay pre-knowledge
     planted = [f for f in pre if ex.labels[f.attempt_id] == "preknowledge"]
     assert planted and all(f.evidence["classification"] == "preknowledge" for f in planted)
+
+
+def _moved(att: AttemptRecord, k: int) -> AttemptRecord:
+    """The same attempt from another address and unit: the pair no longer sat together."""
+    return dataclasses.replace(att, ip=f"elsewhere-{k}", unit_id=900_000 + k)
+
+
+def test_shuffling_copiers_who_sat_with_the_source_are_found_by_their_window_answers() -> None:
+    ex = simulate_exam(
+        5,
+        examinees=200,
+        rings=20,
+        copy_fractions=(0.3, 0.4, 0.5),
+        copy_modes=("burst_jitter",),
+        **QUIET,
+    )
+    m = build_matrix(ex.items, ex.attempts)
+    cfg = ForensicConfig()
+    res = detect_copying(m, ex.attempts, cfg)
+    off = detect_copying(m, ex.attempts, dataclasses.replace(cfg, together_alpha=0.0))
+    assert res.p_together is not None and res.together_alpha == cfg.together_alpha
+    idx = {aid: k for k, aid in enumerate(m.attempt_ids)}
+    lookup = {(int(x), int(y)): q for q, (x, y) in enumerate(res.pairs)}
+    rows = [lookup[tuple(sorted((idx[c], idx[s])))] for c, s, _ in ex.copy_pairs]
+    with_term = sum(res.p_values[q] < res.threshold for q in rows)
+    without = sum(off.p_values[q] < off.threshold for q in rows)
+    # the shuffled, paced copier leaves the order test nothing; his window answers remain
+    assert with_term >= without + 6 and with_term >= 0.5 * len(rows)
+    # and no pair outside the rings is added
+    others = np.ones(len(res.pairs), dtype=bool)
+    others[rows] = False
+    assert (res.p_values[others] < res.threshold).sum() == (off.p_values[others] < off.threshold).sum()
+    # the same answers and times from another address and unit: the budget is not widened
+    copiers = {idx[c] for c, _, _ in ex.copy_pairs}
+    apart = [_moved(att, k) if k in copiers else att for k, att in enumerate(ex.attempts)]
+    moved = detect_copying(build_matrix(ex.items, apart), apart, cfg)
+    assert moved.p_together is not None
+    assert all(moved.p_together[q] == 1.0 for q in rows)
+    assert sum(moved.p_values[q] < moved.threshold for q in rows) == without
+    # a reviewer reads why, in Chinese, with the level that applied
+    report = analyse(ex.items, ex.attempts, ex.histories)
+    assert report.copying["together"] == {
+        "used": True,
+        "alpha": cfg.together_alpha,
+        "pairs": report.copying["together"]["pairs"],
+    }
+    c08 = [
+        r
+        for f in report.flags_of("copying")
+        if f.evidence["role"] == "copier"
+        for r in f.reasons
+        if r["id"] == "C08"
+    ]
+    assert c08 and all("同一网络地址或同一单位" in r["text"] for r in c08)
+    assert all(r["value"] < cfg.together_alpha for r in c08)
+
+
+def test_the_window_answers_of_honest_pairs_who_sat_together_stay_at_their_level() -> None:
+    ex = simulate_exam(16, examinees=160, rings=0, sitting_s=600.0, defer=0.4, friends=30, **QUIET)
+    m = build_matrix(ex.items, ex.attempts)
+    res = detect_copying(m, ex.attempts, ForensicConfig())
+    assert res.p_together is not None
+    unit = np.array([att.unit_id for att in ex.attempts])
+    ip = np.array([att.ip for att in ex.attempts])
+    a, b = res.pairs[:, 0], res.pairs[:, 1]
+    together = (unit[a] == unit[b]) | (ip[a] == ip[b])
+    assert together.sum() > 500  # colleagues of one unit and friends, sitting at once
+    assert (res.p_together[~together] == 1.0).all()
+    for alpha in (0.05, 0.01, 0.001):
+        assert (res.p_together[together] < alpha).mean() <= alpha
