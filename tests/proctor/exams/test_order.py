@@ -224,7 +224,9 @@ def test_shuffling_copiers_who_sat_with_the_source_are_found_by_their_window_ans
     # and no pair outside the rings is added
     others = np.ones(len(res.pairs), dtype=bool)
     others[rows] = False
-    assert (res.p_values[others] < res.threshold).sum() == (off.p_values[others] < off.threshold).sum()
+    assert (res.p_values[others] < res.threshold).sum() == (
+        off.p_values[others] < off.threshold
+    ).sum()
     # the same answers and times from another address and unit: the budget is not widened
     copiers = {idx[c] for c, _, _ in ex.copy_pairs}
     apart = [_moved(att, k) if k in copiers else att for k, att in enumerate(ex.attempts)]
