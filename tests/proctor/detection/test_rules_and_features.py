@@ -395,13 +395,15 @@ def test_explanations_are_chinese_with_values_and_percentiles() -> None:
             [],
             "none",
         ),
+        # a cramming day before the deadline: nine hours, every lesson back to back
+        ({"daily_hours_max": 9.0, "back_to_back_share": 1.0}, [], "none"),
     ],
 )
 def test_a_harmless_rare_circumstance_does_not_move_the_anomaly_score(
     changed: dict[str, float], rules: list[str], band: str
 ) -> None:
-    """Habits that earn nothing and trips are judged by their rules, not by rarity: the
-    same learner with and without them gets the same anomaly score."""
+    """Habits that earn nothing, trips and catching up are judged by their rules, not by
+    rarity: the same learner with and without them gets the same anomaly score."""
     rng = np.random.default_rng(2)
     cohort = np.repeat(_matrix(), 300, axis=0) * rng.uniform(0.7, 1.3, size=(300, len(FEATURES)))
     columns = [FEATURES.index(f) for f in changed]
