@@ -12,7 +12,7 @@ from proctor.detection.features import FEATURES, SessionRecord, compute
 from proctor.detection.model import AnomalyDetector, ReviewedClassifier
 from proctor.detection.region import Regions
 from proctor.detection.rules import DEFAULT_THRESHOLDS, RULES, evaluate, load_thresholds
-from proctor.detection.scoring import fit, score
+from proctor.detection.scoring import SCORED, fit, score
 
 T0 = dt.datetime(2026, 3, 2, 1, 0, tzinfo=dt.UTC)  # 09:00 in China
 
@@ -413,6 +413,8 @@ def test_a_harmless_rare_circumstance_does_not_move_the_anomaly_score(
     unusual = plain.copy()
     unusual[0, columns] = list(changed.values())
     a, b = score(detector, np.array([1, 2]), np.vstack([plain, unusual]))
+    same = detector.anomaly.score_samples(np.vstack([plain, unusual])[:, SCORED])
+    assert same[0] == same[1]
     assert (a.band, a.kind) == ("none", "none")
     assert b.band == band and b.kind != "behaviour"
     assert [r["id"] for r in b.rules] == rules
