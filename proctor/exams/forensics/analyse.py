@@ -83,6 +83,21 @@ def risk_from_p(p: float, threshold: float) -> float:
     return round(min(1.0, 0.5 + decades / 12.0), 4)
 
 
+def together_risk(p: float, threshold: float, together_alpha: float) -> float:
+    """The risk of a pair flagged only at the wider level of pairs that sat together.
+
+    The wider level decides that the pair is shown, not how strong its evidence is: read on
+    the same scale as every copying flag (:func:`risk_from_p` against the threshold), a
+    window p-value between the threshold and ``together_alpha`` is weaker evidence, so it
+    stays in the low band (0.25 at the wide level, 0.49 at the threshold).
+    """
+    if p < threshold:
+        return risk_from_p(p, threshold)
+    span = math.log10(together_alpha / threshold)
+    share = math.log10(together_alpha / max(p, 1e-300)) / span
+    return round(0.25 + 0.24 * max(0.0, min(1.0, share)), 4)
+
+
 def _r(x: float, nd: int = 4) -> float:
     return round(float(x), nd)
 
@@ -331,6 +346,8 @@ def _copying_flags(
         partner = f.source if role == "copier" else f.copier
         att, other = attempts[row], attempts[partner]
         risk = risk_from_p(f.p_value, res.threshold)
+        if f.together_only and f.together_p is not None and res.together_alpha:
+            risk = together_risk(f.together_p, res.threshold, res.together_alpha)
         if role == "source":
             risk = round(risk * SOURCE_RISK_FACTOR, 4)
         reasons = [
@@ -476,6 +493,7 @@ def _copying_flags(
             "order_pairs": f.order_pairs,
             "concordant": f.concordant,
             "together_p": f.together_p,
+            "together_only": f.together_only,
             "p_value": f.p_value,
             "same_ip": att.ip == other.ip,
             "same_unit": att.unit_id == other.unit_id,

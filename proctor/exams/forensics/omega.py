@@ -374,6 +374,7 @@ class PairFinding:
     order_pairs: int | None = None  # same-stratum pairs of matched window items
     concordant: int | None = None  # of which entered in the source's order
     together_p: float | None = None  # window answers alone, both directions (sat together)
+    together_only: bool = False  # flagged only at the wider level of pairs that sat together
 
 
 @dataclass
@@ -535,6 +536,7 @@ def detect_copying(
         p_pair = np.where(timed, np.minimum(1.0, 4.0 * best), p_ans)
     together = np.zeros(len(pairs), dtype=bool)
     p_together = np.ones(len(pairs))
+    p_narrow = p_pair  # every pair's p-value at its share of copy_alpha alone
     if use_order and win_ab is not None and win_ba is not None and cfg.together_alpha > 0:
         # Weighted Bonferroni: a pair that sat together (one address or unit, one still
         # answering when the other handed in) gets a larger share of the error budget for
@@ -610,6 +612,7 @@ def detect_copying(
                 source_submitted_at=float(attempts[src].submitted_at) if burst_q else None,
                 **(_window_fields(w_dir, int(q), float(p_window[q])) if w_dir and win_q else {}),
                 together_p=float(p_together[q]) if together[q] else None,
+                together_only=bool(p_narrow[q] >= threshold),
             )
         )
     findings.sort(key=lambda f: f.p_value)

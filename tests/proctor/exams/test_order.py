@@ -9,7 +9,7 @@ import json
 import numpy as np
 import pytest
 
-from proctor.exams.forensics.analyse import analyse
+from proctor.exams.forensics.analyse import analyse, together_risk
 from proctor.exams.forensics.config import ForensicConfig
 from proctor.exams.forensics.data import AttemptRecord, ItemInfo, build_matrix
 from proctor.exams.forensics.omega import detect_copying
@@ -250,6 +250,26 @@ def test_shuffling_copiers_who_sat_with_the_source_are_found_by_their_window_ans
     ]
     assert c08 and all("同一网络地址或同一单位" in r["text"] for r in c08)
     assert all(r["value"] < cfg.together_alpha for r in c08)
+    # shown because they sat together, ranked by the strength of the evidence itself
+    only = [
+        f
+        for f in report.flags_of("copying")
+        if f.evidence["together_only"] and f.evidence["role"] == "copier"
+    ]
+    assert only
+    for f in only:
+        weak = f.evidence["together_p"] >= cfg.copy_alpha
+        assert (f.band == "low") == weak and f.risk >= 0.25
+
+
+@pytest.mark.parametrize(
+    ("p", "risk"),
+    [(5e-4, 0.25), (1e-3, 0.25), (3e-5, 0.49), (1e-4, 0.3873), (3e-6, 0.5833)],
+)
+def test_a_flag_shown_for_sitting_together_is_ranked_by_its_own_evidence(
+    p: float, risk: float
+) -> None:
+    assert together_risk(p, 3e-5, 5e-4) == pytest.approx(risk, abs=1e-4)
 
 
 def test_the_window_answers_of_honest_pairs_who_sat_together_stay_at_their_level() -> None:
