@@ -382,8 +382,19 @@ def _copying_flags(
                     f"交卷后集中填入检验与一致性合并 p = {f.burst_answers_p or 1.0:.1e}、"
                     f"对方交卷后所填答案及填入顺序检验 p = {f.window_p or 1.0:.1e}，"
                     f"四项合并（Bonferroni）后 p 值为 {f.p_value:.1e}，低于判定阈值 {res.threshold:.0e}"
+                    if not f.together_only
+                    else f"加权一致性检验 p = {_pa(f):.1e}、作答时间检验 p = {f.timing_p or 1.0:.1e}、"
+                    f"交卷后集中填入检验与一致性合并 p = {f.burst_answers_p or 1.0:.1e}、"
+                    f"对方交卷后所填答案及填入顺序检验 p = {f.window_p or 1.0:.1e}，"
+                    f"四项合并（Bonferroni）后未低于判定阈值 {res.threshold:.0e}；"
+                    f"两人同场同地，按下方 C08 标记（风险按该项证据本身的强弱评定）"
                 )
-                + f"（诚实考生对被误判的概率不超过 {res.type1_error:.0e}）",
+                + (
+                    f"（诚实考生对被误判的概率不超过 {res.type1_error:.0e}）"
+                    if not f.together_only
+                    else f"（同场同地的诚实考生对被误判的概率不超过 "
+                    f"{res.threshold * (1 + (res.together_alpha or 0) / cfg.copy_alpha):.0e}）"
+                ),
                 "value": f.p_value,
                 "threshold": res.threshold,
             },
@@ -441,8 +452,8 @@ def _copying_flags(
                     "text": f"两人在同一网络地址或同一单位同场作答；仅看"
                     f"{'对方交卷后本人' if role == 'copier' else '本人交卷后对方'}所填的 "
                     f"{f.window_items or 0} 道题，与{'对方' if role == 'copier' else '本人'}"
-                    f"答案的一致性 p = {f.together_p:.1e}（两个方向合并），低于同场同地考生适用的"
-                    f"判定水平 {res.together_alpha:.0e}（打乱填入顺序、放慢填入速度都无法掩盖这一证据）",
+                    f"答案的一致性 p = {f.together_p:.1e}（两个方向合并），低于同场同地考生对适用的"
+                    f"判定水平 {res.together_alpha:.0e}",
                     "value": f.together_p,
                     "threshold": res.together_alpha,
                 }

@@ -260,6 +260,8 @@ def test_shuffling_copiers_who_sat_with_the_source_are_found_by_their_window_ans
     for f in only:
         weak = f.evidence["together_p"] >= cfg.copy_alpha
         assert (f.band == "low") == weak and f.risk >= 0.25
+        c03 = next(r for r in f.reasons if r["id"] == "C03")
+        assert "未低于判定阈值" in c03["text"] and "C08" in c03["text"]
 
 
 @pytest.mark.parametrize(
