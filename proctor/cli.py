@@ -632,7 +632,9 @@ def _evaluate_exams(seed: int, as_json: bool, runs: int, repeated: bool = False)
     )
     click.echo("  抄袭 30% 题目时的检出率（分散与集中开考合计）：")
     for mode, v in r["power_30_by_variant"].items():
-        click.echo(f"    {mode:<22}{ci(v)}；各种子 {v['per_seed']}")
+        click.echo(
+            f"    {mode:<22}{ci(v)}；各种子 {v['per_seed']}；其中中高风险 {ci(v['review_band'])}"
+        )
     click.echo("  诚实群体被标为中高风险的比例：")
     for name, v in r["honest_groups"].items():
         kinds = "，".join(f"{k} {n}" for k, n in v["kinds"].items() if n)

@@ -167,6 +167,7 @@ def evaluate_exams(
     sitting_burst_p: list[np.ndarray] = []
     sitting: Planted = {}
     hard: Planted = {}
+    review_30: dict[str, list[int]] = {}  # mode -> [found at medium or high, planted]
     runs: list[tuple[str, int, int, dict[str, Any]]] = [
         ("spread", e, seed * 1000 + e, {}) for e in range(exams)
     ]
@@ -193,6 +194,17 @@ def evaluate_exams(
             honest_p.append(hp)
             honest_burst.append(hb)
             _merge(planted, pl)
+        # a planted 30 % copier found at a review band (medium or high) with his source
+        review = {
+            (f.attempt_id, f.evidence["partner_attempt_id"])
+            for f in report.flags_of("copying")
+            if f.evidence["role"] == "copier" and f.band != "low"
+        }
+        for c, s, share in ex.copy_pairs:
+            if share == 0.3:
+                tally = review_30.setdefault(ex.copy_modes.get(c, "concurrent"), [0, 0])
+                tally[0] += int((c, s) in review)
+                tally[1] += 1
         kinds_of: dict[int, set[str]] = {}
         bands_of: dict[int, set[str]] = {}
         for f in report.flags:
@@ -267,6 +279,7 @@ def evaluate_exams(
                 "sitting": _hits(sitting, mode, 0.3, threshold),
                 "hard": _hits(hard, mode, 0.3, threshold),
             },
+            "review_band_30": review_30.get(mode, [0, 0]),
         }
         for mode in COPY_MODES
     }
@@ -438,7 +451,8 @@ def evaluate_exams_seeds(
     """:func:`evaluate_exams` over several seeds, pooled with 95 % Wilson intervals.
 
     Per adversary variant: power at 30 % copied on spread exams and scheduled sittings
-    (pooled, and per seed). Per honest group: the share flagged at medium or high risk.
+    (pooled, and per seed), and the same copiers counted only when their flag is at a
+    review band (medium or high; ``review_band``). Per honest group: the share flagged at medium or high risk.
     Pair FPR pooled over every honest pair, with its interval. Precision of a
     medium-or-high flag at realistic base rates of misconduct (1 % and 3 %).
     """
@@ -456,7 +470,10 @@ def evaluate_exams_seeds(
             hn = hits["spread"][1] + hits["sitting"][1]
             k, n = k + hk, n + hn
             per_seed.append(round(hk / hn, 3) if hn else None)
-        power[mode] = {**_interval(k, n), "per_seed": per_seed}
+        rk = sum(r["power_by_mode"][mode]["review_band_30"][0] for r in runs)
+        rn = sum(r["power_by_mode"][mode]["review_band_30"][1] for r in runs)
+        # the same copiers, counted only when their flag is at a review band
+        power[mode] = {**_interval(k, n), "per_seed": per_seed, "review_band": _interval(rk, rn)}
     groups: dict[str, Any] = {}
     names = sorted({v for r in runs for v in r["honest_variants"]})
     for name in names:

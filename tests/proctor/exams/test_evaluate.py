@@ -37,6 +37,15 @@ def test_evaluate_exams_small_seed_meets_fpr_and_proxy_targets() -> None:
     assert groups["traveller"]["medium_or_high"] == 0
     assert groups["colleague"].get("proxy", 0) == 0
     assert "power_30" in r["targets"]
+    # found at a review band: never more than found at all, every 30 % copier counted once
+    for mode in COPY_MODES:
+        row = r["power_by_mode"][mode]
+        review, planted = row["review_band_30"]
+        found = row["hits_30"]["spread"][0] + row["hits_30"]["sitting"][0]
+        assert planted == row["hits_30"]["spread"][1] + row["hits_30"]["sitting"][1] > 0
+        assert review <= found
+    concurrent = r["power_by_mode"]["concurrent"]["review_band_30"]
+    assert concurrent[0] >= 0.8 * concurrent[1]  # strong evidence is ranked as such
 
 
 @pytest.mark.parametrize(
@@ -62,6 +71,8 @@ def test_cli_prints_every_variant_and_group_with_intervals(monkeypatch: pytest.M
         }
         for name in ("order_based", "all_tests")
     }
+    for v in report["power_30_by_variant"].values():
+        v["review_band"] = {"k": 1, "n": 4, "rate": 0.25, "ci95": [0.05, 0.7]}
     seen: list[list[int]] = []
 
     def fake(seeds: list[int], **kw: object) -> dict[str, object]:
@@ -79,6 +90,7 @@ def test_cli_prints_every_variant_and_group_with_intervals(monkeypatch: pytest.M
         assert group in out.output
     assert "95% 区间" in out.output and "未达标" in out.output and "达标" in out.output
     assert "连考 3 场" in out.output
+    assert out.output.count("其中中高风险 0.250（1/4") == len(COPY_MODES)
 
 
 def test_cli_refuses_zero_runs() -> None:
