@@ -4,7 +4,9 @@ known cheaters is analysed once, its flags reach the review queue with their evi
 from __future__ import annotations
 
 import datetime as dt
+import re
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 from aiohttp.test_utils import TestClient
@@ -13,7 +15,8 @@ from sqlalchemy import select
 from models import DetectionFlag, Exam, Learner, ReviewCase, utcnow
 from proctor.demo.exam_bank import MEASURES_BANK
 from proctor.demo.exams import place_sitting
-from proctor.exams.analysis import analyse_closed, analyse_exam
+from proctor.exams import forensics
+from proctor.exams.analysis import REASON_NAMES, analyse_closed, analyse_exam
 from proctor.exams.bank import ExamInput, insert_exam, insert_items
 from proctor.kernel.context import Context
 from proctor.kernel.errors import NotFound
@@ -180,3 +183,15 @@ async def world_path(ctx: Context, name: str) -> str:
         org = await s.scalar(select(OrgUnit).where(OrgUnit.name == name))
     assert org is not None
     return org.path
+
+
+def test_every_reason_the_forensics_give_has_its_short_name() -> None:
+    """The case page shows a short name before each reason: none falls back to the generic."""
+    package = Path(forensics.__file__).parent
+    ids = {
+        m
+        for path in package.glob("*.py")
+        for m in re.findall(r'"id": "([A-Z][0-9]{2})"', path.read_text(encoding="utf-8"))
+    }
+    assert {"C01", "C08", "P06", "K04"} <= ids
+    assert ids <= set(REASON_NAMES), sorted(ids - set(REASON_NAMES))
