@@ -66,8 +66,9 @@ class ForensicConfig:
       in a shuffled order at a reading pace defeats the order test, and the answer test over
       all items is diluted by the items he worked himself; W_win is what he cannot avoid.
       The reported pair p-value is then min(p_pair, p_Wwin × copy_alpha / together_alpha).
-      5e-4: on 9,534 honest pairs that sat together (dev seeds 11-12, spread exams and
-      scheduled sittings) none fell below 1e-3; 0 disables it.
+      5e-4 keeps the bound of such a pair (5.3e-4 with the default ``copy_alpha``) under
+      the 1e-3 pair target; on 9,534 honest pairs that sat together (dev seeds 11-12,
+      spread exams and scheduled sittings) none fell below 1e-3. 0 disables it.
     * ``min_common_items`` – pairs with fewer common answered items are not tested.
     * ``bandwidth`` – kernel width on the Rasch ability scale for the option model
       (``None``: Silverman's rule); ``smoothing`` – pseudo-count toward the item's
