@@ -91,7 +91,7 @@ def together_risk(p: float, threshold: float, together_alpha: float) -> float:
     window p-value between the threshold and ``together_alpha`` is weaker evidence, so it
     stays in the low band (0.25 at the wide level, 0.49 at the threshold).
     """
-    if p < threshold:
+    if p < threshold or together_alpha <= threshold:
         return risk_from_p(p, threshold)
     span = math.log10(together_alpha / threshold)
     share = math.log10(together_alpha / max(p, 1e-300)) / span
@@ -324,6 +324,7 @@ def _copy_section(m: ExamMatrix, res: CopyingResult, cfg: ForensicConfig) -> dic
         "together": {
             "used": res.together_alpha is not None,
             "alpha": res.together_alpha,
+            "partners": cfg.together_partners,
             "pairs": int((res.p_together < 1.0).sum()) if res.p_together is not None else 0,
         },
     }
@@ -346,8 +347,8 @@ def _copying_flags(
         partner = f.source if role == "copier" else f.copier
         att, other = attempts[row], attempts[partner]
         risk = risk_from_p(f.p_value, res.threshold)
-        if f.together_only and f.together_p is not None and res.together_alpha:
-            risk = together_risk(f.together_p, res.threshold, res.together_alpha)
+        if f.together_only and f.together_p is not None and f.together_level:
+            risk = together_risk(f.together_p, res.threshold, f.together_level)
         if role == "source":
             risk = round(risk * SOURCE_RISK_FACTOR, 4)
         reasons = [
@@ -393,7 +394,7 @@ def _copying_flags(
                     f"（诚实考生对被误判的概率不超过 {res.type1_error:.0e}）"
                     if not f.together_only
                     else f"（同场同地的诚实考生对被误判的概率不超过 "
-                    f"{res.threshold * (1 + (res.together_alpha or 0) / cfg.copy_alpha):.0e}）"
+                    f"{res.threshold * (1 + (f.together_level or 0.0) / cfg.copy_alpha):.0e}）"
                 ),
                 "value": f.p_value,
                 "threshold": res.threshold,
@@ -445,7 +446,7 @@ def _copying_flags(
                     "threshold": _r((f.order_pairs or 0) / 2, 1),
                 }
             )
-        if f.together_p is not None and res.together_alpha and f.together_p < res.together_alpha:
+        if f.together_p is not None and f.together_level and f.together_p < f.together_level:
             reasons.append(
                 {
                     "id": "C08",
@@ -453,9 +454,9 @@ def _copying_flags(
                     f"{'对方交卷后本人' if role == 'copier' else '本人交卷后对方'}所填的 "
                     f"{f.window_items or 0} 道题，与{'对方' if role == 'copier' else '本人'}"
                     f"答案的一致性 p = {f.together_p:.1e}（两个方向合并），低于同场同地考生对适用的"
-                    f"判定水平 {res.together_alpha:.0e}",
+                    f"判定水平 {f.together_level:.1e}",
                     "value": f.together_p,
-                    "threshold": res.together_alpha,
+                    "threshold": f.together_level,
                 }
             )
         if role == "source":
@@ -505,6 +506,7 @@ def _copying_flags(
             "concordant": f.concordant,
             "together_p": f.together_p,
             "together_only": f.together_only,
+            "together_level": f.together_level,
             "p_value": f.p_value,
             "same_ip": att.ip == other.ip,
             "same_unit": att.unit_id == other.unit_id,

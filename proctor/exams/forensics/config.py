@@ -69,6 +69,11 @@ class ForensicConfig:
       5e-4 keeps the bound of such a pair (5.3e-4 with the default ``copy_alpha``) under
       the 1e-3 pair target; on 9,534 honest pairs that sat together (dev seeds 11-12,
       spread exams and scheduled sittings) none fell below 1e-3. 0 disables it.
+      ``together_partners`` – an examinee who sat with more than this many others (a large
+      unit at one address) shares the wider level among them: each pair's level is
+      ``together_alpha × min(1, together_partners / k)``, k the larger partner count of
+      the two, so one examinee's budget is at most ``together_alpha × together_partners``
+      (7.5e-3 at the defaults) whatever the size of his unit. 15: the simulator's units.
     * ``min_common_items`` – pairs with fewer common answered items are not tested.
     * ``bandwidth`` – kernel width on the Rasch ability scale for the option model
       (``None``: Silverman's rule); ``smoothing`` – pseudo-count toward the item's
@@ -120,6 +125,7 @@ class ForensicConfig:
     order_window_s: float | None = None
     order_gamma: float = 0.5
     together_alpha: float = 5e-4
+    together_partners: int = 15
     min_common_items: int = 10
     bandwidth: float | None = None
     smoothing: float = 1.0

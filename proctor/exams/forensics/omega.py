@@ -375,6 +375,7 @@ class PairFinding:
     concordant: int | None = None  # of which entered in the source's order
     together_p: float | None = None  # window answers alone, both directions (sat together)
     together_only: bool = False  # flagged only at the wider level of pairs that sat together
+    together_level: float | None = None  # that level for this pair (shared in large units)
 
 
 @dataclass
@@ -536,6 +537,7 @@ def detect_copying(
         p_pair = np.where(timed, np.minimum(1.0, 4.0 * best), p_ans)
     together = np.zeros(len(pairs), dtype=bool)
     p_together = np.ones(len(pairs))
+    level = np.zeros(len(pairs))
     p_narrow = p_pair  # every pair's p-value at its share of copy_alpha alone
     if use_order and win_ab is not None and win_ba is not None and cfg.together_alpha > 0:
         # Weighted Bonferroni: a pair that sat together (one address or unit, one still
@@ -546,7 +548,8 @@ def detect_copying(
         p_together = np.where(
             together, np.minimum(1.0, 2.0 * np.minimum(win_ab.p_answers, win_ba.p_answers)), 1.0
         )
-        scaled = np.minimum(1.0, p_together * (cfg.copy_alpha / cfg.together_alpha))
+        level = together_levels(together, a, b, m.n_attempts, cfg)
+        scaled = np.minimum(1.0, p_together * cfg.copy_alpha / np.maximum(level, 1e-300))
         p_pair = np.where(together, np.minimum(p_pair, scaled), p_pair)
     n_tested = int(enough.sum())
     if cfg.copy_correction == "bonferroni":
@@ -612,6 +615,7 @@ def detect_copying(
                 source_submitted_at=float(attempts[src].submitted_at) if burst_q else None,
                 **(_window_fields(w_dir, int(q), float(p_window[q])) if w_dir and win_q else {}),
                 together_p=float(p_together[q]) if together[q] else None,
+                together_level=float(level[q]) if together[q] else None,
                 together_only=bool(p_narrow[q] >= threshold),
             )
         )
@@ -640,6 +644,21 @@ def detect_copying(
         p_together=p_together,
         together_alpha=cfg.together_alpha if use_order and cfg.together_alpha > 0 else None,
     )
+
+
+def together_levels(
+    together: BoolArray, a: IntArray, b: IntArray, n: int, cfg: ForensicConfig
+) -> FloatArray:
+    """Each pair's wider level: ``together_alpha``, shared out when an examinee sat with
+    more than ``together_partners`` others, so that an examinee's budget over all his
+    partners stays at most together_alpha × together_partners however large his unit
+    (a county bureau of a hundred sitting one exam at one address would otherwise give
+    each of them a hundred chances)."""
+    partners = np.bincount(a[together], minlength=n) + np.bincount(b[together], minlength=n)
+    most = np.maximum(partners[a], partners[b]).astype(float)
+    share = np.minimum(1.0, cfg.together_partners / np.maximum(most, 1.0))
+    out: FloatArray = np.where(together, cfg.together_alpha * share, 0.0)
+    return out
 
 
 def _sat_together(attempts: Sequence[AttemptRecord], a: IntArray, b: IntArray) -> BoolArray:

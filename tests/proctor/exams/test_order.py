@@ -12,7 +12,7 @@ import pytest
 from proctor.exams.forensics.analyse import analyse, together_risk
 from proctor.exams.forensics.config import ForensicConfig
 from proctor.exams.forensics.data import AttemptRecord, ItemInfo, build_matrix
-from proctor.exams.forensics.omega import detect_copying
+from proctor.exams.forensics.omega import detect_copying, together_levels
 from proctor.exams.forensics.order import concordance_tail, mahonian, window_tests
 from proctor.simulate.exams import COPY_MODES, simulate_exam
 
@@ -239,6 +239,7 @@ def test_shuffling_copiers_who_sat_with_the_source_are_found_by_their_window_ans
     assert report.copying["together"] == {
         "used": True,
         "alpha": cfg.together_alpha,
+        "partners": cfg.together_partners,
         "pairs": report.copying["together"]["pairs"],
     }
     c08 = [
@@ -287,3 +288,20 @@ def test_the_window_answers_of_honest_pairs_who_sat_together_stay_at_their_level
     assert (res.p_together[~together] == 1.0).all()
     for alpha in (0.05, 0.01, 0.001):
         assert (res.p_together[together] < alpha).mean() <= alpha
+
+
+@pytest.mark.parametrize(("unit", "level"), [(5, 5e-4), (16, 5e-4), (31, 5e-4 * 15 / 30)])
+def test_a_large_unit_shares_the_wider_level(unit: int, level: float) -> None:
+    """Everyone of one unit sat together: each examinee's budget stays within the cap."""
+    a, b = np.triu_indices(unit, k=1)
+    a, b = a.astype(np.int64), b.astype(np.int64)
+    together = np.ones(len(a), dtype=bool)
+    cfg = ForensicConfig()
+    got = together_levels(together, a, b, unit, cfg)
+    assert got == pytest.approx(np.full(len(a), level))
+    per_examinee = np.bincount(a, weights=got, minlength=unit) + np.bincount(
+        b, weights=got, minlength=unit
+    )
+    assert per_examinee.max() <= cfg.together_alpha * cfg.together_partners + 1e-12
+    # pairs that did not sit together get no wider level
+    assert (together_levels(~together, a, b, unit, cfg) == 0).all()
