@@ -453,8 +453,8 @@ def evaluate_exams_seeds(
     Per adversary variant: power at 30 % copied on spread exams and scheduled sittings
     (pooled, and per seed), and the same copiers counted only when their flag is at a
     review band (medium or high; ``review_band``). Per honest group: the share flagged at
-    medium or high risk. Pair FPR pooled over every honest pair, with its interval. Precision of a
-    medium-or-high flag at realistic base rates of misconduct (1 % and 3 %).
+    medium or high risk. Pair FPR pooled over every honest pair, with its interval.
+    Precision of a medium-or-high flag at realistic base rates of misconduct (1 % and 3 %).
     """
     if len(seeds) < 1:
         raise ValueError("at least one seed")
