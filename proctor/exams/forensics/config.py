@@ -65,9 +65,10 @@ class ForensicConfig:
       unchanged). A copier who waits for the source to hand in and then enters the answers
       in a shuffled order at a reading pace defeats the order test, and the answer test over
       all items is diluted by the items he worked himself; W_win is what he cannot avoid.
-      The reported pair p-value is then min(p_pair, p_Wwin × copy_alpha / together_alpha).
+      The reported pair p-value is then min(p_pair, p_Wwin × copy_alpha / level), the
+      level being this one or the pair's share of it (``together_partners``).
       5e-4 keeps the bound of such a pair (5.3e-4 with the default ``copy_alpha``) under
-      the 1e-3 pair target; on 9,534 honest pairs that sat together (dev seeds 11-12,
+      the 1e-3 pair target; on about 4,800 honest pairs that sat together (dev seeds 11-12,
       spread exams and scheduled sittings) none fell below 1e-3. 0 disables it.
       ``together_partners`` – an examinee who sat with more than this many others (a large
       unit at one address) shares the wider level among them: each pair's level is
