@@ -325,7 +325,8 @@ def _copy_section(m: ExamMatrix, res: CopyingResult, cfg: ForensicConfig) -> dic
             "used": res.together_alpha is not None,
             "alpha": res.together_alpha,
             "partners": cfg.together_partners,
-            "pairs": int((res.p_together < 1.0).sum()) if res.p_together is not None else 0,
+            "pairs": res.together_pairs,
+            "below_level": res.together_below,
         },
     }
 
@@ -454,7 +455,8 @@ def _copying_flags(
                     f"{'对方交卷后本人' if role == 'copier' else '本人交卷后对方'}所填的 "
                     f"{f.window_items or 0} 道题，与{'对方' if role == 'copier' else '本人'}"
                     f"答案的一致性 p = {f.together_p:.1e}（两个方向合并），低于同场同地考生对适用的"
-                    f"判定水平 {f.together_level:.1e}",
+                    f"判定水平 {f.together_level:.1e}；本场同场同地的 {res.together_pairs} 对考生中"
+                    f"共 {res.together_below} 对低于各自的水平",
                     "value": f.together_p,
                     "threshold": f.together_level,
                 }

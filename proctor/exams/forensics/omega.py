@@ -404,6 +404,8 @@ class CopyingResult:
     order_used: bool = False
     p_together: FloatArray | None = None  # window answers alone where the pair sat together
     together_alpha: float | None = None  # their level (None: not used)
+    together_pairs: int = 0  # pairs that sat together
+    together_below: int = 0  # of which below their level: the cohort a C08 is read against
 
 
 def _burst_weights(model: AnswerCopyingIndex, copier: IntArray, source: IntArray) -> IntArray:
@@ -643,6 +645,8 @@ def detect_copying(
         order_used=use_order,
         p_together=p_together,
         together_alpha=cfg.together_alpha if use_order and cfg.together_alpha > 0 else None,
+        together_pairs=int(together.sum()),
+        together_below=int((together & (p_together < level)).sum()),
     )
 
 

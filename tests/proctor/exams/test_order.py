@@ -236,12 +236,16 @@ def test_shuffling_copiers_who_sat_with_the_source_are_found_by_their_window_ans
     assert sum(moved.p_values[q] < moved.threshold for q in rows) == without
     # a reviewer reads why, in Chinese, with the level that applied
     report = analyse(ex.items, ex.attempts, ex.histories)
-    assert report.copying["together"] == {
+    together = report.copying["together"]
+    assert together == {
         "used": True,
         "alpha": cfg.together_alpha,
         "partners": cfg.together_partners,
-        "pairs": report.copying["together"]["pairs"],
+        "pairs": res.together_pairs,
+        "below_level": res.together_below,
     }
+    # the cohort a reviewer reads C08 against: the rings among the pairs that sat together
+    assert together["pairs"] > together["below_level"] > 0
     c08 = [
         r
         for f in report.flags_of("copying")
@@ -250,6 +254,8 @@ def test_shuffling_copiers_who_sat_with_the_source_are_found_by_their_window_ans
         if r["id"] == "C08"
     ]
     assert c08 and all("同一网络地址或同一单位" in r["text"] for r in c08)
+    cohort = f"本场同场同地的 {together['pairs']} 对考生中共 {together['below_level']} 对"
+    assert all(cohort in r["text"] for r in c08)
     assert all(r["value"] < cfg.together_alpha for r in c08)
     # shown because they sat together, ranked by the strength of the evidence itself
     only = [
