@@ -83,19 +83,47 @@ def risk_from_p(p: float, threshold: float) -> float:
     return round(min(1.0, 0.5 + decades / 12.0), 4)
 
 
-def together_risk(p: float, threshold: float, together_alpha: float) -> float:
+def together_risk(p: float, threshold: float, level: float) -> float:
     """The risk of a pair flagged only at the wider level of pairs that sat together.
 
     The wider level decides that the pair is shown, not how strong its evidence is: read on
     the same scale as every copying flag (:func:`risk_from_p` against the threshold), a
-    window p-value between the threshold and ``together_alpha`` is weaker evidence, so it
-    stays in the low band (0.25 at the wide level, 0.49 at the threshold).
+    window p-value between the threshold and the pair's wider ``level`` is weaker
+    evidence, so it stays in the low band (0.25 at the level, 0.49 at the threshold).
     """
-    if p < threshold or together_alpha <= threshold:
+    if p < threshold or level <= threshold:
         return risk_from_p(p, threshold)
-    span = math.log10(together_alpha / threshold)
-    share = math.log10(together_alpha / max(p, 1e-300)) / span
+    span = math.log10(level / threshold)
+    share = math.log10(level / max(p, 1e-300)) / span
     return round(0.25 + 0.24 * max(0.0, min(1.0, share)), 4)
+
+
+def _c03_text(f: PairFinding, res: CopyingResult, cfg: ForensicConfig) -> str:
+    """C03: each test's p-value, their combination against the threshold, the error bound."""
+    below = f"低于判定阈值 {res.threshold:.0e}"
+    if f.timing_p is None:
+        return f"加权一致性统计的精确 p 值为 {f.p_value:.1e}，{below}（诚实考生对被误判的概率不超过 {res.type1_error:.0e}）"
+    tests = f"加权一致性检验 p = {_pa(f):.1e}、作答时间检验 p = {f.timing_p:.1e}"
+    if f.burst_p is None:
+        text = f"{tests}，两项合并（Bonferroni）后 p 值为 {f.p_value:.1e}，{below}"
+    elif not res.order_used:
+        text = (
+            f"{tests}、交卷后集中填入检验 p = {f.burst_p:.1e}（与一致性检验合并 p = "
+            f"{f.burst_answers_p or 1.0:.1e}），三项合并（Bonferroni）后 p 值为 {f.p_value:.1e}，{below}"
+        )
+    else:
+        four = (
+            f"{tests}、交卷后集中填入检验与一致性合并 p = {f.burst_answers_p or 1.0:.1e}、"
+            f"对方交卷后所填答案及填入顺序检验 p = {f.window_p or 1.0:.1e}，四项合并（Bonferroni）后"
+        )
+        if f.together_only:
+            bound = res.threshold * (1 + (f.together_level or 0.0) / cfg.copy_alpha)
+            return (
+                f"{four}未低于判定阈值 {res.threshold:.0e}；两人同场同地，按下方 C08 标记"
+                f"（风险按该项证据本身的强弱评定）（同场同地的诚实考生对被误判的概率不超过 {bound:.0e}）"
+            )
+        text = f"{four} p 值为 {f.p_value:.1e}，{below}"
+    return f"{text}（诚实考生对被误判的概率不超过 {res.type1_error:.0e}）"
 
 
 def _r(x: float, nd: int = 4) -> float:
@@ -369,34 +397,7 @@ def _copying_flags(
             },
             {
                 "id": "C03",
-                "text": (
-                    f"加权一致性统计的精确 p 值为 {f.p_value:.1e}，低于判定阈值 {res.threshold:.0e}"
-                    if f.timing_p is None
-                    else f"加权一致性检验 p = {_pa(f):.1e}、作答时间检验 p = {f.timing_p:.1e}，"
-                    f"两项合并（Bonferroni）后 p 值为 {f.p_value:.1e}，低于判定阈值 {res.threshold:.0e}"
-                    if f.burst_p is None
-                    else f"加权一致性检验 p = {_pa(f):.1e}、作答时间检验 p = {f.timing_p:.1e}、"
-                    f"交卷后集中填入检验 p = {f.burst_p:.1e}（与一致性检验合并 p = "
-                    f"{f.burst_answers_p or 1.0:.1e}），三项合并（Bonferroni）后 p 值为 "
-                    f"{f.p_value:.1e}，低于判定阈值 {res.threshold:.0e}"
-                    if not res.order_used
-                    else f"加权一致性检验 p = {_pa(f):.1e}、作答时间检验 p = {f.timing_p:.1e}、"
-                    f"交卷后集中填入检验与一致性合并 p = {f.burst_answers_p or 1.0:.1e}、"
-                    f"对方交卷后所填答案及填入顺序检验 p = {f.window_p or 1.0:.1e}，"
-                    f"四项合并（Bonferroni）后 p 值为 {f.p_value:.1e}，低于判定阈值 {res.threshold:.0e}"
-                    if not f.together_only
-                    else f"加权一致性检验 p = {_pa(f):.1e}、作答时间检验 p = {f.timing_p or 1.0:.1e}、"
-                    f"交卷后集中填入检验与一致性合并 p = {f.burst_answers_p or 1.0:.1e}、"
-                    f"对方交卷后所填答案及填入顺序检验 p = {f.window_p or 1.0:.1e}，"
-                    f"四项合并（Bonferroni）后未低于判定阈值 {res.threshold:.0e}；"
-                    f"两人同场同地，按下方 C08 标记（风险按该项证据本身的强弱评定）"
-                )
-                + (
-                    f"（诚实考生对被误判的概率不超过 {res.type1_error:.0e}）"
-                    if not f.together_only
-                    else f"（同场同地的诚实考生对被误判的概率不超过 "
-                    f"{res.threshold * (1 + (f.together_level or 0.0) / cfg.copy_alpha):.0e}）"
-                ),
+                "text": _c03_text(f, res, cfg),
                 "value": f.p_value,
                 "threshold": res.threshold,
             },
