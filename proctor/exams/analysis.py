@@ -255,6 +255,7 @@ async def analyse_exam(
             )
             for f in report.flags
         ]
+        flags = await _replace_earlier_run(s, exam.id, flags)
         exam.analysed_at = dt.datetime.now(dt.UTC)
         result = await raise_flags(s, flags)
         return ExamRun(
@@ -262,9 +263,40 @@ async def analyse_exam(
             title=exam.title,
             attempts=len(records),
             pairs_tested=int(report.copying.get("pairs_tested", 0)),
-            flags=len(report.flags),
+            flags=len(flags),
             cases_opened=result.opened,
         )
+
+
+async def _replace_earlier_run(
+    s: AsyncSession, exam_id: int, flags: list[DetectionFlag]
+) -> list[DetectionFlag]:
+    """A rerun over an exam replaces what the last run said of it, as the study detection's
+    rerun over a period does: the earlier run's flags still open leave the open list (kept,
+    superseded, in their cases' history), so an attempt is not listed once per run. A finding
+    a reviewer already decided (the flag closed with its case) is not raised again on the same
+    evidence: clearing a learner must not be undone by rerunning the analysis; a finding of
+    another kind on the attempt still is."""
+    earlier = list(
+        (
+            await s.scalars(
+                select(DetectionFlag).where(
+                    DetectionFlag.source == "exam",
+                    DetectionFlag.model_version.like("exam-forensics%"),
+                    DetectionFlag.status != "superseded",
+                    DetectionFlag.attempt_id.in_(
+                        select(ExamAttempt.id).where(ExamAttempt.exam_id == exam_id)
+                    ),
+                )
+            )
+        ).all()
+    )
+    decided = {(f.attempt_id, f.evidence.get("type")) for f in earlier if f.status == "closed"}
+    for f in earlier:
+        if f.status == "open":
+            f.status = "superseded"
+    await s.flush()
+    return [f for f in flags if (f.attempt_id, f.evidence.get("type")) not in decided]
 
 
 async def analyse_closed(

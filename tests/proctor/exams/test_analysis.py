@@ -195,3 +195,56 @@ def test_every_reason_the_forensics_give_has_its_short_name() -> None:
     }
     assert {"C01", "C08", "P06", "K04"} <= ids
     assert ids <= set(REASON_NAMES), sorted(ids - set(REASON_NAMES))
+
+
+async def test_a_rerun_replaces_the_earlier_flags_and_keeps_a_decided_finding_closed(
+    ctx: Context,
+    client: TestClient,
+    sitting: tuple[int, dict[int, int], object],
+) -> None:
+    """Rerunning the analysis of one exam (the CLI's ``exams analyse --exam``) lists each
+    finding once, opens no second case, and does not reopen one a reviewer has cleared."""
+    exam_id, placed, sim = sitting
+    copier = placed[sim.copy_pairs[0][0]]  # type: ignore[attr-defined]
+    first = await analyse_exam(ctx, exam_id)
+    assert first.flags >= 2 and first.cases_opened >= 2
+
+    async def flags() -> list[DetectionFlag]:
+        async with ctx.db() as s:
+            return list((await s.scalars(select(DetectionFlag))).all())
+
+    async def open_cases() -> int:
+        async with ctx.db() as s:
+            rows = await s.scalars(select(ReviewCase).where(ReviewCase.state == "new"))
+            return len(rows.all())
+
+    cases_before = await open_cases()
+    second = await analyse_exam(ctx, exam_id)
+    assert second.cases_opened == 0 and await open_cases() == cases_before
+    after = await flags()
+    assert sum(f.status == "open" for f in after) == first.flags
+    assert sum(f.status == "superseded" for f in after) == first.flags
+    open_keys = [(f.attempt_id, f.evidence["type"]) for f in after if f.status == "open"]
+    assert len(open_keys) == len(set(open_keys))  # each finding listed once
+
+    # A reviewer clears the copier; a third run does not put him back in the queue.
+    case_id = next(
+        f.case_id
+        for f in after
+        if f.attempt_id == copier and f.evidence["type"] == "copying" and f.status == "open"
+    )
+    reviewer = await login(client, "cs_reviewer")
+    resp = await client.post(
+        f"/api/v1/cases/{case_id}/decision",
+        json={"outcome": "no_misconduct", "reason": "监考录像显示两人分坐两室，答案雷同另有原因"},
+        headers=reviewer,
+    )
+    assert resp.status == 200, await resp.text()
+    third = await analyse_exam(ctx, exam_id)
+    assert third.cases_opened == 0
+    latest = await flags()
+    assert not [
+        f
+        for f in latest
+        if f.attempt_id == copier and f.evidence["type"] == "copying" and f.status == "open"
+    ]
