@@ -426,6 +426,8 @@ def exams_analyse(exam_id: int | None) -> None:
             click.echo(
                 f"考试 #{r.exam_id}《{r.title}》：{r.attempts} 份答卷，检验 {r.pairs_tested} 对，"
                 f"标记 {r.flags} 条，新立案 {r.cases_opened} 件"
+                + (f"；替换上次分析的 {r.replaced} 条" if r.replaced else "")
+                + (f"；{r.already_decided} 项已有审核结论，不再标记" if r.already_decided else "")
             )
 
     asyncio.run(run())

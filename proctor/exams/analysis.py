@@ -79,6 +79,8 @@ class ExamRun:
     pairs_tested: int
     flags: int
     cases_opened: int
+    replaced: int = 0  # an earlier run's open flags this run superseded
+    already_decided: int = 0  # findings not raised again: a reviewer decided them
 
 
 async def _records(
@@ -255,7 +257,7 @@ async def analyse_exam(
             )
             for f in report.flags
         ]
-        flags = await _replace_earlier_run(s, exam.id, flags)
+        flags, replaced, decided = await _replace_earlier_run(s, exam.id, flags)
         exam.analysed_at = dt.datetime.now(dt.UTC)
         result = await raise_flags(s, flags)
         return ExamRun(
@@ -265,12 +267,14 @@ async def analyse_exam(
             pairs_tested=int(report.copying.get("pairs_tested", 0)),
             flags=len(flags),
             cases_opened=result.opened,
+            replaced=replaced,
+            already_decided=decided,
         )
 
 
 async def _replace_earlier_run(
     s: AsyncSession, exam_id: int, flags: list[DetectionFlag]
-) -> list[DetectionFlag]:
+) -> tuple[list[DetectionFlag], int, int]:
     """A rerun over an exam replaces what the last run said of it, as the study detection's
     rerun over a period does: the earlier run's flags still open leave the open list (kept,
     superseded, in their cases' history), so an attempt is not listed once per run. A finding
@@ -292,11 +296,14 @@ async def _replace_earlier_run(
         ).all()
     )
     decided = {(f.attempt_id, f.evidence.get("type")) for f in earlier if f.status == "closed"}
+    replaced = 0
     for f in earlier:
         if f.status == "open":
             f.status = "superseded"
+            replaced += 1
     await s.flush()
-    return [f for f in flags if (f.attempt_id, f.evidence.get("type")) not in decided]
+    fresh = [f for f in flags if (f.attempt_id, f.evidence.get("type")) not in decided]
+    return fresh, replaced, len(flags) - len(fresh)
 
 
 async def analyse_closed(

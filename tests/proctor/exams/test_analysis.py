@@ -221,6 +221,7 @@ async def test_a_rerun_replaces_the_earlier_flags_and_keeps_a_decided_finding_cl
     cases_before = await open_cases()
     second = await analyse_exam(ctx, exam_id)
     assert second.cases_opened == 0 and await open_cases() == cases_before
+    assert second.replaced == first.flags and second.already_decided == 0
     after = await flags()
     assert sum(f.status == "open" for f in after) == first.flags
     assert sum(f.status == "superseded" for f in after) == first.flags
@@ -241,7 +242,7 @@ async def test_a_rerun_replaces_the_earlier_flags_and_keeps_a_decided_finding_cl
     )
     assert resp.status == 200, await resp.text()
     third = await analyse_exam(ctx, exam_id)
-    assert third.cases_opened == 0
+    assert third.cases_opened == 0 and third.already_decided == 1
     latest = await flags()
     assert not [
         f
