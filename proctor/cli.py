@@ -28,7 +28,33 @@ def _settings() -> Settings:
     return Settings()
 
 
-@click.group()
+# What the databases say when the schema is missing or older than the code: SQLite's
+# "no such table/column", PostgreSQL's undefined table (42P01) and column (42703).
+_SCHEMA_BEHIND = ("no such table", "no such column")
+_SCHEMA_BEHIND_STATES = ("42P01", "42703")
+
+
+class _Commands(click.Group):
+    """The command group; a database without this version's schema is named, not a traceback."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        from sqlalchemy.exc import DBAPIError
+
+        try:
+            return super().invoke(ctx)
+        except DBAPIError as exc:
+            state = getattr(exc.orig, "sqlstate", None) or getattr(exc.orig, "pgcode", None)
+            said = str(exc.orig)
+            if state not in _SCHEMA_BEHIND_STATES and not any(m in said for m in _SCHEMA_BEHIND):
+                raise
+            url = _safe_url(_settings().effective_database_url)
+            raise click.ClickException(
+                f"数据库 {url} 尚未建表或版本较旧（{exc.orig}）：请先运行 proctor db upgrade"
+                "（演示库由 proctor demo 创建，位于数据目录的 demo/ 下）"
+            ) from exc
+
+
+@click.group(cls=_Commands)
 def main() -> None:
     """proctor: learning system and attendance anti-fraud service of the cadre academy."""
 
