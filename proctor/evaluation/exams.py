@@ -14,7 +14,8 @@ and over several seeds with 95 % Wilson intervals (:func:`evaluate_exams_seeds`)
   sittings and a harder bank;
 * recall for proxy test-takers (three variants), pre-knowledge and rapid guessing; how
   ring copiers flagged for pre-knowledge are classified; the leaked items found;
-* per honest group (regular, friends, colleagues of one unit behind one address, strong,
+* per honest group (regular, friends, colleagues of one unit behind one address who share
+  a wrong belief on a tenth of the items, strong,
   fast strong, slow, new device, travellers): the share flagged at all and the share
   flagged at medium or high risk, with the kinds; precision at realistic base rates.
 """
@@ -104,6 +105,10 @@ def _merge(into: Planted, more: Planted) -> None:
         into.setdefault(key, []).extend(rows)
 
 
+# Colleagues who learned together believe the same wrong option on a tenth of the items.
+MISCONCEPTIONS = 0.1
+
+
 def _population(seed: int, e: int, examinees: int, n_items: int, **kw: Any) -> SimExam:
     rings = max(4, examinees // 10)
     return simulate_exam(
@@ -116,6 +121,7 @@ def _population(seed: int, e: int, examinees: int, n_items: int, **kw: Any) -> S
         copy_modes=COPY_MODES,
         colleagues=3,
         colleague_size=6,
+        misconceptions=MISCONCEPTIONS,
         fast_strong=10,
         proxies_studied=2,
         past_exams=2,

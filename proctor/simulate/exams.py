@@ -165,6 +165,7 @@ def simulate_exam(
     sitting_s: float | None = None,
     defer: float = 0.1,
     lag_median_s: float = 20.0,
+    misconceptions: float = 0.0,
 ) -> SimExam:
     """Simulate one exam sitting (``examinees`` attempts, one per learner).
 
@@ -196,6 +197,11 @@ def simulate_exam(
     a learner who studied), ``past_exams`` earlier exams in every history (scored at the
     learner's own ability and speed). ``sitting=k`` is the k-th exam of the same
     population: same learners and rings, fresh bank, answers and times.
+    ``misconceptions``: the share of items on which each colleague group shares a wrong
+    belief (learned together): on such an item a member answers the group's wrong option
+    with probability one half, whatever his ability, and works it out as usual otherwise;
+    drawn afresh for every sitting's bank, so a group carries its own misconceptions into
+    every exam (the honest look-alike of a pair that copies exam after exam).
     The timing draws come from their own random stream, so answers and times on items are
     those of the same ``random_state`` without timestamps.
     """
@@ -326,6 +332,15 @@ def simulate_exam(
     ]
     answers: list[dict[int, str]] = [{} for _ in range(n)]
     seconds: list[dict[int, float]] = [{} for _ in range(n)]
+    believe = _misconceptions(
+        np.random.default_rng([random_state, 613] + ([] if sitting is None else [sitting])),
+        bank,
+        [
+            colleague_idx[g : g + colleague_size]
+            for g in range(0, len(colleague_idx), max(1, colleague_size))
+        ],
+        misconceptions,
+    )
     order = sorted(range(n), key=lambda k: k in copy_plan)  # sources answer before copiers
     copied_items: dict[int, set[int]] = {}
     for k in order:
@@ -341,6 +356,8 @@ def simulate_exam(
             elif label == "rapid_guessing" and rng.random() < 0.5:
                 ans = _guess(rng, it)
                 t = float(rng.uniform(1.5, 6.0))
+            if (k, iid) in believe.options and believe.rng.random() < 0.5:
+                ans = believe.options[(k, iid)]
             answers[k][iid] = ans
             seconds[k][iid] = round(t, 1)
         if k in copy_plan:
@@ -414,6 +431,29 @@ def simulate_exam(
         tau={aid[k]: float(tau[k]) for k in range(n)},
         sim_items=bank,
     )
+
+
+@dataclass
+class _Beliefs:
+    """The wrong options colleague groups believe in, per (examinee, item), and the stream
+    that decides when a member answers by the belief (its own, so the other draws of a
+    population are unchanged by it)."""
+
+    rng: np.random.Generator
+    options: dict[tuple[int, int], str]
+
+
+def _misconceptions(
+    rng: np.random.Generator, bank: list[SimItem], groups: list[list[int]], share: float
+) -> _Beliefs:
+    options: dict[tuple[int, int], str] = {}
+    if share > 0:
+        for group in groups:
+            for it in bank:
+                if rng.random() < share:
+                    wrong = it.wrong[int(rng.integers(len(it.wrong)))]
+                    options.update({(k, it.info.item_id): wrong for k in group})
+    return _Beliefs(rng, options)
 
 
 def _past(

@@ -79,6 +79,15 @@ class ForensicConfig:
     * ``bandwidth`` – kernel width on the Rasch ability scale for the option model
       (``None``: Silverman's rule); ``smoothing`` – pseudo-count toward the item's
       overall option shares.
+    * ``copy_group_prior`` – colleagues who learned together share wrong beliefs, and a
+      shared wrong option is the answer tests' strongest evidence. With a value > 0 the
+      probability that an examinee picks an option is at least its share among the other
+      members of his unit (the pair left out), shrunk toward the ability model with this
+      many pseudo-answers; 0 turns it off. It only ever raises the null probabilities, so
+      every answer test stays at least as conservative. 5: on dev seeds it took honest
+      colleagues who share a misconception on a tenth to a fifth of the items from 14
+      copying flags to 4 (540 pair-exams), and honest pairs flagged in the standard
+      populations from 11 to 3 of 358,018, at a cost of 4 of 120 planted copiers.
 
     Response times (van der Linden's lognormal model):
 
@@ -130,6 +139,7 @@ class ForensicConfig:
     min_common_items: int = 10
     bandwidth: float | None = None
     smoothing: float = 1.0
+    copy_group_prior: float = 5.0
 
     fast_z: float = 1.96
     preknowledge_alpha: float = 1e-3

@@ -105,6 +105,7 @@ class AnswerCopyingIndex(BaseEstimator):
         screen_z: float = 1.28,
         min_neighbours: int = 30,
         fast_shift: float = 1.5,
+        group_prior: float = 0.0,
     ) -> None:
         self.bandwidth = bandwidth
         self.smoothing = smoothing
@@ -114,15 +115,25 @@ class AnswerCopyingIndex(BaseEstimator):
         self.screen_z = screen_z
         self.fast_shift = fast_shift
         self.min_neighbours = min_neighbours
+        self.group_prior = group_prior
 
     def fit(
-        self, X: ExamMatrix, y: Any = None, time_z: FloatArray | None = None
+        self,
+        X: ExamMatrix,
+        y: Any = None,
+        time_z: FloatArray | None = None,
+        groups: IntArray | None = None,
     ) -> AnswerCopyingIndex:
         """Abilities (Rasch MAP) and kernel-weighted option counts on an ability grid.
 
         ``time_z``: the examinees' standardised log response-time residuals (attempts ×
         items, NaN where untimed), from :class:`LognormalRT`; without them every item has
-        the prior copy share ``gamma``.
+        the prior copy share ``gamma``. ``groups``: each attempt's group (the learner's
+        unit; −1 for none): with ``group_prior`` > 0 an option's probability for a member is
+        at least its share among the *other* members of his group (shrunk toward the
+        ability model with ``group_prior`` pseudo-answers), so a wrong belief colleagues
+        learned together is not read as copied. Only ever raising the null probabilities
+        keeps every test at least as conservative as without groups.
         """
         m = X
         self.time_z_ = time_z
@@ -155,6 +166,18 @@ class AnswerCopyingIndex(BaseEstimator):
         self.row_ = row.astype(np.int64)
         self.self_weight_ = w[self.row_, np.arange(n)]
         self.offsets_ = offsets
+        self.groups_ = None
+        if groups is not None and self.group_prior > 0:
+            g = np.asarray(groups, dtype=np.int64)
+            _, dense = np.unique(np.where(g >= 0, g, -1), return_inverse=True)
+            dense = np.where(g >= 0, dense, -1)
+            n_groups = int(dense.max()) + 1 if (dense >= 0).any() else 0
+            members = dense >= 0
+            self.group_options_ = np.zeros((n_groups, onehot.shape[1]))
+            np.add.at(self.group_options_, dense[members], onehot[members])
+            self.group_items_ = np.zeros((n_groups, m.n_items))
+            np.add.at(self.group_items_, dense[members], m.presented[members].astype(float))
+            self.groups_ = dense
         self.theta_ = theta
         self.bandwidth_ = h
         self.matrix_ = m
@@ -191,7 +214,31 @@ class AnswerCopyingIndex(BaseEstimator):
         den = self.den_[r][:, :] - w_self - w_cs
         lam = self.smoothing
         p = (np.maximum(num, 0.0) + lam * self.prior_[col]) / (np.maximum(den, 0.0) + lam)
+        if self.groups_ is not None:
+            p = np.maximum(p, self._group_share(copier, source, col, k, p))
         return np.where(common, np.clip(p, 1e-6, 1 - 1e-6), 0.0), common
+
+    def _group_share(
+        self, copier: IntArray, source: IntArray, col: IntArray, k: IntArray, p: FloatArray
+    ) -> FloatArray:
+        """The option's share among the copier's group, both of the pair left out."""
+        m = self.matrix_
+        assert self.groups_ is not None  # noqa: S101 - only called with groups
+        g = self.groups_[copier]
+        has = g >= 0
+        gi = np.where(has, g, 0)
+        picked = self.group_options_[gi[:, None], col]
+        seen = self.group_items_[gi].copy()
+        own = has[:, None]
+        picked = picked - own * (m.codes[copier] == k)
+        seen = seen - own * m.presented[copier]
+        same = (own[:, 0] & (self.groups_[source] == g))[:, None]
+        picked = picked - same * (m.codes[source] == k) * m.presented[source]
+        seen = seen - same * m.presented[source]
+        lam = self.group_prior
+        share = (np.maximum(picked, 0.0) + lam * p) / (np.maximum(seen, 0.0) + lam)
+        out: FloatArray = np.where(own, share, 0.0)
+        return out
 
     def directional(self, copier: IntArray, source: IntArray) -> DirectionalStats:
         """All statistics for ordered pairs, in chunks to bound memory."""
@@ -467,7 +514,8 @@ def detect_copying(
         smoothing=cfg.smoothing,
         gamma=cfg.copy_gamma,
         fast_shift=cfg.copy_fast_shift,
-    ).fit(m, time_z=time_z)
+        group_prior=cfg.copy_group_prior,
+    ).fit(m, time_z=time_z, groups=_units(attempts))
     a, b = pairs[:, 0], pairs[:, 1]
     ab, ba = model.directional(a, b), model.directional(b, a)
     p_ans = np.minimum(1.0, 2.0 * np.minimum(ab.p_value, ba.p_value))
@@ -663,6 +711,11 @@ def together_levels(
     share = np.minimum(1.0, cfg.together_partners / np.maximum(most, 1.0))
     out: FloatArray = np.where(together, cfg.together_alpha * share, 0.0)
     return out
+
+
+def _units(attempts: Sequence[AttemptRecord]) -> IntArray:
+    """Each attempt's unit as the option model's group (−1 where unknown)."""
+    return np.array([att.unit_id if att.unit_id else -1 for att in attempts], dtype=np.int64)
 
 
 def _sat_together(attempts: Sequence[AttemptRecord], a: IntArray, b: IntArray) -> BoolArray:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -177,3 +178,79 @@ def test_bank_subsets_and_candidate_mode_through_detect_copying() -> None:
     assert bonf.threshold < 1e-6 and bonf.type1_error == bonf.threshold
     with pytest.raises(ValueError, match="copy_correction"):
         detect_copying(m, ex.attempts, ForensicConfig(copy_correction="holm"))
+
+
+def _unit_exam(believers: int) -> tuple[object, np.ndarray]:
+    """Sixty examinees on 30 items; a pair of unit 7 shares the wrong option "D" on items
+    1-6 (rare in the crowd); ``believers`` of their six colleagues chose "D" there too."""
+    items = [ItemInfo(i, 4, "A") for i in range(1, 31)]
+    rng = np.random.default_rng(3)
+
+    def answers() -> dict[int, str]:
+        return {i: str(rng.choice(list("AAAABBC"))) for i in range(1, 31)}
+
+    crowd = [_att(100 + k, answers()) for k in range(52)]
+    unit = []
+    for k in range(6):
+        own = answers()
+        if k < believers:
+            own.update({i: "D" for i in range(1, 7)})
+        unit.append(replace(_att(200 + k, own), unit_id=7))
+    pair = []
+    for aid in (1, 2):
+        own = answers()
+        own.update({i: "D" for i in range(1, 7)})
+        pair.append(replace(_att(aid, own), unit_id=7))
+    attempts = [*pair, *unit, *crowd]
+    return build_matrix(items, attempts), np.array([[0, 1]])
+
+
+@pytest.mark.parametrize(
+    ("believers", "group_prior", "evidence"),
+    [
+        (0, 0.0, True),  # nobody else chose it: six identical rare wrong answers
+        (0, 5.0, True),  # the unit's other members do not explain it: still evidence
+        (2, 0.0, True),  # without groups the unit's shared belief reads as copying
+        (2, 5.0, False),  # with them: two of six colleagues believe it too
+        (4, 5.0, False),
+    ],
+)
+def test_a_wrong_option_the_unit_shares_is_not_read_as_copied(
+    believers: int, group_prior: float, evidence: bool
+) -> None:
+    m, pair = _unit_exam(believers)
+    groups = np.array([7 if 200 <= a < 300 or a in (1, 2) else -1 for a in m.attempt_ids])
+    model = AnswerCopyingIndex(group_prior=group_prior).fit(m, groups=groups)
+    p = float(model.score_samples(pair)[0])
+    assert (p < ForensicConfig().copy_alpha) is evidence, p
+
+
+def test_the_unit_floor_only_raises_null_probabilities() -> None:
+    """Never below the ability model's probability: every test stays as conservative."""
+    ex = simulate_exam(5, examinees=150, rings=3, colleagues=3, misconceptions=0.2)
+    m = build_matrix(ex.items, ex.attempts)
+    units = np.array([a.unit_id for a in ex.attempts])
+    a, b = np.triu_indices(m.n_attempts, 1)
+    plain, _ = AnswerCopyingIndex().fit(m).match_probabilities(a, b)
+    floored, _ = AnswerCopyingIndex(group_prior=5.0).fit(m, groups=units).match_probabilities(a, b)
+    assert (floored >= plain - 1e-12).all() and (floored > plain + 1e-3).any()
+
+
+def test_colleagues_who_share_misconceptions_are_not_flagged_for_copying() -> None:
+    """Honest colleagues of one unit behind one address, who learned the same wrong answers on
+    a fifth of the items: the default configuration leaves them alone; the rings are found."""
+    flagged_colleagues = planted_found = 0
+    for seed in (21, 22):
+        ex = simulate_exam(
+            seed, examinees=200, rings=4, copy_fractions=(0.5,), colleagues=4, misconceptions=0.2
+        )
+        m = build_matrix(ex.items, ex.attempts)
+        res = detect_copying(m, ex.attempts, ForensicConfig())
+        found = {
+            frozenset((m.attempt_ids[f.copier], m.attempt_ids[f.source])) for f in res.findings
+        }
+        colleagues = {a for a, v in ex.variants.items() if v == "colleague"}
+        flagged_colleagues += sum(1 for pair in found if pair <= colleagues)
+        planted_found += sum(frozenset((c, s)) in found for c, s, _ in ex.copy_pairs)
+    assert flagged_colleagues == 0
+    assert planted_found >= 16  # of 20 (18 found on these seeds, with and without groups)
