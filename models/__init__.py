@@ -31,6 +31,7 @@ from models.exams import (
     ExamAttempt,
     ExamEvent,
     ExamItem,
+    ExamPairEvidence,
     ItemKind,
 )
 from models.jobs import JobRun
@@ -77,6 +78,7 @@ __all__ = [
     "ExamAttempt",
     "ExamEvent",
     "ExamItem",
+    "ExamPairEvidence",
     "ExcellenceBar",
     "Finding",
     "Heartbeat",

@@ -137,3 +137,26 @@ class ExamEvent(Base):
     kind: Mapped[str] = mapped_column(String(24))
     detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     ip: Mapped[str] = mapped_column(String(64), default="")
+
+
+class ExamPairEvidence(Base):
+    """One exam's evidence on a pair of learners who sat it together (one address or unit):
+    the exact p-value of the answers one entered after the other handed in, kept only when
+    at or below the truncation point of the combination over exams (so a ring that copies
+    exam after exam accumulates what no single exam shows, and storage stays small).
+    ``copier_id`` is the learner who entered the answers after the other left."""
+
+    __tablename__ = "exam_pair_evidence"
+
+    id: Mapped[IntPK]
+    exam_id: Mapped[int] = mapped_column(ForeignKey("exam.id"))
+    learner_low: Mapped[int] = mapped_column(ForeignKey("learner.id"))
+    learner_high: Mapped[int] = mapped_column(ForeignKey("learner.id"))
+    copier_id: Mapped[int] = mapped_column(ForeignKey("learner.id"))
+    p_value: Mapped[float] = mapped_column(Float)
+    created_at: Mapped[CreatedAt]
+
+    __table_args__ = (
+        UniqueConstraint("exam_id", "learner_low", "learner_high"),
+        Index("ix_exam_pair_evidence_pair", "learner_low", "learner_high"),
+    )

@@ -27,9 +27,17 @@ from proctor.exams.forensics.omega import CopyingResult, PairFinding, detect_cop
 from proctor.exams.forensics.proxy import check_proxy
 from proctor.exams.forensics.response_time import TimeFindings, analyse_times
 
-__all__ = ["ExamFlag", "FlagKind", "ForensicConfig", "ForensicReport", "analyse", "risk_from_p"]
+__all__ = [
+    "ExamFlag",
+    "FlagKind",
+    "ForensicConfig",
+    "ForensicReport",
+    "analyse",
+    "repeated_flag",
+    "risk_from_p",
+]
 
-FlagKind = Literal["copying", "preknowledge", "rapid_guessing", "proxy"]
+FlagKind = Literal["copying", "preknowledge", "rapid_guessing", "proxy", "repeated_copying"]
 RAPID_GUESSING_RISK = 0.3  # disengagement: worth a look, not misconduct by itself
 SOURCE_RISK_FACTOR = 0.8  # the source of a copied pair may not have known
 
@@ -124,6 +132,73 @@ def _c03_text(f: PairFinding, res: CopyingResult, cfg: ForensicConfig) -> str:
             )
         text = f"{four} p 值为 {f.p_value:.1e}，{below}"
     return f"{text}（诚实考生对被误判的概率不超过 {res.type1_error:.0e}）"
+
+
+@dataclass(frozen=True)
+class EarlierExam:
+    """One exam's kept window evidence on the pair, as the combination over exams reads it."""
+
+    exam_id: int
+    title: str
+    p_value: float
+    copier_is_self: bool  # this learner entered the answers after the partner handed in
+
+
+def repeated_flag(
+    *,
+    attempt_id: int,
+    learner_id: int,
+    partner_learner_id: int,
+    exams: list[EarlierExam],
+    exams_both: int,
+    p_value: float,
+    cfg: ForensicConfig,
+) -> ExamFlag:
+    """The flag of a pair whose window answers, weak in each exam, recur exam after exam.
+
+    ``exams`` are the exams that kept evidence (this one included); ``exams_both`` every exam
+    both sat in the period. Risk on the scale of every copying flag against its own level;
+    reviewers read it with each exam's answer sheets, which is why the exams are listed.
+    """
+    ps = "、".join(f"#{e.exam_id} p = {e.p_value:.1e}" for e in exams)
+    mine = sum(e.copier_is_self for e in exams)
+    reasons = [
+        {
+            "id": "C09",
+            "text": f"与对方在 {exams_both} 场共同参加的考试中，有 {len(exams)} 场同场同地作答"
+            f"（同一网络地址或同一单位），且一方交卷后另一方所填答案与之一致（{ps}；其中 {mine} 场"
+            f"为本人在对方交卷后填入）。每场单独看都未达到判定阈值；按截断乘积合并（每场 p ≤ "
+            f"{cfg.repeated_tau:g} 才计入，{exams_both} 场都计数）p = {p_value:.1e}，低于多场合并的"
+            f"判定水平 {cfg.repeated_alpha:.0e}。请调阅各场答卷核对",
+            "value": p_value,
+            "threshold": cfg.repeated_alpha,
+        }
+    ]
+    risk = risk_from_p(p_value, cfg.repeated_alpha)
+    return ExamFlag(
+        attempt_id=attempt_id,
+        learner_id=learner_id,
+        kind="repeated_copying",
+        risk=risk,
+        band=cfg.band(risk),
+        p_value=p_value,
+        type1_error=cfg.repeated_alpha,
+        reasons=reasons,
+        evidence={
+            "partner_learner_id": partner_learner_id,
+            "exams_both": exams_both,
+            "exams": [
+                {
+                    "exam_id": e.exam_id,
+                    "title": e.title,
+                    "p_value": e.p_value,
+                    "copier_is_self": e.copier_is_self,
+                }
+                for e in exams
+            ],
+            "tau": cfg.repeated_tau,
+        },
+    )
 
 
 def _r(x: float, nd: int = 4) -> float:

@@ -453,6 +453,9 @@ class CopyingResult:
     together_alpha: float | None = None  # their level (None: not used)
     together_pairs: int = 0  # pairs that sat together
     together_below: int = 0  # of which below their level: the cohort a C08 is read against
+    # per pair that sat together, the row of the one who entered answers after the other
+    # handed in (the direction of ``p_together``); kept for the combination over exams
+    together_copier: IntArray | None = None
 
 
 def _burst_weights(model: AnswerCopyingIndex, copier: IntArray, source: IntArray) -> IntArray:
@@ -587,6 +590,7 @@ def detect_copying(
         p_pair = np.where(timed, np.minimum(1.0, 4.0 * best), p_ans)
     together = np.zeros(len(pairs), dtype=bool)
     p_together = np.ones(len(pairs))
+    together_copier: IntArray | None = None
     level = np.zeros(len(pairs))
     p_narrow = p_pair  # every pair's p-value at its share of copy_alpha alone
     if use_order and win_ab is not None and win_ba is not None and cfg.together_alpha > 0:
@@ -598,6 +602,7 @@ def detect_copying(
         p_together = np.where(
             together, np.minimum(1.0, 2.0 * np.minimum(win_ab.p_answers, win_ba.p_answers)), 1.0
         )
+        together_copier = np.where(win_ab.p_answers <= win_ba.p_answers, a, b)
         level = together_levels(together, a, b, m.n_attempts, cfg)
         scaled = np.minimum(1.0, p_together * cfg.copy_alpha / np.maximum(level, 1e-300))
         p_pair = np.where(together, np.minimum(p_pair, scaled), p_pair)
@@ -695,6 +700,7 @@ def detect_copying(
         together_alpha=cfg.together_alpha if use_order and cfg.together_alpha > 0 else None,
         together_pairs=int(together.sum()),
         together_below=int((together & (p_together < level)).sum()),
+        together_copier=together_copier,
     )
 
 

@@ -123,3 +123,54 @@ def combine(
         out.append(RepeatedPair((a, b), k, tuple(ps), truncated_product_p(ps, k, tau)))
     out.sort(key=lambda r: r.p_value)
     return out
+
+
+@dataclass(frozen=True)
+class WindowEvidence:
+    """One exam's kept window-answer evidence on a pair that sat together (learner ids)."""
+
+    learners: tuple[int, int]  # (lower id, higher)
+    copier: int  # who entered the answers after the other handed in
+    p_value: float
+
+
+def window_evidence(
+    learner_ids: Sequence[int],
+    pairs: NDArray[np.int64],
+    p_together: NDArray[np.float64] | None,
+    copier_rows: NDArray[np.int64] | None,
+    tau: float = DEFAULT_TAU,
+) -> list[WindowEvidence]:
+    """The pairs of one exam that sat together with a window p-value at or below ``tau``.
+
+    Only the window answers (C08's test) are kept: a copier who shuffles his entry order
+    leaves the order-based tests nothing, and his window answers are the evidence that
+    recurs. Their null rests on the answer model, which the unit floor of the option model
+    (``copy_group_prior``) keeps from reading a unit's shared beliefs as copying; that is
+    what makes combining them over exams defensible.
+    """
+    if p_together is None or copier_rows is None:
+        return []
+    out = []
+    for q in np.nonzero(p_together <= tau)[0]:
+        a, b = learner_ids[int(pairs[q, 0])], learner_ids[int(pairs[q, 1])]
+        out.append(
+            WindowEvidence(
+                (min(a, b), max(a, b)), learner_ids[int(copier_rows[q])], float(p_together[q])
+            )
+        )
+    return out
+
+
+def repeated_p(
+    kept: Sequence[float], exams_both: int, tau: float = DEFAULT_TAU, min_kept: int = 2
+) -> float | None:
+    """The truncated-product p over the exams both learners sat, or None when fewer than
+    ``min_kept`` of them left evidence (one exam is what the single-exam tests judge).
+
+    ``exams_both`` counts every exam both sat in the period, kept or not; counting exams
+    where they did not sit together too only makes the p-value larger (conservative)."""
+    ps = [p for p in kept if p <= tau]
+    if len(ps) < min_kept:
+        return None
+    return truncated_product_p(ps, max(exams_both, len(ps)), tau)

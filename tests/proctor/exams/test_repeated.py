@@ -10,7 +10,9 @@ from proctor.exams.forensics.repeated import (
     combine,
     keep_pairs,
     order_based_p,
+    repeated_p,
     truncated_product_p,
+    window_evidence,
 )
 
 
@@ -68,3 +70,48 @@ def test_combine_counts_only_exams_both_sat() -> None:
 def test_order_based_p_is_bonferroni_over_three_tests() -> None:
     got = order_based_p(np.array([0.1, 1.0]), np.array([0.01, 0.5]), np.array([1.0, 0.2]))
     np.testing.assert_allclose(got, [0.03, 0.6])
+
+
+@pytest.mark.parametrize(
+    ("kept", "exams_both", "expect"),
+    [
+        ([0.003], 3, None),  # one exam's evidence is what the single-exam tests judge
+        ([0.003, 0.2], 3, None),  # above tau: not evidence
+        ([0.003, 0.002], 2, truncated_product_p([0.003, 0.002], 2)),
+        ([0.003, 0.002, 0.002], 3, truncated_product_p([0.003, 0.002, 0.002], 3)),
+        # more exams sat (without evidence) only weaken the combination
+        ([0.003, 0.002], 6, truncated_product_p([0.003, 0.002], 6)),
+        ([0.003, 0.002], 1, truncated_product_p([0.003, 0.002], 2)),  # never fewer than kept
+    ],
+)
+def test_repeated_p_over_the_exams_both_sat(
+    kept: list[float], exams_both: int, expect: float | None
+) -> None:
+    got = repeated_p(kept, exams_both)
+    assert got == expect
+    if len(kept) == 2 and expect is not None and exams_both == 6:
+        assert got > truncated_product_p(kept, 2)
+
+
+def test_three_weak_exams_are_strong_evidence_and_uniform_ones_are_not() -> None:
+    # a shuffled copier's window answers, exam after exam at p ≈ 2-4e-3
+    assert (repeated_p([0.0036, 0.0020, 0.0021], 3) or 1.0) < 1e-4
+    # honest pairs: uniform p-values over three exams, the level holds
+    rng = np.random.default_rng(5)
+    u = rng.random((200_000, 3))
+    ps = [repeated_p([p for p in row if p <= 0.05], 3) for row in u]
+    rate = np.mean([p is not None and p < 1e-3 for p in ps])
+    assert rate <= 1.2e-3
+
+
+def test_window_evidence_keeps_pairs_below_tau_with_who_entered_after() -> None:
+    learners = [11, 12, 13, 14]
+    pairs = np.array([[0, 1], [2, 3], [0, 3]])
+    p = np.array([0.01, 0.2, 0.05])
+    copier = np.array([1, 2, 0])
+    kept = window_evidence(learners, pairs, p, copier)
+    assert [(w.learners, w.copier, w.p_value) for w in kept] == [
+        ((11, 12), 12, 0.01),
+        ((11, 14), 11, 0.05),
+    ]
+    assert window_evidence(learners, pairs, None, None) == []
