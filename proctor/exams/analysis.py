@@ -387,7 +387,30 @@ async def _repeated_pairs(
                 cfg=cfg,
             )
         )
+    await _supersede_repeated(s, out)
     return out
+
+
+async def _supersede_repeated(s: AsyncSession, found: list[ExamFlag]) -> None:
+    """A pair flagged again by a later exam: the new flag lists every exam, so the earlier
+    one still open leaves the open list (kept, superseded, in its case's history)."""
+    pairs = {(f.learner_id, f.evidence["partner_learner_id"]) for f in found}
+    if not pairs:
+        return
+    earlier = await s.scalars(
+        select(DetectionFlag).where(
+            DetectionFlag.source == "exam",
+            DetectionFlag.status == "open",
+            DetectionFlag.learner_id.in_(sorted({a for a, _ in pairs})),
+        )
+    )
+    for f in earlier.all():
+        ev = f.evidence or {}
+        if (
+            ev.get("type") == "repeated_copying"
+            and (f.learner_id, ev.get("partner_learner_id")) in pairs
+        ):
+            f.status = "superseded"
 
 
 async def _replace_earlier_run(

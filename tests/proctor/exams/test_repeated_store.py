@@ -1,0 +1,135 @@
+"""A ring that copies exam after exam, each time too little to flag: every exam keeps the
+pair's window evidence in the database, and the third exam's analysis combines it into a
+flag with the exams listed (SQLite and PostgreSQL, analysed one exam after the other as the
+scheduled job does, rerun once)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+from aiohttp.test_utils import TestClient
+from sqlalchemy import func, select
+
+from models import DetectionFlag, ExamPairEvidence, Learner, utcnow
+from proctor.demo.exam_bank import MEASURES_BANK
+from proctor.demo.exams import place_sitting
+from proctor.exams.analysis import analyse_exam
+from proctor.exams.bank import ExamInput, insert_exam, insert_items
+from proctor.kernel.context import Context
+from proctor.simulate.exams import simulate_exam
+from tests.factories import World, add_learner, login, world  # noqa: F401
+from tests.proctor.archive.helpers import add_course
+
+UNITS = ["芙蓉区财政局", "芙蓉区教育局", "天心区财政局"]
+SEED = 4  # three exams at window p ≈ 2-4e-3 each: no single exam flags the pair
+
+
+def _sitting(k: int) -> object:
+    return simulate_exam(
+        SEED,
+        examinees=60,
+        n_items=30,
+        rings=1,
+        copy_fractions=(0.3,),
+        copy_modes=("burst_jitter",),
+        proxies=0,
+        preknowledge=0,
+        rapid=0,
+        friends=3,
+        strong=3,
+        slow=3,
+        new_device=2,
+        travellers=0,
+        sitting=k,
+        sitting_s=600.0,
+    )
+
+
+async def test_three_weak_exams_become_one_flag_with_the_exams_listed(
+    ctx: Context,
+    client: TestClient,
+    world: World,  # noqa: F811
+) -> None:
+    for n in range(60):
+        await add_learner(
+            ctx, world, f"rp{n}", UNITS[n % 3], name=f"考生{n}", seq=300 + n, with_account=False
+        )
+    course = await add_course(ctx, world, "HN-REP", "党纪学习教育")
+    now = utcnow()
+    async with ctx.db.begin() as s:
+        await insert_items(s, course.id, MEASURES_BANK)
+        exam_ids = []
+        for k in range(3):
+            exam = await insert_exam(
+                s,
+                course.id,
+                ExamInput(
+                    title=f"党纪学习教育测试（第{k + 1}期）",
+                    item_count=30,
+                    time_limit_s=2400,
+                    pass_mark=60,
+                    attempts_allowed=1,
+                    bonus_credits=Decimal("1"),
+                    opens_at=now - dt.timedelta(days=30 - k),
+                    closes_at=now - dt.timedelta(days=3 - k),
+                ),
+            )
+            exam_ids.append(exam.id)
+        learners = list(
+            (await s.scalars(select(Learner).where(Learner.name.startswith("考生")))).all()
+        )
+    runs = []
+    placed: dict[int, int] = {}
+    for k, exam_id in enumerate(exam_ids):
+        sim = _sitting(k)
+        placed = await place_sitting(ctx, exam_id, course, sim, learners)
+        runs.append(await analyse_exam(ctx, exam_id))
+    copier = sim.copy_pairs[0][0]  # type: ignore[attr-defined]
+    async with ctx.db() as s:
+        flags = list((await s.scalars(select(DetectionFlag))).all())
+        kept = (
+            await s.execute(
+                select(ExamPairEvidence.exam_id, func.count()).group_by(ExamPairEvidence.exam_id)
+            )
+        ).all()
+    attempt_copier = placed[copier]
+    single = [
+        f for f in flags if f.evidence.get("type") == "copying" and f.attempt_id == attempt_copier
+    ]
+    assert not single  # no exam alone flags him
+    repeated = [f for f in flags if f.evidence.get("type") == "repeated_copying"]
+    (flag,) = [f for f in repeated if f.attempt_id == attempt_copier]
+    assert flag.attempt_id == attempt_copier and flag.band in ("medium", "high")
+    assert flag.evidence["exams_both"] == 3
+    assert [e["exam_id"] for e in flag.evidence["exams"]] == exam_ids[::-1][:1] + exam_ids[:2]
+    assert flag.evidence["p_value"] < 1e-4 <= min(e["p_value"] for e in flag.evidence["exams"])
+    assert flag.rules[0]["id"] == "C09" and "截断乘积" in flag.rules[0]["text"]
+    assert {exam_id for exam_id, _ in kept} == set(exam_ids)  # each exam kept its pairs
+    # Only the ring: its three copiers, each with the source; the flags the second exam
+    # raised were superseded by the third's, which list all three exams.
+    ring = {placed[a] for pair in sim.copy_pairs for a in pair[:2]}  # type: ignore[attr-defined]
+    live = [f for f in repeated if f.status == "open"]
+    assert {f.attempt_id for f in live} <= ring and len(live) == 3
+    assert all(len(f.evidence["exams"]) == 3 for f in live)
+    assert all(f.status == "superseded" for f in repeated if f not in live)
+    assert runs[2].flags >= 3  # with the kinds each exam raises on its own
+
+    # The case page shows the exams; a rerun of the last exam neither duplicates the flag nor
+    # the kept rows.
+    reviewer = await login(client, "cs_reviewer")
+    page = await client.get(f"/review/cases/{flag.case_id}", headers=reviewer)
+    html = await page.text()
+    assert page.status == 200 and "多场同场同地" in html and 'class="repeated-exams"' in html
+    async with ctx.db() as s:
+        rows_before = await s.scalar(select(func.count()).select_from(ExamPairEvidence))
+    await analyse_exam(ctx, exam_ids[2])
+    async with ctx.db() as s:
+        rows_after = await s.scalar(select(func.count()).select_from(ExamPairEvidence))
+        open_repeated = [
+            f
+            for f in (await s.scalars(select(DetectionFlag))).all()
+            if f.evidence.get("type") == "repeated_copying" and f.status == "open"
+        ]
+    assert rows_after == rows_before
+    assert sorted(f.attempt_id for f in open_repeated) == sorted(f.attempt_id for f in live)
