@@ -17,7 +17,7 @@ from proctor.demo.exams import place_sitting
 from proctor.exams.analysis import analyse_exam
 from proctor.exams.bank import ExamInput, insert_exam, insert_items
 from proctor.kernel.context import Context
-from proctor.simulate.exams import simulate_exam
+from proctor.simulate.exams import SimExam, simulate_exam
 from tests.factories import World, add_learner, login, world  # noqa: F401
 from tests.proctor.archive.helpers import add_course
 
@@ -25,7 +25,7 @@ UNITS = ["芙蓉区财政局", "芙蓉区教育局", "天心区财政局"]
 SEED = 4  # three exams at window p ≈ 2-4e-3 each: no single exam flags the pair
 
 
-def _sitting(k: int) -> object:
+def _sitting(k: int) -> SimExam:
     return simulate_exam(
         SEED,
         examinees=60,
@@ -85,7 +85,7 @@ async def test_three_weak_exams_become_one_flag_with_the_exams_listed(
         sim = _sitting(k)
         placed = await place_sitting(ctx, exam_id, course, sim, learners)
         runs.append(await analyse_exam(ctx, exam_id))
-    copier = sim.copy_pairs[0][0]  # type: ignore[attr-defined]
+    copier = sim.copy_pairs[0][0]
     async with ctx.db() as s:
         flags = list((await s.scalars(select(DetectionFlag))).all())
         kept = (
@@ -108,7 +108,7 @@ async def test_three_weak_exams_become_one_flag_with_the_exams_listed(
     assert {exam_id for exam_id, _ in kept} == set(exam_ids)  # each exam kept its pairs
     # Only the ring: its three copiers, each with the source; the flags the second exam
     # raised were superseded by the third's, which list all three exams.
-    ring = {placed[a] for pair in sim.copy_pairs for a in pair[:2]}  # type: ignore[attr-defined]
+    ring = {placed[a] for pair in sim.copy_pairs for a in pair[:2]}
     live = [f for f in repeated if f.status == "open"]
     assert {f.attempt_id for f in live} <= ring and len(live) == 3
     assert all(len(f.evidence["exams"]) == 3 for f in live)
@@ -132,4 +132,5 @@ async def test_three_weak_exams_become_one_flag_with_the_exams_listed(
             if f.evidence.get("type") == "repeated_copying" and f.status == "open"
         ]
     assert rows_after == rows_before
-    assert sorted(f.attempt_id for f in open_repeated) == sorted(f.attempt_id for f in live)
+    assert {f.attempt_id for f in open_repeated} == {f.attempt_id for f in live}
+    assert len(open_repeated) == len(live)
