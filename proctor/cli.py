@@ -681,7 +681,11 @@ def _evaluate_exams(seed: int, as_json: bool, runs: int, repeated: bool = False)
         f"  中高风险标记的精确率（作弊基础比例 1% / 3%）：{pr['0.01']:.3f} / {pr['0.03']:.3f}"
     )
     if r["repeated"]:
-        for name, label in (("order_based", "仅顺序类检验"), ("all_tests", "全部检验")):
+        for name, label in (
+            ("order_based", "仅顺序类检验"),
+            ("all_tests", "全部检验"),
+            ("window", "同场同地对方交卷后所填答案，即 C09"),
+        ):
             rr = r["repeated"][name]
             click.echo(
                 f"  同一批考生连考 3 场、按考生对合并证据（{label}）：诚实考生对误报 {ci(rr['pair_fpr'])}"

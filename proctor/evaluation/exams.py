@@ -400,7 +400,14 @@ def evaluate_repeated(
     Returns the planted pairs found at the threshold per mode (30 % copied) and the honest
     pairs flagged, for both."""
     cfg = config or ForensicConfig()
-    kept: dict[str, list[Any]] = {"order_based": [], "all_tests": []}
+    kept: dict[str, list[Any]] = {"order_based": [], "all_tests": [], "window": []}
+    # the window answers of pairs that sat together are what analyse_exam keeps and combines
+    # (C09) at their own level; the other two are the earlier studies, at copy_alpha
+    level = {
+        "order_based": cfg.copy_alpha,
+        "all_tests": cfg.copy_alpha,
+        "window": cfg.repeated_alpha,
+    }
     ex: SimExam | None = None
     for k in range(sittings):
         ex = _population(seed, 0, examinees, n_items, sitting=k)
@@ -414,6 +421,8 @@ def evaluate_repeated(
         )
         kept["order_based"].append(keep_pairs(lids, res.pairs, order_p))
         kept["all_tests"].append(keep_pairs(lids, res.pairs, res.p_values))
+        together = res.p_together if res.p_together is not None else ones
+        kept["window"].append(keep_pairs(lids, res.pairs, together, cfg.repeated_tau))
     if ex is None:
         raise ValueError("at least one sitting")
     lid = {a.attempt_id: a.learner_id for a in ex.attempts}
@@ -426,17 +435,18 @@ def evaluate_repeated(
     honest_pairs = n * (n - 1) // 2 - sum(z * (z - 1) // 2 for z in sizes.values())
     out: dict[str, Any] = {"seed": seed, "sittings": sittings, "honest_pairs": honest_pairs}
     for name, exams in kept.items():
-        found = {r.learners: r.p_value for r in combine(exams)}
-        flagged = sum(
-            1 for (a, b), p in found.items() if group[a] != group[b] and p < cfg.copy_alpha
-        )
+        # as analyse_exam does for C09: at least two exams with evidence
+        found = {
+            r.learners: r.p_value for r in combine(exams) if name != "window" or len(r.kept) >= 2
+        }
+        flagged = sum(1 for (a, b), p in found.items() if group[a] != group[b] and p < level[name])
         hits: dict[str, list[int]] = {mode: [0, 0] for mode in COPY_MODES}
         for c, s, share in ex.copy_pairs:
             if share != 0.3:
                 continue
             a, b = sorted((lid[c], lid[s]))
             row = hits[ex.copy_modes[c]]
-            row[0] += int(found.get((a, b), 1.0) < cfg.copy_alpha)
+            row[0] += int(found.get((a, b), 1.0) < level[name])
             row[1] += 1
         out[name] = {"honest_flagged": flagged, "hits_30": hits}
     return out
@@ -521,7 +531,7 @@ def evaluate_exams_seeds(
     if repeated:
         reps = [evaluate_repeated(s, config=cfg) for s in seeds]
         rep_out = {"runs": reps}
-        for name in ("order_based", "all_tests"):
+        for name in ("order_based", "all_tests", "window"):
             hp = sum(r["honest_pairs"] for r in reps)
             hf = sum(r[name]["honest_flagged"] for r in reps)
             rep_out[name] = {
