@@ -3,9 +3,7 @@ known cheaters is analysed once, its flags reach the review queue with their evi
 
 from __future__ import annotations
 
-import datetime as dt
 import re
-from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -13,48 +11,21 @@ from aiohttp.test_utils import TestClient
 from sqlalchemy import select
 
 from models import DetectionFlag, Exam, Learner, ReviewCase, utcnow
-from proctor.demo.exam_bank import MEASURES_BANK
 from proctor.demo.exams import place_sitting
 from proctor.exams import forensics
 from proctor.exams.analysis import REASON_NAMES, analyse_closed, analyse_exam
-from proctor.exams.bank import ExamInput, insert_exam, insert_items
 from proctor.kernel.context import Context
 from proctor.kernel.errors import NotFound
 from proctor.simulate.exams import simulate_exam
-from tests.factories import World, add_learner, login, world  # noqa: F401
-from tests.proctor.archive.helpers import add_course
-
-UNITS = ["芙蓉区财政局", "芙蓉区教育局", "天心区财政局"]
+from tests.factories import World, login, world  # noqa: F401
+from tests.proctor.exams.helpers import closed_exams
 
 
 @pytest.fixture
 async def sitting(ctx: Context, world: World) -> tuple[int, dict[int, int], object]:  # noqa: F811
-    for n in range(60):
-        await add_learner(
-            ctx, world, f"ex{n}", UNITS[n % 3], name=f"考生{n}", seq=100 + n, with_account=False
-        )
-    course = await add_course(ctx, world, "HN-EXAM", "党纪学习教育")
-    now = utcnow()
-    async with ctx.db.begin() as s:
-        await insert_items(s, course.id, MEASURES_BANK)
-        exam = await insert_exam(
-            s,
-            course.id,
-            ExamInput(
-                title="党纪学习教育测试",
-                item_count=30,
-                time_limit_s=2400,
-                pass_mark=60,
-                attempts_allowed=1,
-                bonus_credits=Decimal("1"),
-                opens_at=now - dt.timedelta(days=10),
-                closes_at=now - dt.timedelta(days=1),
-            ),
-        )
-        exam_id = exam.id
-        learners = list(
-            (await s.scalars(select(Learner).where(Learner.name.startswith("考生")))).all()
-        )
+    course, (exam_id,), learners = await closed_exams(
+        ctx, world, "ex", 100, "HN-EXAM", [("党纪学习教育测试", 10, 1)]
+    )
     # A hard exam: copying is only visible in the source's wrong answers, so the source
     # must have some (copying a perfect paper leaves no trace in the answers).
     sim = simulate_exam(

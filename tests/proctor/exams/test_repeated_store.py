@@ -5,23 +5,17 @@ scheduled job does, rerun once)."""
 
 from __future__ import annotations
 
-import datetime as dt
-from decimal import Decimal
-
 from aiohttp.test_utils import TestClient
 from sqlalchemy import func, select
 
-from models import DetectionFlag, ExamPairEvidence, Learner, utcnow
-from proctor.demo.exam_bank import MEASURES_BANK
+from models import DetectionFlag, ExamPairEvidence
 from proctor.demo.exams import place_sitting
 from proctor.exams.analysis import analyse_exam
-from proctor.exams.bank import ExamInput, insert_exam, insert_items
 from proctor.kernel.context import Context
 from proctor.simulate.exams import SimExam, simulate_exam
-from tests.factories import World, add_learner, login, world  # noqa: F401
-from tests.proctor.archive.helpers import add_course
+from tests.factories import World, login, world  # noqa: F401
+from tests.proctor.exams.helpers import closed_exams
 
-UNITS = ["芙蓉区财政局", "芙蓉区教育局", "天心区财政局"]
 SEED = 4  # three exams at window p ≈ 2-4e-3 each: no single exam flags the pair
 
 
@@ -51,34 +45,8 @@ async def test_three_weak_exams_become_one_flag_with_the_exams_listed(
     client: TestClient,
     world: World,  # noqa: F811
 ) -> None:
-    for n in range(60):
-        await add_learner(
-            ctx, world, f"rp{n}", UNITS[n % 3], name=f"考生{n}", seq=300 + n, with_account=False
-        )
-    course = await add_course(ctx, world, "HN-REP", "党纪学习教育")
-    now = utcnow()
-    async with ctx.db.begin() as s:
-        await insert_items(s, course.id, MEASURES_BANK)
-        exam_ids = []
-        for k in range(3):
-            exam = await insert_exam(
-                s,
-                course.id,
-                ExamInput(
-                    title=f"党纪学习教育测试（第{k + 1}期）",
-                    item_count=30,
-                    time_limit_s=2400,
-                    pass_mark=60,
-                    attempts_allowed=1,
-                    bonus_credits=Decimal("1"),
-                    opens_at=now - dt.timedelta(days=30 - k),
-                    closes_at=now - dt.timedelta(days=3 - k),
-                ),
-            )
-            exam_ids.append(exam.id)
-        learners = list(
-            (await s.scalars(select(Learner).where(Learner.name.startswith("考生")))).all()
-        )
+    windows = [(f"党纪学习教育测试（第{k + 1}期）", 30 - k, 3 - k) for k in range(3)]
+    course, exam_ids, learners = await closed_exams(ctx, world, "rp", 300, "HN-REP", windows)
     runs = []
     placed: dict[int, int] = {}
     for k, exam_id in enumerate(exam_ids):
