@@ -23,6 +23,7 @@ async def flag_page(
     actor: Actor,
     *,
     band: str = "",
+    source: str = "",
     org_path: str | None = None,
     offset: int = 0,
     limit: int = 50,
@@ -39,6 +40,8 @@ async def flag_page(
         stmt = stmt.where(Learner.org_path.startswith(org_path))
     if band:
         stmt = stmt.where(DetectionFlag.band == band)
+    if source:
+        stmt = stmt.where(DetectionFlag.source == source)
     async with ctx.db() as s:
         total = await bounded_count(s, stmt)
         rows = (
@@ -61,6 +64,7 @@ async def flag_page(
             f.rules,
             f.drivers,
             f.model_version,
+            f.source,
         )
         for f, name, unit in rows
     ]

@@ -169,6 +169,7 @@ class FlagView:
     rules: list[dict[str, Any]]
     drivers: list[dict[str, Any]]
     model_version: str
+    source: str = "study"  # study detection or exam forensics
 
     def as_dict(self) -> dict[str, Any]:
         """JSON shape."""

@@ -17,11 +17,14 @@ from proctor.web.render import json_response, page
 
 routes = Routes(tag="detection")
 BAND_NAMES = {"high": "高", "medium": "中", "low": "低"}
+SOURCE_NAMES = {"study": "学习检测", "exam": "考试"}
+Source = Literal["study", "exam"]
 PER_PAGE = 50
 
 
 class FlagQuery(Input):
     band: Literal["high", "medium", "low"] | None = None
+    source: Source | None = Field(None, description="study detection or exam forensics")
     org_id: RecordId | None = Field(None, alias="org", description="org node (my authority)")
     offset: Offset = 0
     limit: Annotated[int, Field(ge=1, le=500)] = 200
@@ -29,6 +32,7 @@ class FlagQuery(Input):
 
 class FlagPageQuery(Input):
     band: Literal["high", "medium", "low"] | None = None
+    source: Source | None = None
     org_id: RecordId | None = Field(None, alias="org")
     page: Page = 1
 
@@ -42,7 +46,7 @@ class Flags(Output):
 @routes.get(
     "/api/v1/flags",
     summary="Open detection flags of learners in my authority, riskiest first, with reasons; "
-    "paged, by band and org",
+    "paged, by band, source and org",
     query=FlagQuery,
     response=Flags,
 )
@@ -55,6 +59,7 @@ async def flags_api(request: web.Request, query: FlagQuery) -> web.Response:
         ctx,
         actor,
         band=query.band or "",
+        source=query.source or "",
         org_path=org_path,
         offset=query.offset,
         limit=query.limit,
@@ -74,6 +79,7 @@ async def flags_page(request: web.Request, query: FlagPageQuery) -> web.Response
         ctx,
         actor,
         band=query.band or "",
+        source=query.source or "",
         org_path=org_path,
         offset=(query.page - 1) * PER_PAGE,
         limit=PER_PAGE,
@@ -85,6 +91,8 @@ async def flags_page(request: web.Request, query: FlagPageQuery) -> web.Response
             "flags": flags,
             "band": query.band or "",
             "band_names": BAND_NAMES,
+            "source": query.source or "",
+            "source_names": SOURCE_NAMES,
             "org": org,
             "total": total,
             "f": query,

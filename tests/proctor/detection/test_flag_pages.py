@@ -81,3 +81,41 @@ async def test_counts_stop_at_the_cap(
     assert "共 100+ 条" in html and 'id="next-page"' in html
     queue = await (await client.get("/api/v1/cases", headers=academy)).json()
     assert queue["capped"] is False
+
+
+async def test_flags_filter_by_source(client: TestClient, ctx: Context, world: World) -> None:
+    """Exam forensics' flags and the study detection's are told apart: a reviewer lists
+    one kind at a time, by API and on the page."""
+    await _flags(ctx, world, 3)
+    async with ctx.db.begin() as s:
+        await s.execute(
+            insert(DetectionFlag),
+            [
+                {
+                    "learner_id": world.learners["zhang"].id,
+                    "period_start": dt.date(2026, 6, 1),
+                    "period_end": dt.date(2026, 6, 1),
+                    "risk": 0.7,
+                    "band": "medium",
+                    "kind": "exam",
+                    "rules": [{"id": "C09", "name": "多场考试同场同地", "text": "合并 p = 1e-5"}],
+                    "drivers": [],
+                    "model_version": "exam-forensics-2",
+                    "thresholds": {},
+                    "status": "open",
+                    "source": "exam",
+                    "evidence": {"type": "repeated_copying"},
+                }
+            ],
+        )
+    city = await login(client, "cs_admin")
+    exam = await (await client.get("/api/v1/flags?source=exam", headers=city)).json()
+    study = await (await client.get("/api/v1/flags?source=study", headers=city)).json()
+    both = await (await client.get("/api/v1/flags", headers=city)).json()
+    assert [f["source"] for f in exam["items"]] == ["exam"]
+    assert study["total"] + exam["total"] == both["total"] and study["total"] >= 3
+    assert all(f["source"] == "study" for f in study["items"])
+    bad = await client.get("/api/v1/flags?source=quiz", headers=city)
+    assert bad.status == 422 and "source" in (await bad.text())
+    html = await (await client.get("/admin/flags?source=exam", headers=city)).text()
+    assert "共 1 条" in html and "C09" in html and "主要异常特征" not in html
