@@ -685,6 +685,7 @@ def _evaluate_exams(seed: int, as_json: bool, runs: int, repeated: bool = False)
             ("order_based", "仅顺序类检验"),
             ("all_tests", "全部检验"),
             ("window", "同场同地对方交卷后所填答案，即 C09"),
+            ("system", "系统实际效果：任一场单独标记或 C09"),
         ):
             rr = r["repeated"][name]
             click.echo(

@@ -396,9 +396,10 @@ def evaluate_repeated(
     """One population sits ``sittings`` exams (fresh banks, orders and answers; the same
     learners and rings, each copier keeping his mode); each pair's evidence is combined
     over the exams by the truncated product (:mod:`proctor.exams.forensics.repeated`),
-    once over the order-based tests only and once over the full pair p-value.
-    Returns the planted pairs found at the threshold per mode (30 % copied) and the honest
-    pairs flagged, for both."""
+    over the order-based tests only, over the full pair p-value, and over the window answers
+    of pairs that sat together (C09, as ``analyse_exam`` does). Returns the planted pairs
+    found at the threshold per mode (30 % copied) and the honest pairs flagged, for each,
+    and for the system as deployed (``system``: some exam's own flag, or C09)."""
     cfg = config or ForensicConfig()
     kept: dict[str, list[Any]] = {"order_based": [], "all_tests": [], "window": []}
     # the window answers of pairs that sat together are what analyse_exam keeps and combines
@@ -409,10 +410,14 @@ def evaluate_repeated(
         "window": cfg.repeated_alpha,
     }
     ex: SimExam | None = None
+    single: set[tuple[int, int]] = set()  # learner pairs some exam flagged on its own
     for k in range(sittings):
         ex = _population(seed, 0, examinees, n_items, sitting=k)
         _, res = _run(ex, cfg)
         lids = [a.learner_id for a in ex.attempts]
+        for q in np.nonzero(res.p_values < cfg.copy_alpha)[0]:
+            x, y = lids[int(res.pairs[q, 0])], lids[int(res.pairs[q, 1])]
+            single.add((min(x, y), max(x, y)))
         ones = np.ones(len(res.p_values))
         order_p = order_based_p(
             res.p_timing if res.p_timing is not None else ones,
@@ -449,6 +454,22 @@ def evaluate_repeated(
             row[0] += int(found.get((a, b), 1.0) < level[name])
             row[1] += 1
         out[name] = {"honest_flagged": flagged, "hits_30": hits}
+    # what the deployed system finds in a ring that copies exam after exam: a flag in some
+    # exam on its own, or C09 over them (the window combination at its level)
+    window = {r.learners: r.p_value for r in combine(kept["window"]) if len(r.kept) >= 2}
+    system: dict[str, list[int]] = {mode: [0, 0] for mode in COPY_MODES}
+    for c, s, share in ex.copy_pairs:
+        if share != 0.3:
+            continue
+        key = (min(lid[c], lid[s]), max(lid[c], lid[s]))
+        row = system[ex.copy_modes[c]]
+        row[0] += int(key in single or window.get(key, 1.0) < cfg.repeated_alpha)
+        row[1] += 1
+    honest = {k for k in single if group[k[0]] != group[k[1]]}
+    honest |= {
+        k for k, p in window.items() if p < cfg.repeated_alpha and group[k[0]] != group[k[1]]
+    }
+    out["system"] = {"honest_flagged": len(honest), "hits_30": system}
     return out
 
 
@@ -531,7 +552,7 @@ def evaluate_exams_seeds(
     if repeated:
         reps = [evaluate_repeated(s, config=cfg) for s in seeds]
         rep_out = {"runs": reps}
-        for name in ("order_based", "all_tests", "window"):
+        for name in ("order_based", "all_tests", "window", "system"):
             hp = sum(r["honest_pairs"] for r in reps)
             hf = sum(r[name]["honest_flagged"] for r in reps)
             rep_out[name] = {

@@ -69,7 +69,7 @@ def test_cli_prints_every_variant_and_group_with_intervals(monkeypatch: pytest.M
                 m: {"k": 1, "n": 3, "rate": 0.333, "ci95": [0.06, 0.79]} for m in COPY_MODES
             },
         }
-        for name in ("order_based", "all_tests", "window")
+        for name in ("order_based", "all_tests", "window", "system")
     }
     for v in report["power_30_by_variant"].values():
         v["review_band"] = {"k": 1, "n": 4, "rate": 0.25, "ci95": [0.05, 0.7]}
@@ -89,7 +89,7 @@ def test_cli_prints_every_variant_and_group_with_intervals(monkeypatch: pytest.M
     for group in report["honest_groups"]:
         assert group in out.output
     assert "95% 区间" in out.output and "未达标" in out.output and "达标" in out.output
-    assert "连考 3 场" in out.output and "C09" in out.output
+    assert "连考 3 场" in out.output and "C09" in out.output and "系统实际效果" in out.output
     assert out.output.count("其中中高风险 0.250（1/4") == len(COPY_MODES)
 
 
