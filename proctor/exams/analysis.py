@@ -387,13 +387,14 @@ async def _repeated_pairs(
                 cfg=cfg,
             )
         )
-    await _supersede_repeated(s, out)
+    await _supersede_repeated(s, out, set(attempt_of.values()))
     return out
 
 
-async def _supersede_repeated(s: AsyncSession, found: list[ExamFlag]) -> None:
+async def _supersede_repeated(s: AsyncSession, found: list[ExamFlag], this_exam: set[int]) -> None:
     """A pair flagged again by a later exam: the new flag lists every exam, so the earlier
-    one still open leaves the open list (kept, superseded, in its case's history)."""
+    one still open leaves the open list (kept, superseded, in its case's history). This
+    exam's own earlier run is :func:`_replace_earlier_run`'s to replace."""
     pairs = {(f.learner_id, f.evidence["partner_learner_id"]) for f in found}
     if not pairs:
         return
@@ -408,6 +409,7 @@ async def _supersede_repeated(s: AsyncSession, found: list[ExamFlag]) -> None:
         ev = f.evidence or {}
         if (
             ev.get("type") == "repeated_copying"
+            and f.attempt_id not in this_exam
             and (f.learner_id, ev.get("partner_learner_id")) in pairs
         ):
             f.status = "superseded"

@@ -91,7 +91,8 @@ async def test_three_weak_exams_become_one_flag_with_the_exams_listed(
     assert page.status == 200 and "多场同场同地" in html and 'class="repeated-exams"' in html
     async with ctx.db() as s:
         rows_before = await s.scalar(select(func.count()).select_from(ExamPairEvidence))
-    await analyse_exam(ctx, exam_ids[2])
+    rerun = await analyse_exam(ctx, exam_ids[2])
+    assert rerun.replaced == runs[2].flags  # the repeated flags among them
     async with ctx.db() as s:
         rows_after = await s.scalar(select(func.count()).select_from(ExamPairEvidence))
         open_repeated = [
