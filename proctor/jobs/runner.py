@@ -7,6 +7,7 @@ A process remembers the slots it saw taken, so between slots a tick costs no que
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import logging
 import os
@@ -33,15 +34,24 @@ class Scheduler:
         # job -> (slot, when to ask SQL again about it; None: never)
         self._seen: dict[str, tuple[dt.datetime, dt.datetime | None]] = {}
         self._fresh: set[str] = set()  # daily jobs known to have run before
+        self._stopping = asyncio.Event()
 
     async def run_forever(self) -> None:
-        """Tick until cancelled; a tick that fails is logged and the next one tried."""
-        while True:
+        """Tick until stopped (or cancelled); a tick that fails is logged and the next one
+        tried."""
+        while not self._stopping.is_set():
             try:
                 await self.tick(dt.datetime.now(dt.UTC))
             except Exception:
                 log.exception("job scheduler tick failed; retried next tick")
-            await asyncio.sleep(self.tick_s)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stopping.wait(), self.tick_s)
+
+    def stop(self) -> None:
+        """Start no new run; :meth:`run_forever` returns once the one in hand is recorded
+        and logged. A shutdown that cancelled it instead would leave a slot that ran but
+        was never logged, or one still "running" until another process takes it over."""
+        self._stopping.set()
 
     @property
     def tick_s(self) -> float:
@@ -53,6 +63,8 @@ class Scheduler:
         """Offer each job's current slot; run those this process wins. Returns their names."""
         ran = []
         for job in self.jobs:
+            if self._stopping.is_set():
+                break
             slot = job.when.slot(now)
             seen = self._seen.get(job.name)
             if seen is not None and seen[0] == slot and (seen[1] is None or now < seen[1]):

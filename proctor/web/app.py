@@ -31,6 +31,9 @@ from proctor.web.routes import setup_routes
 from tracker.web.app import reaping, writing
 from tracker.web.keys import BINDING, TRACKER
 
+# How long a stopping worker lets its scheduled run in hand finish before cancelling it.
+JOB_STOP_GRACE_S = 10.0
+
 
 def create_app(
     settings: Settings | None = None, *, ctx: Context | None = None, jobs: bool = False
@@ -94,9 +97,11 @@ def create_app(
         try:
             yield
         finally:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+            # Let the run in hand finish and be recorded; a long one (a daily detection) is
+            # cancelled after the grace and taken over later as abandoned.
+            scheduler.stop()
+            with contextlib.suppress(asyncio.CancelledError, TimeoutError):
+                await asyncio.wait_for(task, JOB_STOP_GRACE_S)
 
     async def partition_upkeep(app: web.Application) -> AsyncIterator[None]:
         task = asyncio.create_task(keep_partitions_ahead(app[CTX].engine), name="partitions")

@@ -79,6 +79,33 @@ async def test_a_slot_runs_once_across_two_app_instances(ctx: Context) -> None:
     ]
 
 
+async def test_a_stopping_worker_finishes_records_and_logs_the_run_in_hand(
+    ctx: Context, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Shutdown (SIGTERM) asks the scheduler to stop while a run is in its body: the run
+    finishes, its row says ok and its log line is written; no new run starts after."""
+    started, release = asyncio.Event(), asyncio.Event()
+    calls: list[str] = []
+
+    async def body(_: Context, slot: dt.datetime) -> str:
+        calls.append(slot.isoformat())
+        started.set()
+        await release.wait()
+        return "done"
+
+    scheduler = Scheduler(ctx, [Job("slow", "测试任务", Every(1), body)])
+    caplog.set_level(logging.INFO, logger="proctor.jobs")
+    task = asyncio.create_task(scheduler.run_forever())
+    await asyncio.wait_for(started.wait(), 10)
+    scheduler.stop()
+    release.set()
+    await asyncio.wait_for(task, 10)  # returns on its own: nothing cancelled
+    (run,) = await rows(ctx)
+    assert (run.state, run.detail) == ("ok", "done") and len(calls) == 1
+    lines = [r for r in caplog.records if r.msg == "job"]
+    assert len(lines) == 1 and lines[0].outcome == "ok"  # type: ignore[attr-defined]
+
+
 async def test_failure_is_logged_retried_with_backoff_and_recorded(
     ctx: Context, caplog: pytest.LogCaptureFixture
 ) -> None:
