@@ -16,10 +16,14 @@ the K exams both sat has an exact law for independent uniforms (Zaykin et al. 20
 which :func:`truncated_product_p` computes; p-values above tau (and pairs never stored)
 simply contribute nothing, so storage stays small and the combined test stays exact.
 
-The answer test is left out on purpose: its null is a model of independent answers given
-ability, and two colleagues who learned from the same teacher can share misconceptions in
-every exam; combining it over exams would amplify that misfit. The order-based nulls rest
-only on the server's random order.
+The order-based nulls rest only on the server's random order, but a copier who shuffles
+his entry order leaves them nothing. What ``analyse_exam`` keeps and combines (C09) is
+therefore the window answers of pairs that sat together (:func:`window_evidence`,
+:func:`repeated_p`): an answer test, whose null is a model of independent answers given
+ability. Two colleagues who learned from the same teacher can share misconceptions in
+every exam, and combining over exams would amplify that misfit; the unit floor of the
+option model (``copy_group_prior``) is what keeps it in check, and the simulator's
+colleagues who share beliefs are what it is measured against.
 """
 
 from __future__ import annotations
