@@ -230,7 +230,7 @@ async def analyse_exam(
         # The statistics take seconds on a large sitting: off the loop that serves beats.
         cfg = config or ForensicConfig()
         report, res = await asyncio.to_thread(analyse_with_pairs, items, records, histories, cfg)
-        found = report.flags + await combine_with_earlier(s, exam, records, report.flags, res, cfg)
+        found = await combine_with_earlier(s, exam, records, report.flags, res, cfg)
         day = exam.closes_at.astimezone(ACADEMY_TZ).date()
         flags = [
             DetectionFlag(

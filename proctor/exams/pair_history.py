@@ -7,12 +7,19 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
+from dataclasses import replace
 
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models import AttemptState, DetectionFlag, Exam, ExamAttempt, ExamPairEvidence
-from proctor.exams.forensics.analyse import EarlierExam, ExamFlag, ForensicConfig, repeated_flag
+from proctor.exams.forensics.analyse import (
+    EarlierExam,
+    ExamFlag,
+    ForensicConfig,
+    repeated_flag,
+    with_repeated,
+)
 from proctor.exams.forensics.data import AttemptRecord
 from proctor.exams.forensics.omega import CopyingResult
 from proctor.exams.forensics.repeated import repeated_p, window_evidence
@@ -29,7 +36,8 @@ async def combine_with_earlier(
     cfg: ForensicConfig,
 ) -> list[ExamFlag]:
     """Keep this exam's window evidence of pairs that sat together, combine it with what
-    earlier exams kept for the same pairs, and flag the pairs it makes significant.
+    earlier exams kept for the same pairs, and flag the pairs it makes significant: this
+    exam's ``flags`` (those of a recurring pair with C09 added) and the new C09 flags.
 
     A rerun replaces the exam's kept rows. Every exam both learners sat in the period
     (analysed, attempt finished) counts in the combination, kept or not."""
@@ -53,7 +61,7 @@ async def combine_with_earlier(
         for w in kept
     )
     if not kept:
-        return []
+        return list(flags)
     since = exam.closes_at - dt.timedelta(days=cfg.repeated_days)
     involved = sorted({lid for w in kept for lid in w.learners})
     in_period = (Exam.closes_at >= since) & (Exam.closes_at <= exam.closes_at)
@@ -92,25 +100,39 @@ async def combine_with_earlier(
         for lid, exam_id in taken.all():
             sat[lid].add(exam_id)
     attempt_of = {r.learner_id: r.attempt_id for r in records}
-    already = {
-        (f.learner_id, f.evidence.get("partner_learner_id")) for f in flags if f.kind == "copying"
+    # this exam's copying flags by (learner, partner): a pair it flagged on its own gets C09
+    # added to those flags rather than a second flag
+    copying = {
+        (f.learner_id, f.evidence.get("partner_learner_id")): k
+        for k, f in enumerate(flags)
+        if f.kind == "copying"
     }
+    annotated = list(flags)
     out = []
     for w in kept:
         history = earlier.get(w.learners, [])
         exams_both = len(sat[w.learners[0]] & sat[w.learners[1]])
         p = repeated_p([w.p_value] + [h[2] for h in history], exams_both, cfg.repeated_tau)
-        partner = w.learners[1] if w.copier == w.learners[0] else w.learners[0]
-        if (
-            p is None
-            or p >= cfg.repeated_alpha
-            or {(w.copier, partner), (partner, w.copier)} & already
-        ):
+        if p is None or p >= cfg.repeated_alpha:
             continue
+        partner = w.learners[1] if w.copier == w.learners[0] else w.learners[0]
         listed = [EarlierExam(exam.id, exam.title, w.p_value, True)] + [
             EarlierExam(eid, title, hp, copier == w.copier)
             for eid, title, hp, copier in sorted(history)
         ]
+        here = [
+            copying[key] for key in ((w.copier, partner), (partner, w.copier)) if key in copying
+        ]
+        for k in here:
+            mine = annotated[k].learner_id == w.copier
+            seen = (
+                listed
+                if mine
+                else [replace(e, copier_is_self=not e.copier_is_self) for e in listed]
+            )
+            annotated[k] = with_repeated(annotated[k], seen, exams_both, p, cfg)
+        if here:
+            continue
         out.append(
             repeated_flag(
                 attempt_id=attempt_of[w.copier],
@@ -123,7 +145,7 @@ async def combine_with_earlier(
             )
         )
     await _supersede_repeated(s, out, set(attempt_of.values()))
-    return out
+    return annotated + out
 
 
 async def _supersede_repeated(s: AsyncSession, found: list[ExamFlag], this_exam: set[int]) -> None:

@@ -35,6 +35,7 @@ __all__ = [
     "analyse",
     "repeated_flag",
     "risk_from_p",
+    "with_repeated",
 ]
 
 FlagKind = Literal["copying", "preknowledge", "rapid_guessing", "proxy", "repeated_copying"]
@@ -144,6 +145,42 @@ class EarlierExam:
     copier_is_self: bool  # this learner entered the answers after the partner handed in
 
 
+def repeated_reason(
+    exams: list[EarlierExam],
+    exams_both: int,
+    p_value: float,
+    cfg: ForensicConfig,
+    *,
+    flagged_here: bool = False,
+) -> dict[str, Any]:
+    """C09 in Chinese: the exams with evidence, who entered after whom, the combination."""
+    ps = "、".join(f"#{e.exam_id} p = {e.p_value:.1e}" for e in exams)
+    mine = sum(e.copier_is_self for e in exams)
+    here = "本场已单独达到判定阈值；" if flagged_here else "本场单独看未达到判定阈值；"
+    return {
+        "id": "C09",
+        "text": f"与对方在 {exams_both} 场共同参加的考试中，有 {len(exams)} 场同场同地作答"
+        f"（同一网络地址或同一单位），且一方交卷后另一方所填答案与之一致（{ps}；其中 {mine} 场"
+        f"为本人在对方交卷后填入）。{here}按截断乘积合并（每场 p ≤ {cfg.repeated_tau:g} 才计入，"
+        f"{exams_both} 场都计数）p = {p_value:.1e}，低于多场合并的判定水平 "
+        f"{cfg.repeated_alpha:.0e}。请调阅各场答卷核对",
+        "value": p_value,
+        "threshold": cfg.repeated_alpha,
+    }
+
+
+def _exam_rows(exams: list[EarlierExam]) -> list[dict[str, Any]]:
+    return [
+        {
+            "exam_id": e.exam_id,
+            "title": e.title,
+            "p_value": e.p_value,
+            "copier_is_self": e.copier_is_self,
+        }
+        for e in exams
+    ]
+
+
 def repeated_flag(
     *,
     attempt_id: int,
@@ -154,26 +191,12 @@ def repeated_flag(
     p_value: float,
     cfg: ForensicConfig,
 ) -> ExamFlag:
-    """The flag of a pair whose window answers, weak in each exam, recur exam after exam.
+    """The flag of a pair whose window answers, weak in this exam, recur exam after exam.
 
     ``exams`` are the exams that kept evidence (this one included); ``exams_both`` every exam
     both sat in the period. Risk on the scale of every copying flag against its own level;
     reviewers read it with each exam's answer sheets, which is why the exams are listed.
     """
-    ps = "、".join(f"#{e.exam_id} p = {e.p_value:.1e}" for e in exams)
-    mine = sum(e.copier_is_self for e in exams)
-    reasons = [
-        {
-            "id": "C09",
-            "text": f"与对方在 {exams_both} 场共同参加的考试中，有 {len(exams)} 场同场同地作答"
-            f"（同一网络地址或同一单位），且一方交卷后另一方所填答案与之一致（{ps}；其中 {mine} 场"
-            f"为本人在对方交卷后填入）。每场单独看都未达到判定阈值；按截断乘积合并（每场 p ≤ "
-            f"{cfg.repeated_tau:g} 才计入，{exams_both} 场都计数）p = {p_value:.1e}，低于多场合并的"
-            f"判定水平 {cfg.repeated_alpha:.0e}。请调阅各场答卷核对",
-            "value": p_value,
-            "threshold": cfg.repeated_alpha,
-        }
-    ]
     risk = risk_from_p(p_value, cfg.repeated_alpha)
     return ExamFlag(
         attempt_id=attempt_id,
@@ -183,20 +206,36 @@ def repeated_flag(
         band=cfg.band(risk),
         p_value=p_value,
         type1_error=cfg.repeated_alpha,
-        reasons=reasons,
+        reasons=[repeated_reason(exams, exams_both, p_value, cfg)],
         evidence={
             "partner_learner_id": partner_learner_id,
             "exams_both": exams_both,
-            "exams": [
-                {
-                    "exam_id": e.exam_id,
-                    "title": e.title,
-                    "p_value": e.p_value,
-                    "copier_is_self": e.copier_is_self,
-                }
-                for e in exams
-            ],
+            "exams": _exam_rows(exams),
             "tau": cfg.repeated_tau,
+        },
+    )
+
+
+def with_repeated(
+    flag: ExamFlag, exams: list[EarlierExam], exams_both: int, p_value: float, cfg: ForensicConfig
+) -> ExamFlag:
+    """This exam's copying flag of a pair that also recurs over exams: C09 joins its reasons,
+    the exams its evidence, and its risk is at least what the combination alone would give
+    (a flag shown only at the sat-together level is low band; recurring, it is not)."""
+    risk = max(flag.risk, risk_from_p(p_value, cfg.repeated_alpha))
+    band = cfg.band(risk)
+    order = ["low", "medium", "high"]
+    return replace(
+        flag,
+        risk=risk,
+        band=max(band, flag.band, key=order.index),
+        reasons=[
+            *flag.reasons,
+            repeated_reason(exams, exams_both, p_value, cfg, flagged_here=True),
+        ],
+        evidence={
+            **flag.evidence,
+            "repeated": {"exams_both": exams_both, "exams": _exam_rows(exams), "p_value": p_value},
         },
     )
 

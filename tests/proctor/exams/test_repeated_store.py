@@ -8,9 +8,11 @@ from __future__ import annotations
 from aiohttp.test_utils import TestClient
 from sqlalchemy import func, select
 
-from models import DetectionFlag, ExamPairEvidence
+from models import DetectionFlag, Exam, ExamPairEvidence
 from proctor.demo.exams import place_sitting
 from proctor.exams.analysis import analyse_exam
+from proctor.exams.forensics.analyse import ExamFlag, ForensicConfig
+from proctor.exams.pair_history import combine_with_earlier
 from proctor.kernel.context import Context
 from proctor.simulate.exams import SimExam, simulate_exam
 from tests.factories import World, login, world  # noqa: F401
@@ -19,9 +21,9 @@ from tests.proctor.exams.helpers import closed_exams
 SEED = 4  # three exams at window p ≈ 2-4e-3 each: no single exam flags the pair
 
 
-def _sitting(k: int) -> SimExam:
+def _sitting(k: int, seed: int = SEED) -> SimExam:
     return simulate_exam(
-        SEED,
+        seed,
         examinees=60,
         n_items=30,
         rings=1,
@@ -103,3 +105,45 @@ async def test_three_weak_exams_become_one_flag_with_the_exams_listed(
     assert rows_after == rows_before
     assert {f.attempt_id for f in open_repeated} == {f.attempt_id for f in live}
     assert len(open_repeated) == len(live)
+
+
+async def test_a_pair_this_exam_flags_on_its_own_gets_c09_on_that_flag(
+    ctx: Context,
+    world: World,  # noqa: F811
+) -> None:
+    """When the last exam flags the pair by itself, the recurrence joins that flag (C09 among
+    its reasons, the exams in its evidence) instead of a second flag on the same pair."""
+    windows = [(f"党纪学习教育测试（第{k + 1}期）", 30 - k, 3 - k) for k in range(3)]
+    course, exam_ids, learners = await closed_exams(ctx, world, "rp", 300, "HN-REP", windows)
+    for k, exam_id in enumerate(exam_ids):
+        # seed 16: the third exam flags the pair on its own (window p 3e-5); the first two
+        # kept 5e-3 and 1e-3
+        sim = _sitting(k, seed=16)
+        placed = await place_sitting(ctx, exam_id, course, sim, learners)
+        await analyse_exam(ctx, exam_id)
+    copier = placed[sim.copy_pairs[0][0]]
+    async with ctx.db() as s:
+        flags = [f for f in (await s.scalars(select(DetectionFlag))).all() if f.status == "open"]
+    mine = [f for f in flags if f.attempt_id == copier]
+    (copying,) = [f for f in mine if f.evidence["type"] == "copying"]
+    assert not [f for f in mine if f.evidence["type"] == "repeated_copying"]
+    c09 = next(r for r in copying.rules if r["id"] == "C09")
+    assert "本场已单独达到判定阈值" in c09["text"] and c09["value"] < 1e-4
+    assert [e["exam_id"] for e in copying.evidence["repeated"]["exams"]] == [
+        exam_ids[2],
+        exam_ids[0],
+        exam_ids[1],
+    ]
+    assert copying.band in ("medium", "high")
+
+
+async def test_an_exam_with_nothing_to_keep_passes_its_own_flags_through(
+    ctx: Context,
+    world: World,  # noqa: F811
+) -> None:
+    """No pair sat together (or no copying test ran): the exam's own flags are all stored."""
+    _, (exam_id,), _ = await closed_exams(ctx, world, "rp", 300, "HN-REP", [("测试", 10, 1)])
+    flag = ExamFlag(1, 1, "proxy", 0.6, "medium", None, None, [{"id": "P02"}], {})
+    async with ctx.db.begin() as s:
+        exam = await s.get_one(Exam, exam_id)
+        assert await combine_with_earlier(s, exam, [], [flag], None, ForensicConfig()) == [flag]
