@@ -223,12 +223,10 @@ def with_repeated(
     the exams its evidence, and its risk is at least what the combination alone would give
     (a flag shown only at the sat-together level is low band; recurring, it is not)."""
     risk = max(flag.risk, risk_from_p(p_value, cfg.repeated_alpha))
-    band = cfg.band(risk)
-    order = ["low", "medium", "high"]
     return replace(
         flag,
         risk=risk,
-        band=max(band, flag.band, key=order.index),
+        band=cfg.band(risk),
         reasons=[
             *flag.reasons,
             repeated_reason(exams, exams_both, p_value, cfg, flagged_here=True),

@@ -1,10 +1,11 @@
-"""Sixty examinees in three units, a course with the demo's bank, and closed exams on it:
-what the stored-forensics tests place simulated sittings onto."""
+"""Sixty examinees in three units, a course with the demo's bank, and closed exams on it,
+and the simulated sittings of sixty (one ring) the stored-forensics tests place onto them."""
 
 from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import select
 
@@ -12,6 +13,7 @@ from models import Course, Learner, utcnow
 from proctor.demo.exam_bank import MEASURES_BANK
 from proctor.exams.bank import ExamInput, insert_exam, insert_items
 from proctor.kernel.context import Context
+from proctor.simulate.exams import SimExam, simulate_exam
 from tests.factories import World, add_learner
 from tests.proctor.archive.helpers import add_course
 
@@ -64,3 +66,22 @@ async def closed_exams(
             (await s.scalars(select(Learner).where(Learner.name.startswith("考生")))).all()
         )
     return course, exam_ids, learners
+
+
+def sixty(seed: int, **kw: Any) -> SimExam:
+    """A sitting of sixty on thirty items with one ring and a few honest look-alikes, no
+    pre-knowledge or rapid guessing; ``kw`` sets the ring, proxies, difficulty, timing."""
+    base: dict[str, Any] = {
+        "examinees": 60,
+        "n_items": 30,
+        "rings": 1,
+        "proxies": 0,
+        "preknowledge": 0,
+        "rapid": 0,
+        "friends": 3,
+        "strong": 3,
+        "slow": 3,
+        "new_device": 2,
+        "travellers": 0,
+    }
+    return simulate_exam(seed, **{**base, **kw})

@@ -16,9 +16,8 @@ from proctor.exams import forensics
 from proctor.exams.analysis import REASON_NAMES, analyse_closed, analyse_exam
 from proctor.kernel.context import Context
 from proctor.kernel.errors import NotFound
-from proctor.simulate.exams import simulate_exam
 from tests.factories import World, login, world  # noqa: F401
-from tests.proctor.exams.helpers import closed_exams
+from tests.proctor.exams.helpers import closed_exams, sixty
 
 
 @pytest.fixture
@@ -28,22 +27,7 @@ async def sitting(ctx: Context, world: World) -> tuple[int, dict[int, int], obje
     )
     # A hard exam: copying is only visible in the source's wrong answers, so the source
     # must have some (copying a perfect paper leaves no trace in the answers).
-    sim = simulate_exam(
-        1,
-        examinees=60,
-        n_items=30,
-        rings=1,
-        copy_fractions=(0.8,),
-        proxies=1,
-        preknowledge=0,
-        rapid=0,
-        friends=3,
-        strong=3,
-        slow=3,
-        new_device=2,
-        travellers=0,
-        difficulty=0.8,
-    )
+    sim = sixty(1, copy_fractions=(0.8,), proxies=1, difficulty=0.8)
     placed = await place_sitting(ctx, exam_id, course, sim, learners)
     return exam_id, placed, sim
 

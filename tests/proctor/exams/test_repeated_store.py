@@ -14,29 +14,18 @@ from proctor.exams.analysis import analyse_exam
 from proctor.exams.forensics.analyse import ExamFlag, ForensicConfig
 from proctor.exams.pair_history import combine_with_earlier
 from proctor.kernel.context import Context
-from proctor.simulate.exams import SimExam, simulate_exam
+from proctor.simulate.exams import SimExam
 from tests.factories import World, login, world  # noqa: F401
-from tests.proctor.exams.helpers import closed_exams
+from tests.proctor.exams.helpers import closed_exams, sixty
 
 SEED = 4  # three exams at window p ≈ 2-4e-3 each: no single exam flags the pair
 
 
 def _sitting(k: int, seed: int = SEED) -> SimExam:
-    return simulate_exam(
+    return sixty(
         seed,
-        examinees=60,
-        n_items=30,
-        rings=1,
         copy_fractions=(0.3,),
         copy_modes=("burst_jitter",),
-        proxies=0,
-        preknowledge=0,
-        rapid=0,
-        friends=3,
-        strong=3,
-        slow=3,
-        new_device=2,
-        travellers=0,
         sitting=k,
         sitting_s=600.0,
     )
