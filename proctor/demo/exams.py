@@ -275,7 +275,12 @@ async def place_sitting(
                 attempt.bonus_entry_id = entry.id
             if lesson is not None:
                 done, summed = _study(
-                    learner.id, course.id, lesson.id, sim.histories[a.learner_id], exam_opens
+                    exam_id,
+                    learner.id,
+                    course.id,
+                    lesson.id,
+                    sim.histories[a.learner_id],
+                    exam_opens,
                 )
                 session_rows += done
                 summary_rows += summed
@@ -287,6 +292,7 @@ async def place_sitting(
 
 
 def _study(
+    exam_id: int,
     learner_id: int,
     course_id: int,
     lesson_id: int,
@@ -306,7 +312,7 @@ def _study(
         remaining -= verified
         started = before - dt.timedelta(days=1 + k % 20, hours=k % 7)
         ended = started + dt.timedelta(seconds=verified + 60)
-        sid = f"demo-exam-{learner_id}-{k}"
+        sid = f"demo-exam-{exam_id}-{learner_id}-{k}"  # a learner may sit several exams
         device, ip = devices[k % len(devices)], ips[k % len(ips)]
         common = {
             "learner_id": learner_id,

@@ -107,6 +107,9 @@ def _merge(into: Planted, more: Planted) -> None:
 
 # Colleagues who learned together believe the same wrong option on a tenth of the items.
 MISCONCEPTIONS = 0.1
+# Strong examinees who studied little of the course: exams are open to anyone (article 12),
+# so "little study, high score" alone is what an honest expert shows too.
+SELF_TAUGHT = 10
 
 
 def _population(seed: int, e: int, examinees: int, n_items: int, **kw: Any) -> SimExam:
@@ -124,6 +127,7 @@ def _population(seed: int, e: int, examinees: int, n_items: int, **kw: Any) -> S
         misconceptions=MISCONCEPTIONS,
         fast_strong=10,
         proxies_studied=2,
+        self_taught=SELF_TAUGHT,
         past_exams=2,
         **kw,
     )

@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from models import (
     AttemptState,
+    Course,
     DetectionFlag,
     Exam,
     ExamAnswer,
@@ -59,6 +60,7 @@ REASON_NAMES = {
     "P04": "学习检测已有中高风险标记",
     "P05": "作答速度与本人以往考试明显不同",
     "P06": "学时很少又换了设备和网络",
+    "P07": "学时很少又用了从未学习过的设备",
     "K04": "快速答对的题目可由抄袭解释",
     "C09": "多场考试同场同地、对方交卷后所填答案一致",
 }
@@ -156,6 +158,8 @@ async def _histories(
     ips: dict[int, set[str]] = defaultdict(set)
     past: dict[int, list[tuple[int, int]]] = defaultdict(list)
     study_flags: dict[int, int] = {}
+    lecture_s = await s.scalar(select(Course.lecture_seconds).where(Course.id == exam.course_id))
+    course_hours = None if lecture_s is None else lecture_s / 3600
     if learner_ids:
         rows = await s.execute(
             select(StudySession.learner_id, StudySession.device, StudySession.ip).where(
@@ -213,6 +217,7 @@ async def _histories(
             verified_hours=float(verified.get(lid) or 0.0) / 3600,
             past_scores=tuple(past[lid]),
             study_flags=study_flags.get(lid, 0),
+            course_hours=course_hours,
         )
         for lid in learner_ids
     }

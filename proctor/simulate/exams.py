@@ -166,6 +166,7 @@ def simulate_exam(
     defer: float = 0.1,
     lag_median_s: float = 20.0,
     misconceptions: float = 0.0,
+    self_taught: int = 0,
 ) -> SimExam:
     """Simulate one exam sitting (``examinees`` attempts, one per learner).
 
@@ -194,7 +195,9 @@ def simulate_exam(
     Look-alikes added on request (their own random stream, so the defaults reproduce
     earlier populations): ``colleagues`` groups of ``colleague_size`` behind one office
     address starting together, ``fast_strong`` examinees, ``proxies_studied`` (a proxy for
-    a learner who studied), ``past_exams`` earlier exams in every history (scored at the
+    a learner who studied), ``self_taught`` (strong examinees who know the subject and
+    studied under 0.8 h of the course: an honest P02), ``past_exams`` earlier exams in
+    every history (scored at the
     learner's own ability and speed). ``sitting=k`` is the k-th exam of the same
     population: same learners and rings, fresh bank, answers and times.
     ``misconceptions``: the share of items on which each colleague group shares a wrong
@@ -232,6 +235,7 @@ def simulate_exam(
     roles += [(HONEST, "traveller")] * travellers
     roles += [(HONEST, "colleague")] * (colleagues * colleague_size)
     roles += [(HONEST, "fast_strong")] * fast_strong + [("proxy", "studied")] * proxies_studied
+    roles += [(HONEST, "self_taught")] * self_taught
     if len(roles) > examinees:
         raise ValueError("too many planted roles for the number of examinees")
     roles += [(HONEST, "regular")] * (examinees - len(roles))
@@ -298,6 +302,8 @@ def simulate_exam(
         if variant == "fast_strong":
             theta[k] = own_theta[k] = aux.normal(2.0, 0.3)
             tau[k] = own_tau[k] = aux.normal(0.6, 0.15)
+        elif variant == "self_taught":  # strong in his own right, in every exam
+            theta[k] = own_theta[k] = aux.normal(2.0, 0.3)
         elif label == "proxy":
             own_theta[k] = aux.normal(0.0, 1.0)
             own_tau[k] = aux.normal(0.0, 0.25)
@@ -316,6 +322,8 @@ def simulate_exam(
             # a proxy sits elsewhere; ``proxy_office_share`` of them use the learner's office
             # network (only the "little study, high score" reason can catch those)
             ip[k] = ip[k] if rng.random() < proxy_office_share else f"172.16.{k % 250}.9"
+        elif variant == "self_taught":  # his own device and office, little of the videos
+            hours[k] = aux.uniform(0.0, 0.8)
         elif variant == "new_device":
             device[k] = f"newpc-{learner[k]}"
         elif variant == "traveller":

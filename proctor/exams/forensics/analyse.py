@@ -343,6 +343,7 @@ def analyse_with_pairs(
         },
         proxy={
             "min_hours": cfg.proxy_min_hours,
+            "min_share_of_course": cfg.proxy_min_share,
             "high_score": cfg.proxy_high_score,
             "type1_error": None,
         },

@@ -117,7 +117,9 @@ class ForensicConfig:
 
     Proxy test-taker (rule):
 
-    * ``proxy_min_hours`` – verified study below this is "almost nothing";
+    * ``proxy_min_hours`` / ``proxy_min_share`` – verified study of the course below
+      ``proxy_min_hours``, or below this share of the course's lecture time when that is
+      shorter, is "almost nothing" (a 45-minute course studied whole is 0.75 h);
     * ``proxy_high_score`` – proportion correct at or above this is "scored high";
     * ``missing_history_is_zero_hours`` – a learner without any study record counts as 0 h.
     * ``proxy_jump_alpha`` / ``proxy_jump_min`` – P03: the score is far above the learner's
@@ -168,6 +170,7 @@ class ForensicConfig:
     compromised_min_count: int = 2
 
     proxy_min_hours: float = 1.0
+    proxy_min_share: float = 0.25
     proxy_high_score: float = 0.85
     missing_history_is_zero_hours: bool = True
     proxy_jump_alpha: float = 1e-3

@@ -61,6 +61,8 @@ class StudyHistory:
     past_speeds: tuple[float, ...] = ()
     # study-side flags (medium or high band) on the learner in the weeks before the exam
     study_flags: int = 0
+    # the exam's course lecture time in hours: on a short course a whole study is short
+    course_hours: float | None = None
 
 
 @dataclass(frozen=True)

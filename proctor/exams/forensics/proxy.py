@@ -2,26 +2,31 @@
 
 * P01 – the attempt's device AND network address never appear in the learner's own study
   history (evaluated only when the learner has a history with devices or addresses);
-* P02 – the learner studied almost nothing verified (below ``proxy_min_hours``) yet scored
-  high (at least ``proxy_high_score`` of the items correct);
+* P02 – the learner studied almost nothing verified of the course (below
+  :func:`unstudied_below`: ``proxy_min_hours``, or ``proxy_min_share`` of the course's
+  lecture time on a shorter course) yet scored high (at least ``proxy_high_score`` correct);
 * P03 – the score is far above the learner's own earlier exams: the binomial tail of the
   correct count at the learner's past rate is below ``proxy_jump_alpha`` and the score is
   at least ``proxy_jump_min`` above that rate (different exams differ in difficulty, so
   this is a screen, not an exact test);
 * P04 – study-side detection raised medium or high flags on the learner in the weeks
   before the exam (shared devices or addresses, someone else studying for him);
-* P06 – with P01 and without P02: the learner studied almost nothing verified (below
-  ``proxy_min_hours``), whatever the score;
 * P05 – the attempt's speed (τ of the lognormal model, relative to the cohort) is unlike
   the learner's own earlier exams: more than ``proxy_speed_z`` SDs of his past speeds
-  (at least ``SPEED_SD_FLOOR``) away from their mean.
+  (at least ``SPEED_SD_FLOOR``) away from their mean;
+* P06 – with P01 and without P02: the learner studied almost nothing verified of the
+  course (the same bound as P02), whatever the score;
+* P07 – with P02 and without P01: the attempt's device never appears in the learner's
+  study though the address does (a proxy at the learner's office on a machine of his own).
 
-A new device at a new address is what an honest traveller shows too, so P01 alone is low
-risk (below the review bands); it reaches medium only when another reason joins it.
-P03–P06 only corroborate: they are evaluated, and reported, when P01 or P02 fired. Risk
-is the sum of the reasons' weights, capped at 0.95. A rule has no null distribution: its
-false-flag rate on honest look-alikes (new laptops, travellers, colleagues behind one
-address, strong examinees) is measured in :mod:`proctor.evaluation.exams`.
+Every reason weighs the same and none is enough alone: a new device at a new address is
+what an honest traveller shows, and little study with a high score is what an expert who
+skipped the videos shows (exams are open to anyone, article 12). One reason is the low
+band, two the medium, three the high. P03–P07 only corroborate: they are evaluated, and
+reported, when P01 or P02 fired. Risk is the sum of the weights, capped at 0.95. A rule
+has no null distribution: its false-flag rate on honest look-alikes (new laptops,
+travellers, colleagues behind one address, strong examinees, experts who studied little)
+is measured in :mod:`proctor.evaluation.exams`.
 """
 
 from __future__ import annotations
@@ -35,9 +40,7 @@ from scipy import stats
 from proctor.exams.forensics.config import ForensicConfig
 from proctor.exams.forensics.data import AttemptRecord, StudyHistory
 
-RISK_NEW_CONTEXT = 0.3  # P01: a traveller shows it too
-RISK_UNSTUDIED_HIGH_SCORE = 0.6  # P02
-RISK_CORROBORATION = 0.3  # P03, P04, P05, P06 each
+RISK_REASON = 0.3  # each of P01-P07: one reason is low, two medium, three high
 RISK_CAP = 0.95
 SPEED_SD_FLOOR = 0.15  # a person's speed varies about this much from exam to exam
 
@@ -70,6 +73,23 @@ def speed_change_z(past: tuple[float, ...], speed: float | None) -> float | None
     return (speed - mean) / max(sd, SPEED_SD_FLOOR)
 
 
+def unstudied_below(cfg: ForensicConfig, history: StudyHistory | None) -> float:
+    """Verified hours of the course under which the learner studied "almost nothing":
+    ``proxy_min_hours``, or ``proxy_min_share`` of a course's lecture time when that is
+    less (whoever studied a 45-minute course whole has 0.75 h, and did study it)."""
+    if history is None or history.course_hours is None:
+        return cfg.proxy_min_hours
+    return min(cfg.proxy_min_hours, cfg.proxy_min_share * max(0.0, history.course_hours))
+
+
+def _studied_text(hours: float, below: float, history: StudyHistory | None) -> str:
+    course = history.course_hours if history is not None else None
+    of_course = f"，课程讲授时长 {course * 60:.0f} 分钟" if course is not None else ""
+    return (
+        f"本人在本课程的核验学时仅 {hours * 60:.0f} 分钟（低于 {below * 60:.0f} 分钟{of_course}）"
+    )
+
+
 def check_proxy(
     attempt: AttemptRecord,
     history: StudyHistory | None,
@@ -79,7 +99,7 @@ def check_proxy(
     items: int | None = None,
     speed: float | None = None,
 ) -> ProxyResult:
-    """Apply P01–P06 to one attempt; ``score`` is its proportion correct (0..1).
+    """Apply P01–P07 to one attempt; ``score`` is its proportion correct (0..1).
 
     ``items`` is the number of items scored (for P03; without it P03 is not evaluated),
     ``speed`` the attempt's τ under the lognormal model (for P05).
@@ -92,6 +112,7 @@ def check_proxy(
         hours = 0.0 if cfg.missing_history_is_zero_hours else None
     else:
         hours = history.verified_hours
+    below = unstudied_below(cfg, history)
     has_context = bool(devices or ips)
     new_device = attempt.device not in devices
     new_ip = attempt.ip not in ips
@@ -106,25 +127,35 @@ def check_proxy(
                 "threshold": 1,
             }
         )
-    if hours is not None and hours < cfg.proxy_min_hours and score >= cfg.proxy_high_score:
+    studied = "" if hours is None else _studied_text(hours, below, history)
+    if hours is not None and hours < below and score >= cfg.proxy_high_score:
         reasons.append(
             {
                 "id": "P02",
-                "text": f"本人核验学时仅 {hours:.1f} 小时（低于 {cfg.proxy_min_hours:g} 小时），"
-                f"考试正确率却达 {score:.0%}（不低于 {cfg.proxy_high_score:.0%}）",
+                "text": f"{studied}，考试正确率却达 {score:.0%}（不低于 {cfg.proxy_high_score:.0%}）；"
+                "熟悉内容、未看视频直接考试也会如此，单独出现时不作为中高风险",
                 "value": round(hours, 2),
-                "threshold": cfg.proxy_min_hours,
+                "threshold": round(below, 3),
             }
         )
     ids = {r["id"] for r in reasons}
-    if ids == {"P01"} and hours is not None and hours < cfg.proxy_min_hours:
+    if ids == {"P01"} and hours is not None and hours < below:
         reasons.append(
             {
                 "id": "P06",
-                "text": f"本人核验学时仅 {hours:.1f} 小时（低于 {cfg.proxy_min_hours:g} 小时），"
-                "又在陌生设备和网络地址上考试",
+                "text": f"{studied}，又在陌生设备和网络地址上考试",
                 "value": round(hours, 2),
-                "threshold": cfg.proxy_min_hours,
+                "threshold": round(below, 3),
+            }
+        )
+    if ids == {"P02"} and devices and new_device:
+        reasons.append(
+            {
+                "id": "P07",
+                "text": f"考试所用设备（{attempt.device}）从未出现在本人的学习记录中"
+                f"（本人学习时用过 {len(devices)} 台设备；网络地址用过）",
+                "value": 0,
+                "threshold": 1,
             }
         )
     jump_p = None
@@ -172,9 +203,7 @@ def check_proxy(
                     "threshold": cfg.proxy_speed_z,
                 }
             )
-    weights = {"P01": RISK_NEW_CONTEXT, "P02": RISK_UNSTUDIED_HIGH_SCORE}
-    risk = sum(weights.get(r["id"], RISK_CORROBORATION) for r in reasons)
-    risk = round(min(RISK_CAP, risk), 4)
+    risk = round(min(RISK_CAP, RISK_REASON * len(reasons)), 4)
     evidence = {
         "devices_seen": devices,
         "ips_seen": ips,
@@ -183,6 +212,8 @@ def check_proxy(
         "device_seen_before": not new_device,
         "ip_seen_before": not new_ip,
         "verified_hours": None if hours is None else round(hours, 2),
+        "unstudied_below_hours": round(below, 3),
+        "course_hours": None if history is None else history.course_hours,
         "has_history": history is not None,
         "score": round(score, 4),
         "past_exams": len(history.past_scores) if history else 0,

@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from models import Course, Learner, utcnow
+from models import Course, Learner, Lesson, utcnow
 from proctor.demo.exam_bank import MEASURES_BANK
 from proctor.exams.bank import ExamInput, insert_exam, insert_items
 from proctor.kernel.context import Context
@@ -44,6 +44,8 @@ async def closed_exams(
     course = await add_course(ctx, world, code, "党纪学习教育")
     now = utcnow()
     async with ctx.db.begin() as s:
+        # the lecture the examinees studied: place_sitting writes their study onto it
+        s.add(Lesson(course_id=course.id, ordinal=1, title="第一讲", duration_seconds=2700))
         await insert_items(s, course.id, MEASURES_BANK)
         exam_ids = []
         for title, opened, closed in windows:

@@ -4,13 +4,14 @@ known cheaters is analysed once, its flags reach the review queue with their evi
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 from aiohttp.test_utils import TestClient
 from sqlalchemy import select
 
-from models import DetectionFlag, Exam, Learner, ReviewCase, utcnow
+from models import DetectionFlag, Exam, ExamAttempt, Learner, ReviewCase, utcnow
 from proctor.demo.exams import place_sitting
 from proctor.exams import forensics
 from proctor.exams.analysis import REASON_NAMES, analyse_closed, analyse_exam
@@ -204,3 +205,47 @@ async def test_a_rerun_replaces_the_earlier_flags_and_keeps_a_decided_finding_cl
         for f in latest
         if f.attempt_id == copier and f.evidence["type"] == "copying" and f.status == "open"
     ]
+
+
+async def test_a_short_course_studied_whole_is_not_little_study(
+    ctx: Context,
+    world: World,  # noqa: F811
+) -> None:
+    """The course is 45 minutes: a learner who watched it all has 0.75 h, under the hour
+    that used to read as "studied almost nothing" whatever the course's length."""
+    course, (exam_id,), learners = await closed_exams(
+        ctx, world, "sc", 300, "HN-SHORT", [("短课程测试", 10, 1)]
+    )
+    sim = sixty(3, self_taught=3, difficulty=-1.5)
+    experts = [a for a, v in sim.variants.items() if v == "self_taught"]
+    by_learner = {a.attempt_id: a.learner_id for a in sim.attempts}
+    whole, tenth, _ = experts
+    for aid, hours in ((whole, 0.7), (tenth, 0.1)):
+        lid = by_learner[aid]
+        sim.histories[lid] = replace(sim.histories[lid], verified_hours=hours)
+    placed = await place_sitting(ctx, exam_id, course, sim, learners)
+    run = await analyse_exam(ctx, exam_id)
+    assert run.attempts == 60
+    async with ctx.db() as s:
+        flags = {
+            f.attempt_id: f
+            for f in (await s.scalars(select(DetectionFlag))).all()
+            if f.evidence["type"] == "proxy"
+        }
+        scores = dict(
+            (
+                await s.execute(
+                    select(ExamAttempt.id, ExamAttempt.score).where(
+                        ExamAttempt.id.in_([placed[whole], placed[tenth]])
+                    )
+                )
+            ).all()
+        )
+    assert min(scores.values()) >= 85  # both scored high: only their study differs
+    assert placed[whole] not in flags
+    # A tenth of the course is little study; alone, at his own desk, it stays below review.
+    flag = flags[placed[tenth]]
+    assert [r["id"] for r in flag.rules] == ["P02"] and flag.band == "low"
+    assert "课程讲授时长 45 分钟" in flag.rules[0]["text"]
+    assert flag.evidence["course_hours"] == 0.75
+    assert flag.evidence["unstudied_below_hours"] == pytest.approx(0.1875, abs=1e-3)

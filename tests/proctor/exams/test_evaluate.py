@@ -36,6 +36,10 @@ def test_evaluate_exams_small_seed_meets_fpr_and_proxy_targets() -> None:
     assert groups["traveller"]["proxy"] == groups["traveller"]["n"]
     assert groups["traveller"]["medium_or_high"] == 0
     assert groups["colleague"].get("proxy", 0) == 0
+    # experts who skipped the videos: little study and a high score, flagged but not sent
+    # to review without a second reason (a stranger's device or address, a score jump)
+    assert groups["self_taught"]["proxy"] >= groups["self_taught"]["n"] // 2
+    assert groups["self_taught"]["medium_or_high"] == 0
     assert "power_30" in r["targets"]
     # found at a review band: never more than found at all, every 30 % copier counted once
     for mode in COPY_MODES:

@@ -29,12 +29,16 @@ def att(device: str, ip: str) -> AttemptRecord:
         ("new-pc", "10.1.0.1", HIST, 0.95, set(), None),  # new device, known address
         ("pc-1", "hotel", HIST, 0.95, set(), None),  # own laptop on the road
         ("new-pc", "hotel", HIST, 0.60, {"P01"}, "low"),  # both unseen: a traveller too
-        ("pc-1", "10.1.0.1", LITTLE, 0.90, {"P02"}, "medium"),  # unstudied, high score
+        # unstudied, high score at his own desk: an expert who skipped the videos too
+        ("pc-1", "10.1.0.1", LITTLE, 0.90, {"P02"}, "low"),
         ("pc-1", "10.1.0.1", LITTLE, 0.70, set(), None),  # unstudied, ordinary score
-        ("new-pc", "hotel", LITTLE, 0.90, {"P01", "P02"}, "high"),  # the proxy pattern
+        ("new-pc", "hotel", LITTLE, 0.90, {"P01", "P02"}, "medium"),  # the proxy pattern
+        # at the learner's office on a machine he never studied on
+        ("new-pc", "10.1.0.1", LITTLE, 0.90, {"P02", "P07"}, "medium"),
+        ("new-pc", "10.1.0.1", LITTLE, 0.70, set(), None),  # a new PC alone is nothing
         ("new-pc", "hotel", EMPTY, 0.50, set(), None),  # no history: no context to compare
-        ("new-pc", "hotel", EMPTY, 0.90, {"P02"}, "medium"),
-        ("new-pc", "hotel", None, 0.90, {"P02"}, "medium"),  # missing history counts as 0 h
+        ("new-pc", "hotel", EMPTY, 0.90, {"P02"}, "low"),
+        ("new-pc", "hotel", None, 0.90, {"P02"}, "low"),  # missing history counts as 0 h
     ],
 )
 def test_proxy_rule_table(
@@ -54,6 +58,35 @@ def test_proxy_rule_table(
     assert res.evidence["device_used"] == device and res.evidence["score"] == score
     for r in res.reasons:
         assert set(r) == {"id", "text", "value", "threshold"}
+
+
+def course(verified_h: float, course_h: float | None) -> StudyHistory:
+    return replace(LITTLE, verified_hours=verified_h, course_hours=course_h)
+
+
+@pytest.mark.parametrize(
+    ("history", "reasons", "below_h"),
+    [
+        # a 45-minute course studied whole is 0.75 h: he did study it
+        (course(0.75, 0.75), set(), 0.1875),
+        (course(0.5, 0.75), set(), 0.1875),
+        (course(0.1, 0.75), {"P02", "P07"}, 0.1875),  # a sixth of it
+        # a long course: "almost nothing" stays one hour
+        (course(0.9, 12.0), {"P02", "P07"}, 1.0),
+        (course(1.5, 12.0), set(), 1.0),
+        (course(0.9, None), {"P02", "P07"}, 1.0),  # course length unknown: one hour
+        (course(0.0, 0.0), set(), 0.0),  # a course with no lectures: nothing to study
+    ],
+)
+def test_little_study_is_judged_against_the_course_length(
+    history: StudyHistory, reasons: set[str], below_h: float
+) -> None:
+    res = check_proxy(att("new-pc", "10.1.0.1"), history, 0.95, ForensicConfig())
+    assert {r["id"] for r in res.reasons} == reasons
+    assert res.evidence["unstudied_below_hours"] == pytest.approx(below_h, abs=1e-3)
+    for r in res.reasons:
+        if r["id"] == "P02":
+            assert "分钟" in r["text"] and r["threshold"] == pytest.approx(below_h, abs=1e-3)
 
 
 PAST = ((20, 40), (22, 40))  # about half right before
