@@ -97,6 +97,9 @@ class ExamAttempt(Base):
     ip: Mapped[str] = mapped_column(String(64))
     device: Mapped[str] = mapped_column(String(128))
     user_agent: Mapped[str] = mapped_column(String(300))
+    # Speed τ relative to the exam's cohort (log-time model), set when the exam is
+    # analysed: a later exam's proxy rule compares the attempt with the learner's own pace.
+    speed: Mapped[float | None] = mapped_column(Float)
     # Compare-and-set guard: a submit racing the server's expiry finalises the attempt once.
     version: Mapped[int] = mapped_column(default=1)
 

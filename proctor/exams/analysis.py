@@ -13,7 +13,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models import (
@@ -157,6 +157,7 @@ async def _histories(
     verified: dict[int, float] = {}
     ips: dict[int, set[str]] = defaultdict(set)
     past: dict[int, list[tuple[int, int]]] = defaultdict(list)
+    past_speeds: dict[int, list[float]] = defaultdict(list)
     study_flags: dict[int, int] = {}
     lecture_s = await s.scalar(select(Course.lecture_seconds).where(Course.id == exam.course_id))
     course_hours = None if lecture_s is None else lecture_s / 3600
@@ -183,7 +184,9 @@ async def _histories(
         verified = {lid: float(v or 0.0) for lid, v in sums.all()}
         # the learner's own earlier exams: a score far above them corroborates a proxy
         earlier = await s.execute(
-            select(ExamAttempt.learner_id, ExamAttempt.correct, ExamAttempt.items)
+            select(
+                ExamAttempt.learner_id, ExamAttempt.correct, ExamAttempt.items, ExamAttempt.speed
+            )
             .where(
                 ExamAttempt.learner_id.in_(learner_ids),
                 ExamAttempt.exam_id != exam.id,
@@ -193,9 +196,11 @@ async def _histories(
             )
             .order_by(ExamAttempt.finished_at)
         )
-        for lid, correct, drawn in earlier.all():
+        for lid, correct, drawn, speed in earlier.all():
             if drawn:
                 past[lid].append((int(correct), len(drawn)))
+            if speed is not None:  # set once that exam was analysed
+                past_speeds[lid].append(float(speed))
         # study-side detection on the learner in the weeks before the exam
         since = (exam.closes_at - STUDY_FLAGS_BEFORE).astimezone(ACADEMY_TZ).date()
         counted = await s.execute(
@@ -216,6 +221,7 @@ async def _histories(
             ips=frozenset(ips[lid]),
             verified_hours=float(verified.get(lid) or 0.0) / 3600,
             past_scores=tuple(past[lid]),
+            past_speeds=tuple(past_speeds[lid]),
             study_flags=study_flags.get(lid, 0),
             course_hours=course_hours,
         )
@@ -265,6 +271,12 @@ async def analyse_exam(
             for f in found
         ]
         flags, replaced, decided = await _replace_earlier_run(s, exam.id, flags)
+        if report.speeds:
+            # each attempt's pace, for the proxy rule of the learner's later exams (P05)
+            await s.execute(
+                update(ExamAttempt),
+                [{"id": aid, "speed": v} for aid, v in report.speeds.items()],
+            )
         exam.analysed_at = dt.datetime.now(dt.UTC)
         result = await raise_flags(s, flags)
         return ExamRun(

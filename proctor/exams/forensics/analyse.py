@@ -74,6 +74,9 @@ class ForensicReport:
     rapid_guessing: dict[str, Any]
     proxy: dict[str, Any]
     notes: list[str] = field(default_factory=list)
+    # attempt id -> speed τ against this exam's cohort (the log-time model); empty when the
+    # model did not run (fewer than three attempts)
+    speeds: dict[int, float] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-serialisable form."""
@@ -348,6 +351,13 @@ def analyse_with_pairs(
             "type1_error": None,
         },
         notes=notes,
+        speeds={}
+        if speeds is None
+        else {
+            att.attempt_id: round(float(speeds[k]), 4)
+            for k, att in enumerate(attempts)
+            if np.isfinite(speeds[k])
+        },
     )
     return report, copying
 
