@@ -13,6 +13,7 @@ import datetime as dt
 import hashlib
 import itertools
 from collections import defaultdict
+from dataclasses import replace
 from decimal import Decimal
 from typing import Any
 
@@ -43,6 +44,7 @@ from proctor.simulate.exams import SimExam, SimItem, simulate_exam
 
 SESSION_S = 2700.0
 USER_AGENT = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) Chrome/120.0"
+SIM_COURSE_HOURS = 10.0  # the length of course the simulated study hours stand for
 
 
 def _address(tag: str) -> str:
@@ -171,6 +173,14 @@ async def _closed_sitting(
     if len(learners) < 120:
         return False  # too few examinees for the planted roles and a meaningful statistic
     sim = _sim(seed, min(150, len(learners)))
+    # The simulator's study hours are for a course of some ten hours (honest 6-40 h,
+    # proxies' learners under 0.8 h): scaled to this course's length, so the proxies'
+    # learners still studied almost nothing of it and everyone else a good part.
+    scale = course.lecture_seconds / 3600 / SIM_COURSE_HOURS
+    sim.histories = {
+        lid: replace(h, verified_hours=round(h.verified_hours * scale, 3))
+        for lid, h in sim.histories.items()
+    }
     await place_sitting(ctx, exam_id, course, sim, learners)
     return True
 
