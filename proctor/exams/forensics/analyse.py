@@ -707,6 +707,21 @@ def _time_flags(
             p = float(t.preknowledge_p[k])
             risk = risk_from_p(p, cfg.preknowledge_alpha)
             expected = t.n_timed[k] * t.p_fast[k]
+            leak = [m.item_ids[i] for i in t.leak_items[k]]
+            leak_reason = (
+                [
+                    {
+                        "id": "K05",
+                        "text": f"其他疑似事先知道答案的考生普遍快速答对的 {len(leak)} 道题（疑似泄露题），"
+                        f"本人在这些题上的用时明显短于在其余题上的用时（秩和检验 p = {t.leak_p[k]:.1e}），"
+                        f"其中 {t.leak_fast_correct[k]} 道答对且快于本人应有用时",
+                        "value": float(t.leak_p[k]),
+                        "threshold": cfg.preknowledge_alpha / 2,
+                    }
+                ]
+                if leak
+                else []
+            )
             out.append(
                 ExamFlag(
                     attempt_id=att.attempt_id,
@@ -726,11 +741,14 @@ def _time_flags(
                         },
                         {
                             "id": "K02",
-                            "text": f"二项检验 p 值为 {p:.1e}，低于阈值 {cfg.preknowledge_alpha:.0e}；"
-                            "疑似事先知道部分题目的答案",
+                            "text": f"快答题数的二项检验 p = {t.count_p[k]:.1e}"
+                            + (f"，疑似泄露题检验 p = {t.leak_p[k]:.1e}" if leak else "")
+                            + f"；两项检验合并（取小者乘 2）p = {p:.1e}，低于阈值 "
+                            f"{cfg.preknowledge_alpha:.0e}；疑似事先知道部分题目的答案",
                             "value": p,
                             "threshold": cfg.preknowledge_alpha,
                         },
+                        *leak_reason,
                         {
                             "id": "K03",
                             "text": f"作答时间个人拟合统计量 L_T = {t.lt[k]:.1f}（自由度 {int(t.lt_df[k])}，"
@@ -744,6 +762,10 @@ def _time_flags(
                         "fast_correct": int(t.fast_correct[k]),
                         "expected_fast": _r(expected),
                         "items_timed": int(t.n_timed[k]),
+                        "count_p": float(t.count_p[k]),
+                        "leak_p": float(t.leak_p[k]),
+                        "leak_items": leak,
+                        "leak_fast_correct": int(t.leak_fast_correct[k]),
                     },
                 )
             )

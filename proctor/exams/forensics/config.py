@@ -107,6 +107,13 @@ class ForensicConfig:
       below ``-fast_z``; its null probability is Φ(-fast_z) = 0.025 at 1.96.
     * ``preknowledge_alpha`` – per-examinee level of the binomial test on the count of
       fast-and-correct responses; ``preknowledge_min_items`` – and at least this many.
+      With the leaked-set test the two share the level (each at half of it).
+    * ``leak_set_min`` / ``leak_set_share`` – an item is in the leaked set revealed to an
+      examinee when at least this many of the *other* examinees the count test screened,
+      and at least this share of those shown it, answered it correctly and fast;
+      ``leak_min_items`` – the examinee answered at least this many of the set correctly
+      and faster than expected before the set's rank test can flag him, and his count
+      test's p-value is below ``leak_count_gate`` (more fast right answers than expected).
     * ``rapid_fraction`` / ``rapid_cap_s`` – normative rapid-guess threshold per item:
       ``min(rapid_fraction × median time, rapid_cap_s)`` (Wise & Ma's NT10 cap).
     * ``rapid_min_share`` / ``rapid_min_items`` – rapid responses needed to flag, provided
@@ -161,6 +168,10 @@ class ForensicConfig:
     fast_z: float = 1.96
     preknowledge_alpha: float = 1e-3
     preknowledge_min_items: int = 4
+    leak_set_min: int = 2
+    leak_set_share: float = 0.5
+    leak_min_items: int = 3
+    leak_count_gate: float = 0.1
     rapid_fraction: float = 0.10
     rapid_cap_s: float = 10.0
     rapid_min_share: float = 0.1

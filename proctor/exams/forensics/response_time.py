@@ -132,8 +132,12 @@ class TimeFindings:
     fast_correct: NDArray[np.int64]
     fast_correct_mask: NDArray[np.bool_]
     p_fast: FloatArray  # null probability of one fast response: Φ(−fast_z)
-    preknowledge_p: FloatArray
+    preknowledge_p: FloatArray  # the examinee's p: 2 × min(count test, leaked-set test)
     preknowledge: NDArray[np.bool_]
+    count_p: FloatArray  # the count test alone
+    leak_p: FloatArray  # the leaked-set test alone (1 where it did not run)
+    leak_items: list[list[int]]  # per attempt: the suspected leaked items (column indices)
+    leak_fast_correct: NDArray[np.int64]  # of those, answered correctly faster than expected
     rapid_threshold: FloatArray  # per item, seconds
     rapid_mask: NDArray[np.bool_]
     n_rapid: NDArray[np.int64]
@@ -143,6 +147,56 @@ class TimeFindings:
     rapid_p: FloatArray
     rapid: NDArray[np.bool_]
     compromised: list[dict[str, Any]]
+
+
+def leaked_set_test(
+    z: FloatArray,
+    correct: NDArray[np.bool_],
+    fast_correct: NDArray[np.bool_],
+    screened: NDArray[np.bool_],
+    cfg: ForensicConfig,
+) -> tuple[FloatArray, list[list[int]], NDArray[np.int64]]:
+    """Pre-knowledge as the leak others reveal: one-sided rank test of the examinee's own
+    residuals on the items *other* screened examinees answered fast and right, against his
+    residuals on the rest.
+
+    A leak is a fixed set of items, so those who hold it share it. For examinee j the set
+    S_j comes only from the others (items at least ``leak_set_min`` of the other screened
+    examinees answered correctly and fast, and at least ``leak_set_share`` of those who
+    were shown it); under the model j's residuals are exchangeable over his items whatever
+    S_j is, so the Mann-Whitney U test of "faster on S_j than on the rest" is exact. It sees
+    an examinee who knew the leaked items but answered several of them only somewhat fast
+    (residuals around −1.5), which the count of residuals below −1.96 misses.
+
+    Returns per attempt the p-value (1 where S_j or the rest has fewer than two of his
+    timed items), S_j as column indices, and the items of S_j he answered correctly
+    faster than expected (z < 0).
+    """
+    n_att = z.shape[0]
+    p = np.ones(n_att)
+    sets: list[list[int]] = [[] for _ in range(n_att)]
+    k = np.zeros(n_att, dtype=np.int64)
+    flagged = np.nonzero(screened)[0]
+    if len(flagged) < cfg.leak_set_min:  # nobody else can reveal a set
+        return p, sets, k
+    timed = ~np.isnan(z)
+    count = fast_correct[flagged].sum(0)
+    seen = timed[flagged].sum(0)
+    for j in range(n_att):
+        mine = screened[j]
+        c = count - (fast_correct[j] if mine else 0)
+        n = seen - (timed[j] if mine else 0)
+        in_set = (c >= cfg.leak_set_min) & (c >= cfg.leak_set_share * np.maximum(n, 1))
+        s_j = in_set & timed[j]
+        rest = timed[j] & ~in_set
+        if s_j.sum() < 2 or rest.sum() < 2:
+            continue
+        p[j] = float(
+            stats.mannwhitneyu(z[j, s_j], z[j, rest], alternative="less", method="exact").pvalue
+        )
+        sets[j] = [int(i) for i in np.nonzero(s_j)[0]]
+        k[j] = int((s_j & correct[j] & (np.nan_to_num(z[j]) < 0)).sum())
+    return p, sets, k
 
 
 def analyse_times(m: ExamMatrix, cfg: ForensicConfig) -> TimeFindings:
@@ -158,7 +212,16 @@ def analyse_times(m: ExamMatrix, cfg: ForensicConfig) -> TimeFindings:
     p_fast = float(stats.norm.cdf(-cfg.fast_z))
     pk_p = np.asarray(stats.binom.sf(k - 1, n_timed, p_fast), dtype=float)
     pk_p = np.where(k > 0, pk_p, 1.0)
-    pk = (pk_p < cfg.preknowledge_alpha) & (k >= cfg.preknowledge_min_items)
+    screened = (pk_p < cfg.preknowledge_alpha) & (k >= cfg.preknowledge_min_items)
+    leak_p, leak_items, leak_k = leaked_set_test(z, correct, fc, screened, cfg)
+    # Bonferroni over the two tests: the examinee's level stays preknowledge_alpha
+    half = cfg.preknowledge_alpha / 2
+    # the set test also asks for more fast right answers than the model expects (a mild
+    # gate on the count test): an intersection, so it only makes the flag rarer
+    pk = ((pk_p < half) & (k >= cfg.preknowledge_min_items)) | (
+        (leak_p < half) & (leak_k >= cfg.leak_min_items) & (pk_p < cfg.leak_count_gate)
+    )
+    combined_p = np.minimum(1.0, 2 * np.minimum(pk_p, leak_p))
 
     thr = np.minimum(cfg.rapid_fraction * np.nan_to_num(model.median_seconds_), cfg.rapid_cap_s)
     rapid_mask = timed & (np.nan_to_num(m.seconds, nan=np.inf) < thr[None, :])
@@ -221,8 +284,12 @@ def analyse_times(m: ExamMatrix, cfg: ForensicConfig) -> TimeFindings:
         fast_correct=k.astype(np.int64),
         fast_correct_mask=fc,
         p_fast=np.full(m.n_attempts, p_fast),
-        preknowledge_p=pk_p,
+        preknowledge_p=combined_p,
         preknowledge=pk,
+        count_p=pk_p,
+        leak_p=leak_p,
+        leak_items=leak_items,
+        leak_fast_correct=leak_k,
         rapid_threshold=thr,
         rapid_mask=rapid_mask,
         n_rapid=n_rapid.astype(np.int64),

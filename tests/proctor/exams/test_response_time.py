@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
+from proctor.exams.forensics.analyse import analyse
 from proctor.exams.forensics.config import ForensicConfig
 from proctor.exams.forensics.data import AttemptRecord, ItemInfo, build_matrix
-from proctor.exams.forensics.response_time import LognormalRT, analyse_times
+from proctor.exams.forensics.response_time import LognormalRT, analyse_times, leaked_set_test
 from proctor.simulate.exams import simulate_exam
 
 
@@ -88,3 +90,69 @@ def test_rapid_guesses_are_fast_and_near_chance() -> None:
     assert (f.rapid_p[rows] < 1e-6).all()  # far more rapid responses than the model allows
     assert (f.rapid_accuracy_p[rows] >= 0.01).all()
     assert (f.rapid_threshold <= 10.0).all()
+
+
+def _set_case(rows: int, seed: int = 5) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Residuals iid N(0, 1) (the model's null) over 40 items, every answer right; the first
+    six examinees were screened, with items 0-9 fast and right for them (the leak)."""
+    rng = np.random.default_rng(seed)
+    z = rng.normal(size=(rows, 40))
+    z[:6, :10] = -3.0
+    correct = np.ones_like(z, dtype=bool)
+    fast = z < -1.96
+    screened = np.zeros(rows, dtype=bool)
+    screened[:6] = True
+    return z, correct, fast, screened
+
+
+def test_the_leaked_set_test_is_exact_for_those_who_did_not_know() -> None:
+    z, correct, fast, screened = _set_case(3000)
+    p, sets, _ = leaked_set_test(z, correct, fast, screened, ForensicConfig())
+    others = p[6:]
+    assert all(s == list(range(10)) for s in sets[6:])  # the set the six reveal
+    assert 0.035 <= (others < 0.05).mean() <= 0.06
+    assert (others < 0.01).mean() <= 0.013
+    assert (others < 5e-4).sum() <= 4  # the level it is judged at
+
+
+@pytest.mark.parametrize(
+    ("shift", "flagged"),
+    [
+        (-1.5, True),  # the leaked items only somewhat fast: few residuals below -1.96
+        (0.0, False),
+    ],
+)
+def test_the_leaked_set_test_sees_moderate_speed_on_the_set(shift: float, flagged: bool) -> None:
+    z, correct, fast, screened = _set_case(20)
+    z[10, :10] = np.linspace(-0.5, 0.5, 10) + shift
+    z[10, 10:] = np.linspace(-1.0, 1.0, 30)
+    cfg = ForensicConfig()
+    p, sets, k = leaked_set_test(z, correct, fast, screened, cfg)
+    assert (p[10] < cfg.preknowledge_alpha / 2) == flagged
+    assert sets[10] == list(range(10))
+    assert k[10] == (10 if flagged else 5)  # right and faster than expected on the set
+
+
+def test_a_screened_examinee_gets_his_set_from_the_others_only() -> None:
+    z, correct, fast, screened = _set_case(20)
+    screened[2:6] = False  # two screened: each alone cannot reveal an item to the other
+    fast[2:6] = False
+    p, sets, _ = leaked_set_test(z, correct, fast, screened, ForensicConfig())
+    assert sets[0] == sets[1] == [] and p[0] == p[1] == 1.0
+    assert sets[10] == list(range(10))  # both of them together reveal it to the rest
+
+
+def test_knowing_the_leak_at_a_moderate_pace_is_found_through_the_others() -> None:
+    ex = simulate_exam(34, examinees=250, rings=0, proxies=0, preknowledge=8, rapid=6)
+    report = analyse(ex.items, ex.attempts, ex.histories)
+    flags = {f.attempt_id: f for f in report.flags_of("preknowledge")}
+    planted = {a for a, label in ex.labels.items() if label == "preknowledge"}
+    honest = {a for a, label in ex.labels.items() if label == "honest"}
+    assert planted <= set(flags) and not honest & set(flags)
+    alpha = ForensicConfig().preknowledge_alpha
+    by_set = [f for f in flags.values() if f.evidence["count_p"] >= alpha / 2]
+    assert by_set  # two the count of very fast answers alone misses on this seed
+    for f in by_set:
+        assert "K05" in {r["id"] for r in f.reasons}
+        assert f.evidence["leak_p"] < alpha / 2 and f.p_value < alpha
+        assert set(f.evidence["leak_items"]) <= ex.compromised
