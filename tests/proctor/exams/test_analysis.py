@@ -209,6 +209,7 @@ async def test_a_rerun_replaces_the_earlier_flags_and_keeps_a_decided_finding_cl
 
 async def test_a_short_course_studied_whole_is_not_little_study(
     ctx: Context,
+    client: TestClient,
     world: World,  # noqa: F811
 ) -> None:
     """The course is 45 minutes: a learner who watched it all has 0.75 h, under the hour
@@ -249,3 +250,7 @@ async def test_a_short_course_studied_whole_is_not_little_study(
     assert "课程讲授时长 45 分钟" in flag.rules[0]["text"]
     assert flag.evidence["course_hours"] == 0.75
     assert flag.evidence["unstudied_below_hours"] == pytest.approx(0.1875, abs=1e-3)
+    # the reviewer reads the bound against the course's length on the case page
+    reviewer = await login(client, "cs_reviewer")
+    page = await (await client.get(f"/review/cases/{flag.case_id}", headers=reviewer)).text()
+    assert "本课程核验学时 0.1 小时（课程讲授时长 0.75 小时，低于 0.19 小时视为几乎未学）" in page
