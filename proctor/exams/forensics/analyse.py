@@ -280,9 +280,16 @@ def analyse_with_pairs(
         flags += _copying_flags(m, attempts, copying, cfg)
         copy_section = _copy_section(m, copying, cfg)
         if copying.mode == "candidates":
+            window = copying.candidate_reasons.get("close_window_s", cfg.submit_window_s)
+            narrowed = (
+                f"（考生太多，为控制计算量由 {cfg.submit_window_s:g} 秒收窄到 {window:g} 秒）"
+                if window < cfg.submit_window_s
+                else ""
+            )
             notes.append(
                 f"考生 {m.n_attempts} 人，超过全量两两比对上限 {cfg.all_pairs_max} 人："
-                "仅比对同一网络地址、同一单位、提交时间相近的考生对，另加随机抽样"
+                f"仅比对同一网络地址、同一单位、提交时间相差 {window:g} 秒以内{narrowed}的考生对，"
+                "另加随机抽样"
             )
     else:
         notes.append("考生不足 3 人，未做抄袭检测")

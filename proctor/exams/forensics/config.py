@@ -13,7 +13,9 @@ class ForensicConfig:
 
     * ``all_pairs_max`` – exams with at most this many attempts test every pair; larger
       ones test candidate pairs (same address, same unit, submitted within
-      ``submit_window_s``) plus ``random_pairs`` random pairs.
+      ``submit_window_s``) plus ``random_pairs`` random pairs; ``max_candidate_pairs``
+      bounds them by narrowing the submission window (a sitting of thousands hands in
+      within minutes, and its close pairs grow with the square of its size).
     * ``copy_alpha`` – per-pair significance level. The pair p-value is exact for the
       weighted match statistic and corrected for the two directions, so the Type I error
       per honest pair is at most ``copy_alpha``: 3e-5 by default, thirty times under the
@@ -139,6 +141,7 @@ class ForensicConfig:
 
     all_pairs_max: int = 400
     submit_window_s: float = 300.0
+    max_candidate_pairs: int = 2_000_000
     random_pairs: int = 20000
     copy_alpha: float = 3e-5
     copy_correction: str = "none"

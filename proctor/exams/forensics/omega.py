@@ -468,40 +468,88 @@ def _burst_weights(model: AnswerCopyingIndex, copier: IntArray, source: IntArray
     return out
 
 
+def _within(t: FloatArray, members: IntArray, window: float) -> IntArray:
+    """Pairs (a, b), a < b, of ``members`` whose times ``t`` lie within ``window``."""
+    order = members[np.argsort(t[members], kind="stable")]
+    ts = t[order]
+    lo = np.searchsorted(ts, ts - window, side="left")
+    counts = np.arange(len(order)) - lo
+    total = int(counts.sum())
+    if total == 0:
+        return np.empty((0, 2), dtype=np.int64)
+    right = np.repeat(np.arange(len(order)), counts)
+    starts = np.cumsum(counts) - counts
+    left = np.repeat(lo, counts) + (np.arange(total) - np.repeat(starts, counts))
+    a, b = order[left], order[right]
+    return np.column_stack([np.minimum(a, b), np.maximum(a, b)]).astype(np.int64)
+
+
+def _close_count(t_sorted: FloatArray, window: float) -> int:
+    lo = np.searchsorted(t_sorted, t_sorted - window, side="left")
+    return int((np.arange(len(t_sorted)) - lo).sum())
+
+
+def _budget_window(t: FloatArray, window: float, budget: int) -> float:
+    """The widest window up to ``window`` whose close-submission pairs fit ``budget``."""
+    ts = np.sort(t)
+    if _close_count(ts, window) <= budget:
+        return window
+    lo, hi = 0.0, window
+    for _ in range(30):  # bisection to well under a second
+        mid = (lo + hi) / 2
+        if _close_count(ts, mid) <= budget:
+            lo = mid
+        else:
+            hi = mid
+    return lo
+
+
 def candidate_pairs(
     m: ExamMatrix, attempts: Sequence[AttemptRecord], cfg: ForensicConfig
 ) -> tuple[str, IntArray, dict[str, int]]:
-    """All pairs on small exams; on large ones, linked pairs plus a random sample."""
+    """All pairs on small exams; on large ones, linked pairs plus a random sample.
+
+    Linked: one address or one unit (every pair of a group up to ``all_pairs_max``; in a
+    larger group, the pairs that also submitted within ``submit_window_s``), or submitted
+    within ``submit_window_s`` of each other. A scheduled sitting of thousands submits
+    within minutes, so the close-submission pairs grow with the square of the sitting:
+    they are held to what ``max_candidate_pairs`` leaves by narrowing the window, nearest
+    first, and the window used is reported (``close_window_s``).
+    """
     n = m.n_attempts
     if n <= cfg.all_pairs_max:
         a, b = np.triu_indices(n, k=1)
         return "all_pairs", np.column_stack([a, b]).astype(np.int64), {"all": len(a)}
-    found: dict[str, set[tuple[int, int]]] = {"same_ip": set(), "same_unit": set()}
+    t = np.array([att.submitted_at for att in attempts], dtype=float)
+    found: dict[str, IntArray] = {}
     for name, key in (("same_ip", "ip"), ("same_unit", "unit_id")):
         groups: dict[object, list[int]] = {}
         for idx, att in enumerate(attempts):
             groups.setdefault(getattr(att, key), []).append(idx)
+        parts = [np.empty((0, 2), dtype=np.int64)]
         for members in groups.values():
-            if len(members) > 1:
-                ga, gb = np.triu_indices(len(members), k=1)
-                found[name].update(zip(np.array(members)[ga], np.array(members)[gb], strict=True))
-    t = np.array([att.submitted_at for att in attempts])
-    order = np.argsort(t, kind="stable")
-    close: set[tuple[int, int]] = set()
-    j = 0
-    for k in range(n):
-        while t[order[k]] - t[order[j]] > cfg.submit_window_s:
-            j += 1
-        close.update((min(order[x], order[k]), max(order[x], order[k])) for x in range(j, k))
-    found["close_submission"] = close
+            if len(members) < 2:
+                continue
+            ids = np.array(members, dtype=np.int64)
+            if len(ids) <= cfg.all_pairs_max:
+                ga, gb = np.triu_indices(len(ids), k=1)
+                parts.append(np.column_stack([ids[ga], ids[gb]]))
+            else:  # a large office behind one address: those who also handed in together
+                parts.append(_within(t, ids, cfg.submit_window_s))
+        found[name] = np.concatenate(parts)
     rng = np.random.default_rng(cfg.random_state)
     ra = rng.integers(0, n, size=cfg.random_pairs)
     rb = rng.integers(0, n, size=cfg.random_pairs)
     keep = ra != rb
-    found["random"] = {(min(x, y), max(x, y)) for x, y in zip(ra[keep], rb[keep], strict=True)}
-    everything = set().union(*found.values())
-    pairs = np.array(sorted(everything), dtype=np.int64).reshape(-1, 2)
-    return "candidates", pairs, {k: len(v) for k, v in found.items()}
+    found["random"] = np.column_stack([np.minimum(ra, rb)[keep], np.maximum(ra, rb)[keep]])
+    linked = sum(len(v) for v in found.values())
+    window = _budget_window(t, cfg.submit_window_s, max(0, cfg.max_candidate_pairs - linked))
+    found["close_submission"] = _within(t, np.arange(n, dtype=np.int64), window)
+    codes = np.unique(np.concatenate([v[:, 0] * n + v[:, 1] for v in found.values()]))
+    pairs = np.column_stack([codes // n, codes % n]).astype(np.int64)
+    reasons = {k: len(np.unique(v[:, 0] * n + v[:, 1])) for k, v in found.items()}
+    reasons["close_window_s"] = int(window)
+    return "candidates", pairs, reasons
 
 
 def detect_copying(

@@ -153,7 +153,8 @@ def check_proxy(
             {
                 "id": "P07",
                 "text": f"考试所用设备（{attempt.device}）从未出现在本人的学习记录中"
-                f"（本人学习时用过 {len(devices)} 台设备；网络地址用过）",
+                f"（本人学习时用过 {len(devices)} 台设备），网络地址 {attempt.ip} 则在学习中用过："
+                "可能有人在本人常用的网络上用另一台电脑作答，换用新电脑也会如此",
                 "value": 0,
                 "threshold": 1,
             }

@@ -156,13 +156,58 @@ def test_large_exams_test_candidate_pairs() -> None:
     cfg = ForensicConfig(all_pairs_max=100, random_pairs=500)
     mode, pairs, reasons = candidate_pairs(m, ex.attempts, cfg)
     assert mode == "candidates"
-    assert set(reasons) == {"same_ip", "same_unit", "close_submission", "random"}
+    assert set(reasons) == {
+        "same_ip",
+        "same_unit",
+        "close_submission",
+        "random",
+        "close_window_s",
+    }
+    assert reasons["close_window_s"] == cfg.submit_window_s  # a small exam fits the budget
     assert len(pairs) < 150 * 149 // 2
     assert (pairs[:, 0] < pairs[:, 1]).all()
     idx = {a: k for k, a in enumerate(m.attempt_ids)}
     tested = {tuple(p) for p in pairs.tolist()}
     for c, s, _ in ex.copy_pairs:  # rings share an address: always candidates
         assert tuple(sorted((idx[c], idx[s]))) in tested
+
+
+def test_a_sitting_of_thousands_is_held_to_the_pair_budget_nearest_first() -> None:
+    """Everyone hands in within minutes: the close-submission pairs would grow with the
+    square of the sitting; the window narrows until they fit, and the linked pairs stay."""
+    ex = simulate_exam(
+        6, examinees=1200, rings=20, proxies=0, preknowledge=0, rapid=0, sitting_s=600.0
+    )
+    m = build_matrix(ex.items, ex.attempts)
+    wide = ForensicConfig(all_pairs_max=100, random_pairs=500, max_candidate_pairs=10**9)
+    held = replace(wide, max_candidate_pairs=60_000)
+    _, all_close, r_wide = candidate_pairs(m, ex.attempts, wide)
+    _, pairs, r_held = candidate_pairs(m, ex.attempts, held)
+    assert r_wide["close_window_s"] == 300 and len(all_close) > 100_000
+    assert r_held["close_window_s"] < 300 and len(pairs) <= 60_000
+    assert r_held["same_ip"] == r_wide["same_ip"]  # the linked pairs are all kept
+    t = np.array([a.submitted_at for a in ex.attempts])
+    kept = {tuple(p) for p in pairs.tolist()}
+    # every pair that handed in within the narrowed window is tested: the nearest first
+    window = r_held["close_window_s"]
+    near = {tuple(p) for p in all_close.tolist() if abs(t[p[0]] - t[p[1]]) <= window}
+    assert near <= kept
+    idx = {a: k for k, a in enumerate(m.attempt_ids)}
+    for c, s_, _ in ex.copy_pairs:  # rings share an address: still candidates
+        assert tuple(sorted((idx[c], idx[s_]))) in kept
+
+
+def test_a_large_office_behind_one_address_pairs_those_who_handed_in_together() -> None:
+    ex = simulate_exam(7, examinees=300, rings=0, proxies=0, preknowledge=0, rapid=0)
+    attempts = [replace(a, ip="10.0.0.1") for a in ex.attempts]  # one NAT for everyone
+    m = build_matrix(ex.items, attempts)
+    cfg = ForensicConfig(all_pairs_max=100, random_pairs=0)
+    _, pairs, reasons = candidate_pairs(m, attempts, cfg)
+    t = np.array([a.submitted_at for a in attempts])
+    within = int((np.abs(np.subtract.outer(t, t)) <= cfg.submit_window_s).sum() - 300) // 2
+    assert reasons["same_ip"] == within < 300 * 299 // 2  # not every pair of the office
+    # with the unit pairs (units of about twenty), still far from every pair
+    assert len(pairs) <= within + reasons["same_unit"] < 300 * 299 // 20
 
 
 def test_bank_subsets_and_candidate_mode_through_detect_copying() -> None:
