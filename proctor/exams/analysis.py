@@ -31,6 +31,7 @@ from models import (
 from proctor.exams.forensics.analyse import ForensicConfig, analyse_with_pairs
 from proctor.exams.forensics.data import AttemptRecord, ItemInfo, StudyHistory
 from proctor.exams.pair_history import combine_with_earlier
+from proctor.kernel.batches import batches
 from proctor.kernel.calendar import ACADEMY_TZ
 from proctor.kernel.context import Context
 from proctor.kernel.errors import NotFound
@@ -107,22 +108,21 @@ async def _records(
     for a in sorted(attempts, key=lambda a: a.number):
         last[a.learner_id] = a
     chosen = list(last.values())
-    item_ids = {slot["item_id"] for a in chosen for slot in a.items}
+    item_ids = sorted({slot["item_id"] for a in chosen for slot in a.items})
     items = [
         ItemInfo(item_id=i.id, n_options=len(i.options), key=i.key)
-        for i in await s.scalars(select(ExamItem).where(ExamItem.id.in_(item_ids)))
+        for batch in batches(item_ids)
+        for i in await s.scalars(select(ExamItem).where(ExamItem.id.in_(batch)))
     ]
     answers: dict[int, dict[int, ExamAnswer]] = defaultdict(dict)
-    if chosen:
-        for ans in await s.scalars(
-            select(ExamAnswer).where(ExamAnswer.attempt_id.in_([a.id for a in chosen]))
-        ):
+    for batch in batches(a.id for a in chosen):
+        for ans in await s.scalars(select(ExamAnswer).where(ExamAnswer.attempt_id.in_(batch))):
             answers[ans.attempt_id][ans.item_id] = ans
     learner_ids = [a.learner_id for a in chosen]
-    unit_rows = await s.execute(
-        select(Learner.id, Learner.unit_id).where(Learner.id.in_(learner_ids))
-    )
-    units: dict[int, int] = {lid: uid for lid, uid in unit_rows.all()}
+    units: dict[int, int] = {}
+    for batch in batches(learner_ids):
+        rows = await s.execute(select(Learner.id, Learner.unit_id).where(Learner.id.in_(batch)))
+        units.update({lid: uid for lid, uid in rows.all()})
     records = [
         AttemptRecord(
             attempt_id=a.id,
@@ -162,12 +162,16 @@ async def _histories(
     study_flags: dict[int, int] = {}
     lecture_s = await s.scalar(select(Course.lecture_seconds).where(Course.id == exam.course_id))
     course_hours = None if lecture_s is None else lecture_s / 3600
-    if learner_ids:
+    since = (exam.closes_at - STUDY_FLAGS_BEFORE).astimezone(ACADEMY_TZ).date()
+    for batch in batches(learner_ids):
+        # the devices and addresses of the learner's own study (one row per distinct pair)
         rows = await s.execute(
-            select(StudySession.learner_id, StudySession.device, StudySession.ip).where(
-                StudySession.learner_id.in_(learner_ids),
+            select(StudySession.learner_id, StudySession.device, StudySession.ip)
+            .where(
+                StudySession.learner_id.in_(batch),
                 StudySession.started_at < exam.closes_at,
             )
+            .distinct()
         )
         for lid, device, ip in rows.all():
             if device:
@@ -177,19 +181,19 @@ async def _histories(
         sums = await s.execute(
             select(SessionSummary.learner_id, func.sum(SessionSummary.verified_s))
             .where(
-                SessionSummary.learner_id.in_(learner_ids),
+                SessionSummary.learner_id.in_(batch),
                 SessionSummary.course_id == exam.course_id,
             )
             .group_by(SessionSummary.learner_id)
         )
-        verified = {lid: float(v or 0.0) for lid, v in sums.all()}
+        verified.update({lid: float(v or 0.0) for lid, v in sums.all()})
         # the learner's own earlier exams: a score far above them corroborates a proxy
         earlier = await s.execute(
             select(
                 ExamAttempt.learner_id, ExamAttempt.correct, ExamAttempt.items, ExamAttempt.speed
             )
             .where(
-                ExamAttempt.learner_id.in_(learner_ids),
+                ExamAttempt.learner_id.in_(batch),
                 ExamAttempt.exam_id != exam.id,
                 ExamAttempt.state.in_([AttemptState.SUBMITTED, AttemptState.EXPIRED]),
                 ExamAttempt.correct.is_not(None),
@@ -203,18 +207,17 @@ async def _histories(
             if speed is not None:  # set once that exam was analysed
                 past_speeds[lid].append(float(speed))
         # study-side detection on the learner in the weeks before the exam
-        since = (exam.closes_at - STUDY_FLAGS_BEFORE).astimezone(ACADEMY_TZ).date()
         counted = await s.execute(
             select(DetectionFlag.learner_id, func.count())
             .where(
-                DetectionFlag.learner_id.in_(learner_ids),
+                DetectionFlag.learner_id.in_(batch),
                 DetectionFlag.source == "study",
                 DetectionFlag.band.in_(["medium", "high"]),
                 DetectionFlag.period_end >= since,
             )
             .group_by(DetectionFlag.learner_id)
         )
-        study_flags = {lid: int(n) for lid, n in counted.all()}
+        study_flags.update({lid: int(n) for lid, n in counted.all()})
     return {
         lid: StudyHistory(
             learner_id=lid,

@@ -23,8 +23,7 @@ from proctor.exams.forensics.analyse import (
 from proctor.exams.forensics.data import AttemptRecord
 from proctor.exams.forensics.omega import CopyingResult
 from proctor.exams.forensics.repeated import repeated_p, window_evidence
-
-_CHUNK = 5000  # ids per IN list: under SQLite's and asyncpg's bound-parameter limits
+from proctor.kernel.batches import batches
 
 
 async def combine_with_earlier(
@@ -67,8 +66,7 @@ async def combine_with_earlier(
     in_period = (Exam.closes_at >= since) & (Exam.closes_at <= exam.closes_at)
     earlier: dict[tuple[int, int], list[tuple[int, str, float, int]]] = defaultdict(list)
     sat: dict[int, set[int]] = defaultdict(set)
-    for start in range(0, len(involved), _CHUNK):
-        chunk = involved[start : start + _CHUNK]
+    for chunk in batches(involved):
         rows = await s.execute(
             select(
                 ExamPairEvidence.learner_low,
@@ -155,18 +153,19 @@ async def _supersede_repeated(s: AsyncSession, found: list[ExamFlag], this_exam:
     pairs = {(f.learner_id, f.evidence["partner_learner_id"]) for f in found}
     if not pairs:
         return
-    earlier = await s.scalars(
-        select(DetectionFlag).where(
-            DetectionFlag.source == "exam",
-            DetectionFlag.status == "open",
-            DetectionFlag.learner_id.in_(sorted({a for a, _ in pairs})),
+    for batch in batches(sorted({a for a, _ in pairs})):
+        earlier = await s.scalars(
+            select(DetectionFlag).where(
+                DetectionFlag.source == "exam",
+                DetectionFlag.status == "open",
+                DetectionFlag.learner_id.in_(batch),
+            )
         )
-    )
-    for f in earlier.all():
-        ev = f.evidence or {}
-        if (
-            ev.get("type") == "repeated_copying"
-            and f.attempt_id not in this_exam
-            and (f.learner_id, ev.get("partner_learner_id")) in pairs
-        ):
-            f.status = "superseded"
+        for f in earlier.all():
+            ev = f.evidence or {}
+            if (
+                ev.get("type") == "repeated_copying"
+                and f.attempt_id not in this_exam
+                and (f.learner_id, ev.get("partner_learner_id")) in pairs
+            ):
+                f.status = "superseded"

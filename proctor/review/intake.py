@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -10,6 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models import CaseEvent, CaseState, DetectionFlag, Learner, ReviewCase, utcnow
+from proctor.kernel.batches import batches
 
 BAND_RANK = {"high": 3, "medium": 2, "low": 1}
 # Each rule declares the misconduct it points at (``detection.rules.Rule.misconduct``, stored
@@ -95,21 +96,21 @@ async def intake(session: AsyncSession) -> IntakeResult:
     )
     if not flags:
         return IntakeResult(0, 0, 0)
-    learner_ids = {f.learner_id for f in flags}
-    rows = await session.execute(
-        select(Learner.id, Learner.org_path).where(Learner.id.in_(learner_ids))
-    )
-    paths: dict[int, str] = {lid: path for lid, path in rows.all()}
-    open_cases = list(
-        (
-            await session.scalars(
-                select(ReviewCase).where(
-                    ReviewCase.learner_id.in_(learner_ids),
-                    ReviewCase.state.in_([CaseState.NEW, CaseState.IN_REVIEW]),
-                )
+    learner_ids = sorted({f.learner_id for f in flags})
+    paths: dict[int, str] = {}
+    open_cases: dict[int, list[ReviewCase]] = defaultdict(list)  # by learner
+    for batch in batches(learner_ids):
+        rows = await session.execute(
+            select(Learner.id, Learner.org_path).where(Learner.id.in_(batch))
+        )
+        paths.update({lid: path for lid, path in rows.all()})
+        for c in await session.scalars(
+            select(ReviewCase).where(
+                ReviewCase.learner_id.in_(batch),
+                ReviewCase.state.in_([CaseState.NEW, CaseState.IN_REVIEW]),
             )
-        ).all()
-    )
+        ):
+            open_cases[c.learner_id].append(c)
     members: dict[int, list[DetectionFlag]] = {}
     opened = merged = 0
     now = utcnow()
@@ -118,9 +119,8 @@ async def intake(session: AsyncSession) -> IntakeResult:
         case = next(
             (
                 c
-                for c in open_cases
-                if c.learner_id == flag.learner_id
-                and c.category == category
+                for c in open_cases[flag.learner_id]
+                if c.category == category
                 and c.period_start <= flag.period_end
                 and flag.period_start <= c.period_end
             ),
@@ -156,7 +156,7 @@ async def intake(session: AsyncSession) -> IntakeResult:
                     detail={"flag_id": flag.id},
                 )
             )
-            open_cases.append(case)
+            open_cases[flag.learner_id].append(case)
             members[case.id] = []
             opened += 1
         else:
@@ -185,15 +185,14 @@ async def intake(session: AsyncSession) -> IntakeResult:
             merged += 1
         flag.case_id = case.id
         members[case.id].append(flag)
-    for case in open_cases:
-        if case.id in members:
-            everything = list(
-                (
-                    await session.scalars(
-                        select(DetectionFlag).where(DetectionFlag.case_id == case.id)
-                    )
-                ).all()
-            )
-            case.kind = kind_of(everything)
+    touched = [c for cases in open_cases.values() for c in cases if c.id in members]
+    flags_of: dict[int, list[DetectionFlag]] = defaultdict(list)
+    for batch in batches(c.id for c in touched):
+        for f in await session.scalars(
+            select(DetectionFlag).where(DetectionFlag.case_id.in_(batch))
+        ):
+            flags_of[f.case_id or 0].append(f)
+    for c in touched:
+        c.kind = kind_of(flags_of[c.id])
     await session.flush()
     return IntakeResult(len(flags), opened, merged)
