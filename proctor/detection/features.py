@@ -78,6 +78,7 @@ FEATURES: tuple[str, ...] = (
     "away_region_days",
     "relay_hours_max",
     "relay_days",
+    "verified_24h_max",
 )
 
 
@@ -88,6 +89,21 @@ async def course_density(session: AsyncSession) -> dict[int, float]:
         credits = course_credits(c.kind, c.lecture_seconds, c.designated_credits, DEFAULT_RULES)
         out[c.id] = float(credits) / max(1.0, c.lecture_seconds / 60)
     return out
+
+
+def _verified_24h_max(t: SessionTable, g: Ints, n: int) -> Floats:
+    """Per learner, the most verified hours in any 24 hours (the sessions starting within
+    24 h of one of his session starts; rows sorted by learner, then start). Server time:
+    no client can report it away, and a person sleeps."""
+    if len(g) == 0:
+        return np.zeros(n)
+    span = int(t.start.max() - t.start.min()) + 2 * DAY_US
+    # one increasing time line: each learner's sessions on a stretch of their own
+    line = (t.start - t.start.min()) + g.astype(np.int64) * span
+    end = np.searchsorted(line, line + DAY_US, side="left")
+    total = np.concatenate([[0.0], np.cumsum(t.verified)])
+    window = (total[end] - total[np.arange(len(g))]) / 3600
+    return maxima(g, window, n)
 
 
 class FeatureBuilder:
@@ -249,6 +265,7 @@ class FeatureBuilder:
         put("beat_gap_sd_s", sums(g, t.beat_gap_sd * t.wall, n) / wall)
         put("course_density_corr", self._course_order(t, g, n))
         put("non_browser_share", sums(g, t.non_browser, n) / counts)
+        put("verified_24h_max", _verified_24h_max(t, g, n))
         return ids, X, g
 
     def _course_order(self, t: SessionTable, g: Ints, n: int) -> Floats:

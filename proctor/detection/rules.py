@@ -55,6 +55,7 @@ DEFAULT_THRESHOLDS: Thresholds = {
     "R15.days": 4,
     "R15.wall_hours": 3.0,
     "R16.relay_days": 2,
+    "R17.verified_24h": 18.0,
 }
 
 
@@ -283,6 +284,19 @@ RULES: tuple[Rule, ...] = (
         # the day as a two-account farm does (measured; see docs/detection.md).
         lambda f, t: f("relay_days") >= t["R16.relay_days"],
         misconduct="proxy",
+    ),
+    Rule(
+        "R17",
+        "一天之内核验学时超出常人所能",
+        "behaviour",
+        "任意连续 24 小时内最多取得 {verified_24h_max:.1f} 小时核验学时（阈值 18 小时；"
+        "同批学员中位数 {cohort_verified_24h_max:.1f} 小时）：一个人要睡觉、吃饭，"
+        "年底集中补学一天也难以专注学习这么久",
+        # Server time only: pauses, hidden time and input (R13) are what the client reports,
+        # and a script can report them as a person would; it cannot report away the hours it
+        # ran. Evading it means playing under 18 h a day, a quarter less than a machine can.
+        lambda f, t: f("verified_24h_max") >= t["R17.verified_24h"],
+        misconduct="bot",
     ),
 )
 

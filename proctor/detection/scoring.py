@@ -40,7 +40,7 @@ SHARING_FEATURES = ("relay_hours_max", "relay_days")
 # innocent, and R11/R13 judge long days by what a person cannot fake (pauses, hidden time,
 # answers). Scored, they gave the forest's budget of flags to couples cramming at one home
 # PC (4 of 88 at 3 % on dev seeds 41-43, no rule) while no attacker needed them to be found.
-CATCH_UP_FEATURES = ("daily_hours_max", "back_to_back_share")
+CATCH_UP_FEATURES = ("daily_hours_max", "back_to_back_share", "verified_24h_max")
 UNSCORED = NO_GAIN_FEATURES + PLACE_FEATURES + SHARING_FEATURES + CATCH_UP_FEATURES
 SCORED = np.array([i for i, f in enumerate(FEATURES) if f not in UNSCORED])
 
@@ -91,6 +91,7 @@ FEATURE_LABELS = {
     "away_region_days": "在本市以外地区网络学习的天数",
     "relay_hours_max": "同一台机器当天为多个账号先后播放课程的最长时数",
     "relay_days": "同一台机器为三个以上账号先后播放课程合计 12 小时以上的天数",
+    "verified_24h_max": "任意 24 小时内的最多核验学时（小时）",
 }
 # Honest explanations a reviewer must weigh for signals that also fit innocent situations.
 BENIGN = {

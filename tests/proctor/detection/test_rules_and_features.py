@@ -325,6 +325,8 @@ def _matrix(**values: float) -> np.ndarray:
         ({"relay_days": 0, "relay_hours_max": 14}, []),  # two accounts (a cramming couple)
         ({"relay_days": 1, "relay_hours_max": 13}, []),  # one long day
         ({"non_browser_share": 1.0}, ["T01"]),
+        ({"verified_24h_max": 23.5}, ["R17"]),  # a machine that never sleeps
+        ({"verified_24h_max": 17.5, "daily_hours_max": 15}, []),  # the longest cramming day
         (
             {
                 "night_share": 1.0,
@@ -340,6 +342,22 @@ def test_rules_table(values: dict[str, float], expected: list[str]) -> None:
     """Each rule fires on its evidence and not on the innocent look-alikes."""
     hits = evaluate(_matrix(**values), DEFAULT_THRESHOLDS)
     assert [r.id for r, h in zip(RULES, hits[0], strict=True) if h] == expected
+
+
+def test_the_most_verified_hours_in_any_24_hours() -> None:
+    """Server time only, across midnight: a script playing round the clock from noon has
+    its 24 hours though no calendar day holds more than twelve; a learner cramming two long
+    days (13 h, then 10 h after a night's sleep) stays under a machine's day."""
+    script = [rec(1, 3 + k, 1) for k in range(30)]  # 11:00 on, an hour a lesson, 30 h
+    crammer = [rec(2, h, 1) for h in range(13)] + [rec(2, 22 + h, 1) for h in range(10)]
+    hidden = [rec(3, k, 1, verified=0.0) for k in range(24)]  # a hidden tab earns nothing
+    ids, X = compute(script + crammer + hidden, {})
+    assert row(ids, X, 1)["verified_24h_max"] == pytest.approx(24.0)
+    assert row(ids, X, 2)["verified_24h_max"] == pytest.approx(15.0)  # 13 + 2 of the next
+    assert row(ids, X, 3)["verified_24h_max"] == 0.0
+    hits = evaluate(X, DEFAULT_THRESHOLDS)
+    r17 = [r.id for r in RULES].index("R17")
+    assert [int(i) for i in ids[hits[:, r17]]] == [1]
 
 
 def test_thresholds_are_configuration() -> None:
