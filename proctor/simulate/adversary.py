@@ -35,6 +35,8 @@ EVASIVE = {
     "farm_pair": "farm",
     "script_humanlike": "paced_script",  # answers challenges like a person, catalog order
     "script_low_slow": "paced_script",  # the same, an hour or so a day
+    # the same, pausing and hiding as people do (past R13), round the clock for two days
+    "script_round_clock": "paced_script",
     "proxy_same_hours": "human_proxy",  # new device in another city, at the owner's hours
     "proxy_only": "human_proxy",  # the same, for an owner who never studies: no change point
     "autoplay_low_slow": "autoplay_bot",  # one unattended lesson a day
@@ -114,11 +116,20 @@ def script(
     day0: dt.date,
     *,
     low_slow: bool,
+    round_clock: bool = False,
 ) -> Profile:
     """A script with a browser's name that paces beats with a person's jitter, answers
     every challenge after a human-looking delay and takes courses in catalog order; it never
-    pauses or hides (every paused minute would cost it credit)."""
-    variant = "script_low_slow" if low_slow else "script_humanlike"
+    pauses or hides (every paused minute would cost it credit). ``round_clock``: it reports a
+    hidden tab now and then (past R13's 1 %, for as much of its credit) and plays round the
+    clock for its last two days."""
+    variant = (
+        "script_round_clock"
+        if round_clock
+        else "script_low_slow"
+        if low_slow
+        else "script_humanlike"
+    )
     profile = Profile(learner, "paced_script", variant)
     client = Client(
         mode="script",
@@ -127,12 +138,22 @@ def script(
         latency_median_s=rng.uniform(1.8, 3.5),
         jitter_s=0.4,
         pause_p=0.0,
-        hide_p=0.0,
+        # round the clock it reports a hidden tab on one beat in fifty: past R13's 1 %,
+        # for 2 % of its credit
+        hide_p=0.02 if round_clock else 0.0,
     )
     device, ip = _device(rng, "pc"), _home_ip(rng, learner.city_prefix)
     queue = [
         (c, i) for c in sorted(world.courses, key=lambda c: c.id) for i in range(len(c.lessons))
     ]
+    if round_clock:
+        hour = rng.uniform(0, 24)
+        first = days - 3
+        while queue and hour < 48:
+            item = queue.pop(0)
+            profile.plans.append(_plan(learner, item, at(day0, first, hour), device, ip, client))
+            hour += item[0].lessons[item[1]].seconds / 3600 + rng.uniform(15, 60) / 3600
+        return profile
     run_days = range(days) if low_slow else range(days - rng.randint(2, 3), days)
     for day in run_days:
         hour = rng.uniform(8, 10) if not low_slow else rng.uniform(8, 21)

@@ -153,6 +153,10 @@ class Driver:
                 run.pos = max(0.0, run.pos - self.rng.uniform(20, 120))
         else:  # a headless script: steady progress, all flags "fine", challenges ignored
             run.pos += dt_s * c.rate
+            # one that knows R13 reports a hidden tab now and then (no draw otherwise, so
+            # the other scripts' random streams are unchanged)
+            if c.hide_p > 0 and self.rng.random() < c.hide_p:
+                visible_lost = True
         run.pos = min(run.pos, run.duration)
         lam = c.interactions
         interactions = _poisson(self.rng, lam * (3 if paused else 1)) if lam > 0 else 0

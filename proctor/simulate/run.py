@@ -187,9 +187,12 @@ def _attackers(
         k += 1
         if variant in ARCHETYPES:
             profiles.append(fraud(rng, world, learner, days, day0, variant, {}))
-        elif variant in ("script_humanlike", "script_low_slow"):
+        elif variant in ("script_humanlike", "script_low_slow", "script_round_clock"):
             low = variant == "script_low_slow"
-            profiles.append(adversary.script(rng, world, learner, days, day0, low_slow=low))
+            clock = variant == "script_round_clock"
+            profiles.append(
+                adversary.script(rng, world, learner, days, day0, low_slow=low, round_clock=clock)
+            )
         elif variant in ("proxy_same_hours", "proxy_only"):
             own = variant == "proxy_same_hours"
             profiles.append(
