@@ -509,39 +509,47 @@ def candidate_pairs(
 ) -> tuple[str, IntArray, dict[str, int]]:
     """All pairs on small exams; on large ones, linked pairs plus a random sample.
 
-    Linked: one address or one unit (every pair of a group up to ``all_pairs_max``; in a
-    larger group, the pairs that also submitted within ``submit_window_s``), or submitted
-    within ``submit_window_s`` of each other. A scheduled sitting of thousands submits
-    within minutes, so the close-submission pairs grow with the square of the sitting:
-    they are held to what ``max_candidate_pairs`` leaves by narrowing the window, nearest
-    first, and the window used is reported (``close_window_s``).
+    Linked: one address or one unit (every pair of the group), or submitted within
+    ``submit_window_s`` of each other. Both can grow with the square of the exam (a
+    scheduled sitting of thousands hands in within minutes; a big office behind one
+    address), so they are held to ``max_candidate_pairs``: groups take every pair,
+    smallest first, up to half of it (a group left out, or over ``all_pairs_max``, keeps
+    the pairs that also handed in together, which the window below tests); the window is
+    narrowed until its pairs fit what is left, nearest first. The window used is reported
+    (``close_window_s``), with the groups left to it (``groups_left_to_window``).
     """
     n = m.n_attempts
     if n <= cfg.all_pairs_max:
         a, b = np.triu_indices(n, k=1)
         return "all_pairs", np.column_stack([a, b]).astype(np.int64), {"all": len(a)}
     t = np.array([att.submitted_at for att in attempts], dtype=float)
-    found: dict[str, IntArray] = {}
-    for name, key in (("same_ip", "ip"), ("same_unit", "unit_id")):
-        groups: dict[object, list[int]] = {}
-        for idx, att in enumerate(attempts):
-            groups.setdefault(getattr(att, key), []).append(idx)
-        parts = [np.empty((0, 2), dtype=np.int64)]
-        for members in groups.values():
-            if len(members) < 2:
-                continue
-            ids = np.array(members, dtype=np.int64)
-            if len(ids) <= cfg.all_pairs_max:
-                ga, gb = np.triu_indices(len(ids), k=1)
-                parts.append(np.column_stack([ids[ga], ids[gb]]))
-            else:  # a large office behind one address: those who also handed in together
-                parts.append(_within(t, ids, cfg.submit_window_s))
-        found[name] = np.concatenate(parts)
     rng = np.random.default_rng(cfg.random_state)
     ra = rng.integers(0, n, size=cfg.random_pairs)
     rb = rng.integers(0, n, size=cfg.random_pairs)
     keep = ra != rb
-    found["random"] = np.column_stack([np.minimum(ra, rb)[keep], np.maximum(ra, rb)[keep]])
+    found: dict[str, IntArray] = {
+        "random": np.column_stack([np.minimum(ra, rb)[keep], np.maximum(ra, rb)[keep]])
+    }
+    groups: list[tuple[str, IntArray]] = []
+    for name, key in (("same_ip", "ip"), ("same_unit", "unit_id")):
+        members: dict[object, list[int]] = {}
+        for idx, att in enumerate(attempts):
+            members.setdefault(getattr(att, key), []).append(idx)
+        groups += [(name, np.array(g, dtype=np.int64)) for g in members.values() if len(g) > 1]
+    groups.sort(key=lambda g: len(g[1]))
+    parts: dict[str, list[IntArray]] = {"same_ip": [], "same_unit": []}
+    room = cfg.max_candidate_pairs // 2
+    left = 0
+    for name, ids in groups:
+        size = len(ids) * (len(ids) - 1) // 2
+        if len(ids) > cfg.all_pairs_max or size > room:
+            left += 1
+            continue
+        room -= size
+        ga, gb = np.triu_indices(len(ids), k=1)
+        parts[name].append(np.column_stack([ids[ga], ids[gb]]))
+    for name, got in parts.items():
+        found[name] = np.concatenate(got) if got else np.empty((0, 2), dtype=np.int64)
     linked = sum(len(v) for v in found.values())
     window = _budget_window(t, cfg.submit_window_s, max(0, cfg.max_candidate_pairs - linked))
     found["close_submission"] = _within(t, np.arange(n, dtype=np.int64), window)
@@ -549,6 +557,7 @@ def candidate_pairs(
     pairs = np.column_stack([codes // n, codes % n]).astype(np.int64)
     reasons = {k: len(np.unique(v[:, 0] * n + v[:, 1])) for k, v in found.items()}
     reasons["close_window_s"] = int(window)
+    reasons["groups_left_to_window"] = left
     return "candidates", pairs, reasons
 
 

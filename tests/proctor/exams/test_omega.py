@@ -162,6 +162,7 @@ def test_large_exams_test_candidate_pairs() -> None:
         "close_submission",
         "random",
         "close_window_s",
+        "groups_left_to_window",
     }
     assert reasons["close_window_s"] == cfg.submit_window_s  # a small exam fits the budget
     assert len(pairs) < 150 * 149 // 2
@@ -205,9 +206,26 @@ def test_a_large_office_behind_one_address_pairs_those_who_handed_in_together() 
     _, pairs, reasons = candidate_pairs(m, attempts, cfg)
     t = np.array([a.submitted_at for a in attempts])
     within = int((np.abs(np.subtract.outer(t, t)) <= cfg.submit_window_s).sum() - 300) // 2
-    assert reasons["same_ip"] == within < 300 * 299 // 2  # not every pair of the office
+    assert reasons["same_ip"] == 0 and reasons["groups_left_to_window"] == 1
+    assert reasons["close_submission"] == within  # who also handed in together
     # with the unit pairs (units of about twenty), still far from every pair
     assert len(pairs) <= within + reasons["same_unit"] < 300 * 299 // 20
+
+
+def test_the_budget_holds_however_many_offices() -> None:
+    """Offices of a hundred each: every pair of an office, smallest first, up to half the
+    budget; the offices left over keep those who handed in together."""
+    ex = simulate_exam(9, examinees=1000, rings=0, proxies=0, preknowledge=0, rapid=0)
+    attempts = [replace(a, unit_id=1 + k % 10) for k, a in enumerate(ex.attempts)]
+    m = build_matrix(ex.items, attempts)
+    cfg = ForensicConfig(all_pairs_max=200, random_pairs=100, max_candidate_pairs=60_000)
+    _, pairs, reasons = candidate_pairs(m, attempts, cfg)
+    assert len(pairs) <= 60_000
+    # whole offices only, as many as fit in half the budget after the small address groups
+    offices = reasons["same_unit"] // (100 * 99 // 2)
+    assert reasons["same_unit"] == offices * (100 * 99 // 2) and 4 <= offices <= 6
+    assert reasons["same_unit"] + reasons["same_ip"] <= 30_000
+    assert reasons["groups_left_to_window"] == 10 - offices
 
 
 def test_bank_subsets_and_candidate_mode_through_detect_copying() -> None:
