@@ -237,14 +237,18 @@ async def analyse_exam(
     ctx: Context, exam_id: int, *, config: ForensicConfig | None = None
 ) -> ExamRun:
     """Run the forensics over one exam and store its flags (once per exam window)."""
-    async with ctx.db.begin() as s:
+    async with ctx.db() as s:
         exam = await s.get(Exam, exam_id)
         if exam is None:
             raise NotFound(f"考试 #{exam_id} 不存在")
         items, records, histories, scores = await _records(s, exam)
-        # The statistics take seconds on a large sitting: off the loop that serves beats.
-        cfg = config or ForensicConfig()
-        report, res = await asyncio.to_thread(analyse_with_pairs, items, records, histories, cfg)
+    # The statistics take minutes on a province's sitting: off the loop that serves beats,
+    # and outside any transaction (one held open that long holds back PostgreSQL's vacuum
+    # and trips idle-in-transaction timeouts); what they read are submitted attempts.
+    cfg = config or ForensicConfig()
+    report, res = await asyncio.to_thread(analyse_with_pairs, items, records, histories, cfg)
+    async with ctx.db.begin() as s:
+        exam = await s.get_one(Exam, exam_id)
         found = await combine_with_earlier(s, exam, records, report.flags, res, cfg)
         day = exam.closes_at.astimezone(ACADEMY_TZ).date()
         flags = [

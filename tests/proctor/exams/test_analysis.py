@@ -13,6 +13,7 @@ from sqlalchemy import select
 
 from models import DetectionFlag, Exam, ExamAttempt, Learner, ReviewCase, utcnow
 from proctor.demo.exams import place_sitting
+from proctor.exams import analysis as analysis_module
 from proctor.exams import forensics
 from proctor.exams.analysis import REASON_NAMES, analyse_closed, analyse_exam
 from proctor.kernel.context import Context
@@ -254,3 +255,22 @@ async def test_a_short_course_studied_whole_is_not_little_study(
     reviewer = await login(client, "cs_reviewer")
     page = await (await client.get(f"/review/cases/{flag.case_id}", headers=reviewer)).text()
     assert "本课程核验学时 0.1 小时（课程讲授时长 0.75 小时，低于 0.19 小时视为几乎未学）" in page
+
+
+async def test_no_connection_is_held_while_the_statistics_run(
+    ctx: Context,
+    sitting: tuple[int, dict[int, int], object],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The statistics take minutes on a province's sitting: a transaction left open that
+    long holds back PostgreSQL's vacuum and trips idle-in-transaction timeouts."""
+    held: list[int] = []
+    real = analysis_module.analyse_with_pairs
+
+    def counting(*args: object) -> object:
+        held.append(ctx.engine.pool.checkedout())
+        return real(*args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(analysis_module, "analyse_with_pairs", counting)
+    run = await analyse_exam(ctx, sitting[0])
+    assert held == [0] and run.attempts == 60
