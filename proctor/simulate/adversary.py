@@ -35,7 +35,7 @@ EVASIVE = {
     "farm_pair": "farm",
     "script_humanlike": "paced_script",  # answers challenges like a person, catalog order
     "script_low_slow": "paced_script",  # the same, an hour or so a day
-    # the same, pausing and hiding as people do (past R13), round the clock for two days
+    # the same, reporting a hidden tab now and then (past R13), round the clock for two days
     "script_round_clock": "paced_script",
     "proxy_same_hours": "human_proxy",  # new device in another city, at the owner's hours
     "proxy_only": "human_proxy",  # the same, for an owner who never studies: no change point
@@ -148,7 +148,7 @@ def script(
     ]
     if round_clock:
         hour = rng.uniform(0, 24)
-        first = days - 3
+        first = max(0, days - 3)
         while queue and hour < 48:
             item = queue.pop(0)
             profile.plans.append(_plan(learner, item, at(day0, first, hour), device, ip, client))
