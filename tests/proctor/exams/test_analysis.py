@@ -274,3 +274,32 @@ async def test_no_connection_is_held_while_the_statistics_run(
     monkeypatch.setattr(analysis_module, "analyse_with_pairs", counting)
     run = await analyse_exam(ctx, sitting[0])
     assert held == [0] and run.attempts == 60
+
+
+async def test_the_case_page_lists_the_leak_the_others_revealed(
+    ctx: Context,
+    client: TestClient,
+    world: World,  # noqa: F811
+) -> None:
+    """Five examinees hold the same leaked items: each one's flag lists the items the others
+    answered fast and right, with the rank test, on the reviewer's case page."""
+    course, (exam_id,), learners = await closed_exams(
+        ctx, world, "lk", 700, "HN-LEAK", [("泄露题测试", 10, 1)]
+    )
+    sim = sixty(1, rings=0, preknowledge=5, difficulty=-0.5)
+    placed = await place_sitting(ctx, exam_id, course, sim, learners)
+    await analyse_exam(ctx, exam_id)
+    planted = {placed[a] for a, label in sim.labels.items() if label == "preknowledge"}
+    async with ctx.db() as s:
+        flags = [
+            f
+            for f in (await s.scalars(select(DetectionFlag))).all()
+            if f.evidence["type"] == "preknowledge"
+        ]
+    assert {f.attempt_id for f in flags} <= planted and len(flags) >= 4
+    flag = next(f for f in flags if f.evidence["leak_items"])
+    assert "K05" in {r["id"] for r in flag.rules}
+    reviewer = await login(client, "cs_reviewer")
+    page = await (await client.get(f"/review/cases/{flag.case_id}", headers=reviewer)).text()
+    assert "疑似泄露" in page and "秩和检验" in page
+    assert "、".join(str(i) for i in flag.evidence["leak_items"]) in page
