@@ -6,12 +6,13 @@ under the bind-parameter limits of SQLite and PostgreSQL.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable
 
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models import BatchStatus, Learner, RosterBatch, RosterRow
+from proctor.kernel.batches import batches
 
 CHUNK = 900
 ALREADY_LEARNER = "该身份证号已有学员档案（已在系统中），不能重复导入"
@@ -26,17 +27,12 @@ async def _custom_plans(session: AsyncSession) -> None:
         await session.execute(text("SET LOCAL plan_cache_mode = force_custom_plan"))
 
 
-def _chunks(values: Sequence[str]) -> Iterator[Sequence[str]]:
-    for start in range(0, len(values), CHUNK):
-        yield values[start : start + CHUNK]
-
-
 async def learner_hashes(session: AsyncSession, hashes: Iterable[str]) -> set[str]:
     """The hashes that already belong to a learner."""
     wanted = sorted(set(hashes))
     found: set[str] = set()
     await _custom_plans(session)
-    for chunk in _chunks(wanted):
+    for chunk in batches(wanted, CHUNK):
         found.update(
             (await session.scalars(select(Learner.id_hash).where(Learner.id_hash.in_(chunk)))).all()
         )
@@ -55,7 +51,7 @@ async def pending_hashes(
     wanted = sorted(set(hashes))
     found: set[str] = set()
     await _custom_plans(session)
-    for chunk in _chunks(wanted):
+    for chunk in batches(wanted, CHUNK):
         found.update(
             h
             for h in (

@@ -468,9 +468,9 @@ def _burst_weights(model: AnswerCopyingIndex, copier: IntArray, source: IntArray
     return out
 
 
-def _within(t: FloatArray, members: IntArray, window: float) -> IntArray:
-    """Pairs (a, b), a < b, of ``members`` whose times ``t`` lie within ``window``."""
-    order = members[np.argsort(t[members], kind="stable")]
+def _within(t: FloatArray, window: float) -> IntArray:
+    """Pairs (a, b), a < b, whose times ``t`` lie within ``window`` of each other."""
+    order = np.argsort(t, kind="stable")
     ts = t[order]
     lo = np.searchsorted(ts, ts - window, side="left")
     counts = np.arange(len(order)) - lo
@@ -552,7 +552,7 @@ def candidate_pairs(
         found[name] = np.concatenate(got) if got else np.empty((0, 2), dtype=np.int64)
     linked = sum(len(v) for v in found.values())
     window = _budget_window(t, cfg.submit_window_s, max(0, cfg.max_candidate_pairs - linked))
-    found["close_submission"] = _within(t, np.arange(n, dtype=np.int64), window)
+    found["close_submission"] = _within(t, window)
     codes = np.unique(np.concatenate([v[:, 0] * n + v[:, 1] for v in found.values()]))
     pairs = np.column_stack([codes // n, codes % n]).astype(np.int64)
     reasons = {k: len(np.unique(v[:, 0] * n + v[:, 1])) for k, v in found.items()}

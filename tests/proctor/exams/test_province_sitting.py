@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import datetime as dt
-from decimal import Decimal
 
 from sqlalchemy import func, insert, select
 
@@ -17,42 +16,31 @@ from models import (
     Learner,
     utcnow,
 )
-from proctor.demo.exam_bank import MEASURES_BANK
 from proctor.exams.analysis import analyse_exam
-from proctor.exams.bank import ExamInput, insert_exam, insert_items
 from proctor.kernel.context import Context
 from tests.factories import World, world  # noqa: F401
-from tests.proctor.archive.helpers import add_course
+from tests.proctor.exams.helpers import UNITS, closed_exams
 
 EXAMINEES = 32_800  # over both limits
-UNITS = ["芙蓉区财政局", "芙蓉区教育局", "天心区财政局"]
 
 
 async def test_an_exam_of_more_examinees_than_one_statement_binds(
     ctx: Context,
     world: World,  # noqa: F811
 ) -> None:
-    course = await add_course(ctx, world, "HN-BIG", "党纪学习教育")
+    # the course with its bank and one closed exam; the sitting below answers two items
+    course, (exam_id,), _ = await closed_exams(
+        ctx, world, "big", 900, "HN-BIG", [("全省统一测试", 5, 1)]
+    )
     now = utcnow()
     async with ctx.db.begin() as s:
-        await insert_items(s, course.id, MEASURES_BANK[:2])
-        exam = await insert_exam(
-            s,
-            course.id,
-            ExamInput(
-                title="全省统一测试",
-                item_count=2,
-                time_limit_s=2400,
-                pass_mark=60,
-                attempts_allowed=1,
-                bonus_credits=Decimal("1"),
-                opens_at=now - dt.timedelta(days=5),
-                closes_at=now - dt.timedelta(days=1),
-            ),
-        )
         items = list(
-            (await s.scalars(select(ExamItem).where(ExamItem.course_id == course.id))).all()
-        )
+            (
+                await s.scalars(
+                    select(ExamItem).where(ExamItem.course_id == course.id).order_by(ExamItem.id)
+                )
+            ).all()
+        )[:2]
         first, second = items
         wrong = next(o["id"] for o in first.options if o["id"] != first.key)
         orgs = [world.org(u) for u in UNITS]
@@ -81,7 +69,7 @@ async def test_an_exam_of_more_examinees_than_one_statement_binds(
         start = now - dt.timedelta(days=4)
         attempt_rows = [
             {
-                "exam_id": exam.id,
+                "exam_id": exam_id,
                 "learner_id": lid,
                 "number": 1,
                 "state": AttemptState.SUBMITTED,
@@ -103,7 +91,7 @@ async def test_an_exam_of_more_examinees_than_one_statement_binds(
             (
                 await s.execute(
                     select(ExamAttempt.id, ExamAttempt.finished_at).where(
-                        ExamAttempt.exam_id == exam.id
+                        ExamAttempt.exam_id == exam_id
                     )
                 )
             ).all()
@@ -125,13 +113,13 @@ async def test_an_exam_of_more_examinees_than_one_statement_binds(
         )
     assert len(learner_ids) == EXAMINEES
 
-    run = await analyse_exam(ctx, exam.id)
+    run = await analyse_exam(ctx, exam_id)
     assert run.attempts == EXAMINEES
     async with ctx.db() as s:
         speeds = await s.scalar(
             select(func.count())
             .select_from(ExamAttempt)
-            .where(ExamAttempt.exam_id == exam.id, ExamAttempt.speed.is_not(None))
+            .where(ExamAttempt.exam_id == exam_id, ExamAttempt.speed.is_not(None))
         )
         flags = await s.scalar(select(func.count()).select_from(DetectionFlag))
     assert speeds == EXAMINEES  # every attempt's pace stored for later exams
