@@ -248,7 +248,9 @@ async def analyse_exam(
     cfg = config or ForensicConfig()
     report, res = await asyncio.to_thread(analyse_with_pairs, items, records, histories, cfg)
     async with ctx.db.begin() as s:
-        exam = await s.get_one(Exam, exam_id)
+        # Two runs of one exam at once (the schedule and a manager's button) write one after
+        # the other, so the second supersedes the first's flags instead of doubling them.
+        exam = await s.get_one(Exam, exam_id, with_for_update=True)
         found = await combine_with_earlier(s, exam, records, report.flags, res, cfg)
         day = exam.closes_at.astimezone(ACADEMY_TZ).date()
         flags = [

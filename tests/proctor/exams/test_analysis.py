@@ -3,9 +3,11 @@ known cheaters is analysed once, its flags reach the review queue with their evi
 
 from __future__ import annotations
 
+import asyncio
 import re
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import pytest
 from aiohttp.test_utils import TestClient
@@ -303,3 +305,28 @@ async def test_the_case_page_lists_the_leak_the_others_revealed(
     page = await (await client.get(f"/review/cases/{flag.case_id}", headers=reviewer)).text()
     assert "疑似泄露" in page and "秩和检验" in page
     assert "、".join(str(i) for i in flag.evidence["leak_items"]) in page
+
+
+async def test_two_runs_at_once_list_each_finding_once(
+    ctx: Context,
+    sitting: tuple[int, dict[int, int], object],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The schedule and a manager's button may analyse one exam at the same time."""
+    exam_id = sitting[0]
+    real = analysis_module.combine_with_earlier
+
+    async def slow(*args: Any, **kw: Any) -> Any:
+        await asyncio.sleep(0.5)  # both runs inside their write transactions at once
+        return await real(*args, **kw)
+
+    monkeypatch.setattr(analysis_module, "combine_with_earlier", slow)
+    first, second = await asyncio.gather(analyse_exam(ctx, exam_id), analyse_exam(ctx, exam_id))
+    assert first.flags == second.flags > 0
+    async with ctx.db() as s:
+        live = [
+            (f.attempt_id, f.evidence["type"])
+            for f in (await s.scalars(select(DetectionFlag))).all()
+            if f.status == "open"
+        ]
+    assert len(live) == len(set(live)) == first.flags
