@@ -415,6 +415,17 @@ def test_explanations_are_chinese_with_values_and_percentiles() -> None:
         ),
         # a cramming day before the deadline: nine hours, every lesson back to back
         ({"daily_hours_max": 9.0, "back_to_back_share": 1.0}, [], "none"),
+        # a new laptop at home in the evenings, used by the same person (no habit change)
+        (
+            {
+                "takeover_share": 0.8,
+                "takeover_hour_shift": 6.0,
+                "takeover_new_address_share": 1.0,
+                "takeover_new_city_share": 0.0,
+            },
+            [],
+            "none",
+        ),
     ],
 )
 def test_a_harmless_rare_circumstance_does_not_move_the_anomaly_score(
