@@ -110,6 +110,11 @@ MISCONCEPTIONS = 0.1
 # Strong examinees who studied little of the course: exams are open to anyone (article 12),
 # so "little study, high score" alone is what an honest expert shows too.
 SELF_TAUGHT = 10
+# Proxies for learners who studied, one at a time and hired (a machine serving three), and
+# the honest look-alike of a hired proxy's machine: an exam centre of twelve on six PCs.
+PROXY_VARIANTS = {"studied": "proxy_studied", "hired": "proxy_hired"}
+HIRED = 1
+CENTRES = 1
 
 
 def _population(seed: int, e: int, examinees: int, n_items: int, **kw: Any) -> SimExam:
@@ -128,6 +133,8 @@ def _population(seed: int, e: int, examinees: int, n_items: int, **kw: Any) -> S
         fast_strong=10,
         proxies_studied=2,
         self_taught=SELF_TAUGHT,
+        hired=HIRED,
+        centres=CENTRES,
         past_exams=2,
         **kw,
     )
@@ -165,7 +172,8 @@ def evaluate_exams(
     honest_burst: list[np.ndarray] = []
     planted: Planted = {}
     recall: dict[str, list[int]] = {
-        k: [0, 0] for k in ("proxy", "preknowledge", "rapid_guessing", "proxy_studied")
+        k: [0, 0]
+        for k in ("proxy", "preknowledge", "rapid_guessing", "proxy_studied", "proxy_hired")
     }
     flags_by_label: dict[str, dict[str, int]] = {}
     variants: dict[str, dict[str, Any]] = {}
@@ -233,7 +241,7 @@ def evaluate_exams(
                 )
         for aid, label in ex.labels.items():
             kinds = kinds_of.get(aid, set())
-            key = "proxy_studied" if ex.variants.get(aid) == "studied" else label
+            key = PROXY_VARIANTS.get(ex.variants.get(aid, ""), label)
             if key in recall:
                 # a proxy counts as found when flagged for review (medium or high)
                 hit = "proxy" in bands_of.get(aid, set()) if label == "proxy" else label in kinds
@@ -537,7 +545,7 @@ def evaluate_exams_seeds(
         r["honest_pairs_flagged"] + r["sitting"]["honest_pairs_flagged"] for r in runs
     )
     recall = {}
-    for key in ("proxy", "proxy_studied", "preknowledge", "rapid_guessing"):
+    for key in ("proxy", "proxy_studied", "proxy_hired", "preknowledge", "rapid_guessing"):
         k = sum(r["recall_hits"][key][0] for r in runs)
         n = sum(r["recall_hits"][key][1] for r in runs)
         recall[key] = _interval(k, n)

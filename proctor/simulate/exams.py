@@ -8,14 +8,17 @@ model for the wrong options); response times follow van der Linden's lognormal m
   fraction of the source's answers (identical, wrong ones included) quickly; the ring
   sits in one unit behind one address and submits within minutes;
 * ``proxy``: someone else sits the exam – a strong examinee on a device (and usually an
-  address) the learner never studied from, for a learner with little verified study;
+  address) the learner never studied from, for a learner with little verified study
+  (variants: ``studied``, for a learner who did study; ``hired``, one proxy's machine
+  sitting it for three learners of other units who studied);
 * ``preknowledge``: a compromised subset of the bank answered correctly and very fast;
 * ``rapid_guessing``: disengaged examinees who click through part of the exam.
 
 Honest variants (hard negatives): ``regular``, ``friend`` (same unit and address,
 submitted close together, independent answers), ``strong``, ``slow`` (careful),
 ``new_device`` (a new device at a known address), ``traveller`` (new device and address),
-``colleague`` (a unit behind one address, starting together) and ``fast_strong``.
+``colleague`` (a unit behind one address, starting together), ``fast_strong``,
+``self_taught`` and ``centre`` (learners of several units at an exam centre's PCs).
 Deterministic by ``random_state``; the labels never enter the analysis.
 """
 
@@ -30,6 +33,8 @@ from numpy.typing import NDArray
 from proctor.exams.forensics.data import AttemptRecord, ItemInfo, StudyHistory
 
 HONEST = "honest"
+HIRED_CLIENTS = 3  # learners one hired proxy sits an exam for
+CENTRE_SIZE, CENTRE_PCS = 12, 6  # an exam centre's examinees and PCs
 EXAM_ARCHETYPES = ("copier", "source", "proxy", "preknowledge", "rapid_guessing")
 COPY_MODES = (
     "concurrent",  # enters each copied answer shortly after the source saved it
@@ -167,6 +172,8 @@ def simulate_exam(
     lag_median_s: float = 20.0,
     misconceptions: float = 0.0,
     self_taught: int = 0,
+    hired: int = 0,
+    centres: int = 0,
 ) -> SimExam:
     """Simulate one exam sitting (``examinees`` attempts, one per learner).
 
@@ -196,7 +203,12 @@ def simulate_exam(
     earlier populations): ``colleagues`` groups of ``colleague_size`` behind one office
     address starting together, ``fast_strong`` examinees, ``proxies_studied`` (a proxy for
     a learner who studied), ``self_taught`` (strong examinees who know the subject and
-    studied under 0.8 h of the course: an honest P02), ``past_exams`` earlier exams in
+    studied under 0.8 h of the course: an honest P02), ``hired`` proxy services (one
+    machine and address sitting the exam for ``HIRED_CLIENTS`` learners of other units who
+    studied, one after another), the second of every three gives each client a fresh device id, the third a fresh address;
+    ``centres`` exam centres (``CENTRE_SIZE`` honest learners of
+    several units on ``CENTRE_PCS`` PCs at one address, two sittings, none of them known to
+    anyone there), ``past_exams`` earlier exams in
     every history (scored at the
     learner's own ability and speed). ``sitting=k`` is the k-th exam of the same
     population: same learners and rings, fresh bank, answers and times.
@@ -236,6 +248,8 @@ def simulate_exam(
     roles += [(HONEST, "colleague")] * (colleagues * colleague_size)
     roles += [(HONEST, "fast_strong")] * fast_strong + [("proxy", "studied")] * proxies_studied
     roles += [(HONEST, "self_taught")] * self_taught
+    roles += [("proxy", "hired")] * (HIRED_CLIENTS * hired)
+    roles += [(HONEST, "centre")] * (CENTRE_SIZE * centres)
     if len(roles) > examinees:
         raise ValueError("too many planted roles for the number of examinees")
     roles += [(HONEST, "regular")] * (examinees - len(roles))
@@ -280,7 +294,9 @@ def simulate_exam(
             theta[k] = rng.normal(2.0, 0.3)
         elif variant == "slow":
             tau[k] = rng.normal(-0.6, 0.15)
-        elif label == "proxy":
+        elif label == "proxy" and variant != "hired":
+            # a hired proxy is anyone the service has (and keeps the answers' random stream,
+            # so that the rest of the population is the same with or without him)
             theta[k] = rng.normal(1.6, 0.4)
 
     # the new look-alikes and the earlier exams draw from their own stream, so that the
@@ -312,10 +328,30 @@ def simulate_exam(
         frozenset({f"10.{u % 250}.{u // 250}.1" for u in [unit[k]]} | {home[k]}) for k in range(n)
     ]
     hours = rng.uniform(6.0, 40.0, size=n)
+    hired_idx = [k for k, r in enumerate(roles) if r[1] == "hired"]
+    for g in range(0, len(hired_idx), HIRED_CLIENTS):
+        # one proxy, one desk: his clients' exams one after another (spread sittings); the
+        # second service gives each client a fresh device id, the third a fresh address
+        how = (g // HIRED_CLIENTS) % 3
+        for j, k in enumerate(hired_idx[g : g + HIRED_CLIENTS]):
+            device[k] = f"hire-pc-{exam_id}-{g}" + (f"-{j}" if how == 1 else "")
+            ip[k] = f"172.18.{g % 250}." + (f"{10 + j}" if how == 2 else "9")
+            if j:
+                submitted[k] = submitted[hired_idx[g]] + j * float(aux.uniform(3000, 5400))
+    centre_idx = [k for k, r in enumerate(roles) if r[1] == "centre"]
+    for g in range(0, len(centre_idx), CENTRE_SIZE):
+        # one room, two sittings an hour apart, each PC used once in each
+        first = submitted[centre_idx[g]]
+        for j, k in enumerate(centre_idx[g : g + CENTRE_SIZE]):
+            device[k], ip[k] = f"centre-{exam_id}-{g}-pc{j % CENTRE_PCS}", f"centre-{exam_id}-{g}"
+            second = j >= CENTRE_PCS
+            submitted[k] = first + (3600.0 if second else 0.0) + float(aux.uniform(0, 600))
     for k, (label, variant) in enumerate(roles):
         if variant == "studied":  # a proxy for a learner who studied: no P02
             device[k] = f"proxy-pc-{learner[k]}"
             ip[k] = f"172.17.{k % 250}.9"
+        elif variant == "hired":  # a proxy for hire, for learners who studied
+            pass
         elif label == "proxy":
             hours[k] = rng.uniform(0.0, 0.8)
             device[k] = f"proxy-pc-{learner[k]}"

@@ -23,6 +23,7 @@ from proctor.exams.forensics.data import (
     StudyHistory,
     build_matrix,
 )
+from proctor.exams.forensics.machines import shared_machines
 from proctor.exams.forensics.omega import CopyingResult, PairFinding, detect_copying
 from proctor.exams.forensics.proxy import check_proxy
 from proctor.exams.forensics.response_time import TimeFindings, analyse_times
@@ -302,6 +303,12 @@ def analyse_with_pairs(
     score = np.nan_to_num(score)
     n_scored = m.presented.sum(1)
     speeds = times.model.speed(m) if times is not None else None
+    machines = shared_machines(
+        attempts,
+        histories,
+        min_learners=cfg.proxy_machine_min_learners,
+        max_devices=cfg.proxy_machine_max_devices,
+    )
     for k, att in enumerate(attempts):
         res = check_proxy(
             att,
@@ -310,6 +317,7 @@ def analyse_with_pairs(
             cfg,
             items=int(n_scored[k]),
             speed=None if speeds is None else float(speeds[k]),
+            machine=machines.get(k),
         )
         if res.flagged:
             flags.append(

@@ -135,6 +135,9 @@ class ForensicConfig:
       own past exams (binomial tail below the level and at least this many points above).
     * ``proxy_speed_z`` – P05: the attempt's speed differs from the learner's own past
       exams by more than this many standard deviations of his past speeds (with a floor).
+    * ``proxy_machine_min_learners`` / ``proxy_machine_max_devices`` – P08 (:mod:`.machines`):
+      a device, or an address with at most this many devices in the exam, that this many
+      learners of more than one organisation sat the exam on, new to every one of them.
 
     Risk bands: ``band_high`` / ``band_medium`` cut points on the risk in [0, 1].
     """
@@ -190,6 +193,8 @@ class ForensicConfig:
     proxy_jump_alpha: float = 1e-3
     proxy_jump_min: float = 0.2
     proxy_speed_z: float = 3.0
+    proxy_machine_min_learners: int = 3
+    proxy_machine_max_devices: int = 3
 
     band_high: float = 0.75
     band_medium: float = 0.5

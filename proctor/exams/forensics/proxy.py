@@ -17,13 +17,15 @@
 * P06 – with P01 and without P02: the learner studied almost nothing verified of the
   course (the same bound as P02), whatever the score;
 * P07 – with P02 and without P01: the attempt's device never appears in the learner's
-  study though the address does (a proxy at the learner's office on a machine of his own).
+  study though the address does (a proxy at the learner's office on a machine of his own);
+* P08 – with P01: the same device, or a small network, sat this exam for other learners of
+  other organisations, new to every one of them (:mod:`.machines`: a proxy for hire).
 
 Every reason weighs the same and none is enough alone: a new device at a new address is
 what an honest traveller shows, and little study with a high score is what an expert who
 skipped the videos shows (exams are open to anyone, article 12). One reason is the low
 band, two the medium, three the high. P03–P07 only corroborate: they are evaluated, and
-reported, when P01 or P02 fired. Risk is the sum of the weights, capped at 0.95. A rule
+reported, when P01 or P02 fired (P08 with P01). Risk is the sum of the weights, capped at 0.95. A rule
 has no null distribution: its false-flag rate on honest look-alikes (new laptops,
 travellers, colleagues behind one address, strong examinees, experts who studied little)
 is measured in :mod:`proctor.evaluation.exams`.
@@ -39,8 +41,9 @@ from scipy import stats
 
 from proctor.exams.forensics.config import ForensicConfig
 from proctor.exams.forensics.data import AttemptRecord, StudyHistory
+from proctor.exams.forensics.machines import SharedMachine
 
-RISK_REASON = 0.3  # each of P01-P07: one reason is low, two medium, three high
+RISK_REASON = 0.3  # each of P01-P08: one reason is low, two medium, three high
 RISK_CAP = 0.95
 SPEED_SD_FLOOR = 0.15  # a person's speed varies about this much from exam to exam
 
@@ -98,11 +101,13 @@ def check_proxy(
     *,
     items: int | None = None,
     speed: float | None = None,
+    machine: SharedMachine | None = None,
 ) -> ProxyResult:
-    """Apply P01–P07 to one attempt; ``score`` is its proportion correct (0..1).
+    """Apply P01–P08 to one attempt; ``score`` is its proportion correct (0..1).
 
     ``items`` is the number of items scored (for P03; without it P03 is not evaluated),
-    ``speed`` the attempt's τ under the lognormal model (for P05).
+    ``speed`` the attempt's τ under the lognormal model (for P05), ``machine`` the group
+    of learners who sat this exam on the attempt's machine (for P08).
     """
     cfg = cfg or ForensicConfig()
     reasons: list[dict[str, Any]] = []
@@ -157,6 +162,18 @@ def check_proxy(
                 "可能有人在本人常用的网络上用另一台电脑作答，换用新电脑也会如此",
                 "value": 0,
                 "threshold": 1,
+            }
+        )
+    if machine is not None and "P01" in ids:
+        reasons.append(
+            {
+                "id": "P08",
+                "text": f"本场考试共有 {machine.learners} 名考生（来自 {machine.units} 个单位）在同一台设备"
+                f"或同一小型网络上作答（{machine.devices} 台设备、{machine.addresses} 个网络地址，"
+                f"每个地址本场至多 {machine.address_devices} 台设备），这些设备和网络对他们每个人都是陌生的："
+                "疑似同一人为多人代考；考点机房设备多，不在此列",
+                "value": machine.learners,
+                "threshold": cfg.proxy_machine_min_learners,
             }
         )
     jump_p = None
@@ -222,5 +239,6 @@ def check_proxy(
         "speed": None if speed is None else round(speed, 4),
         "speed_change_z": None if speed_z is None else round(speed_z, 2),
         "study_flags": history.study_flags if history else 0,
+        "machine_learners": machine.learners if machine is not None else 0,
     }
     return ProxyResult(flagged=bool(reasons), risk=risk, reasons=reasons, evidence=evidence)

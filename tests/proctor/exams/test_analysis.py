@@ -330,3 +330,46 @@ async def test_two_runs_at_once_list_each_finding_once(
             if f.status == "open"
         ]
     assert len(live) == len(set(live)) == first.flags
+
+
+async def test_a_machine_that_sat_the_exam_for_three_strangers_sends_each_to_review(
+    ctx: Context,
+    client: TestClient,
+    world: World,  # noqa: F811
+) -> None:
+    """A hired proxy sits the exam for three learners of other units on one machine: each
+    alone looks like a traveller (low band); the machine they share is the second reason."""
+    course, (exam_id,), learners = await closed_exams(
+        ctx, world, "hp", 800, "HN-HIRE", [("代考测试", 10, 1)]
+    )
+    sim = sixty(4, rings=0, hired=1, travellers=2)  # its three clients: three units
+    placed = await place_sitting(ctx, exam_id, course, sim, learners)
+    await analyse_exam(ctx, exam_id)
+    hired = {placed[a] for a, v in sim.variants.items() if v == "hired"}
+    travellers = {placed[a] for a, v in sim.variants.items() if v == "traveller"}
+    async with ctx.db() as s:
+        flags = {
+            f.attempt_id: f
+            for f in (await s.scalars(select(DetectionFlag))).all()
+            if f.evidence["type"] == "proxy"
+        }
+        units = set(
+            (
+                await s.scalars(
+                    select(Learner.unit_id)
+                    .join(ExamAttempt, ExamAttempt.learner_id == Learner.id)
+                    .where(ExamAttempt.id.in_(hired))
+                )
+            ).all()
+        )
+    assert len(hired) == 3 and len(units) >= 2
+    for aid in hired:
+        assert {"P01", "P08"} <= {r["id"] for r in flags[aid].rules}
+        assert flags[aid].band in ("medium", "high")
+        assert flags[aid].evidence["machine_learners"] == 3
+    for aid in travellers:  # a new device and address of one's own stay below review
+        assert [r["id"] for r in flags[aid].rules] == ["P01"] and flags[aid].band == "low"
+    reviewer = await login(client, "cs_reviewer")
+    case_id = flags[next(iter(hired))].case_id
+    page = await (await client.get(f"/review/cases/{case_id}", headers=reviewer)).text()
+    assert "同一台设备或小型网络为多个单位的考生作答" in page and "名考生（来自" in page

@@ -36,6 +36,11 @@ def test_evaluate_exams_small_seed_meets_fpr_and_proxy_targets() -> None:
     assert groups["traveller"]["proxy"] == groups["traveller"]["n"]
     assert groups["traveller"]["medium_or_high"] == 0
     assert groups["colleague"].get("proxy", 0) == 0
+    # a hired proxy's machine that sat for three learners is found; an exam centre's room,
+    # where learners of several units sit on PCs new to them, is not
+    assert r["recall"]["proxy_hired"] == 1.0
+    assert groups["centre"]["proxy"] == groups["centre"]["n"] == 12
+    assert groups["centre"]["medium_or_high"] == 0
     # experts who skipped the videos: little study and a high score, flagged but not sent
     # to review without a second reason (a stranger's device or address, a score jump)
     assert groups["self_taught"]["proxy"] >= groups["self_taught"]["n"] // 2

@@ -1,0 +1,97 @@
+"""One machine sitting the exam for several learners, none of whom ever studied on it.
+
+A proxy for hire serves clients: he sits one exam after another for learners of different
+units on his own machine, from his own network. Each client's attempt alone looks like a
+traveller's (a device and an address new to the learner, P01); together they share what
+no traveller shares with strangers: one device, or one small network, that none of them
+ever used to study. What tells a hired proxy's machine from an exam centre's room, where
+learners of many units also sit on PCs new to them, is the size of the place: a centre
+(or a unit's computer room) puts many devices behind its address in one exam, a proxy's
+desk one or two.
+
+Linked are attempts whose device and address are both new to their learner (as for P01),
+at addresses with at most ``max_devices`` devices in this exam, through a shared device
+(whatever address each used: a proxy behind a rotating VPN) or a shared address (a proxy
+who gives each client a fresh device id). A group of at least ``min_learners`` learners is
+reported to each of them when they belong to more than one organisation (colleagues of
+one unit sitting the exam on an office PC are not strangers to each other). Two colleagues
+on one hotel PC make two, so the default is three. What evades it: a machine and a network per client, or a place with many other
+examinees; both cost a proxy service the throughput of one desk.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from proctor.exams.forensics.data import AttemptRecord, StudyHistory
+
+
+@dataclass(frozen=True)
+class SharedMachine:
+    """The group an attempt belongs to: its learners, devices and addresses in this exam."""
+
+    learners: int
+    units: int  # their organisations: a proxy's clients come from several
+    devices: int
+    addresses: int
+    address_devices: int  # the most devices any of its addresses had in this exam
+
+
+def _stranger(att: AttemptRecord, history: StudyHistory | None) -> bool:
+    """Device and address both new to a learner who has a study history to compare with."""
+    if history is None or not (history.devices or history.ips):
+        return False
+    return att.device not in history.devices and att.ip not in history.ips
+
+
+def shared_machines(
+    attempts: Sequence[AttemptRecord],
+    histories: Mapping[int, StudyHistory],
+    *,
+    min_learners: int = 3,
+    max_devices: int = 3,
+) -> dict[int, SharedMachine]:
+    """Attempt index -> its group, for the attempts in a group of ``min_learners`` or more."""
+    devices_at: dict[str, set[str]] = defaultdict(set)
+    for att in attempts:
+        devices_at[att.ip].add(att.device)
+    members = [
+        k
+        for k, att in enumerate(attempts)
+        if _stranger(att, histories.get(att.learner_id)) and len(devices_at[att.ip]) <= max_devices
+    ]
+    parent = {k: k for k in members}
+
+    def root(k: int) -> int:
+        while parent[k] != k:
+            parent[k] = parent[parent[k]]
+            k = parent[k]
+        return k
+
+    first_by: dict[tuple[str, str], int] = {}
+    for k in members:
+        att = attempts[k]
+        for key in (("device", att.device), ("ip", att.ip)):
+            other = first_by.setdefault(key, k)
+            parent[root(k)] = root(other)
+    groups: dict[int, list[int]] = defaultdict(list)
+    for k in members:
+        groups[root(k)].append(k)
+    out: dict[int, SharedMachine] = {}
+    for rows in groups.values():
+        learners = {attempts[k].learner_id for k in rows}
+        units = {attempts[k].unit_id for k in rows}
+        if len(learners) < min_learners or len(units) < 2:
+            continue
+        ips = {attempts[k].ip for k in rows}
+        found = SharedMachine(
+            learners=len(learners),
+            units=len(units),
+            devices=len({attempts[k].device for k in rows}),
+            addresses=len(ips),
+            address_devices=max(len(devices_at[ip]) for ip in ips),
+        )
+        out.update(dict.fromkeys(rows, found))
+    return out
