@@ -205,12 +205,11 @@ def simulate_exam(
     a learner who studied), ``self_taught`` (strong examinees who know the subject and
     studied under 0.8 h of the course: an honest P02), ``hired`` proxy services (one
     machine and address sitting the exam for ``HIRED_CLIENTS`` learners of other units who
-    studied, one after another), the second of every three gives each client a fresh device id, the third a fresh address;
-    ``centres`` exam centres (``CENTRE_SIZE`` honest learners of
-    several units on ``CENTRE_PCS`` PCs at one address, two sittings, none of them known to
-    anyone there), ``past_exams`` earlier exams in
-    every history (scored at the
-    learner's own ability and speed). ``sitting=k`` is the k-th exam of the same
+    studied, one after another; the second of every three services gives each client a
+    fresh device id, the third a fresh address), ``centres`` exam centres
+    (``CENTRE_SIZE`` honest learners of several units on ``CENTRE_PCS`` PCs at one
+    address, two sittings, the place new to all of them), ``past_exams`` earlier exams in
+    every history (scored at the learner's own ability and speed). ``sitting=k`` is the k-th exam of the same
     population: same learners and rings, fresh bank, answers and times.
     ``misconceptions``: the share of items on which each colleague group shares a wrong
     belief (learned together): on such an item a member answers the group's wrong option

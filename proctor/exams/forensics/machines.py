@@ -15,8 +15,10 @@ at addresses with at most ``max_devices`` devices in this exam, through a shared
 who gives each client a fresh device id). A group of at least ``min_learners`` learners is
 reported to each of them when they belong to more than one organisation (colleagues of
 one unit sitting the exam on an office PC are not strangers to each other). Two colleagues
-on one hotel PC make two, so the default is three. What evades it: a machine and a network per client, or a place with many other
-examinees; both cost a proxy service the throughput of one desk.
+on one hotel PC make two, so the default is three. What evades it: a machine and a
+network per client, or a place with many other examinees; both cost a proxy service the
+throughput of one desk. Only this exam's attempts are read: a service that sits one or
+two clients in each of several exams is not linked.
 """
 
 from __future__ import annotations

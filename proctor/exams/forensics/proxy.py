@@ -24,9 +24,9 @@
 Every reason weighs the same and none is enough alone: a new device at a new address is
 what an honest traveller shows, and little study with a high score is what an expert who
 skipped the videos shows (exams are open to anyone, article 12). One reason is the low
-band, two the medium, three the high. P03–P07 only corroborate: they are evaluated, and
-reported, when P01 or P02 fired (P08 with P01). Risk is the sum of the weights, capped at 0.95. A rule
-has no null distribution: its false-flag rate on honest look-alikes (new laptops,
+band, two the medium, three the high. P03–P08 only corroborate: they are evaluated, and
+reported, when P01 or P02 fired (P08 with P01). Risk is the sum of the weights, capped at
+0.95. A rule has no null distribution: its false-flag rate on honest look-alikes (new laptops,
 travellers, colleagues behind one address, strong examinees, experts who studied little)
 is measured in :mod:`proctor.evaluation.exams`.
 """
