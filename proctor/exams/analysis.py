@@ -30,6 +30,7 @@ from models import (
 )
 from proctor.exams.forensics.analyse import ForensicConfig, analyse_with_pairs
 from proctor.exams.forensics.data import AttemptRecord, ItemInfo, StudyHistory
+from proctor.exams.machine_history import earlier_sittings
 from proctor.exams.pair_history import combine_with_earlier
 from proctor.kernel.batches import batches
 from proctor.kernel.calendar import ACADEMY_TZ
@@ -238,16 +239,21 @@ async def analyse_exam(
     ctx: Context, exam_id: int, *, config: ForensicConfig | None = None
 ) -> ExamRun:
     """Run the forensics over one exam and store its flags (once per exam window)."""
+    cfg = config or ForensicConfig()
     async with ctx.db() as s:
         exam = await s.get(Exam, exam_id)
         if exam is None:
             raise NotFound(f"考试 #{exam_id} 不存在")
         items, records, histories, scores = await _records(s, exam)
+        earlier = await earlier_sittings(
+            s, exam, records, histories, cfg.proxy_machine_lookback_days
+        )
     # The statistics take minutes on a province's sitting: off the loop that serves beats,
     # and outside any transaction (one held open that long holds back PostgreSQL's vacuum
     # and trips idle-in-transaction timeouts); what they read are submitted attempts.
-    cfg = config or ForensicConfig()
-    report, res = await asyncio.to_thread(analyse_with_pairs, items, records, histories, cfg)
+    report, res = await asyncio.to_thread(
+        analyse_with_pairs, items, records, histories, cfg, earlier
+    )
     async with ctx.db.begin() as s:
         # Two runs of one exam at once (the schedule and a manager's button) write one after
         # the other, so the second supersedes the first's flags instead of doubling them.

@@ -23,7 +23,7 @@ from proctor.exams.forensics.data import (
     StudyHistory,
     build_matrix,
 )
-from proctor.exams.forensics.machines import shared_machines
+from proctor.exams.forensics.machines import EarlierSitting, shared_machines
 from proctor.exams.forensics.omega import CopyingResult, PairFinding, detect_copying
 from proctor.exams.forensics.proxy import check_proxy
 from proctor.exams.forensics.response_time import TimeFindings, analyse_times
@@ -266,8 +266,10 @@ def analyse_with_pairs(
     attempts: Sequence[AttemptRecord],
     histories: Mapping[int, StudyHistory] | Sequence[StudyHistory],
     config: ForensicConfig | None = None,
+    earlier: Sequence[EarlierSitting] = (),
 ) -> tuple[ForensicReport, CopyingResult | None]:
-    """:func:`analyse`, also returning every tested pair's p-values (for evaluation)."""
+    """:func:`analyse`, also returning every tested pair's p-values (for evaluation);
+    ``earlier`` sittings on the machines of this exam's strangers link P08 across exams."""
     cfg = config or ForensicConfig()
     if not isinstance(histories, Mapping):
         histories = {h.learner_id: h for h in histories}
@@ -308,6 +310,7 @@ def analyse_with_pairs(
         histories,
         min_learners=cfg.proxy_machine_min_learners,
         max_devices=cfg.proxy_machine_max_devices,
+        earlier=earlier,
     )
     for k, att in enumerate(attempts):
         res = check_proxy(

@@ -137,7 +137,9 @@ class ForensicConfig:
       exams by more than this many standard deviations of his past speeds (with a floor).
     * ``proxy_machine_min_learners`` / ``proxy_machine_max_devices`` – P08 (:mod:`.machines`):
       a device, or an address with at most this many devices in the exam, that this many
-      learners of more than one organisation sat the exam on, new to every one of them.
+      learners of more than one organisation sat the exam on, new to every one of them;
+      ``proxy_machine_lookback_days`` – earlier exams closed this many days before this one
+      closed count too (their sittings on the same machines).
 
     Risk bands: ``band_high`` / ``band_medium`` cut points on the risk in [0, 1].
     """
@@ -195,6 +197,7 @@ class ForensicConfig:
     proxy_speed_z: float = 3.0
     proxy_machine_min_learners: int = 3
     proxy_machine_max_devices: int = 3
+    proxy_machine_lookback_days: int = 365
 
     band_high: float = 0.75
     band_medium: float = 0.5

@@ -17,8 +17,13 @@ reported to each of them when they belong to more than one organisation (colleag
 one unit sitting the exam on an office PC are not strangers to each other). Two colleagues
 on one hotel PC make two, so the default is three. What evades it: a machine and a
 network per client, or a place with many other examinees; both cost a proxy service the
-throughput of one desk. Only this exam's attempts are read: a service that sits one or
-two clients in each of several exams is not linked.
+throughput of one desk.
+
+**Across exams.** A service that sits one or two clients in each exam is linked through
+its earlier sittings (``earlier``: attempts of other exams on a device or at an address
+one of this exam's strangers used, where that learner too was a stranger to both, read by
+the service layer from the database): they join the groups and count as learners, and
+only this exam's attempts are reported.
 """
 
 from __future__ import annotations
@@ -38,14 +43,27 @@ class SharedMachine:
     units: int  # their organisations: a proxy's clients come from several
     devices: int
     addresses: int
-    address_devices: int  # the most devices any of its addresses had in this exam
+    address_devices: int  # the most devices any of its addresses had in its exam
+    earlier_learners: int = 0  # of the learners, those seen only in earlier exams
 
 
-def _stranger(att: AttemptRecord, history: StudyHistory | None) -> bool:
+@dataclass(frozen=True)
+class EarlierSitting:
+    """An attempt of an earlier exam on a device or at an address this exam's strangers
+    used, by a learner to whom both were new too."""
+
+    learner_id: int
+    unit_id: int
+    device: str
+    ip: str
+    address_devices: int  # devices at its address in its own exam
+
+
+def is_stranger(device: str, ip: str, history: StudyHistory | None) -> bool:
     """Device and address both new to a learner who has a study history to compare with."""
     if history is None or not (history.devices or history.ips):
         return False
-    return att.device not in history.devices and att.ip not in history.ips
+    return device not in history.devices and ip not in history.ips
 
 
 def shared_machines(
@@ -54,16 +72,26 @@ def shared_machines(
     *,
     min_learners: int = 3,
     max_devices: int = 3,
+    earlier: Sequence[EarlierSitting] = (),
 ) -> dict[int, SharedMachine]:
-    """Attempt index -> its group, for the attempts in a group of ``min_learners`` or more."""
+    """Attempt index -> its group, for the attempts in a group of ``min_learners`` or more.
+
+    ``earlier`` sittings join the groups as nodes numbered after this exam's attempts."""
     devices_at: dict[str, set[str]] = defaultdict(set)
     for att in attempts:
         devices_at[att.ip].add(att.device)
+    n = len(attempts)
+    # every node: (learner, unit, device, ip, devices at its address in its own exam)
+    nodes = [
+        (att.learner_id, att.unit_id, att.device, att.ip, len(devices_at[att.ip]))
+        for att in attempts
+    ] + [(e.learner_id, e.unit_id, e.device, e.ip, e.address_devices) for e in earlier]
     members = [
         k
         for k, att in enumerate(attempts)
-        if _stranger(att, histories.get(att.learner_id)) and len(devices_at[att.ip]) <= max_devices
-    ]
+        if is_stranger(att.device, att.ip, histories.get(att.learner_id))
+        and len(devices_at[att.ip]) <= max_devices
+    ] + [n + j for j, e in enumerate(earlier) if e.address_devices <= max_devices]
     parent = {k: k for k in members}
 
     def root(k: int) -> int:
@@ -74,8 +102,8 @@ def shared_machines(
 
     first_by: dict[tuple[str, str], int] = {}
     for k in members:
-        att = attempts[k]
-        for key in (("device", att.device), ("ip", att.ip)):
+        _, _, device, ip, _ = nodes[k]
+        for key in (("device", device), ("ip", ip)):
             other = first_by.setdefault(key, k)
             parent[root(k)] = root(other)
     groups: dict[int, list[int]] = defaultdict(list)
@@ -83,17 +111,18 @@ def shared_machines(
         groups[root(k)].append(k)
     out: dict[int, SharedMachine] = {}
     for rows in groups.values():
-        learners = {attempts[k].learner_id for k in rows}
-        units = {attempts[k].unit_id for k in rows}
-        if len(learners) < min_learners or len(units) < 2:
+        here = [k for k in rows if k < n]
+        learners = {nodes[k][0] for k in rows}
+        units = {nodes[k][1] for k in rows}
+        if not here or len(learners) < min_learners or len(units) < 2:
             continue
-        ips = {attempts[k].ip for k in rows}
         found = SharedMachine(
             learners=len(learners),
             units=len(units),
-            devices=len({attempts[k].device for k in rows}),
-            addresses=len(ips),
-            address_devices=max(len(devices_at[ip]) for ip in ips),
+            devices=len({nodes[k][2] for k in rows}),
+            addresses=len({nodes[k][3] for k in rows}),
+            address_devices=max(nodes[k][4] for k in rows),
+            earlier_learners=len(learners - {nodes[k][0] for k in here}),
         )
-        out.update(dict.fromkeys(rows, found))
+        out.update(dict.fromkeys(here, found))
     return out

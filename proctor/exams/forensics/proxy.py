@@ -93,6 +93,12 @@ def _studied_text(hours: float, below: float, history: StudyHistory | None) -> s
     )
 
 
+def _where(machine: SharedMachine) -> str:
+    if machine.earlier_learners:
+        return f"本场及此前考试（其中 {machine.earlier_learners} 名只见于此前考试）"
+    return "本场考试"
+
+
 def check_proxy(
     attempt: AttemptRecord,
     history: StudyHistory | None,
@@ -168,9 +174,9 @@ def check_proxy(
         reasons.append(
             {
                 "id": "P08",
-                "text": f"本场考试共有 {machine.learners} 名考生（来自 {machine.units} 个单位）在同一台设备"
-                f"或同一小型网络上作答（{machine.devices} 台设备、{machine.addresses} 个网络地址，"
-                f"每个地址本场至多 {machine.address_devices} 台设备），这些设备和网络对他们每个人都是陌生的："
+                "text": f"{_where(machine)}共有 {machine.learners} 名考生（来自 {machine.units} 个单位）"
+                f"在同一台设备或同一小型网络上作答（{machine.devices} 台设备、{machine.addresses} 个网络地址，"
+                f"每个地址每场至多 {machine.address_devices} 台设备），这些设备和网络对他们每个人都是陌生的："
                 "疑似同一人为多人代考；考点机房设备多，不在此列",
                 "value": machine.learners,
                 "threshold": cfg.proxy_machine_min_learners,

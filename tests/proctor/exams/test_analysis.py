@@ -4,6 +4,7 @@ known cheaters is analysed once, its flags reach the review queue with their evi
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import re
 from dataclasses import replace
 from pathlib import Path
@@ -13,7 +14,15 @@ import pytest
 from aiohttp.test_utils import TestClient
 from sqlalchemy import select
 
-from models import DetectionFlag, Exam, ExamAttempt, Learner, ReviewCase, utcnow
+from models import (
+    AttemptState,
+    DetectionFlag,
+    Exam,
+    ExamAttempt,
+    Learner,
+    ReviewCase,
+    utcnow,
+)
 from proctor.demo.exams import place_sitting
 from proctor.exams import analysis as analysis_module
 from proctor.exams import forensics
@@ -373,3 +382,58 @@ async def test_a_machine_that_sat_the_exam_for_three_strangers_sends_each_to_rev
     case_id = flags[next(iter(hired))].case_id
     page = await (await client.get(f"/review/cases/{case_id}", headers=reviewer)).text()
     assert "同一台设备或小型网络为多个单位的考生作答" in page and "名考生（来自" in page
+
+
+async def test_a_service_that_sits_one_client_an_exam_is_linked_through_earlier_exams(
+    ctx: Context,
+    world: World,  # noqa: F811
+) -> None:
+    """The machine sat an earlier exam for two learners of other units, new to both: this
+    exam's one client on it is the third stranger, and the reason says so."""
+    course, (early_id, exam_id), learners = await closed_exams(
+        ctx, world, "hx", 900, "HN-HIRE2", [("此前考试", 40, 30), ("本次考试", 10, 1)]
+    )
+    sim = sixty(4, rings=0, travellers=2)
+    client = next(a for a, v in sim.variants.items() if v == "traveller")
+    sim.attempts[:] = [
+        replace(a, device="hire-desk", ip="172.18.5.9") if a.attempt_id == client else a
+        for a in sim.attempts
+    ]
+    placed = await place_sitting(ctx, exam_id, course, sim, learners)
+    async with ctx.db.begin() as s:
+        mine = await s.get_one(ExamAttempt, placed[client])
+        me = await s.get_one(Learner, mine.learner_id)
+        # one learner from each of the two other units
+        others = list({x.unit_id: x for x in learners if x.unit_id != me.unit_id}.values())
+        early = await s.get_one(Exam, early_id)
+        for n, other in enumerate(others):
+            done = early.closes_at - dt.timedelta(days=2, hours=n)
+            s.add(
+                ExamAttempt(
+                    exam_id=early_id,
+                    learner_id=other.id,
+                    number=1,
+                    state=AttemptState.SUBMITTED,
+                    items=[],
+                    started_at=done - dt.timedelta(minutes=40),
+                    deadline_at=done,
+                    finished_at=done,
+                    ip="172.18.5.9" if n == 0 else "172.18.6.9",  # a rotating address
+                    device="hire-desk",
+                    user_agent="Mozilla/5.0",
+                    version=2,
+                )
+            )
+    await analyse_exam(ctx, exam_id)
+    async with ctx.db() as s:
+        flag = next(
+            f
+            for f in (await s.scalars(select(DetectionFlag))).all()
+            if f.attempt_id == placed[client] and f.evidence["type"] == "proxy"
+        )
+    assert [r["id"] for r in flag.rules][:2] == ["P01", "P08"] and flag.band != "low"
+    assert flag.evidence["machine_learners"] == 3
+    assert (
+        "本场及此前考试（其中 2 名只见于此前考试）共有 3 名考生（来自 3 个单位）"
+        in flag.rules[1]["text"]
+    )

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from proctor.exams.forensics.config import ForensicConfig
 from proctor.exams.forensics.data import AttemptRecord, StudyHistory
-from proctor.exams.forensics.machines import shared_machines
+from proctor.exams.forensics.machines import EarlierSitting, shared_machines
 from proctor.exams.forensics.proxy import check_proxy
 
 
@@ -78,3 +80,24 @@ def test_a_shared_machine_joins_the_strangers_device_and_address_for_review() ->
     # on a device the learner studied on there is no P01, and the machine adds nothing
     own = check_proxy(_sat(1, "pc-1", "172.18.0.9", 1), histories[1], 0.7, cfg, machine=groups[0])
     assert not own.reasons
+
+
+def test_a_service_that_sits_one_client_an_exam_is_linked_through_its_earlier_sittings() -> None:
+    """One client in this exam, two in earlier ones on the same machine: three strangers;
+    an earlier sitting at a centre's address (many devices in its exam) links nothing."""
+    now = [_sat(1, "hire", "172.18.0.9", 1), _sat(5, "own-laptop", "hotel", 2)]
+    histories = {k: _history(k) for k in (1, 5)}
+    earlier = [
+        EarlierSitting(2, 2, "hire", "172.18.0.9", 1),
+        EarlierSitting(3, 3, "hire", "vpn-7", 1),
+    ]
+    groups = shared_machines(now, histories, earlier=earlier)
+    assert list(groups) == [0]
+    assert (groups[0].learners, groups[0].earlier_learners, groups[0].addresses) == (3, 2, 2)
+    text = check_proxy(now[0], histories[1], 0.7, machine=groups[0]).reasons[1]["text"]
+    assert text.startswith("本场及此前考试（其中 2 名只见于此前考试）共有 3 名考生")
+    # the same two earlier sittings at an exam centre's address are no service's desk
+    centre = [replace(e, address_devices=40) for e in earlier]
+    assert shared_machines(now, histories, earlier=centre) == {}
+    # earlier sittings alone are never reported
+    assert shared_machines(now[1:], histories, earlier=earlier) == {}
