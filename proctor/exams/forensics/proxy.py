@@ -18,8 +18,9 @@
   course (the same bound as P02), whatever the score;
 * P07 – with P02 and without P01: the attempt's device never appears in the learner's
   study though the address does (a proxy at the learner's office on a machine of his own);
-* P08 – with P01: the same device, or a small network, sat this exam for other learners of
-  other organisations, new to every one of them (:mod:`.machines`: a proxy for hire).
+* P08 – with P01: the same device, or a small network, sat this exam (or earlier ones)
+  for other learners of other organisations, new to every one of them (:mod:`.machines`:
+  a proxy for hire).
 
 Every reason weighs the same and none is enough alone: a new device at a new address is
 what an honest traveller shows, and little study with a high score is what an expert who
