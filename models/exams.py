@@ -106,6 +106,8 @@ class ExamAttempt(Base):
     __table_args__ = (
         UniqueConstraint("exam_id", "learner_id", "number"),
         Index("ix_exam_attempt_exam_state", "exam_id", "state"),
+        # a later exam's proxy rule reads the year's sittings on a machine (P08)
+        Index("ix_exam_attempt_device", "device"),
     )
 
 

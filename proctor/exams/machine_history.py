@@ -3,8 +3,8 @@
 A proxy service that sits one or two clients in each exam is a stranger's device and
 address in every one of them. This reads, for the attempts of this exam whose device and
 address are both new to their learner, the attempts of exams that closed in the lookback
-window on the same device or at the same address, and keeps those whose learner was a
-stranger to both too (judged against that learner's study before this exam closed), with
+window on the same device (not merely at the same address, which may have passed to
+someone else since), and keeps those whose learner was a stranger to both too (judged against that learner's study before this exam closed), with
 the number of devices at their address in their own exam (a centre's room has many).
 """
 
@@ -38,32 +38,29 @@ async def earlier_sittings(
         return []
     since = exam.closes_at - dt.timedelta(days=lookback_days)
     found: dict[tuple[int, int], tuple[int, str, str]] = {}  # (exam, learner) -> (id, dev, ip)
-    for column, values in (
-        (ExamAttempt.device, {r.device for r in strangers}),
-        (ExamAttempt.ip, {r.ip for r in strangers}),
-    ):
-        for batch in batches(sorted(values)):
-            hits = await s.execute(
-                select(
-                    ExamAttempt.exam_id,
-                    ExamAttempt.learner_id,
-                    ExamAttempt.id,
-                    ExamAttempt.device,
-                    ExamAttempt.ip,
-                )
-                .join(Exam, Exam.id == ExamAttempt.exam_id)
-                .where(
-                    column.in_(batch),
-                    ExamAttempt.exam_id != exam.id,
-                    ExamAttempt.state.in_(DONE),
-                    Exam.closes_at >= since,
-                    Exam.closes_at <= exam.closes_at,
-                )
+    # by device only: across months an address may have passed to someone else
+    for batch in batches(sorted({r.device for r in strangers})):
+        hits = await s.execute(
+            select(
+                ExamAttempt.exam_id,
+                ExamAttempt.learner_id,
+                ExamAttempt.id,
+                ExamAttempt.device,
+                ExamAttempt.ip,
             )
-            for exam_id, lid, aid, device, ip in hits.all():
-                key = (exam_id, lid)
-                if key not in found or aid > found[key][0]:  # the sitting that counts
-                    found[key] = (aid, device, ip)
+            .join(Exam, Exam.id == ExamAttempt.exam_id)
+            .where(
+                ExamAttempt.device.in_(batch),
+                ExamAttempt.exam_id != exam.id,
+                ExamAttempt.state.in_(DONE),
+                Exam.closes_at >= since,
+                Exam.closes_at <= exam.closes_at,
+            )
+        )
+        for exam_id, lid, aid, device, ip in hits.all():
+            key = (exam_id, lid)
+            if key not in found or aid > found[key][0]:  # the sitting that counts
+                found[key] = (aid, device, ip)
     if not found:
         return []
     learners = sorted({lid for _, lid in found})
@@ -81,9 +78,7 @@ async def earlier_sittings(
                 devices[lid].add(device)
             if ip:
                 ips[lid].add(ip)
-        unit_rows = await s.execute(
-            select(Learner.id, Learner.unit_id).where(Learner.id.in_(ids))
-        )
+        unit_rows = await s.execute(select(Learner.id, Learner.unit_id).where(Learner.id.in_(ids)))
         units.update(dict(unit_rows.all()))
     kept = {
         key: (device, ip)

@@ -20,10 +20,12 @@ network per client, or a place with many other examinees; both cost a proxy serv
 throughput of one desk.
 
 **Across exams.** A service that sits one or two clients in each exam is linked through
-its earlier sittings (``earlier``: attempts of other exams on a device or at an address
-one of this exam's strangers used, where that learner too was a stranger to both, read by
-the service layer from the database): they join the groups and count as learners, and
-only this exam's attempts are reported.
+its earlier sittings (``earlier``: attempts of other exams on a device one of this exam's
+strangers used, where that learner too was a stranger to the device and its address,
+read by the service layer from the database): they join the groups through the device
+only (an address is reassigned over months: a home network that served a proxy in spring
+may be a stranger's new home in autumn), count as learners, and only this exam's attempts
+are reported.
 """
 
 from __future__ import annotations
@@ -103,7 +105,9 @@ def shared_machines(
     first_by: dict[tuple[str, str], int] = {}
     for k in members:
         _, _, device, ip, _ = nodes[k]
-        for key in (("device", device), ("ip", ip)):
+        # across exams only the device links: an address months ago may be someone else's
+        keys = [("device", device)] + ([("ip", ip)] if k < n else [])
+        for key in keys:
             other = first_by.setdefault(key, k)
             parent[root(k)] = root(other)
     groups: dict[int, list[int]] = defaultdict(list)

@@ -99,5 +99,8 @@ def test_a_service_that_sits_one_client_an_exam_is_linked_through_its_earlier_si
     # the same two earlier sittings at an exam centre's address are no service's desk
     centre = [replace(e, address_devices=40) for e in earlier]
     assert shared_machines(now, histories, earlier=centre) == {}
+    # an address months ago may be someone else's: across exams only the device links
+    elsewhere = [replace(e, device=f"other-{k}") for k, e in enumerate(earlier)]
+    assert shared_machines(now, histories, earlier=elsewhere) == {}
     # earlier sittings alone are never reported
     assert shared_machines(now[1:], histories, earlier=earlier) == {}
