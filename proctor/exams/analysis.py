@@ -26,11 +26,10 @@ from models import (
     ExamItem,
     Learner,
     SessionSummary,
-    StudySession,
 )
 from proctor.exams.forensics.analyse import ForensicConfig, analyse_with_pairs
 from proctor.exams.forensics.data import AttemptRecord, ItemInfo, StudyHistory
-from proctor.exams.machine_history import earlier_sittings
+from proctor.exams.machine_history import earlier_sittings, study_places
 from proctor.exams.pair_history import combine_with_earlier
 from proctor.kernel.batches import batches
 from proctor.kernel.calendar import ACADEMY_TZ
@@ -156,9 +155,8 @@ async def _histories(
     s: AsyncSession, learner_ids: list[int], exam: Exam
 ) -> dict[int, StudyHistory]:
     """Each examinee's own study: devices and addresses used, verified hours on the course."""
-    devices: dict[int, set[str]] = defaultdict(set)
+    devices, ips = await study_places(s, learner_ids, exam.closes_at)
     verified: dict[int, float] = {}
-    ips: dict[int, set[str]] = defaultdict(set)
     past: dict[int, list[tuple[int, int]]] = defaultdict(list)
     past_speeds: dict[int, list[float]] = defaultdict(list)
     study_flags: dict[int, int] = {}
@@ -166,20 +164,6 @@ async def _histories(
     course_hours = None if lecture_s is None else lecture_s / 3600
     since = (exam.closes_at - STUDY_FLAGS_BEFORE).astimezone(ACADEMY_TZ).date()
     for batch in batches(learner_ids):
-        # the devices and addresses of the learner's own study (one row per distinct pair)
-        rows = await s.execute(
-            select(StudySession.learner_id, StudySession.device, StudySession.ip)
-            .where(
-                StudySession.learner_id.in_(batch),
-                StudySession.started_at < exam.closes_at,
-            )
-            .distinct()
-        )
-        for lid, device, ip in rows.all():
-            if device:
-                devices[lid].add(device)
-            if ip:
-                ips[lid].add(ip)
         sums = await s.execute(
             select(SessionSummary.learner_id, func.sum(SessionSummary.verified_s))
             .where(

@@ -25,6 +25,26 @@ from proctor.kernel.batches import batches
 DONE = [AttemptState.SUBMITTED, AttemptState.EXPIRED]
 
 
+async def study_places(
+    s: AsyncSession, learner_ids: Sequence[int], before: dt.datetime
+) -> tuple[dict[int, set[str]], dict[int, set[str]]]:
+    """The devices and the addresses of each learner's own study started before ``before``."""
+    devices: dict[int, set[str]] = defaultdict(set)
+    ips: dict[int, set[str]] = defaultdict(set)
+    for ids in batches(learner_ids):
+        rows = await s.execute(
+            select(StudySession.learner_id, StudySession.device, StudySession.ip)
+            .where(StudySession.learner_id.in_(ids), StudySession.started_at < before)
+            .distinct()  # one row per distinct (learner, device, address)
+        )
+        for lid, device, ip in rows.all():
+            if device:
+                devices[lid].add(device)
+            if ip:
+                ips[lid].add(ip)
+    return devices, ips
+
+
 async def earlier_sittings(
     s: AsyncSession,
     exam: Exam,
@@ -64,20 +84,9 @@ async def earlier_sittings(
     if not found:
         return []
     learners = sorted({lid for _, lid in found})
-    devices: dict[int, set[str]] = defaultdict(set)
-    ips: dict[int, set[str]] = defaultdict(set)
+    devices, ips = await study_places(s, learners, exam.closes_at)
     units: dict[int, int] = {}
     for ids in batches(learners):
-        study = await s.execute(
-            select(StudySession.learner_id, StudySession.device, StudySession.ip)
-            .where(StudySession.learner_id.in_(ids), StudySession.started_at < exam.closes_at)
-            .distinct()
-        )
-        for lid, device, ip in study.all():
-            if device:
-                devices[lid].add(device)
-            if ip:
-                ips[lid].add(ip)
         unit_rows = await s.execute(select(Learner.id, Learner.unit_id).where(Learner.id.in_(ids)))
         units.update(dict(unit_rows.all()))
     kept = {
