@@ -4,8 +4,9 @@ A proxy service that sits one or two clients in each exam is a stranger's device
 address in every one of them. This reads, for the attempts of this exam whose device and
 address are both new to their learner, the attempts of exams that closed in the lookback
 window on the same device (not merely at the same address, which may have passed to
-someone else since), and keeps those whose learner was a stranger to both too (judged against that learner's study before this exam closed), with
-the number of devices at their address in their own exam (a centre's room has many).
+someone else since), and keeps those whose learner was a stranger to both too (judged
+against that learner's study before this exam closed), with the number of devices at
+their address in their own exam (a centre's room has many).
 """
 
 from __future__ import annotations
@@ -52,7 +53,7 @@ async def earlier_sittings(
     histories: Mapping[int, StudyHistory],
     lookback_days: int,
 ) -> list[EarlierSitting]:
-    """The earlier sittings by strangers on this exam's strangers' devices and addresses."""
+    """The earlier sittings by strangers on the devices of this exam's strangers."""
     strangers = [r for r in records if is_stranger(r.device, r.ip, histories.get(r.learner_id))]
     if not strangers or lookback_days <= 0:
         return []
