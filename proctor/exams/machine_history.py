@@ -60,7 +60,7 @@ async def earlier_sittings(
     since = exam.closes_at - dt.timedelta(days=lookback_days)
     found: dict[tuple[int, int], tuple[int, str, str]] = {}  # (exam, learner) -> (id, dev, ip)
     # by device only: across months an address may have passed to someone else
-    for batch in batches(sorted({r.device for r in strangers})):
+    for batch in batches(sorted({r.device for r in strangers if r.device})):
         hits = await s.execute(
             select(
                 ExamAttempt.exam_id,

@@ -105,9 +105,10 @@ def shared_machines(
     first_by: dict[tuple[str, str], int] = {}
     for k in members:
         _, _, device, ip, _ = nodes[k]
-        # across exams only the device links: an address months ago may be someone else's
+        # across exams only the device links: an address months ago may be someone else's;
+        # a client that sent no device id shares "" with every other such client
         keys = [("device", device)] + ([("ip", ip)] if k < n else [])
-        for key in keys:
+        for key in (key for key in keys if key[1]):
             other = first_by.setdefault(key, k)
             parent[root(k)] = root(other)
     groups: dict[int, list[int]] = defaultdict(list)

@@ -44,6 +44,8 @@ CASES = [
     ),
     # an exam centre: twelve learners of three units on six PCs at one address
     ([(k, f"centre-pc{k % 6}", "centre", k % 3) for k in range(1, 13)], []),
+    # three strangers whose clients sent no device id, at three addresses: nothing shared
+    ([(1, "", "hotel-1", 1), (2, "", "hotel-2", 2), (3, "", "hotel-3", 3)], []),
     # the third client had studied on the machine: two strangers are left
     (
         [(1, "hire", "172.18.0.9", 1), (2, "hire", "172.18.0.9", 2), (4, "hire", "172.18.0.9", 3)],
