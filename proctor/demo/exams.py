@@ -152,6 +152,7 @@ def _sim(seed: int, examinees: int) -> SimExam:
         slow=6,
         new_device=4,
         travellers=2,
+        hired=1,  # one proxy service's three clients, who studied (P01 + P08)
         # Harder than the default: copying shows in shared wrong answers.
         difficulty=0.5,
     )

@@ -376,13 +376,16 @@ async def test_demo_exams_open_for_learners_and_a_closed_sitting_in_review(
     assert len(runs) == 1 and runs[0].attempts >= 100 and runs[0].flags >= 3
     async with ctx.db() as s:
         exams = list((await s.scalars(select(Exam))).all())
-        kinds = {
-            f.evidence["type"]
-            for f in await s.scalars(select(DetectionFlag).where(DetectionFlag.source == "exam"))
-        }
+        exam_flags = list(
+            (await s.scalars(select(DetectionFlag).where(DetectionFlag.source == "exam"))).all()
+        )
+        kinds = {f.evidence["type"] for f in exam_flags}
         cases = list((await s.scalars(select(ReviewCase).where(ReviewCase.kind == "exam"))).all())
     assert len(exams) == 4 and sum(e.analysed_at is not None for e in exams) == 1
     assert {"copying", "proxy"} <= kinds and cases
+    # the demo's proxy service: its three clients on one machine, each sent to review
+    hired = [f for f in exam_flags if "P08" in {r["id"] for r in f.rules}]
+    assert len(hired) == 3 and all(f.band in ("medium", "high") for f in hired)
     learner = await actor_for(ctx, logins[0][0])
     assert learner is not None
     cards = await exams_for_learner(ctx, learner, utcnow())
