@@ -91,8 +91,8 @@ async def earlier_sittings(
         unit_rows = await s.execute(select(Learner.id, Learner.unit_id).where(Learner.id.in_(ids)))
         units.update(dict(unit_rows.all()))
     kept = {
-        key: (device, ip)
-        for key, (_, device, ip) in found.items()
+        key: (aid, device, ip)
+        for key, (aid, device, ip) in found.items()
         if is_stranger(
             device,
             ip,
@@ -102,7 +102,7 @@ async def earlier_sittings(
     # devices at each kept sitting's address in its own exam
     at: dict[tuple[int, str], int] = {}
     for exam_id in sorted({e for e, _ in kept}):
-        wanted = sorted({ip for (e, _), (_, ip) in kept.items() if e == exam_id})
+        wanted = sorted({ip for (e, _), (_, _, ip) in kept.items() if e == exam_id})
         for addresses in batches(wanted):
             counts = await s.execute(
                 select(ExamAttempt.ip, func.count(func.distinct(ExamAttempt.device)))
@@ -117,6 +117,8 @@ async def earlier_sittings(
             device=device,
             ip=ip,
             address_devices=at.get((exam_id, ip), 1),
+            exam_id=exam_id,
+            attempt_id=aid,
         )
-        for (exam_id, lid), (device, ip) in sorted(kept.items())
+        for (exam_id, lid), (aid, device, ip) in sorted(kept.items())
     ]

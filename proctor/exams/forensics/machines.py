@@ -47,6 +47,9 @@ class SharedMachine:
     addresses: int
     address_devices: int  # the most devices any of its addresses had in its exam
     earlier_learners: int = 0  # of the learners, those seen only in earlier exams
+    # the group's attempts, for the reviewer: this exam's, and (exam, attempt) of earlier ones
+    attempts: tuple[int, ...] = ()
+    earlier_attempts: tuple[tuple[int, int], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -59,6 +62,8 @@ class EarlierSitting:
     device: str
     ip: str
     address_devices: int  # devices at its address in its own exam
+    exam_id: int = 0
+    attempt_id: int = 0
 
 
 def is_stranger(device: str, ip: str, history: StudyHistory | None) -> bool:
@@ -128,6 +133,10 @@ def shared_machines(
             addresses=len({nodes[k][3] for k in rows}),
             address_devices=max(nodes[k][4] for k in rows),
             earlier_learners=len(learners - {nodes[k][0] for k in here}),
+            attempts=tuple(sorted(attempts[k].attempt_id for k in here)),
+            earlier_attempts=tuple(
+                sorted((earlier[k - n].exam_id, earlier[k - n].attempt_id) for k in rows if k >= n)
+            ),
         )
         out.update(dict.fromkeys(here, found))
     return out

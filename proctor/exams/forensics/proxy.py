@@ -247,5 +247,12 @@ def check_proxy(
         "speed_change_z": None if speed_z is None else round(speed_z, 2),
         "study_flags": history.study_flags if history else 0,
         "machine_learners": machine.learners if machine is not None else 0,
+        # the other attempts the machine sat, for the reviewer to read together
+        "machine_attempts": [a for a in machine.attempts if a != attempt.attempt_id]
+        if machine is not None
+        else [],
+        "machine_earlier": [{"exam_id": e, "attempt_id": a} for e, a in machine.earlier_attempts]
+        if machine is not None
+        else [],
     }
     return ProxyResult(flagged=bool(reasons), risk=risk, reasons=reasons, evidence=evidence)

@@ -382,6 +382,13 @@ async def test_a_machine_that_sat_the_exam_for_three_strangers_sends_each_to_rev
     case_id = flags[next(iter(hired))].case_id
     page = await (await client.get(f"/review/cases/{case_id}", headers=reviewer)).text()
     assert "同一台设备或小型网络为多个单位的考生作答" in page and "名考生（来自" in page
+    # and the machine's other two attempts, to be read together
+    first = next(iter(hired))
+    others = "、".join(f"#{a}" for a in sorted(hired - {first}))
+    page = await (
+        await client.get(f"/review/cases/{flags[first].case_id}", headers=reviewer)
+    ).text()
+    assert f"本场答卷 {others}" in page
 
 
 async def test_a_service_that_sits_one_client_an_exam_is_linked_through_earlier_exams(
@@ -437,3 +444,4 @@ async def test_a_service_that_sits_one_client_an_exam_is_linked_through_earlier_
         "本场及此前考试（其中 2 名只见于此前考试）共有 3 名考生（来自 3 个单位）"
         in flag.rules[1]["text"]
     )
+    assert [e["exam_id"] for e in flag.evidence["machine_earlier"]] == [early_id, early_id]

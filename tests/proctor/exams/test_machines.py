@@ -79,6 +79,7 @@ def test_a_shared_machine_joins_the_strangers_device_and_address_for_review() ->
     assert cfg.band(joined.risk) == "medium"
     assert "本场考试共有 3 名考生（来自 3 个单位）" in joined.reasons[1]["text"]
     assert joined.evidence["machine_learners"] == 3
+    assert joined.evidence["machine_attempts"] == [2, 3]  # the others, not his own
     # on a device the learner studied on there is no P01, and the machine adds nothing
     own = check_proxy(_sat(1, "pc-1", "172.18.0.9", 1), histories[1], 0.7, cfg, machine=groups[0])
     assert not own.reasons
@@ -90,14 +91,22 @@ def test_a_service_that_sits_one_client_an_exam_is_linked_through_its_earlier_si
     now = [_sat(1, "hire", "172.18.0.9", 1), _sat(5, "own-laptop", "hotel", 2)]
     histories = {k: _history(k) for k in (1, 5)}
     earlier = [
-        EarlierSitting(2, 2, "hire", "172.18.0.9", 1),
-        EarlierSitting(3, 3, "hire", "vpn-7", 1),
+        EarlierSitting(2, 2, "hire", "172.18.0.9", 1, exam_id=7, attempt_id=70),
+        EarlierSitting(3, 3, "hire", "vpn-7", 1, exam_id=8, attempt_id=80),
     ]
     groups = shared_machines(now, histories, earlier=earlier)
     assert list(groups) == [0]
     assert (groups[0].learners, groups[0].earlier_learners, groups[0].addresses) == (3, 2, 2)
-    text = check_proxy(now[0], histories[1], 0.7, machine=groups[0]).reasons[1]["text"]
-    assert text.startswith("本场及此前考试（其中 2 名只见于此前考试）共有 3 名考生")
+    found = check_proxy(now[0], histories[1], 0.7, machine=groups[0])
+    assert found.reasons[1]["text"].startswith(
+        "本场及此前考试（其中 2 名只见于此前考试）共有 3 名考生"
+    )
+    # the reviewer is shown the machine's other sittings to read together
+    assert found.evidence["machine_attempts"] == []
+    assert found.evidence["machine_earlier"] == [
+        {"exam_id": 7, "attempt_id": 70},
+        {"exam_id": 8, "attempt_id": 80},
+    ]
     # the same two earlier sittings at an exam centre's address are no service's desk
     centre = [replace(e, address_devices=40) for e in earlier]
     assert shared_machines(now, histories, earlier=centre) == {}
