@@ -54,7 +54,12 @@ async def earlier_sittings(
     lookback_days: int,
 ) -> list[EarlierSitting]:
     """The earlier sittings by strangers on the devices of this exam's strangers."""
-    strangers = [r for r in records if is_stranger(r.device, r.ip, histories.get(r.learner_id))]
+    strangers = [
+        r
+        for r in records
+        if (h := histories.get(r.learner_id)) is not None
+        and is_stranger(r.device, r.ip, h.devices, h.ips)
+    ]
     if not strangers or lookback_days <= 0:
         return []
     since = exam.closes_at - dt.timedelta(days=lookback_days)
@@ -93,11 +98,7 @@ async def earlier_sittings(
     kept = {
         key: (aid, device, ip)
         for key, (aid, device, ip) in found.items()
-        if is_stranger(
-            device,
-            ip,
-            StudyHistory(key[1], frozenset(devices[key[1]]), frozenset(ips[key[1]]), 0.0),
-        )
+        if is_stranger(device, ip, devices[key[1]], ips[key[1]])
     }
     # devices at each kept sitting's address in its own exam
     at: dict[tuple[int, str], int] = {}

@@ -349,9 +349,7 @@ def simulate_exam(
         if variant == "studied":  # a proxy for a learner who studied: no P02
             device[k] = f"proxy-pc-{learner[k]}"
             ip[k] = f"172.17.{k % 250}.9"
-        elif variant == "hired":  # a proxy for hire, for learners who studied
-            pass
-        elif label == "proxy":
+        elif label == "proxy" and variant != "hired":  # (hired: for learners who studied)
             hours[k] = rng.uniform(0.0, 0.8)
             device[k] = f"proxy-pc-{learner[k]}"
             # a proxy sits elsewhere; ``proxy_office_share`` of them use the learner's office

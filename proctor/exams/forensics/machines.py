@@ -31,7 +31,7 @@ are reported.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 
 from proctor.exams.forensics.data import AttemptRecord, StudyHistory
@@ -66,11 +66,16 @@ class EarlierSitting:
     attempt_id: int = 0
 
 
-def is_stranger(device: str, ip: str, history: StudyHistory | None) -> bool:
-    """Device and address both new to a learner who has a study history to compare with."""
-    if history is None or not (history.devices or history.ips):
+def is_stranger(device: str, ip: str, devices: Collection[str], ips: Collection[str]) -> bool:
+    """Device and address both new to a learner whose study (``devices``, ``ips``) has any
+    to compare with."""
+    if not (devices or ips):
         return False
-    return device not in history.devices and ip not in history.ips
+    return device not in devices and ip not in ips
+
+
+def _stranger(att: AttemptRecord, history: StudyHistory | None) -> bool:
+    return history is not None and is_stranger(att.device, att.ip, history.devices, history.ips)
 
 
 def shared_machines(
@@ -96,8 +101,7 @@ def shared_machines(
     members = [
         k
         for k, att in enumerate(attempts)
-        if is_stranger(att.device, att.ip, histories.get(att.learner_id))
-        and len(devices_at[att.ip]) <= max_devices
+        if _stranger(att, histories.get(att.learner_id)) and len(devices_at[att.ip]) <= max_devices
     ] + [n + j for j, e in enumerate(earlier) if e.address_devices <= max_devices]
     parent = {k: k for k in members}
 
