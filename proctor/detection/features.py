@@ -44,7 +44,7 @@ from proctor.detection.groups import (
 )
 from proctor.detection.reference import REFERENCE_FEATURES, SessionRecord
 from proctor.detection.region import Regions, away_from_region
-from proctor.detection.relay import relay_machine_days
+from proctor.detection.relay import machine_clients, relay_machine_days
 from proctor.detection.table import US, Encoders, SessionTable, city_of, from_rows, stream_tables
 from proctor.kernel.calendar import ACADEMY_TZ
 
@@ -78,6 +78,7 @@ FEATURES: tuple[str, ...] = (
     "away_region_days",
     "relay_hours_max",
     "relay_days",
+    "machine_clients",
     "verified_24h_max",
 )
 
@@ -170,6 +171,16 @@ class FeatureBuilder:
         by_group = relay_machine_days(graph, day, group_key, n)
         put("relay_hours_max", np.maximum(by_device.most, by_group.most))
         put("relay_days", np.maximum(by_device.days, by_group.days))
+        # Over the whole period: the machine as nearly the only place several people of
+        # different units studied (a farm moving on to new clients two at a time).
+        unit = self._regions.unit_of(ids)
+        put(
+            "machine_clients",
+            np.maximum(
+                machine_clients(graph, graph.device, unit, n),
+                machine_clients(graph, group_key, unit, n),
+            ),
+        )
         share, days = away_from_region(
             graph.learner, city, graph.verified, day, self._regions.of(ids), n
         )

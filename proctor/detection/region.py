@@ -34,10 +34,12 @@ MIN_PEERS = 3
 
 @dataclass(frozen=True)
 class Regions:
-    """The city-level organisation of every learner: ``ids`` ascending, ``codes`` >= 0."""
+    """The city-level organisation of every learner (``codes``) and their own unit
+    (``units``, the full org path): ``ids`` ascending, codes >= 0."""
 
     ids: Ints
     codes: Ints
+    units: Ints
 
     @classmethod
     def from_paths(cls, rows: list[tuple[int, str]]) -> Regions:
@@ -48,20 +50,33 @@ class Regions:
         rows = sorted(rows)
         prefixes = ["/".join(path.strip("/").split("/")[:2]) for _, path in rows]
         _, codes = np.unique(np.asarray(prefixes), return_inverse=True)
+        _, units = np.unique(np.asarray([path for _, path in rows]), return_inverse=True)
         ids = np.asarray([r[0] for r in rows], dtype=np.int64)
-        return cls(ids, np.asarray(codes, dtype=np.int64).ravel())
+        return cls(
+            ids,
+            np.asarray(codes, dtype=np.int64).ravel(),
+            np.asarray(units, dtype=np.int64).ravel(),
+        )
 
     @classmethod
     def empty(cls) -> Regions:
         """No learner has a known organisation (every region feature is 0)."""
-        return cls(np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64))
+        empty = np.zeros(0, dtype=np.int64)
+        return cls(empty, empty, empty)
 
     def of(self, learner_ids: Ints) -> Ints:
         """Region code per learner id (-1 where unknown)."""
+        return self._lookup(learner_ids, self.codes)
+
+    def unit_of(self, learner_ids: Ints) -> Ints:
+        """Unit code per learner id (-1 where unknown)."""
+        return self._lookup(learner_ids, self.units)
+
+    def _lookup(self, learner_ids: Ints, values: Ints) -> Ints:
         if len(self.ids) == 0:
             return np.full(len(learner_ids), -1, dtype=np.int64)
         pos = np.clip(np.searchsorted(self.ids, learner_ids), 0, len(self.ids) - 1)
-        return np.where(self.ids[pos] == learner_ids, self.codes[pos], -1)
+        return np.where(self.ids[pos] == learner_ids, values[pos], -1)
 
 
 def away_from_region(

@@ -20,6 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from numpy.typing import NDArray
 
 from proctor.detection.graph import GraphColumns
 from proctor.detection.groups import Floats, Ints, distinct, maxima, run_starts, sums, unique_pairs
@@ -30,7 +31,11 @@ DAY_US = 86_400 * US
 RELAY_DAY_HOURS = 12.0  # a machine-day counted by ``relay_days``
 RELAY_OWN_HOURS = 2.0  # ... for a learner who played this much of it
 RELAY_ACCOUNTS = 3  # ... with as many accounts playing as much (a couple makes two)
+CLIENT_HOURS = 6.0  # a machine's client: this many verified hours of the period on it
+CLIENT_SHARE = 0.8  # ... and this share of all of the client's verified time
 OVERLAP_TOLERANCE_US = 60 * US  # clocks and the last beat of a session are not exact
+
+Bools = NDArray[np.bool_]
 
 
 @dataclass(frozen=True)
@@ -67,14 +72,7 @@ def relay_machine_days(
     first = run_starts(k, d)
     gid = np.cumsum(first) - 1
     groups = int(gid[-1]) + 1
-    # A running maximum of the ends within each machine-day: shift every machine-day's
-    # ends into its own band so that one cumulative maximum serves them all.
-    base = start[np.flatnonzero(first)][gid]  # rows are sorted by start within a day
-    band = 4 * DAY_US
-    rel_end = np.clip(end - base, 0, band - 1)
-    running = np.maximum.accumulate(rel_end + gid * band) - gid * band
-    overlap = np.zeros(len(order), dtype=bool)
-    overlap[1:] = ~first[1:] & (start[1:] - base[1:] < running[:-1] - OVERLAP_TOLERANCE_US)
+    overlap = _overlaps(first, gid, start, end)
     overlapped = np.bincount(gid, weights=overlap, minlength=groups) > 0
     served = distinct(gid, who, groups)
     played = (end - start) / HOUR_US
@@ -89,3 +87,80 @@ def relay_machine_days(
     group_day = d[np.flatnonzero(first)]
     days = distinct(pl[long_day], group_day[pg[long_day]], n)
     return Relay(most, days)
+
+
+def _overlaps(first: Bools, gid: Ints, start: Ints, end: Ints) -> Bools:
+    """Rows sorted by (group, start), ``first`` marking each group's first row: True where
+    a row starts before an earlier row of its group has ended (less a minute of slack).
+    A running maximum of the ends within each group, on ranks rather than microseconds so
+    that shifting every group into a band of its own cannot overflow over a long period."""
+    out = np.zeros(len(gid), dtype=bool)
+    if len(gid) < 2:
+        return out
+    _, rank = np.unique(np.concatenate([start, end - OVERLAP_TOLERANCE_US]), return_inverse=True)
+    rank = np.asarray(rank, dtype=np.int64).ravel()
+    s_rank, e_rank = rank[: len(gid)], rank[len(gid) :]
+    band = len(rank) + 1
+    running = np.maximum.accumulate(e_rank + gid * band) - gid * band
+    out[1:] = ~first[1:] & (s_rank[1:] < running[:-1])
+    return out
+
+
+def machine_clients(
+    g: GraphColumns,
+    key: Ints,
+    unit: Ints,
+    n: int,
+    min_hours: float = CLIENT_HOURS,
+    min_share: float = CLIENT_SHARE,
+) -> Floats:
+    """Per learner: how many accounts one machine (``key``; -1 for none) earned most of the
+    period's credit for, one at a time, when the learner is one of them and they belong to
+    two units or more (``unit`` per learner, -1 unknown); 0 otherwise.
+
+    A client of a machine has ``min_hours`` verified hours or more on it and ``min_share``
+    or more of all their verified time. A farm that keeps to two accounts a day (as a couple
+    at a home PC does) and moves on to the next clients once it has earned their quota
+    passes every per-day rule, but its machine ends the period as nearly the only place
+    several people from different units ever studied. A unit's shared office PC serves one
+    unit; colleagues behind one address study at the same time now and then; a household's
+    PC serves two. Each account's own overlapping sessions (a second tab) are merged first:
+    only two *accounts* at once mean two people."""
+    out = np.zeros(n)
+    rows = np.flatnonzero((key >= 0) & (g.verified > 0))
+    if len(rows) < 2:
+        return out
+    own = sums(g.learner, g.verified, n)
+    pk, pl, pair = unique_pairs(key[rows], g.learner[rows])
+    on = sums(pair, g.verified[rows], len(pk))
+    client = (on >= min_hours * 3600) & (on >= min_share * np.maximum(own[pl], 1.0))
+    rows = rows[client[pair]]
+    if len(rows) < 2:
+        return out
+    # Each client's sessions on the machine merged into intervals of their own.
+    order = rows[np.lexsort((g.start[rows], g.learner[rows], key[rows]))]
+    k, who, start, end = key[order], g.learner[order], g.start[order], g.end[order]
+    first = run_starts(k, who)
+    merged_into = _overlaps(first, np.cumsum(first) - 1, start, end)
+    new = ~merged_into
+    interval = np.cumsum(new) - 1
+    ik, iw, i_start = k[new], who[new], start[new]
+    i_end = maxima(interval, end.astype(float), int(interval[-1]) + 1).astype(np.int64)
+    # Two clients' intervals overlapping on one machine: two people at once, not one machine.
+    by_start = np.lexsort((i_start, ik))
+    ik, iw, i_start, i_end = ik[by_start], iw[by_start], i_start[by_start], i_end[by_start]
+    mfirst = run_starts(ik)
+    mid = np.cumsum(mfirst) - 1
+    machines = int(mid[-1]) + 1
+    overlapped = np.bincount(
+        mid, weights=_overlaps(mfirst, mid, i_start, i_end), minlength=machines
+    )
+    mk, ml, _ = unique_pairs(mid, iw)
+    clients = np.bincount(mk, minlength=machines).astype(float)
+    units = unit[ml]
+    known = units >= 0
+    unit_count = np.zeros(machines)
+    if known.any():
+        unit_count = distinct(mk[known], units[known], machines)
+    ok = (overlapped == 0) & (unit_count >= 2)
+    return maxima(ml, np.where(ok[mk], clients[mk], 0.0), n)

@@ -56,6 +56,7 @@ DEFAULT_THRESHOLDS: Thresholds = {
     "R15.wall_hours": 3.0,
     "R16.relay_days": 2,
     "R17.verified_24h": 18.0,
+    "R18.machine_clients": 4,
 }
 
 
@@ -297,6 +298,21 @@ RULES: tuple[Rule, ...] = (
         # ran. Evading it means playing under 18 h a day, a quarter less than a machine can.
         lambda f, t: f("verified_24h_max") >= t["R17.verified_24h"],
         misconduct="bot",
+    ),
+    Rule(
+        "R18",
+        "同一台机器包揽多个不同单位账号的学时",
+        "behaviour",
+        "本期本人八成以上的学时来自同一台机器（同一设备，或共用少数网络地址的关联账号），"
+        "这台机器还为其他账号包揽了大部分学时：共 {machine_clients:.0f} 个账号（阈值 4 个，"
+        "来自不同单位，每个账号在这台机器上 6 小时以上），从不同时播放"
+        "（同批学员中位数 {cohort_machine_clients:.0f} 个；一家人共用电脑通常只有两个账号）",
+        # A farm that plays two accounts a day and moves on to the next clients once their
+        # quota is earned passes every per-day rule; its machine still ends the period as
+        # almost the only place several people of different units studied. Evading it means
+        # a machine per three clients a period, or clients who also study elsewhere.
+        lambda f, t: f("machine_clients") >= t["R18.machine_clients"],
+        misconduct="proxy",
     ),
 )
 

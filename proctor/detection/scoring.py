@@ -34,8 +34,9 @@ PLACE_FEATURES = ("cities_max_per_day", "multi_city_days", "away_region_share", 
 # flags (measured on two populations at 3 %: median anomaly percentile of the two-tab habit
 # 0.90-0.93 and of travellers 0.81-0.84 with them; 0.66 and 0.23-0.46 without; attackers
 # 0.95-1.00 either way).
-# A couple's home PC takes turns too; R16 judges how long a machine ran for its accounts.
-SHARING_FEATURES = ("relay_hours_max", "relay_days")
+# A couple's home PC takes turns too; R16 judges how long a machine ran for its accounts
+# in a day, R18 for how many people of different units it earned most of the credit.
+SHARING_FEATURES = ("relay_hours_max", "relay_days", "machine_clients")
 # Catching up before a deadline is allowed: a long day of lessons back to back is rare and
 # innocent, and R11/R13 judge long days by what a person cannot fake (pauses, hidden time,
 # answers). Scored, they gave the forest's budget of flags to couples cramming at one home
@@ -109,6 +110,7 @@ FEATURE_LABELS = {
     "away_region_days": "在本市以外地区网络学习的天数",
     "relay_hours_max": "同一台机器当天为多个账号先后播放课程的最长时数",
     "relay_days": "同一台机器为三个以上账号先后播放课程合计 12 小时以上的天数",
+    "machine_clients": "同一台机器承担其大部分学时的不同单位账号数（从不同时播放）",
     "verified_24h_max": "任意 24 小时内的最多核验学时（小时）",
 }
 # Honest explanations a reviewer must weigh for signals that also fit innocent situations.
@@ -125,6 +127,7 @@ BENIGN = {
     "linked_handoff_partners": "家人共用电脑和网络时也会先后学习，需结合接力账号数判断",
     "away_region_share": "长期外派、挂职、异地培训期间学习，应核实工作地点",
     "relay_hours_max": "家人共用一台电脑集中补学时也会整天轮流学习（本规则要求三个以上账号）",
+    "machine_clients": "一家几口都是学员、都只在家里电脑上学习时也会出现，需核实账号之间的关系",
 }
 
 

@@ -33,6 +33,8 @@ EVASIVE = {
     "farm_spaced": "farm",
     # two accounts (one partner each, as a couple has), lessons 4-10 min apart: no hand-over
     "farm_pair": "farm",
+    # two accounts a day, each until its yearly quota is earned, then the next client
+    "farm_rotating": "farm",
     "script_humanlike": "paced_script",  # answers challenges like a person, catalog order
     "script_low_slow": "paced_script",  # the same, an hour or so a day
     # the same, reporting a hidden tab now and then (past R13), round the clock for two days
@@ -105,6 +107,52 @@ def farm_sequential(
             plan = _plan(a, item, at(day0, day, hour), ids[a.id], ip, client)
             profiles[a.id].plans.append(replace(plan, machine=machine))
             hour += item[0].lessons[item[1]].seconds / 3600 + rng.uniform(*gap_s) / 3600
+    return list(profiles.values())
+
+
+# About a year's quota of lecture (40 class hours of 45 minutes is 30 hours), as a paid
+# operator delivers it: a client's account needs no more.
+QUOTA_HOURS = (27.0, 32.0)
+
+
+def farm_rotating(
+    rng: random.Random,
+    world: SimWorld,
+    accounts: list[SimLearner],
+    days: int,
+    day0: dt.date,
+) -> list[Profile]:
+    """One operator's machine earning clients their yearly quota and moving on: two
+    accounts a day take turns (4-10 minutes between lessons, past the hand-over window), as
+    a couple at a home PC does, each until about a year's lecture hours are in; the next
+    client starts on the next morning, so no day has three accounts. One device, a few
+    rotating addresses, challenges answered by a script with human latencies."""
+    prefix = rng.choice(world.city_prefixes)
+    ips = [f"{prefix}.{rng.randint(100, 250)}.{rng.randint(2, 250)}" for _ in range(3)]
+    machine = _device(rng, "pc")
+    client = replace(HUMANLIKE, interactions=0.15, latency_median_s=rng.uniform(1.8, 3.0))
+    profiles = {a.id: Profile(a, "farm", "farm_rotating") for a in accounts}
+    queues = {a.id: _lessons_in_order(rng, world) for a in accounts}
+    owed = {a.id: rng.uniform(*QUOTA_HOURS) for a in accounts}
+    waiting = list(accounts)
+    for day in range(days):
+        if rng.random() < 0.15:
+            continue  # a day off
+        today = [a for a in waiting if owed[a.id] > 0 and queues[a.id]][:2]
+        hour = rng.uniform(7.5, 9.0)
+        turn = 0
+        while hour < 23.0 and today:
+            a = today[turn % len(today)]
+            turn += 1
+            item = queues[a.id].pop(0)
+            ip = ips[(day + turn) % len(ips)]
+            plan = _plan(a, item, at(day0, day, hour), machine, ip, client)
+            profiles[a.id].plans.append(replace(plan, machine=machine))
+            secs = item[0].lessons[item[1]].seconds
+            owed[a.id] -= secs / 3600
+            hour += secs / 3600 + rng.uniform(240.0, 600.0) / 3600
+            today = [x for x in today if owed[x.id] > 0 and queues[x.id]]
+        waiting = [a for a in waiting if owed[a.id] > 0 and queues[a.id]]
     return list(profiles.values())
 
 

@@ -82,7 +82,7 @@ async def simulate(
 
 ATTACKS: tuple[str, ...] = ARCHETYPES + tuple(adversary.EVASIVE)
 HONEST_GROUPS: tuple[str, ...] = HARD_NEGATIVES + adversary.HONEST_LOOKALIKES
-FARMS = ("farm", "farm_sequential", "farm_fresh_ids", "farm_spaced", "farm_pair")
+FARMS = ("farm", "farm_sequential", "farm_fresh_ids", "farm_spaced", "farm_pair", "farm_rotating")
 
 
 def _honest_profiles(
@@ -160,10 +160,19 @@ def _attackers(
         turn += 1
         if variant in FARMS:
             # One operator runs several accounts from one machine.
-            size = {"farm": rng.randint(4, 5), "farm_pair": 2}.get(variant, rng.randint(3, 4))
+            if variant == "farm_rotating":
+                size = rng.randint(5, 6)
+            else:
+                size = {"farm": rng.randint(4, 5), "farm_pair": 2}.get(variant, rng.randint(3, 4))
+            if k + size > len(people) and any(v not in FARMS for v in attacks):
+                # Too few accounts left for this farm: a farm cut down to one or two accounts
+                # is another variant (a proxy, a couple's PC); the rest get the other attacks.
+                continue
             group = people[k : k + size]
             k += len(group)
-            if variant == "farm":
+            if variant == "farm_rotating":
+                profiles += adversary.farm_rotating(rng, world, group, days, day0)
+            elif variant == "farm":
                 op = {
                     "device": f"farm-{rng.getrandbits(40):010x}",
                     "ip": f"{rng.choice(world.city_prefixes)}.77.{rng.randint(2, 250)}",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -153,11 +154,12 @@ def _turns(
     gap_min: float = 5,
     devices: dict[int, str] | None = None,
     ips: tuple[str, ...] = ("10.3.0.9",),
+    first_day: int = 0,
 ) -> list[SessionRecord]:
     """Accounts taking turns on one machine, one lesson each, ``gap_min`` minutes apart,
     from 08:00 for ``hours`` hours a day."""
     out = []
-    for d in range(days):
+    for d in range(first_day, first_day + days):
         t, k = 0.0, 0
         while t + lesson <= hours:
             lid = accounts[k % len(accounts)]
@@ -209,6 +211,76 @@ def test_accounts_taking_turns_all_day_whatever_the_gaps() -> None:
     hits = evaluate(X, DEFAULT_THRESHOLDS)
     r16 = [r.id for r in RULES].index("R16")
     assert {int(i) for i, h in zip(ids, hits[:, r16], strict=True) if h} == {1, 2, 3, 4, 15, 16}
+
+
+def test_a_machine_that_earns_most_of_the_credit_of_several_units_people() -> None:
+    """A farm keeping to two accounts a day and moving on to new clients once their quota
+    is earned: no day has three accounts (R16 sees nothing), but over the period the machine
+    is nearly the only place five people of four units studied; a second tab of one client
+    does not hide it, and rotated device ids are linked through the addresses. A unit's
+    shared office PC (one unit), a couple's home PC (two accounts), colleagues of several
+    units behind one small address who now and then study at the same time, and a machine
+    whose accounts also study much elsewhere do not count."""
+    farm: list[SessionRecord] = []
+    for pair, first in (([1, 2], 0), ([3, 4], 2), ([5], 4)):  # each pair for two days
+        farm += _turns(pair, 2, 10, first_day=first)
+    farm.append(rec(1, 0.8, 0.5, device="machine", ip="10.3.0.9"))  # a second tab during his second lesson
+    rotated = [
+        replace(
+            r,
+            learner_id=r.learner_id + 40,
+            device=f"id-{r.learner_id}",
+            ip=f"10.4.0.{k % 3}",  # the addresses rotate lesson by lesson
+        )
+        for k, r in enumerate(farm)
+    ]
+    office = [
+        rec(lid, d * 24 + 2 * (lid - 10), 2, device="office-pc", ip="10.5.0.1")
+        for lid in (10, 11, 12, 13, 14)
+        for d in range(4)
+    ]
+    couple = [
+        rec(lid, d * 24 + 11 + 2 * (lid - 20), 2, device="home", ip="10.8.0.1")
+        for lid in (20, 21)
+        for d in range(6)
+    ]
+    nat = [
+        rec(
+            lid,
+            d * 24 + 1.5 * (lid - 30) + (0.5 if d == 2 and lid == 31 else 0),
+            2,
+            device=f"pc-{lid}",
+            ip="10.6.0.1",
+        )
+        for lid in (30, 31, 32, 33)
+        for d in range(4)
+    ]
+    elsewhere = [
+        rec(lid, d * 24 + 2 * (lid - 50), 2, device="lab", ip="10.9.0.1")
+        for lid in (50, 51, 52, 53)
+        for d in range(4)
+    ]
+    elsewhere += [
+        rec(lid, d * 24 + 12, 2, device=f"own-{lid}", ip=f"10.7.0.{lid}")
+        for lid in (50, 51, 52, 53)
+        for d in range(4)
+    ]
+    units = {1: 1, 2: 2, 3: 3, 4: 1, 5: 4, 10: 10, 11: 10, 12: 10, 13: 10, 14: 10}
+    units |= {20: 20, 21: 21, 30: 30, 31: 31, 32: 32, 33: 33, 50: 50, 51: 51, 52: 52, 53: 53}
+    units |= {lid + 40: u for lid, u in units.items() if lid <= 5}
+    regions = Regions.from_paths([(lid, f"/1/4/{u}/") for lid, u in units.items()])
+    ids, X = compute(farm + rotated + office + couple + nat + elsewhere, {}, regions)
+    for lid in (1, 2, 3, 4, 5, 41, 42, 43, 44, 45):
+        r = row(ids, X, lid)
+        assert r["machine_clients"] == 5, lid
+        assert r["relay_days"] == 0  # two accounts a day
+    for lid in (10, 11, 12, 13, 14, 30, 31, 32, 33, 50, 51, 52, 53):
+        assert row(ids, X, lid)["machine_clients"] == 0, lid
+    assert row(ids, X, 20)["machine_clients"] == row(ids, X, 21)["machine_clients"] == 2
+    hits = evaluate(X, DEFAULT_THRESHOLDS)
+    r18 = [r.id for r in RULES].index("R18")
+    fired = {int(i) for i, h in zip(ids, hits[:, r18], strict=True) if h}
+    assert fired == {1, 2, 3, 4, 5, 41, 42, 43, 44, 45}
 
 
 @pytest.mark.parametrize(
@@ -324,6 +396,8 @@ def _matrix(**values: float) -> np.ndarray:
         ({"relay_days": 2, "relay_hours_max": 15}, ["R16"]),  # a farm's days
         ({"relay_days": 0, "relay_hours_max": 14}, []),  # two accounts (a cramming couple)
         ({"relay_days": 1, "relay_hours_max": 13}, []),  # one long day
+        ({"machine_clients": 5}, ["R18"]),  # a farm moving on to new clients
+        ({"machine_clients": 3}, []),  # three people of a household
         ({"non_browser_share": 1.0}, ["T01"]),
         ({"verified_24h_max": 23.5}, ["R17"]),  # a machine that never sleeps
         ({"verified_24h_max": 17.5, "daily_hours_max": 15}, []),  # the longest cramming day
