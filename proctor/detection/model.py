@@ -33,7 +33,7 @@ class AnomalyDetector(OutlierMixin, BaseEstimator):
         self,
         n_estimators: int = 200,
         max_samples: int | str = "auto",
-        target_fpr: float = 0.01,
+        target_fpr: float = 0.005,
         random_state: int | None = None,
     ) -> None:
         self.n_estimators = n_estimators

@@ -163,7 +163,7 @@ def fit(
     window: tuple[dt.date, dt.date],
     reviewed_X: NDArray[np.float64] | None = None,
     reviewed_y: NDArray[np.int64] | None = None,
-    target_fpr: float = 0.01,
+    target_fpr: float = 0.005,
     random_state: int = 0,
 ) -> Detector:
     """Fit the anomaly model on a cohort and the supervised layer on reviewers' decisions."""
