@@ -224,9 +224,8 @@ def test_a_machine_that_earns_most_of_the_credit_of_several_units_people() -> No
     farm: list[SessionRecord] = []
     for pair, first in (([1, 2], 0), ([3, 4], 2), ([5], 4)):  # each pair for two days
         farm += _turns(pair, 2, 10, first_day=first)
-    farm.append(
-        rec(1, 0.8, 0.5, device="machine", ip="10.3.0.9")
-    )  # a second tab during his second lesson
+    # a second tab during his second lesson
+    farm.append(rec(1, 0.8, 0.5, device="machine", ip="10.3.0.9"))
     rotated = [
         replace(
             r,
