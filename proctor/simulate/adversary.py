@@ -39,6 +39,9 @@ EVASIVE = {
     "script_low_slow": "paced_script",  # the same, an hour or so a day
     # the same, reporting a hidden tab now and then (past R13), round the clock for two days
     "script_round_clock": "paced_script",
+    # humanlike, pausing about once an hour and hiding 1.5 % of its beats (past R13's
+    # thresholds, at about 4 % of its credit), under R17's 18 hours a day
+    "script_paused": "paced_script",
     "proxy_same_hours": "human_proxy",  # new device in another city, at the owner's hours
     "proxy_only": "human_proxy",  # the same, for an owner who never studies: no change point
     "autoplay_low_slow": "autoplay_bot",  # one unattended lesson a day
@@ -165,17 +168,21 @@ def script(
     *,
     low_slow: bool,
     round_clock: bool = False,
+    paused: bool = False,
 ) -> Profile:
     """A script with a browser's name that paces beats with a person's jitter, answers
     every challenge after a human-looking delay and takes courses in catalog order; it never
     pauses or hides (every paused minute would cost it credit). ``round_clock``: it reports a
     hidden tab now and then (past R13's 1 %, for as much of its credit) and plays round the
-    clock for its last two days."""
+    clock for its last two days. ``paused``: it pays R13's price, a pause of 20 s to 5 min
+    about once an hour and a hidden tab on 1.5 % of its beats, and plays 10-14 h a day."""
     variant = (
         "script_round_clock"
         if round_clock
         else "script_low_slow"
         if low_slow
+        else "script_paused"
+        if paused
         else "script_humanlike"
     )
     profile = Profile(learner, "paced_script", variant)
@@ -185,10 +192,11 @@ def script(
         interactions=0.3,
         latency_median_s=rng.uniform(1.8, 3.5),
         jitter_s=0.4,
-        pause_p=0.0,
+        # about one pause an hour at a beat every 10 s: past R13's 0.5 an hour
+        pause_p=1.0 / 360 if paused else 0.0,
         # round the clock it reports a hidden tab on one beat in fifty: past R13's 1 %,
         # for 2 % of its credit
-        hide_p=0.02 if round_clock else 0.0,
+        hide_p=0.02 if round_clock else 0.015 if paused else 0.0,
     )
     device, ip = _device(rng, "pc"), _home_ip(rng, learner.city_prefix)
     queue = [

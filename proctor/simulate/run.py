@@ -196,11 +196,19 @@ def _attackers(
         k += 1
         if variant in ARCHETYPES:
             profiles.append(fraud(rng, world, learner, days, day0, variant, {}))
-        elif variant in ("script_humanlike", "script_low_slow", "script_round_clock"):
+        elif variant in (
+            "script_humanlike",
+            "script_low_slow",
+            "script_round_clock",
+            "script_paused",
+        ):
             low = variant == "script_low_slow"
             clock = variant == "script_round_clock"
+            paused = variant == "script_paused"
             profiles.append(
-                adversary.script(rng, world, learner, days, day0, low_slow=low, round_clock=clock)
+                adversary.script(
+                    rng, world, learner, days, day0, low_slow=low, round_clock=clock, paused=paused
+                )
             )
         elif variant in ("proxy_same_hours", "proxy_only"):
             own = variant == "proxy_same_hours"
