@@ -40,7 +40,7 @@ EVASIVE = {
     # the same, reporting a hidden tab now and then (past R13), round the clock for two days
     "script_round_clock": "paced_script",
     # humanlike, pausing about once an hour and hiding 1.5 % of its beats (past R13's
-    # thresholds, at about 4 % of its credit), under R17's 18 hours a day
+    # thresholds, at under 2 % of its credit), under R17's 18 hours a day
     "script_paused": "paced_script",
     "proxy_same_hours": "human_proxy",  # new device in another city, at the owner's hours
     "proxy_only": "human_proxy",  # the same, for an owner who never studies: no change point
@@ -174,8 +174,8 @@ def script(
     every challenge after a human-looking delay and takes courses in catalog order; it never
     pauses or hides (every paused minute would cost it credit). ``round_clock``: it reports a
     hidden tab now and then (past R13's 1 %, for as much of its credit) and plays round the
-    clock for its last two days. ``paused``: it pays R13's price, a pause of 20 s to 5 min
-    about once an hour and a hidden tab on 1.5 % of its beats, and plays 10-14 h a day."""
+    clock for its last two days. ``paused``: it pays R13's price, a one-beat pause about
+    once an hour and a hidden tab on 1.5 % of its beats, and plays 10-14 h a day."""
     variant = (
         "script_round_clock"
         if round_clock

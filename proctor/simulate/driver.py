@@ -152,9 +152,12 @@ class Driver:
             if self.rng.random() < c.seek_back_p:
                 run.pos = max(0.0, run.pos - self.rng.uniform(20, 120))
         else:  # a headless script: steady progress, all flags "fine", challenges ignored
-            run.pos += dt_s * c.rate
-            # one that knows R13 reports a hidden tab now and then (no draw otherwise, so
-            # the other scripts' random streams are unchanged)
+            # one that knows R13 reports a one-beat pause and a hidden tab now and then (no
+            # draw otherwise, so the other scripts' random streams are unchanged)
+            if c.pause_p > 0 and self.rng.random() < c.pause_p:
+                paused = True  # the video stands still for this beat
+            else:
+                run.pos += dt_s * c.rate
             if c.hide_p > 0 and self.rng.random() < c.hide_p:
                 visible_lost = True
         run.pos = min(run.pos, run.duration)
