@@ -129,7 +129,7 @@ def main() -> None:
     t0 = time.perf_counter()
     c0 = time.process_time()
     ids = np.arange(args.learners, dtype=np.int64)
-    builder = FeatureBuilder(density, Regions(ids, city_of_learner(ids)))
+    builder = FeatureBuilder(density, Regions(ids, city_of_learner(ids), ids // 40))
     sessions = 0
     for first in range(0, args.learners, args.chunk):
         table = synthetic(first, min(args.chunk, args.learners - first), args.sessions, 7)
