@@ -127,7 +127,7 @@ def farm_rotating(
 ) -> list[Profile]:
     """One operator's machine earning clients their yearly quota and moving on: two
     accounts a day take turns (4-10 minutes between lessons, past the hand-over window), as
-    a couple at a home PC does, each until about a year's lecture hours are in; the next
+    a couple at a home PC does, each until a year's lecture (or the catalog) is in; the next
     client starts on the next morning, so no day has three accounts. One device, a few
     rotating addresses, challenges answered by a script with human latencies."""
     prefix = rng.choice(world.city_prefixes)
