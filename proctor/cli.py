@@ -393,6 +393,7 @@ def simulate(
 )
 def detect(start: str, end: str, reuse_model: bool) -> None:
     """Run detection for a period: features, rules, anomaly score; store flags for review."""
+    from proctor.detection.artifact import ArtifactMismatch
     from proctor.detection.service import run_detect
 
     first, last = _date(start), _date(end)
@@ -406,8 +407,14 @@ def detect(start: str, end: str, reuse_model: bool) -> None:
                 result = await run_detect(
                     ctx, first, last, retrain=not reuse_model, progress=progress
                 )
+        except ArtifactMismatch as e:
+            # A model saved by an earlier version: say so and how to refit, no traceback.
+            raise click.ClickException(str(e)) from None
         finally:
             await ctx.close()
+        if result.learners == 0:
+            click.echo(f"{first}～{last} 没有已结束的学习会话：无可检测，模型与标记均未改动")
+            return
         click.echo(
             f"检测完成：{result.learners} 名学员，标记 {result.flagged} 名待人工审核；模型 {result.model_version}"
             f"（用 {result.labels} 个审核结论训练）；新立案 {result.cases_opened} 件，"

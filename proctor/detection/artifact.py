@@ -47,11 +47,11 @@ def load(path: Path) -> Detector:
     meta = json.loads(path.with_suffix(".json").read_text())
     if meta["features"] != list(FEATURES):
         raise ArtifactMismatch(
-            f"模型 {meta['version']} 的特征列表与当前代码不一致，请重新训练（proctor detect --retrain）"
+            f"模型 {meta['version']} 的特征列表与当前代码不一致，请不加 --reuse-model 运行 proctor detect 重新训练"
         )
     if meta["sklearn"].split(".")[:2] != sklearn.__version__.split(".")[:2]:
         raise ArtifactMismatch(
-            f"模型 {meta['version']} 由 scikit-learn {meta['sklearn']} 训练，当前为 {sklearn.__version__}，请重新训练"
+            f"模型 {meta['version']} 由 scikit-learn {meta['sklearn']} 训练，当前为 {sklearn.__version__}，请不加 --reuse-model 运行 proctor detect 重新训练"
         )
     bundle = joblib.load(path)
     detector = bundle["detector"]

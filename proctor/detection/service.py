@@ -89,9 +89,14 @@ async def run_detect(
     async with ctx.db() as s:
         ids, X = await features_for_period(s, lo, hi)
     advance()
-    advance()
     folder = ctx.settings.data_dir / "models"
     detector: Detector | None = None if retrain else artifact.load_current(folder)
+    if len(ids) == 0:
+        # Nobody finished a session in the period (a holiday week, a new deployment): no
+        # cohort to fit on or score, and the period's earlier flags stay as they were.
+        progress(f"异常检测·{steps[-1]}", len(steps), len(steps))
+        return DetectResult(0, 0, "", [])
+    advance()
     labels_used = 0
     if detector is None:
         reviewed_X, reviewed_y = await reviewed_examples(ctx)
