@@ -170,7 +170,12 @@ def reports() -> None:
 
 
 @reports.command("refresh")
-@click.option("--year", type=int, required=True, help="Credit year to rebuild the rollup of.")
+@click.option(
+    "--year",
+    type=click.IntRange(2000, 2100),
+    required=True,
+    help="Credit year to rebuild the rollup of.",
+)
 def reports_refresh(year: int) -> None:
     """Rebuild a year's pre-aggregate of the ledger (reports read later entries live)."""
     from proctor.reports.rollup import refresh

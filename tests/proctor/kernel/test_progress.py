@@ -54,3 +54,15 @@ def test_commands_report_progress_when_piped(
     result = runner.invoke(main, ["reports", "refresh", "--year", "2026"])
     assert result.exit_code == 0, result.output
     assert "重建 2026 年度报表汇总：1/1（100%）" in result.output
+
+
+def test_a_year_out_of_range_is_refused_by_name(
+    tmp_path: object, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`reports refresh --year 99999` printed a ValueError traceback; it is a bad option."""
+    monkeypatch.setenv("PROCTOR_DATA_DIR", str(tmp_path))
+    runner = CliRunner()
+    assert runner.invoke(main, ["db", "upgrade"]).exit_code == 0
+    result = runner.invoke(main, ["reports", "refresh", "--year", "99999"])
+    assert result.exit_code == 2, result.output
+    assert "--year" in result.output and "Traceback" not in result.output
