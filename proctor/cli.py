@@ -346,9 +346,9 @@ def _date(value: str) -> dt.date:
 
 @main.command()
 @click.option("--seed", default=1, show_default=True, help="Random seed (reproducible).")
-@click.option("--learners", default=300, show_default=True)
-@click.option("--days", default=14, show_default=True)
-@click.option("--fraud-share", default=0.2, show_default=True)
+@click.option("--learners", type=click.IntRange(1, 1_000_000), default=300, show_default=True)
+@click.option("--days", type=click.IntRange(1, 366), default=14, show_default=True)
+@click.option("--fraud-share", type=click.FloatRange(0.0, 1.0), default=0.2, show_default=True)
 @click.option(
     "--labels",
     "labels_path",
@@ -362,6 +362,7 @@ def simulate(
     """Simulate a population through the real tracker into an empty database."""
     from proctor.simulate.run import SimResult
     from proctor.simulate.run import simulate as run_simulation
+    from proctor.simulate.world import NotEmptyDatabase
 
     ctx = open_context(_settings())
 
@@ -376,6 +377,8 @@ def simulate(
                     fraud_share=fraud_share,
                     progress=progress,
                 )
+        except NotEmptyDatabase as e:
+            raise click.ClickException(str(e)) from None
         finally:
             await ctx.close()
         click.echo(

@@ -69,6 +69,10 @@ class SimWorld:
     city_prefixes: list[str] = field(default_factory=list)
 
 
+class NotEmptyDatabase(Exception):
+    """The simulator builds its own province and needs a database without one."""
+
+
 async def build_world(
     ctx: Context, rng: random.Random, *, learners: int, courses: int = 24
 ) -> SimWorld:
@@ -76,6 +80,11 @@ async def build_world(
     world = SimWorld(city_prefixes=[c[2] for c in CITIES])
     units: list[tuple[int, str, str]] = []
     async with ctx.db.begin() as s:
+        if await s.scalar(select(func.count()).select_from(OrgUnit)):
+            raise NotEmptyDatabase(
+                "数据库中已有组织机构：模拟会自建一套省市县单位，需要空数据库"
+                "（另设 PROCTOR_DATABASE_URL 或 PROCTOR_DATA_DIR 后运行 proctor db upgrade）"
+            )
         province = await add_org(s, None, OrgLevel.PROVINCE, "湖南省", "43")
         for ci, (city_name, code, prefix) in enumerate(CITIES):
             city = await add_org(s, province, OrgLevel.CITY, city_name, code)
