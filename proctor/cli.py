@@ -13,6 +13,7 @@ from typing import Any
 
 import click
 from aiohttp import web
+from pydantic import ValidationError
 
 from models import utcnow
 from proctor.kernel import migrate
@@ -25,7 +26,16 @@ from proctor.kernel.settings import Settings
 
 
 def _settings() -> Settings:
-    return Settings()
+    try:
+        return Settings()
+    except ValidationError as e:
+        # A mistyped PROCTOR_* variable: name it and what it should be, no traceback.
+        lines = [
+            f"  PROCTOR_{'_'.join(str(p) for p in err['loc']).upper()}：{err['msg']}"
+            f"（当前值 {err.get('input')!r}）"
+            for err in e.errors()
+        ]
+        raise click.ClickException("配置有误：\n" + "\n".join(lines)) from None
 
 
 # What the databases say when the schema is missing or older than the code: SQLite's

@@ -61,3 +61,12 @@ async def test_an_empty_postgres_database_is_named_too(postgres_url: str, tmp_pa
         await _database(name, create=False)
     assert code == 1, out
     assert "尚未建表或版本较旧" in out and "exam_attempt" in out and "***" in out
+
+
+def test_a_mistyped_setting_is_named_without_a_traceback(tmp_path: Path) -> None:
+    """A PROCTOR_* variable that does not parse printed pydantic's traceback before."""
+    env = {"PROCTOR_DATA_DIR": str(tmp_path), "PROCTOR_PORT": "abc"}
+    result = CliRunner().invoke(main, ["exams", "analyse"], env=env)
+    assert result.exit_code == 1, result.output
+    assert "PROCTOR_PORT" in result.output and "'abc'" in result.output
+    assert "Traceback" not in result.output
