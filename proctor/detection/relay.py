@@ -92,17 +92,27 @@ def relay_machine_days(
 def _overlaps(first: Bools, gid: Ints, start: Ints, end: Ints) -> Bools:
     """Rows sorted by (group, start), ``first`` marking each group's first row: True where
     a row starts before an earlier row of its group has ended (less a minute of slack).
-    A running maximum of the ends within each group, on ranks rather than microseconds so
-    that shifting every group into a band of its own cannot overflow over a long period."""
+    A running maximum of the ends within each group: every group is shifted into a band
+    of its own so that one cumulative maximum serves them all; on microseconds when the
+    bands fit in 63 bits (a day's groups always do), else on ranks (a long period)."""
     out = np.zeros(len(gid), dtype=bool)
     if len(gid) < 2:
         return out
-    _, rank = np.unique(np.concatenate([start, end - OVERLAP_TOLERANCE_US]), return_inverse=True)
-    rank = np.asarray(rank, dtype=np.int64).ravel()
-    s_rank, e_rank = rank[: len(gid)], rank[len(gid) :]
-    band = len(rank) + 1
-    running = np.maximum.accumulate(e_rank + gid * band) - gid * band
-    out[1:] = ~first[1:] & (s_rank[1:] < running[:-1])
+    groups = int(gid[-1]) + 1
+    base = start[np.flatnonzero(first)][gid]
+    span = int((end - base).max()) + 1
+    if span * (groups + 1) < 2**62:
+        # a group's values lie in [g·span − slack, (g + 1)·span − slack): never below the
+        # group before it
+        rel_start, rel_end = start - base, end - base - OVERLAP_TOLERANCE_US
+        band = span
+    else:
+        both = np.concatenate([start, end - OVERLAP_TOLERANCE_US])
+        rank = np.asarray(np.unique(both, return_inverse=True)[1], dtype=np.int64).ravel()
+        rel_start, rel_end = rank[: len(gid)], rank[len(gid) :]
+        band = len(rank) + 1
+    running = np.maximum.accumulate(rel_end + gid * band) - gid * band
+    out[1:] = ~first[1:] & (rel_start[1:] < running[:-1])
     return out
 
 
