@@ -42,7 +42,7 @@ from proctor.detection.groups import (
     sums,
     unique_pairs,
 )
-from proctor.detection.reference import REFERENCE_FEATURES, SessionRecord
+from proctor.detection.reference import MIN_ORDER_COURSES, REFERENCE_FEATURES, SessionRecord
 from proctor.detection.region import Regions, away_from_region
 from proctor.detection.relay import machine_clients, relay_machine_days
 from proctor.detection.table import US, Encoders, SessionTable, city_of, from_rows, stream_tables
@@ -281,7 +281,7 @@ class FeatureBuilder:
 
     def _course_order(self, t: SessionTable, g: Ints, n: int) -> Floats:
         """Rank correlation between the order courses were first taken and their credit
-        density (ties averaged; fewer than 8 courses or 3 densities: 0)."""
+        density (ties averaged; fewer than ``MIN_ORDER_COURSES`` courses or 3 densities: 0)."""
         # First session of each (learner, course), in start order within the learner.
         key_order = np.lexsort((np.arange(len(g)), t.course, g))
         is_first = np.zeros(len(g), dtype=bool)
@@ -303,7 +303,7 @@ class FeatureBuilder:
         rank_x = np.empty(len(o))
         rank_x[o] = avg
         distinct_x = np.bincount(gs[tie_new], minlength=n)
-        ok = (k >= 8) & (distinct_x >= 3)
+        ok = (k >= MIN_ORDER_COURSES) & (distinct_x >= 3)
         kk = np.maximum(k, 1).astype(float)
         mx = sums(cg, rank_x, n) / kk
         my = sums(cg, pos, n) / kk
