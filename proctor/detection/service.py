@@ -17,6 +17,7 @@ from proctor.detection.rules import load_thresholds
 from proctor.detection.scoring import Decision, Detector, fit, score
 from proctor.kernel.context import Context
 from proctor.kernel.progress import Progress, silent
+from proctor.kernel.races import hold_lock
 from proctor.review.intake import IntakeResult, raise_flags
 from proctor.review.learning import Label, study_labels
 
@@ -132,6 +133,9 @@ async def run_detect(
             for d in flagged
         ]
         async with ctx.db.begin() as s:
+            # Two runs over one period at once (the schedule and an operator) take turns
+            # here, or each would supersede only the flags before both and list everyone twice.
+            await hold_lock(s, f"detect:{start}:{end}")
             # A rerun over the same period replaces what the last run said of it: the older
             # flags stay in their cases' history but leave the open list, so a learner is
             # not listed once per run (nor kept there by a run the new one contradicts).

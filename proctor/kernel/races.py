@@ -11,7 +11,9 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
+from sqlalchemy import func, select
 from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from proctor.kernel.errors import Conflict
 
@@ -38,3 +40,13 @@ async def retry_on_race(operation: Callable[[], Awaitable[T]], attempts: int = 5
                 raise
             await asyncio.sleep(0.01 * (n + 1))
     raise Conflict("操作冲突，请稍后重试")
+
+
+async def hold_lock(session: AsyncSession, name: str) -> None:
+    """Serialise transactions that write the same thing (``name``) until this one ends.
+
+    PostgreSQL: a transaction-scoped advisory lock, so the second writer waits and then
+    reads what the first committed (read committed). SQLite lets one writer at a time
+    anyway, and its second writer sees the first's rows when it gets the lock."""
+    if session.get_bind().dialect.name == "postgresql":
+        await session.execute(select(func.pg_advisory_xact_lock(func.hashtext(name))))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 
 from sqlalchemy import func, select, text
@@ -48,3 +49,21 @@ async def test_a_rerun_over_the_same_period_replaces_its_flags(ctx: Context) -> 
     assert sum(f.status == "superseded" for f in flags) == first.flagged
     assert all(f.case_id is not None for f in flags)
     assert cases == len(set(open_flags))
+
+
+async def test_two_runs_at_once_list_each_flagged_learner_once(ctx: Context) -> None:
+    """The schedule and an operator may run detection over one period at the same time: the
+    second takes its turn and supersedes the first's flags (on PostgreSQL both superseded
+    only the flags from before them, and every flagged learner was listed twice)."""
+    result = await simulate(ctx, seed=6, learners=20, days=2, fraud_share=0.3)
+    end = result.day0 + dt.timedelta(days=1)
+    first, second = await asyncio.gather(
+        run_detect(ctx, result.day0, end, store=True),
+        run_detect(ctx, result.day0, end, store=True),
+    )
+    assert first.flagged == second.flagged > 0
+    async with ctx.db() as s:
+        flags = list(await s.scalars(select(DetectionFlag)))
+    open_flags = [f.learner_id for f in flags if f.status == "open"]
+    assert len(open_flags) == len(set(open_flags)) == first.flagged
+    assert sum(f.status == "superseded" for f in flags) == first.flagged
