@@ -74,6 +74,35 @@ async def _reset_postgres_schema() -> None:
     await engine.dispose()
 
 
+def _product_env() -> dict[str, str]:
+    return {
+        k: v
+        for k, v in os.environ.items()
+        if k.startswith("PROCTOR_") and not k.startswith(TEST_ENV)
+    }
+
+
+TEST_ENV = "PROCTOR_TEST_"
+
+
+@pytest.fixture(autouse=True)
+def _product_env_kept() -> Iterator[None]:
+    """Every test starts from the process's own ``PROCTOR_*`` settings. A test that left one
+    behind (``CliRunner``'s ``env`` is process-wide, so two invocations interleaved in
+    threads can restore each other's values) pointed a later test's ``Settings`` at another
+    database. With PROCTOR_TEST_STRICT_ENV=1 the leaking test fails instead."""
+    before = _product_env()
+    yield
+    after = _product_env()
+    if after == before:
+        return
+    for key in after.keys() - before.keys():
+        del os.environ[key]
+    os.environ.update(before)
+    if os.environ.get("PROCTOR_TEST_STRICT_ENV") == "1":
+        pytest.fail(f"the test left PROCTOR_* settings changed: {sorted(after.items())}")
+
+
 @pytest.fixture(scope="session")
 def postgres_url() -> str:
     """The test PostgreSQL database, migrated once from scratch."""
