@@ -107,6 +107,7 @@ def _shared_rows(key: Ints, learner: Ints) -> Ints:
 
 HANDOFF_US = 180 * 1_000_000
 FEW_ACCOUNTS = 8  # an address this few accounts used is theirs (a household, an operator)
+PLACE_SESSIONS = 2  # ... and an account's place only where it studied this many times
 
 
 def handoffs(
@@ -152,26 +153,43 @@ def shared_device_credit(g: GraphColumns, n: int, accounts: int = 3) -> Floats:
     return np.asarray(shared / np.maximum(total, 1.0), dtype=float)
 
 
-def linked_pairs(g: GraphColumns, n: int, big: int = 200, few: int = FEW_ACCOUNTS) -> Ints:
+def linked_pairs(
+    g: GraphColumns,
+    n: int,
+    big: int = 200,
+    few: int = FEW_ACCOUNTS,
+    min_sessions: int = PLACE_SESSIONS,
+) -> Ints:
     """Pairs of accounts (a < b, as ``a * n + b``) that used two or more of the same
     addresses in the period, or one address that at most ``few`` accounts used. One shared
     address of a unit's NAT is ordinary; an operator's accounts share its rotating
     addresses, and each of those is used by the operator's accounts alone (an operator
     whose every account drew only two of three addresses shares just one with some of the
     others). Addresses of more than ``big`` accounts are left out (a NAT links everyone
-    and would cost a quadratic number of pairs)."""
-    ips, learners, _ = unique_pairs(g.ip, g.learner)
+    and would cost a quadratic number of pairs).
+
+    An account links through an address only where it studied ``min_sessions`` times or
+    more: an address used once is a network passed through (a phone on a carrier's
+    address, a hotel), and one such session each chained strangers into groups of dozens
+    (an honest couple's home PC then shared a group, and a machine-day, with a stranger
+    who once drew the same mobile address as one of them). An operator's accounts and a
+    household use their addresses day after day."""
+    ips, learners, pair = unique_pairs(g.ip, g.learner)
     if len(ips) == 0:
         return np.zeros(0, dtype=np.int64)
-    per_ip = np.bincount(ips)
-    keep = (per_ip[ips] >= 2) & (per_ip[ips] <= big)
+    per_ip = np.bincount(ips)  # every account that used the address, passing or not
+    uses = np.bincount(pair, minlength=len(ips))
+    keep = (per_ip[ips] <= big) & (uses >= min_sessions)
+    ips, learners = ips[keep], learners[keep]
+    placed = np.bincount(ips, minlength=len(per_ip))
+    keep = placed[ips] >= 2
     ips, learners = ips[keep], learners[keep]
     if len(ips) == 0:
         return np.zeros(0, dtype=np.int64)
     # All pairs of accounts within each address, counted once per address.
     a, b = _pairs_with_repeats(ips, learners)
     keys, counts = np.unique(a * n + b, return_counts=True)
-    small = np.repeat(per_ip[ips] <= few, per_ip[ips] - 1 - _rank_within(ips))
+    small = np.repeat(per_ip[ips] <= few, placed[ips] - 1 - _rank_within(ips))
     linked = np.union1d(keys[counts >= 2], np.unique((a * n + b)[small]))
     return np.asarray(linked, dtype=np.int64)
 

@@ -213,6 +213,33 @@ def test_accounts_taking_turns_all_day_whatever_the_gaps() -> None:
     assert {int(i) for i, h in zip(ids, hits[:, r16], strict=True) if h} == {1, 2, 3, 4, 15, 16}
 
 
+def test_a_network_passed_through_once_does_not_make_strangers_one_machine() -> None:
+    """A couple cramming at their home PC all day (two accounts: no farm) and a stranger
+    who studies at home every early morning, on a phone. One of the couple and the
+    stranger each once drew the same mobile carrier address, on different days. That one
+    session each linked the stranger into the couple's group, so the couple's machine-days
+    had three accounts and R16 flagged all three. An operator's accounts use their
+    addresses day after day and stay linked, whatever their device ids."""
+    couple = _turns([21, 22], 3, 15, devices={21: "family", 22: "family"}, ips=("10.3.4.4",))
+    stranger = [rec(23, d * 24 - 4, 2.5, device=f"phone-{d}", ip="10.3.5.5") for d in range(3)]
+    passing = [
+        rec(21, 5 * 24 + 2, 0.5, device="phone-21", ip="10.3.9.77"),
+        rec(23, 6 * 24 + 2, 0.5, device="phone-23", ip="10.3.9.77"),
+    ]
+    fresh = _turns(
+        [3, 4, 16],
+        3,
+        15,
+        devices={3: "a", 4: "b", 16: "c"},
+        ips=("10.3.1.1", "10.3.1.2", "10.3.1.3", "10.3.1.4"),
+    )
+    ids, X = compute(couple + stranger + passing + fresh, {})
+    for lid in (21, 22, 23):
+        assert row(ids, X, lid)["relay_days"] == 0
+    for lid in (3, 4, 16):
+        assert row(ids, X, lid)["relay_days"] == 3
+
+
 def test_a_machine_that_earns_most_of_the_credit_of_several_units_people() -> None:
     """A farm keeping to two accounts a day and moving on to new clients once their quota
     is earned: no day has three accounts (R16 sees nothing), but over the period the machine
