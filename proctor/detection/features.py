@@ -44,7 +44,7 @@ from proctor.detection.groups import (
 )
 from proctor.detection.reference import MIN_ORDER_COURSES, REFERENCE_FEATURES, SessionRecord
 from proctor.detection.region import Regions, away_from_region
-from proctor.detection.relay import machine_clients, relay_machine_days
+from proctor.detection.relay import machine_clients, relay_machine_days, rotating_handover_days
 from proctor.detection.table import US, Encoders, SessionTable, city_of, from_rows, stream_tables
 from proctor.kernel.calendar import ACADEMY_TZ
 
@@ -80,6 +80,7 @@ FEATURES: tuple[str, ...] = (
     "relay_days",
     "machine_clients",
     "verified_24h_max",
+    "rotating_handover_days",
 )
 
 
@@ -181,6 +182,9 @@ class FeatureBuilder:
                 machine_clients(graph, group_key, unit, n),
             ),
         )
+        # The address changing with the account between back-to-back lessons on one device:
+        # an operator's rotating addresses, where a household's PC keeps its broadband's.
+        put("rotating_handover_days", rotating_handover_days(graph, day, few, n))
         share, days = away_from_region(
             graph.learner, city, graph.verified, day, self._regions.of(ids), n
         )

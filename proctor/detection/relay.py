@@ -13,6 +13,10 @@ Computed as group-bys over (machine, local day): the sessions of a machine-day s
 start, a running maximum of their ends tells whether any session began before an earlier
 one had ended (two people at once, or a unit's address), and the machine-day counts only
 if it had two accounts or more and no such overlap.
+
+And the address a device plays from at each change of account (``rotating_handover_days``):
+a household's PC keeps its broadband's address whoever studies, an office PC the unit's;
+an operator that rotates its addresses changes it between back-to-back lessons.
 """
 
 from __future__ import annotations
@@ -34,6 +38,8 @@ RELAY_ACCOUNTS = 3  # ... with as many accounts playing as much (a couple makes 
 CLIENT_HOURS = 6.0  # a machine's client: this many verified hours of the period on it
 CLIENT_SHARE = 0.8  # ... and this share of all of the client's verified time
 OVERLAP_TOLERANCE_US = 60 * US  # clocks and the last beat of a session are not exact
+HANDOVER_GAP_US = 15 * 60 * US  # back to back: the next lesson within a quarter of an hour
+ROTATING_HANDOVERS = 4  # ... this many a day, the address changing with the account
 
 Bools = NDArray[np.bool_]
 
@@ -174,3 +180,47 @@ def machine_clients(
         unit_count = distinct(mk[known], units[known], machines)
     ok = (overlapped == 0) & (unit_count >= 2)
     return maxima(ml, np.where(ok[mk], clients[mk], 0.0), n)
+
+
+def rotating_handover_days(
+    g: GraphColumns,
+    day: Ints,
+    few: Bools,
+    n: int,
+    gap_us: int = HANDOVER_GAP_US,
+    per_day: int = ROTATING_HANDOVERS,
+) -> Floats:
+    """Per learner: on how many days one device passed from one account to another, the
+    next lesson starting within ``gap_us`` of the last one's end, from another network
+    address ``per_day`` times or more, the learner taking part (``few``: both addresses
+    used by few accounts, so not a unit's NAT or a carrier's gateway).
+
+    A household's PC stays on its broadband address whoever studies; an office PC on the
+    unit's. An operator who rotates its addresses (so that no address serves many accounts)
+    changes the address between back-to-back lessons of its accounts, which a place does
+    not do in minutes."""
+    out = np.zeros(n)
+    if len(g.device) < 2:
+        return out
+    order = np.lexsort((g.start, g.device))
+    dev, start, end = g.device[order], g.start[order], g.end[order]
+    who, ip, d, small = g.learner[order], g.ip[order], day[order], few[order]
+    gap = start[1:] - end[:-1]
+    hand = (
+        (dev[1:] == dev[:-1])
+        & (who[1:] != who[:-1])
+        & (gap >= -OVERLAP_TOLERANCE_US)
+        & (gap <= gap_us)
+        & (ip[1:] != ip[:-1])
+        & small[1:]
+        & small[:-1]
+    )
+    k = np.flatnonzero(hand)
+    if len(k) == 0:
+        return out
+    learners = np.concatenate([who[k], who[k + 1]])
+    days = np.concatenate([d[k + 1], d[k + 1]])
+    ld, _, pair = unique_pairs(learners, days)
+    counts = np.bincount(pair, minlength=len(ld))
+    busy = counts >= per_day
+    return np.bincount(ld[busy], minlength=n).astype(float)

@@ -57,6 +57,7 @@ DEFAULT_THRESHOLDS: Thresholds = {
     "R16.relay_days": 2,
     "R17.verified_24h": 18.0,
     "R18.machine_clients": 4,
+    "R19.rotating_handover_days": 2,
 }
 
 
@@ -312,6 +313,21 @@ RULES: tuple[Rule, ...] = (
         # almost the only place several people of different units studied. Evading it means
         # a machine per three clients a period, or clients who also study elsewhere.
         lambda f, t: f("machine_clients") >= t["R18.machine_clients"],
+        misconduct="proxy",
+    ),
+    Rule(
+        "R19",
+        "同一设备换账号时网络地址随之更换",
+        "behaviour",
+        "有 {rotating_handover_days:.0f} 天（阈值 2 天）同一台设备在不同账号之间先后播放课程"
+        "（前一节结束后 15 分钟内开始下一节），且每天至少 4 次换账号时网络地址也随之更换"
+        "（同批学员中位数 {cohort_rotating_handover_days:.0f} 天；家中或办公室的电脑"
+        "换人学习时地址不变）",
+        # A place keeps its address for hours; an operator rotating its addresses (so that no
+        # address serves many accounts) changes it between back-to-back lessons of its
+        # accounts. Evading it means keeping one address per machine: a farm of two accounts
+        # then looks like a couple at a home PC, a larger one meets R16 or R18.
+        lambda f, t: f("rotating_handover_days") >= t["R19.rotating_handover_days"],
         misconduct="proxy",
     ),
 )

@@ -35,8 +35,9 @@ PLACE_FEATURES = ("cities_max_per_day", "multi_city_days", "away_region_share", 
 # 0.90-0.93 and of travellers 0.81-0.84 with them; 0.66 and 0.23-0.46 without; attackers
 # 0.95-1.00 either way).
 # A couple's home PC takes turns too; R16 judges how long a machine ran for its accounts
-# in a day, R18 for how many people of different units it earned most of the credit.
-SHARING_FEATURES = ("relay_hours_max", "relay_days", "machine_clients")
+# in a day, R18 for how many people of different units it earned most of the credit, R19
+# whether its address changed with the account.
+SHARING_FEATURES = ("relay_hours_max", "relay_days", "machine_clients", "rotating_handover_days")
 # Catching up before a deadline is allowed: a long day of lessons back to back is rare and
 # innocent, and R11/R13 judge long days by what a person cannot fake (pauses, hidden time,
 # answers). Scored, they gave the forest's budget of flags to couples cramming at one home
@@ -112,6 +113,7 @@ FEATURE_LABELS = {
     "relay_days": "同一台机器为三个以上账号先后播放课程合计 12 小时以上的天数",
     "machine_clients": "同一台机器承担其大部分学时的不同单位账号数（从不同时播放）",
     "verified_24h_max": "任意 24 小时内的最多核验学时（小时）",
+    "rotating_handover_days": "同一设备换账号时网络地址也随之更换（每天 4 次以上）的天数",
 }
 # Honest explanations a reviewer must weigh for signals that also fit innocent situations.
 BENIGN = {
@@ -128,6 +130,8 @@ BENIGN = {
     "away_region_share": "长期外派、挂职、异地培训期间学习，应核实工作地点",
     "relay_hours_max": "家人共用一台电脑集中补学时也会整天轮流学习（本规则要求三个以上账号）",
     "machine_clients": "一家几口都是学员、都只在家里电脑上学习时也会出现，需核实账号之间的关系",
+    "rotating_handover_days": "一人连公司或商业 VPN、另一人不连，或小单位办公室出口线路轮换时，"
+    "家人或同事轮流使用同一台电脑也会出现，需核实",
 }
 
 

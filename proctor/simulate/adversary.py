@@ -33,6 +33,8 @@ EVASIVE = {
     "farm_spaced": "farm",
     # two accounts (one partner each, as a couple has), lessons 4-10 min apart: no hand-over
     "farm_pair": "farm",
+    # the same from one fixed address (past R19): what a server sees of a couple's home PC
+    "farm_pair_fixed": "farm",
     # two accounts a day, each until its yearly quota is earned, then the next client
     "farm_rotating": "farm",
     "script_humanlike": "paced_script",  # answers challenges like a person, catalog order
@@ -79,14 +81,15 @@ def farm_sequential(
     fresh_ids: bool = False,
     variant: str = "",
     gap_s: tuple[float, float] = (20.0, 90.0),
+    addresses: int = 3,
 ) -> list[Profile]:
     """One operator, one machine, a few rotating addresses: the accounts take turns, one
     lesson each, from morning to late evening, ``gap_s`` seconds between lessons; a browser
     driven by a script answers challenges with human latencies and jiggles the mouse.
-    Nothing runs concurrently."""
+    Nothing runs concurrently. ``addresses``: how many the operator rotates through."""
     variant = variant or ("farm_fresh_ids" if fresh_ids else "farm_sequential")
     prefix = rng.choice(world.city_prefixes)
-    ips = [f"{prefix}.{rng.randint(100, 250)}.{rng.randint(2, 250)}" for _ in range(3)]
+    ips = [f"{prefix}.{rng.randint(100, 250)}.{rng.randint(2, 250)}" for _ in range(addresses)]
     machine = _device(rng, "pc")
     ids = {a.id: (_device(rng, "pc") if fresh_ids else machine) for a in accounts}
     client = replace(HUMANLIKE, interactions=0.15, latency_median_s=rng.uniform(1.8, 3.0))

@@ -82,7 +82,15 @@ async def simulate(
 
 ATTACKS: tuple[str, ...] = ARCHETYPES + tuple(adversary.EVASIVE)
 HONEST_GROUPS: tuple[str, ...] = HARD_NEGATIVES + adversary.HONEST_LOOKALIKES
-FARMS = ("farm", "farm_sequential", "farm_fresh_ids", "farm_spaced", "farm_pair", "farm_rotating")
+FARMS = (
+    "farm",
+    "farm_sequential",
+    "farm_fresh_ids",
+    "farm_spaced",
+    "farm_pair",
+    "farm_pair_fixed",
+    "farm_rotating",
+)
 
 
 def _honest_profiles(
@@ -163,7 +171,8 @@ def _attackers(
             if variant == "farm_rotating":
                 size = rng.randint(5, 6)
             else:
-                size = {"farm": rng.randint(4, 5), "farm_pair": 2}.get(variant, rng.randint(3, 4))
+                pair = variant in ("farm_pair", "farm_pair_fixed")
+                size = {"farm": rng.randint(4, 5)}.get(variant, 2 if pair else rng.randint(3, 4))
             if k + size > len(people) and any(v not in FARMS for v in attacks):
                 # Too few accounts left for this farm: a farm cut down to one or two accounts
                 # is another variant (a proxy, a couple's PC); the rest get the other attacks.
@@ -180,7 +189,8 @@ def _attackers(
                 profiles += [fraud(rng, world, x, days, day0, "farm", op) for x in group]
             else:
                 fresh = variant == "farm_fresh_ids"
-                spaced = variant in ("farm_spaced", "farm_pair")  # past the hand-over window
+                # past the hand-over window
+                spaced = variant in ("farm_spaced", "farm_pair", "farm_pair_fixed")
                 profiles += adversary.farm_sequential(
                     rng,
                     world,
@@ -190,6 +200,7 @@ def _attackers(
                     fresh_ids=fresh,
                     variant=variant,
                     gap_s=(240.0, 600.0) if spaced else (20.0, 90.0),
+                    addresses=1 if variant == "farm_pair_fixed" else 3,
                 )
             continue
         learner = people[k]

@@ -240,6 +240,39 @@ def test_a_network_passed_through_once_does_not_make_strangers_one_machine() -> 
         assert row(ids, X, lid)["relay_days"] == 3
 
 
+def test_the_address_changing_with_the_account_on_one_device() -> None:
+    """Two accounts taking turns on one PC, five minutes between lessons, each lesson from
+    the next of three rotating addresses: R19 on every day it happens. A couple at their
+    home PC (one address), two colleagues on an office PC behind the unit's NAT (its two
+    uplinks alternate, but a dozen colleagues use them), a learner whose laptop moves from
+    home to the office (one account), and the same farm on one day only are not."""
+    rotating = ("10.3.7.1", "10.3.7.2", "10.3.7.3")
+    farm = _turns([1, 2], 3, 12, ips=rotating)
+    couple = _turns([3, 4], 3, 12, devices={3: "family", 4: "family"}, ips=("10.3.8.8",))
+    office = _turns([5, 6], 3, 4, devices={5: "office", 6: "office"}, ips=("10.4.0.1", "10.4.0.2"))
+    office += [
+        rec(lid, d * 24 + 9, 1, device=f"pc-{lid}", ip=ip)
+        for lid in range(20, 32)
+        for d, ip in ((0, "10.4.0.1"), (1, "10.4.0.2"))
+    ]
+    laptop = [
+        rec(7, d * 24 + h, 1, device="laptop", ip=ip)
+        for d in range(3)
+        for h, ip in ((-1, "10.5.0.1"), (0.1, "10.5.9.9"), (1.2, "10.5.0.1"), (2.3, "10.5.9.9"))
+    ]
+    once = _turns([8, 9], 1, 12, devices={8: "m", 9: "m"}, ips=rotating[:2], first_day=5)
+    ids, X = compute(farm + couple + office + laptop + once, {})
+    for lid in (1, 2):
+        assert row(ids, X, lid)["rotating_handover_days"] == 3
+    for lid in (3, 4, 5, 6, 7):
+        assert row(ids, X, lid)["rotating_handover_days"] == 0
+    for lid in (8, 9):
+        assert row(ids, X, lid)["rotating_handover_days"] == 1
+    hits = evaluate(X, DEFAULT_THRESHOLDS)
+    r19 = [r.id for r in RULES].index("R19")
+    assert {int(i) for i, h in zip(ids, hits[:, r19], strict=True) if h} == {1, 2}
+
+
 def test_a_machine_that_earns_most_of_the_credit_of_several_units_people() -> None:
     """A farm keeping to two accounts a day and moving on to new clients once their quota
     is earned: no day has three accounts (R16 sees nothing), but over the period the machine
@@ -429,6 +462,8 @@ def _matrix(**values: float) -> np.ndarray:
         ({"relay_days": 1, "relay_hours_max": 13}, []),  # one long day
         ({"machine_clients": 5}, ["R18"]),  # a farm moving on to new clients
         ({"machine_clients": 3}, []),  # three people of a household
+        ({"rotating_handover_days": 3}, ["R19"]),  # a two-account farm rotating addresses
+        ({"rotating_handover_days": 1}, []),  # one day: a laptop moved to another network
         ({"non_browser_share": 1.0}, ["T01"]),
         ({"verified_24h_max": 23.5}, ["R17"]),  # a machine that never sleeps
         ({"verified_24h_max": 17.5, "daily_hours_max": 15}, []),  # the longest cramming day
