@@ -64,6 +64,7 @@ def synthetic(first: int, learners: int, per_learner: int, seed: int) -> Session
         city=np.where(
             rng.random(n) < 0.05, rng.integers(0, CITIES, n), city_of_learner(lid)
         ).astype(np.int64),
+        v6=np.zeros(n, dtype=bool),
         non_browser=np.zeros(n, dtype=bool),
         issued=issued,
         answered=issued,

@@ -184,7 +184,7 @@ class FeatureBuilder:
         )
         # The address changing with the account between back-to-back lessons on one device:
         # an operator's rotating addresses, where a household's PC keeps its broadband's.
-        put("rotating_handover_days", rotating_handover_days(graph, day, few, n))
+        put("rotating_handover_days", rotating_handover_days(graph, day, city, few, n))
         share, days = away_from_region(
             graph.learner, city, graph.verified, day, self._regions.of(ids), n
         )
@@ -249,7 +249,12 @@ class FeatureBuilder:
         day_learner, _, day_code = unique_pairs(g, day - day.min())
         per_day = sums(day_code, t.wall / 3600, len(day_learner))
         put("daily_hours_max", maxima(day_learner, per_day, n))
-        cities = distinct(day_code, t.city, len(day_learner))
+        # Per address family: a dual-stack home alternates between an IPv4 and an IPv6
+        # network in one evening, which is one place, not two cities.
+        cities = np.maximum(
+            distinct(day_code[~t.v6], t.city[~t.v6], len(day_learner)),
+            distinct(day_code[t.v6], t.city[t.v6], len(day_learner)),
+        )
         put("cities_max_per_day", maxima(day_learner, cities, n))
         put("multi_city_days", sums(day_learner, cities >= 2, n))
         same = ~new_learner[1:]

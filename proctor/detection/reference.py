@@ -19,6 +19,7 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy.stats import spearmanr
 
+from proctor.detection.table import city_of, network_of
 from proctor.kernel.calendar import ACADEMY_TZ
 
 TZ = ACADEMY_TZ  # one academy time zone (proctor.kernel.calendar)
@@ -70,12 +71,6 @@ class SessionRecord:
     f: dict[str, Any]
 
 
-def city_of(ip: str) -> str:
-    """The network an address belongs to, standing for its city (first two octets here)."""
-    parts = ip.split(".")
-    return ".".join(parts[:2]) if len(parts) == 4 else ip
-
-
 def _hour(t: dt.datetime) -> float:
     local = t.astimezone(TZ)
     return local.hour + local.minute / 60
@@ -112,7 +107,7 @@ def _device_graph(
     by_ip: dict[str, set[int]] = defaultdict(set)
     for r in records:
         by_device[r.device].append(r)
-        by_ip[r.ip].add(r.learner_id)
+        by_ip[network_of(r.ip)].add(r.learner_id)
     concurrent: dict[int, int] = defaultdict(int)
     accounts: dict[int, int] = defaultdict(int)
     for sessions in by_device.values():
@@ -209,11 +204,11 @@ def _learner_features(
     muted = sum(r.f.get("muted_frac", 0.0) * r.wall_s for r in rs) / wall
     night = sum(r.wall_s for r in rs if _hour(r.started) < 6 or _hour(r.started) >= 23.5) / wall
     per_day: dict[dt.date, float] = defaultdict(float)
-    cities_day: dict[dt.date, set[str]] = defaultdict(set)
+    cities_day: dict[tuple[dt.date, bool], set[str]] = defaultdict(set)
     for r in rs:
         day = r.started.astimezone(TZ).date()
         per_day[day] += r.wall_s / 3600
-        cities_day[day].add(city_of(r.ip))
+        cities_day[day, ":" in network_of(r.ip)].add(city_of(r.ip))
     gaps = [(b.started - a.ended).total_seconds() for a, b in itertools.pairwise(rs)]
     back_to_back = sum(1 for g in gaps if 0 <= g <= 60) / max(1, len(gaps))
     takeover, shift = _takeover(rs, verified)
@@ -241,7 +236,7 @@ def _learner_features(
         max(per_day.values()),
         back_to_back,
         len({r.device for r in rs}),
-        len({r.ip for r in rs}),
+        len({network_of(r.ip) for r in rs}),
         max(len(c) for c in cities_day.values()),
         concurrent,
         dev_accounts,

@@ -185,6 +185,7 @@ def machine_clients(
 def rotating_handover_days(
     g: GraphColumns,
     day: Ints,
+    city: Ints,
     few: Bools,
     n: int,
     gap_us: int = HANDOVER_GAP_US,
@@ -192,8 +193,11 @@ def rotating_handover_days(
 ) -> Floats:
     """Per learner: on how many days one device passed from one account to another, the
     next lesson starting within ``gap_us`` of the last one's end, from another network
-    address ``per_day`` times or more, the learner taking part (``few``: both addresses
-    used by few accounts, so not a unit's NAT or a carrier's gateway).
+    address in the same network region (``city``) ``per_day`` times or more, the learner
+    taking part (``few``: both addresses used by few accounts, so not a unit's NAT or a
+    carrier's gateway). Addresses are IPv4 addresses and IPv6 /64s (``table.network_of``);
+    a change of region, IPv4 to IPv6 included (a dual-stack home alternates), is not
+    counted: a change of place is R07's.
 
     A household's PC stays on its broadband address whoever studies; an office PC on the
     unit's. An operator who rotates its addresses (so that no address serves many accounts)
@@ -205,6 +209,7 @@ def rotating_handover_days(
     order = np.lexsort((g.start, g.device))
     dev, start, end = g.device[order], g.start[order], g.end[order]
     who, ip, d, small = g.learner[order], g.ip[order], day[order], few[order]
+    region = city[order]
     gap = start[1:] - end[:-1]
     hand = (
         (dev[1:] == dev[:-1])
@@ -212,6 +217,7 @@ def rotating_handover_days(
         & (gap >= -OVERLAP_TOLERANCE_US)
         & (gap <= gap_us)
         & (ip[1:] != ip[:-1])
+        & (region[1:] == region[:-1])
         & small[1:]
         & small[:-1]
     )

@@ -8,8 +8,10 @@ computed chunk by chunk and only the few columns the account graph needs are kep
 from __future__ import annotations
 
 import datetime as dt
+import ipaddress
 from collections.abc import AsyncIterator, Iterable, Sequence
 from dataclasses import dataclass, fields
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -22,8 +24,41 @@ from models import SessionSummary
 US = 1_000_000  # microseconds per second: times are integers so gaps are exact
 
 
+@lru_cache(maxsize=1 << 16)
+def _ipv6(ip: str) -> ipaddress.IPv6Address | None:
+    try:
+        return ipaddress.IPv6Address(ip.split("%", 1)[0])
+    except ValueError:
+        return None
+
+
+def network_of(ip: str) -> str:
+    """The address as the account graph sees it: an IPv4 address as it is, an IPv6 address
+    as its /64. A /64 is one home's or office's network: each device in it has addresses
+    of its own, and privacy extensions give it a new one every day, so the full IPv6
+    address would split one household into strangers and one PC into a new place each
+    day. An IPv4 address seen through IPv6 (``::ffff:a.b.c.d``) is that IPv4 address."""
+    if ":" not in ip:
+        return ip
+    a = _ipv6(ip)
+    if a is None:
+        return ip
+    if a.ipv4_mapped is not None:
+        return str(a.ipv4_mapped)
+    return str(ipaddress.IPv6Network((int(a) >> 64 << 64, 64)))
+
+
 def city_of(ip: str) -> str:
-    """The network an address belongs to, standing for its city (first two octets here)."""
+    """The network region an address belongs to, standing for its city: the first two
+    octets of an IPv4 address, the /32 of an IPv6 one (an operator's block; finer IPv6
+    prefixes say nothing about a city, and a full address would be a new "city" every
+    day)."""
+    if ":" in ip:
+        a = _ipv6(ip)
+        if a is not None:
+            if a.ipv4_mapped is not None:
+                return city_of(str(a.ipv4_mapped))
+            return str(ipaddress.IPv6Network((int(a) >> 96 << 96, 32)))
     parts = ip.split(".")
     return ".".join(parts[:2]) if len(parts) == 4 else ip
 
@@ -77,6 +112,7 @@ class SessionTable:
     device: NDArray[np.int64]
     ip: NDArray[np.int64]
     city: NDArray[np.int64]
+    v6: NDArray[np.bool_]  # an IPv6 network: its regions are not comparable with IPv4's
     non_browser: NDArray[np.bool_]
     issued: NDArray[np.float64]
     answered: NDArray[np.float64]
@@ -132,8 +168,10 @@ def from_rows(rows: Iterable[Sequence[Any]], enc: Encoders) -> SessionTable:
         cols["wall"].append(wall)
         cols["verified"].append(verified)
         cols["device"].append(enc.device(device))
-        cols["ip"].append(enc.ip(ip))
+        network = network_of(ip)
+        cols["ip"].append(enc.ip(network))
         cols["city"].append(enc.city(city_of(ip)))
+        cols["v6"].append(":" in network)
         cols["non_browser"].append(non_browser(ua))
         cols["issued"].append(f.get("challenges_issued", 0))
         cols["answered"].append(f.get("challenges_correct", 0) + f.get("challenges_wrong", 0))
@@ -154,7 +192,9 @@ def from_rows(rows: Iterable[Sequence[Any]], enc: Encoders) -> SessionTable:
     for name, values in cols.items():
         if name in ("lat_offsets", "latencies"):
             continue
-        dtype: Any = np.int64 if name in ints else (bool if name == "non_browser" else float)
+        dtype: Any = (
+            np.int64 if name in ints else (bool if name in ("non_browser", "v6") else float)
+        )
         out[name] = np.asarray(values, dtype=dtype)
     return SessionTable(
         **out,

@@ -14,6 +14,7 @@ from proctor.detection.model import AnomalyDetector, ReviewedClassifier
 from proctor.detection.region import Regions
 from proctor.detection.rules import DEFAULT_THRESHOLDS, RULES, evaluate, load_thresholds
 from proctor.detection.scoring import SCORED, fit, score
+from proctor.detection.table import city_of, network_of
 
 T0 = dt.datetime(2026, 3, 2, 1, 0, tzinfo=dt.UTC)  # 09:00 in China
 
@@ -271,6 +272,51 @@ def test_the_address_changing_with_the_account_on_one_device() -> None:
     hits = evaluate(X, DEFAULT_THRESHOLDS)
     r19 = [r.id for r in RULES].index("R19")
     assert {int(i) for i, h in zip(ids, hits[:, r19], strict=True) if h} == {1, 2}
+
+
+@pytest.mark.parametrize(
+    ("ip", "network", "city"),
+    [
+        ("10.3.7.1", "10.3.7.1", "10.3"),
+        ("2408:8207:1:2:a1b2:c3d4:e5f6:7788", "2408:8207:1:2::/64", "2408:8207::/32"),
+        ("2408:8207:1:2::9", "2408:8207:1:2::/64", "2408:8207::/32"),  # the same home
+        ("fe80::1%eth0", "fe80::/64", "fe80::/32"),
+        ("::ffff:10.3.7.1", "10.3.7.1", "10.3"),  # IPv4 seen through IPv6
+        ("not-an-address", "not-an-address", "not-an-address"),
+        ("", "", ""),
+    ],
+)
+def test_addresses_as_the_graph_sees_them(ip: str, network: str, city: str) -> None:
+    assert network_of(ip) == network
+    assert city_of(ip) == city
+
+
+def test_an_ipv6_home_is_one_place() -> None:
+    """Over IPv6 each device of a home has an address of its own and a new one every day
+    (privacy extensions): by full address a couple's two PCs were strangers and a learner's
+    PC a new network every day, and a dual-stack home, alternating between its IPv4 and its
+    IPv6 network in one evening, was two cities a day (R07 on three days). A two-account
+    farm rotating its IPv6 networks between lessons still changes network with the account
+    (R19); a dual-stack couple taking turns does not."""
+    home = "2408:8207:1:2:"
+    learner = [
+        rec(1, d * 24 + 11 + k, 0.75, device="pc-1", ip=ip)
+        for d in range(4)
+        for k, ip in enumerate([f"{home}{d}::a1", "10.3.7.1", f"{home}{d}::a1", "10.3.7.1"])
+    ]
+    partner = [rec(2, d * 24 + 16, 1, device="pc-2", ip=f"{home}{d}::b2") for d in range(4)]
+    ids, X = compute(learner + partner, {})
+    r = row(ids, X, 1)
+    assert r["addresses"] == 2 and r["multi_city_days"] == 0 and r["cities_max_per_day"] == 1
+    assert r["address_accounts"] == 1  # the partner's PC is in the same home network
+    assert not evaluate(X, DEFAULT_THRESHOLDS)[:, [x.id for x in RULES].index("R07")].any()
+
+    farm = _turns([3, 4], 3, 12, ips=("2408:8207:5:1::9", "2408:8207:5:2::9", "2408:8207:5:3::9"))
+    couple = _turns(
+        [5, 6], 3, 12, devices={5: "family", 6: "family"}, ips=("2408:8207:6:1::7", "10.3.8.8")
+    )
+    ids, X = compute(farm + couple, {})
+    assert [row(ids, X, lid)["rotating_handover_days"] for lid in (3, 4, 5, 6)] == [3, 3, 0, 0]
 
 
 def test_a_machine_that_earns_most_of_the_credit_of_several_units_people() -> None:
