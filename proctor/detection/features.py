@@ -45,8 +45,9 @@ from proctor.detection.groups import (
 from proctor.detection.reference import MIN_ORDER_COURSES, REFERENCE_FEATURES, SessionRecord
 from proctor.detection.region import Regions, away_from_region
 from proctor.detection.relay import machine_clients, relay_machine_days, rotating_handover_days
-from proctor.detection.table import US, Encoders, SessionTable, city_of, from_rows, stream_tables
+from proctor.detection.table import US, Encoders, SessionTable, from_rows, stream_tables
 from proctor.kernel.calendar import ACADEMY_TZ
+from proctor.kernel.networks import city_of
 
 __all__ = ["FEATURES", "TZ", "FeatureBuilder", "SessionRecord", "city_of", "compute"]
 

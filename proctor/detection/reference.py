@@ -19,8 +19,8 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy.stats import spearmanr
 
-from proctor.detection.table import city_of, network_of
 from proctor.kernel.calendar import ACADEMY_TZ
+from proctor.kernel.networks import city_of, network_of
 
 TZ = ACADEMY_TZ  # one academy time zone (proctor.kernel.calendar)
 

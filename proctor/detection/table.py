@@ -8,10 +8,8 @@ computed chunk by chunk and only the few columns the account graph needs are kep
 from __future__ import annotations
 
 import datetime as dt
-import ipaddress
 from collections.abc import AsyncIterator, Iterable, Sequence
 from dataclasses import dataclass, fields
-from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -20,47 +18,9 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models import SessionSummary
+from proctor.kernel.networks import city_of, network_of
 
 US = 1_000_000  # microseconds per second: times are integers so gaps are exact
-
-
-@lru_cache(maxsize=1 << 16)
-def _ipv6(ip: str) -> ipaddress.IPv6Address | None:
-    try:
-        return ipaddress.IPv6Address(ip.split("%", 1)[0])
-    except ValueError:
-        return None
-
-
-def network_of(ip: str) -> str:
-    """The address as the account graph sees it: an IPv4 address as it is, an IPv6 address
-    as its /64. A /64 is one home's or office's network: each device in it has addresses
-    of its own, and privacy extensions give it a new one every day, so the full IPv6
-    address would split one household into strangers and one PC into a new place each
-    day. An IPv4 address seen through IPv6 (``::ffff:a.b.c.d``) is that IPv4 address."""
-    if ":" not in ip:
-        return ip
-    a = _ipv6(ip)
-    if a is None:
-        return ip
-    if a.ipv4_mapped is not None:
-        return str(a.ipv4_mapped)
-    return str(ipaddress.IPv6Network((int(a) >> 64 << 64, 64)))
-
-
-def city_of(ip: str) -> str:
-    """The network region an address belongs to, standing for its city: the first two
-    octets of an IPv4 address, the /32 of an IPv6 one (an operator's block; finer IPv6
-    prefixes say nothing about a city, and a full address would be a new "city" every
-    day)."""
-    if ":" in ip:
-        a = _ipv6(ip)
-        if a is not None:
-            if a.ipv4_mapped is not None:
-                return city_of(str(a.ipv4_mapped))
-            return str(ipaddress.IPv6Network((int(a) >> 96 << 96, 32)))
-    parts = ip.split(".")
-    return ".".join(parts[:2]) if len(parts) == 4 else ip
 
 
 def non_browser(user_agent: str) -> bool:

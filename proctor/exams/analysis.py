@@ -35,6 +35,7 @@ from proctor.kernel.batches import batches
 from proctor.kernel.calendar import ACADEMY_TZ
 from proctor.kernel.context import Context
 from proctor.kernel.errors import NotFound
+from proctor.kernel.networks import network_of
 from proctor.kernel.progress import Progress, silent
 from proctor.review.intake import raise_flags
 
@@ -133,7 +134,7 @@ async def _records(
                 iid: ans.seconds for iid, ans in answers[a.id].items() if ans.seconds is not None
             },
             submitted_at=(a.finished_at or a.deadline_at).timestamp(),
-            ip=a.ip,
+            ip=network_of(a.ip),
             device=a.device,
             unit_id=units.get(a.learner_id, 0),
             # The server's clock of each answer's last change: answer-sharing rings show as

@@ -22,6 +22,7 @@ from models import AttemptState, Exam, ExamAttempt, Learner, StudySession
 from proctor.exams.forensics.data import AttemptRecord, StudyHistory
 from proctor.exams.forensics.machines import EarlierSitting, is_stranger
 from proctor.kernel.batches import batches
+from proctor.kernel.networks import network_of
 
 DONE = [AttemptState.SUBMITTED, AttemptState.EXPIRED]
 
@@ -42,7 +43,7 @@ async def study_places(
             if device:
                 devices[lid].add(device)
             if ip:
-                ips[lid].add(ip)
+                ips[lid].add(network_of(ip))
     return devices, ips
 
 

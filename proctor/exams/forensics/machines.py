@@ -35,6 +35,7 @@ from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 
 from proctor.exams.forensics.data import AttemptRecord, StudyHistory
+from proctor.kernel.networks import network_of
 
 
 @dataclass(frozen=True)
@@ -71,7 +72,7 @@ def is_stranger(device: str, ip: str, devices: Collection[str], ips: Collection[
     to compare with."""
     if not (devices or ips):
         return False
-    return device not in devices and ip not in ips
+    return device not in devices and network_of(ip) not in ips
 
 
 def _stranger(att: AttemptRecord, history: StudyHistory | None) -> bool:

@@ -14,7 +14,7 @@ from proctor.detection.model import AnomalyDetector, ReviewedClassifier
 from proctor.detection.region import Regions
 from proctor.detection.rules import DEFAULT_THRESHOLDS, RULES, evaluate, load_thresholds
 from proctor.detection.scoring import SCORED, fit, score
-from proctor.detection.table import city_of, network_of
+from proctor.kernel.networks import city_of, network_of
 
 T0 = dt.datetime(2026, 3, 2, 1, 0, tzinfo=dt.UTC)  # 09:00 in China
 

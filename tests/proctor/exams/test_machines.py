@@ -8,8 +8,9 @@ import pytest
 
 from proctor.exams.forensics.config import ForensicConfig
 from proctor.exams.forensics.data import AttemptRecord, StudyHistory
-from proctor.exams.forensics.machines import EarlierSitting, shared_machines
+from proctor.exams.forensics.machines import EarlierSitting, is_stranger, shared_machines
 from proctor.exams.forensics.proxy import check_proxy
+from proctor.kernel.networks import network_of
 
 
 def _sat(learner: int, device: str, ip: str, unit: int) -> AttemptRecord:
@@ -115,3 +116,21 @@ def test_a_service_that_sits_one_client_an_exam_is_linked_through_its_earlier_si
     assert shared_machines(now, histories, earlier=elsewhere) == {}
     # earlier sittings alone are never reported
     assert shared_machines(now[1:], histories, earlier=earlier) == {}
+
+
+@pytest.mark.parametrize(
+    ("ip", "stranger"),
+    [
+        ("2408:8207:1:2:99aa::beef", False),  # the home's network, today's privacy address
+        ("::ffff:10.3.7.1", False),  # the home's IPv4, seen through IPv6
+        ("2408:8207:1:3::1", True),  # another network
+        ("10.3.7.2", True),
+    ],
+)
+def test_a_new_device_at_home_over_ipv6_is_not_a_stranger(ip: str, stranger: bool) -> None:
+    """The learner studied at home over IPv6 and IPv4 and sits the exam on a new laptop
+    there: the laptop's IPv6 address differs from the PC's (each device has its own, and
+    a new one every day), its network does not; only a new network with a new device
+    makes a stranger (P01, the machines of P08)."""
+    studied = frozenset(network_of(x) for x in ("2408:8207:1:2:1111::1", "10.3.7.1"))
+    assert is_stranger("new-laptop", ip, frozenset({"pc-1"}), studied) is stranger
