@@ -195,9 +195,9 @@ def rotating_handover_days(
     next lesson starting within ``gap_us`` of the last one's end, from another network
     address in the same network region (``city``) ``per_day`` times or more, the learner
     taking part (``few``: both addresses used by few accounts, so not a unit's NAT or a
-    carrier's gateway). Addresses are IPv4 addresses and IPv6 /64s (:func:`proctor.kernel.networks.network_of`);
-    a change of region, IPv4 to IPv6 included (a dual-stack home alternates), is not
-    counted: a change of place is R07's.
+    carrier's gateway). Addresses are IPv4 addresses and IPv6 /64s
+    (:func:`proctor.kernel.networks.network_of`); a change of region, IPv4 to IPv6
+    included (a dual-stack home alternates), is not counted: a change of place is R07's.
 
     A household's PC stays on its broadband address whoever studies; an office PC on the
     unit's. An operator who rotates its addresses (so that no address serves many accounts)
