@@ -322,7 +322,8 @@ RULES: tuple[Rule, ...] = (
         "有 {rotating_handover_days:.0f} 天（阈值 2 天）同一台设备在不同账号之间先后播放课程"
         "（前一节结束后 15 分钟内开始下一节），且每天至少 4 次换账号时网络地址也随之更换"
         "（同批学员中位数 {cohort_rotating_handover_days:.0f} 天；家中或办公室的电脑"
-        "换人学习时地址不变）",
+        "换人学习时地址不变）。需核实：家中一人连 VPN、另一人不连，或小单位办公室出口线路"
+        "轮换时，轮流使用同一台电脑的家人或同事也会如此",
         # A place keeps its address for hours; an operator rotating its addresses (so that no
         # address serves many accounts) changes it between back-to-back lessons of its
         # accounts. Evading it means keeping one address per machine: a farm of two accounts

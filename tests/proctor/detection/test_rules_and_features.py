@@ -12,7 +12,7 @@ from sklearn.base import clone
 from proctor.detection.features import FEATURES, SessionRecord, compute
 from proctor.detection.model import AnomalyDetector, ReviewedClassifier
 from proctor.detection.region import Regions
-from proctor.detection.rules import DEFAULT_THRESHOLDS, RULES, evaluate, load_thresholds
+from proctor.detection.rules import DEFAULT_THRESHOLDS, RULES, evaluate, explain, load_thresholds
 from proctor.detection.scoring import SCORED, fit, score
 from proctor.kernel.networks import city_of, network_of
 
@@ -272,6 +272,10 @@ def test_the_address_changing_with_the_account_on_one_device() -> None:
     hits = evaluate(X, DEFAULT_THRESHOLDS)
     r19 = [r.id for r in RULES].index("R19")
     assert {int(i) for i, h in zip(ids, hits[:, r19], strict=True) if h} == {1, 2}
+    # The reviewer reads the honest explanations with the rule (the anomaly drivers'
+    # notes never show for a column the forest leaves out).
+    text = explain(RULES[r19], row(ids, X, 1))
+    assert "有 3 天" in text and "VPN" in text and "出口线路" in text
 
 
 @pytest.mark.parametrize(
