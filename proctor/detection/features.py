@@ -82,6 +82,7 @@ FEATURES: tuple[str, ...] = (
     "machine_clients",
     "verified_24h_max",
     "rotating_handover_days",
+    "takeover_place_share",
 )
 
 
@@ -264,8 +265,9 @@ class FeatureBuilder:
         put("back_to_back_share", b2b / np.maximum(1, counts - 1))
         put("devices", distinct(g, t.device, n))
         put("addresses", distinct(g, t.ip, n))
-        share, shift, new_ip, new_city, change = _takeover(t, g, n, first, verified, hour)
+        share, shift, new_ip, new_city, change, place = _takeover(t, g, n, first, verified, hour)
         put("takeover_share", share)
+        put("takeover_place_share", place)
         put("takeover_hour_shift", shift)
         put("takeover_new_address_share", new_ip)
         put("takeover_new_city_share", new_city)
@@ -367,12 +369,14 @@ def _circular_mean(sin: Floats, cos: Floats) -> Floats:
 
 def _takeover(
     t: SessionTable, g: Ints, n: int, first: Ints, verified: Floats, hour: Floats
-) -> tuple[Floats, Floats, Floats, Floats, Floats]:
+) -> tuple[Floats, Floats, Floats, Floats, Floats, Floats]:
     """Someone else took the account over: a device first used after the owner had studied
     elsewhere (15 verified minutes) carries at least 90 % of the credit from then on, over
     five sessions or more. Its share of the credit, how many hours of the day its use lies
     from the owner's earlier habit, the shares of its credit from new addresses and cities,
-    and how much the person's habits changed with it (:func:`_habit_change`)."""
+    how much the person's habits changed with it (:func:`_habit_change`), and the share of
+    its credit from its one main address (a fixed place, where a phone on a carrier's pool
+    of addresses has none)."""
     rows = len(g)
     idx = np.arange(rows)
     # (learner, device) pairs; the first row of each is where the device was first seen.
@@ -399,9 +403,10 @@ def _takeover(
     new_ip = np.zeros(n)
     new_city = np.zeros(n)
     change = np.zeros(n)
+    place = np.zeros(n)
     cand = np.flatnonzero(valid & (share > 0))
     if len(cand) == 0:
-        return best, shift, new_ip, new_city, change
+        return best, shift, new_ip, new_city, change, place
     # The largest share per learner; among equal shares the device seen first.
     pick = cand[np.lexsort((i0[cand], -share[cand], pg[cand]))]
     pick = pick[run_starts(pg[pick])]
@@ -426,7 +431,10 @@ def _takeover(
         fresh_v = sums(pair_id, np.where(fresh, t.verified, 0.0), pairs)[pick]
         out[pg[pick]] = fresh_v / np.maximum(on_v[pick], 1.0)
     change[pg[pick]] = _habit_change(t, pair_id, pairs, pick, lo, hi)
-    return best, shift, new_ip, new_city, change
+    at_pair, _, at_row = unique_pairs(pair_id, t.ip)
+    main = maxima(at_pair, sums(at_row, t.verified, len(at_pair)), pairs)[pick]
+    place[pg[pick]] = main / np.maximum(on_v[pick], 1.0)
+    return best, shift, new_ip, new_city, change, place
 
 
 def _habit_change(

@@ -36,6 +36,7 @@ DEFAULT_THRESHOLDS: Thresholds = {
     "R08.new_city_share": 0.8,
     "R08.habit_change": 1.3,
     "R08.city_habit_change": 1.2,
+    "R08.fixed_place_share": 0.8,
     "R09.density_corr": 0.9,
     "R09.sessions": 6,
     "T01.non_browser_share": 0.5,
@@ -152,18 +153,27 @@ RULES: tuple[Rule, ...] = (
         "疑似他人代学",
         "behaviour",
         "{takeover_share:.0%} 的学时来自本人此前从未使用的设备，其中 {takeover_new_address_share:.0%} 来自本人从未用过的网络、"
-        "{takeover_new_city_share:.0%} 来自本人从未到过的地区，学习时段与本人习惯相差约 {takeover_hour_shift:.0f} 小时，"
-        "操作频率或签到应答速度与本人此前相差 {takeover_behaviour_change:.1f} 倍",
+        "{takeover_new_city_share:.0%} 来自本人从未到过的地区、{takeover_place_share:.0%} 来自同一个固定网络地址，"
+        "学习时段与本人习惯相差约 {takeover_hour_shift:.0f} 小时，"
+        "操作频率或签到应答速度与本人此前相差 {takeover_behaviour_change:.1f} 倍"
+        "（本人换用新电脑、搬家后换了宽带，操作习惯通常不变；请核实设备与地点）",
         # A new laptop at home is ordinary, in the evenings too: in the learner's own city
         # the new device, network and hours must come with another person's habits (input
         # rate, challenge answer latency). A trip with a new laptop is ordinary too: from a
         # city the learner never studied in, the habits must still differ, if less (an
-        # honest traveller's stayed within 1.05 of their own; proxies' 1.37 or more).
+        # honest traveller's stayed within 1.05 of their own; proxies' 1.37 or more). A proxy
+        # in the learner's own city at the learner's hours brings the network of one fixed
+        # place (their home) and their habits: that place stands in for the hours (a phone on
+        # a carrier's pool of addresses has no one main address; someone who moved house
+        # keeps their own habits).
         lambda f, t: (
             (f("takeover_share") >= t["R08.takeover_share"])
             & (
                 (
-                    (f("takeover_hour_shift") >= t["R08.hour_shift"])
+                    (
+                        (f("takeover_hour_shift") >= t["R08.hour_shift"])
+                        | (f("takeover_place_share") >= t["R08.fixed_place_share"])
+                    )
                     & (f("takeover_new_address_share") >= t["R08.new_address_share"])
                     & (f("takeover_behaviour_change") >= t["R08.habit_change"])
                 )

@@ -54,6 +54,7 @@ TAKEOVER_PLACE_FEATURES = (
     "takeover_hour_shift",
     "takeover_new_address_share",
     "takeover_new_city_share",
+    "takeover_place_share",
 )
 UNSCORED = (
     NO_GAIN_FEATURES
@@ -99,6 +100,7 @@ FEATURE_LABELS = {
     "takeover_new_address_share": "新设备学时中来自新网络的比例",
     "takeover_behaviour_change": "新设备上操作频率或签到应答速度的变化倍数",
     "takeover_new_city_share": "新设备学时中来自新地区的比例",
+    "takeover_place_share": "新设备学时中来自其最常用网络地址的比例",
     "latency_p10_s": "确认提示最快一成响应时间（秒）",
     "answers": "作答确认提示次数",
     "beat_gap_sd_s": "心跳间隔波动（秒，服务器计时）",

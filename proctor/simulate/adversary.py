@@ -46,10 +46,20 @@ EVASIVE = {
     "script_paused": "paced_script",
     "proxy_same_hours": "human_proxy",  # new device in another city, at the owner's hours
     "proxy_only": "human_proxy",  # the same, for an owner who never studies: no change point
+    # a proxy in the owner's own city (a relative, a colleague, a local service) on a new
+    # device from their own home network, at the owner's hours: past R08's hour shift and R15
+    "proxy_local": "human_proxy",
     "autoplay_low_slow": "autoplay_bot",  # one unattended lesson a day
     "mixed_autoplay": "autoplay_bot",  # honest most weeks, unattended nights in one
 }
-HONEST_LOOKALIKES = ("traveller", "new_laptop", "household", "two_tab", "couple_catch_up")
+HONEST_LOOKALIKES = (
+    "traveller",
+    "new_laptop",
+    "new_home",
+    "household",
+    "two_tab",
+    "couple_catch_up",
+)
 # A habit that earns nothing (the tracker credits one stream): reported, not "fraud".
 NO_GAIN = ("two_tab",)
 
@@ -235,12 +245,13 @@ def proxy_same_hours(
     day0: dt.date,
     *,
     owner_studies: bool = True,
+    local: bool = False,
 ) -> Profile:
     """The owner studies a little at their habitual hours; in the last days a paid proxy in
-    another city, on a new device, does a burst at those same hours. Without
-    ``owner_studies`` the owner never studies: the proxy's device, address and hours are
-    all the account ever shows."""
-    variant = "proxy_same_hours" if owner_studies else "proxy_only"
+    another city (``local``: in the owner's city, from the proxy's own home network), on a
+    new device, does a burst at those same hours. Without ``owner_studies`` the owner never
+    studies: the proxy's device, address and hours are all the account ever shows."""
+    variant = "proxy_local" if local else "proxy_same_hours" if owner_studies else "proxy_only"
     profile = Profile(learner, "human_proxy", variant)
     queue = _lessons_in_order(rng, world)
     own, home_ip = _device(rng, "pc"), _home_ip(rng, learner.city_prefix)
@@ -255,8 +266,14 @@ def proxy_same_hours(
                     learner, queue.pop(0), at(day0, day, habit + rng.uniform(0, 1)), own, ip, person
                 )
             )
-    other = rng.choice([p for p in world.city_prefixes if p != learner.city_prefix])
+    other = (
+        learner.city_prefix
+        if local
+        else rng.choice([p for p in world.city_prefixes if p != learner.city_prefix])
+    )
     proxy_device, proxy_ip = _device(rng, "pc"), _home_ip(rng, other)
+    while proxy_ip == home_ip:
+        proxy_ip = _home_ip(rng, other)
     proxy = Client(interactions=rng.choice([0.2, 0.8]), latency_median_s=rng.uniform(1.5, 3.0))
     for day in range(switch, days):
         hour = habit + rng.uniform(-0.5, 0.5)
@@ -339,9 +356,17 @@ def traveller(
     return Profile(learner, base.label, "traveller", plans)
 
 
-def new_laptop(rng: random.Random, base: Profile, days: int, day0: dt.date) -> Profile:
-    """Halfway through, a new laptop at home, used in the evenings from then on."""
+def new_laptop(
+    rng: random.Random, base: Profile, days: int, day0: dt.date, *, moved: bool = False
+) -> Profile:
+    """Halfway through, a new laptop at home, used in the evenings from then on (``moved``:
+    at a new home in the same city, on its new broadband: a new device on a new network of
+    one fixed place, the same person's habits)."""
     home_ip = next((p.ip for p in base.plans if p.device.startswith("home-")), base.learner.unit_ip)
+    if moved:
+        old = {p.ip for p in base.plans}
+        while home_ip in old:
+            home_ip = _home_ip(rng, base.learner.city_prefix)
     laptop = _device(rng, "home")
     switch = at(day0, days // 2, 0.0)
     plans = []
@@ -352,7 +377,7 @@ def new_laptop(rng: random.Random, base: Profile, days: int, day0: dt.date) -> P
         day_ms = p.start_ms - (p.start_ms - at(day0, 0, 0.0)) % 86_400_000
         evening = day_ms + int(rng.uniform(19.5, 21.5) * 3_600_000)
         plans.append(replace(p, device=laptop, ip=home_ip, start_ms=max(p.start_ms, evening)))
-    return Profile(base.learner, base.label, "new_laptop", plans)
+    return Profile(base.learner, base.label, "new_home" if moved else "new_laptop", plans)
 
 
 def household(a: Profile, b: Profile) -> tuple[Profile, Profile]:

@@ -118,6 +118,8 @@ def _honest_profiles(
             profiles.append(adversary.traveller(rng, world, base, days, day0))
         elif variant == "new_laptop":
             profiles.append(adversary.new_laptop(rng, base, days, day0))
+        elif variant == "new_home":
+            profiles.append(adversary.new_laptop(rng, base, days, day0, moved=True))
         elif variant == "two_tab":
             profiles.append(adversary.two_tab(rng, world, base))
         elif variant == "couple_catch_up":
@@ -221,10 +223,13 @@ def _attackers(
                     rng, world, learner, days, day0, low_slow=low, round_clock=clock, paused=paused
                 )
             )
-        elif variant in ("proxy_same_hours", "proxy_only"):
-            own = variant == "proxy_same_hours"
+        elif variant in ("proxy_same_hours", "proxy_only", "proxy_local"):
+            own = variant != "proxy_only"
+            local = variant == "proxy_local"
             profiles.append(
-                adversary.proxy_same_hours(rng, world, learner, days, day0, owner_studies=own)
+                adversary.proxy_same_hours(
+                    rng, world, learner, days, day0, owner_studies=own, local=local
+                )
             )
         elif variant == "autoplay_low_slow":
             profiles.append(adversary.autoplay(rng, world, learner, days, day0))

@@ -419,6 +419,27 @@ def test_takeover_habit_change(proxy_habits: dict[str, object], low: float, high
     assert low <= r["takeover_behaviour_change"] <= high
 
 
+def test_takeover_from_one_fixed_place() -> None:
+    """The new device's credit from its one main address: a proxy's home holds all of it; a
+    phone on a carrier's pool of addresses spreads it."""
+    owner = [
+        rec(k, d * 24 + 9, 1, device=f"own{k}", ip="10.1.1.1") for k in (1, 2) for d in range(3)
+    ]
+    home = [
+        rec(1, d * 24 + 9, 1, device="new", ip="10.1.3.3", interactions=200) for d in range(3, 9)
+    ]
+    phone = [
+        rec(2, d * 24 + 9, 1, device="phone", ip=f"10.1.9.{d}", interactions=200)
+        for d in range(3, 9)
+    ]
+    ids, X = compute(owner + home + phone, {})
+    proxy, commuter = row(ids, X, 1), row(ids, X, 2)
+    assert proxy["takeover_place_share"] == 1.0
+    assert commuter["takeover_place_share"] == pytest.approx(1 / 6)
+    for r in (proxy, commuter):
+        assert r["takeover_new_address_share"] == 1.0 and r["takeover_hour_shift"] < 1
+
+
 def test_course_order_by_credit_density() -> None:
     """Courses taken in order of credits per minute correlate ~1; eleven courses, whose
     order a random draw puts in line often enough, are not judged."""
@@ -490,6 +511,39 @@ def _matrix(**values: float) -> np.ndarray:
                 "takeover_share": 0.9,
                 "takeover_new_city_share": 1.0,
                 "takeover_behaviour_change": 1.01,
+            },
+            [],
+        ),
+        # a proxy in the owner's city at the owner's hours, from their own home
+        (
+            {
+                "takeover_share": 0.9,
+                "takeover_hour_shift": 0.5,
+                "takeover_new_address_share": 1.0,
+                "takeover_place_share": 1.0,
+                "takeover_behaviour_change": 1.5,
+            },
+            ["R08"],
+        ),
+        # moved house: a new laptop on the new home's broadband, the same person's habits
+        (
+            {
+                "takeover_share": 0.9,
+                "takeover_hour_shift": 0.5,
+                "takeover_new_address_share": 1.0,
+                "takeover_place_share": 1.0,
+                "takeover_behaviour_change": 1.05,
+            },
+            [],
+        ),
+        # a phone on a carrier's pool of addresses (touch input differs): no fixed place
+        (
+            {
+                "takeover_share": 0.9,
+                "takeover_hour_shift": 0.5,
+                "takeover_new_address_share": 1.0,
+                "takeover_place_share": 0.2,
+                "takeover_behaviour_change": 1.8,
             },
             [],
         ),
