@@ -66,6 +66,7 @@ def synthetic(first: int, learners: int, per_learner: int, seed: int) -> Session
         ).astype(np.int64),
         v6=np.zeros(n, dtype=bool),
         non_browser=np.zeros(n, dtype=bool),
+        mobile=np.zeros(n, dtype=bool),
         issued=issued,
         answered=issued,
         interactions=rng.integers(0, 201, n).astype(float),

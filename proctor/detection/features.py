@@ -449,7 +449,10 @@ def _habit_change(
     challenges at their own pace on it. A proxy brings their own habits, which they do not
     know they would have to copy (neither figure is shown to anyone but reviewers). The
     interval keeps a quiet learner's few inputs, or a handful of answers, from reading as
-    another person."""
+    another person. Input rates are compared only between clients of one kind: a touch
+    screen counts taps where a mouse counts every move, so a learner who moved from the
+    office PC to their phone changes the count, not the person (the answer latency is
+    compared either way)."""
     lat_n = np.diff(t.lat_offsets).astype(float)
     log_lat = np.log(np.maximum(t.latencies, 1.0))
     cum_log = np.concatenate([[0.0], np.cumsum(log_lat)])
@@ -462,7 +465,14 @@ def _habit_change(
         return cum[hi] - cum[lo], sums(pair_id, values, pairs)[pick]
 
     minutes_b, minutes_d = before_and_on(t.wall / 60)
+    # Input rates of one kind of client: the device's own kind (most of its minutes), and
+    # the owner's minutes and inputs before it on that kind only.
+    mobile_b, mobile_d = before_and_on(np.where(t.mobile, t.wall / 60, 0.0))
+    m_acts_b, _ = before_and_on(np.where(t.mobile, t.interactions, 0.0))
     acts_b, acts_d = before_and_on(t.interactions)
+    phone = 2 * mobile_d >= minutes_d
+    minutes_b = np.where(phone, mobile_b, minutes_b - mobile_b)
+    acts_b = np.where(phone, m_acts_b, acts_b - m_acts_b)
     lat_b, lat_d = before_and_on(lat_sum)
     sq_b, sq_d = before_and_on(lat_sq)
     n_b, n_d = before_and_on(lat_n)

@@ -28,6 +28,15 @@ def non_browser(user_agent: str) -> bool:
     return "Mozilla" not in user_agent or "Headless" in user_agent
 
 
+MOBILE_MARKS = ("Mobile", "Android", "iPhone", "iPad")
+
+
+def mobile_client(user_agent: str) -> bool:
+    """A phone or tablet by its client name: a touch screen, whose input events (taps, no
+    pointer moves between them) are counted on another scale than a mouse's."""
+    return any(mark in user_agent for mark in MOBILE_MARKS)
+
+
 class Codes:
     """Small integer codes for strings (devices, addresses, cities), stable across chunks."""
 
@@ -74,6 +83,7 @@ class SessionTable:
     city: NDArray[np.int64]
     v6: NDArray[np.bool_]  # an IPv6 network: its regions are not comparable with IPv4's
     non_browser: NDArray[np.bool_]
+    mobile: NDArray[np.bool_]  # a touch screen's client (its input counts differ in kind)
     issued: NDArray[np.float64]
     answered: NDArray[np.float64]
     interactions: NDArray[np.float64]
@@ -133,6 +143,7 @@ def from_rows(rows: Iterable[Sequence[Any]], enc: Encoders) -> SessionTable:
         cols["city"].append(enc.city(city_of(ip)))
         cols["v6"].append(":" in network)
         cols["non_browser"].append(non_browser(ua))
+        cols["mobile"].append(mobile_client(ua))
         cols["issued"].append(f.get("challenges_issued", 0))
         cols["answered"].append(f.get("challenges_correct", 0) + f.get("challenges_wrong", 0))
         cols["interactions"].append(f.get("interactions", 0))
@@ -153,7 +164,9 @@ def from_rows(rows: Iterable[Sequence[Any]], enc: Encoders) -> SessionTable:
         if name in ("lat_offsets", "latencies"):
             continue
         dtype: Any = (
-            np.int64 if name in ints else (bool if name in ("non_browser", "v6") else float)
+            np.int64
+            if name in ints
+            else (bool if name in ("non_browser", "mobile", "v6") else float)
         )
         out[name] = np.asarray(values, dtype=dtype)
     return SessionTable(

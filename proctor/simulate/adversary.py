@@ -15,6 +15,7 @@ from dataclasses import replace
 
 from proctor.simulate.behaviour import (
     UA_DESKTOP,
+    UA_MOBILE,
     Client,
     Plan,
     Profile,
@@ -56,6 +57,7 @@ HONEST_LOOKALIKES = (
     "traveller",
     "new_laptop",
     "new_home",
+    "phone_at_home",
     "household",
     "two_tab",
     "couple_catch_up",
@@ -357,17 +359,26 @@ def traveller(
 
 
 def new_laptop(
-    rng: random.Random, base: Profile, days: int, day0: dt.date, *, moved: bool = False
+    rng: random.Random,
+    base: Profile,
+    days: int,
+    day0: dt.date,
+    *,
+    moved: bool = False,
+    phone: bool = False,
 ) -> Profile:
     """Halfway through, a new laptop at home, used in the evenings from then on (``moved``:
     at a new home in the same city, on its new broadband: a new device on a new network of
-    one fixed place, the same person's habits)."""
+    one fixed place, the same person's habits; ``phone``: moved, and studying on a new phone
+    over the new home's Wi-Fi, whose touch screen counts fewer inputs)."""
+    moved = moved or phone
     home_ip = next((p.ip for p in base.plans if p.device.startswith("home-")), base.learner.unit_ip)
     if moved:
         old = {p.ip for p in base.plans}
         while home_ip in old:
             home_ip = _home_ip(rng, base.learner.city_prefix)
-    laptop = _device(rng, "home")
+    laptop = _device(rng, "mobile" if phone else "home")
+    ua = UA_MOBILE if phone else UA_DESKTOP
     switch = at(day0, days // 2, 0.0)
     plans = []
     for p in base.plans:
@@ -376,8 +387,11 @@ def new_laptop(
             continue
         day_ms = p.start_ms - (p.start_ms - at(day0, 0, 0.0)) % 86_400_000
         evening = day_ms + int(rng.uniform(19.5, 21.5) * 3_600_000)
-        plans.append(replace(p, device=laptop, ip=home_ip, start_ms=max(p.start_ms, evening)))
-    return Profile(base.learner, base.label, "new_home" if moved else "new_laptop", plans)
+        plans.append(
+            replace(p, device=laptop, ip=home_ip, user_agent=ua, start_ms=max(p.start_ms, evening))
+        )
+    variant = "phone_at_home" if phone else "new_home" if moved else "new_laptop"
+    return Profile(base.learner, base.label, variant, plans)
 
 
 def household(a: Profile, b: Profile) -> tuple[Profile, Profile]:

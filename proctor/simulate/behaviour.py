@@ -86,6 +86,9 @@ class Profile:
 
 
 UA_DESKTOP = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0 Safari/537.36"
+# A touch screen reports taps, not the pointer moves between them: the same person's input
+# count on a phone is a fraction of theirs at a mouse.
+TOUCH_INPUT = 0.35
 UA_MOBILE = "Mozilla/5.0 (Linux; Android 14; V2309A) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/125.0 Mobile Safari/537.36"
 UA_HEADLESS = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) HeadlessChrome/120.0 Safari/537.36"
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from proctor.kernel.progress import Progress, silent
-from proctor.simulate.behaviour import Plan
+from proctor.simulate.behaviour import TOUCH_INPUT, UA_MOBILE, Plan
 from tracker.service import Tracker, TrackerError
 from tracker.verify import Beat
 
@@ -161,7 +161,7 @@ class Driver:
             if c.hide_p > 0 and self.rng.random() < c.hide_p:
                 visible_lost = True
         run.pos = min(run.pos, run.duration)
-        lam = c.interactions
+        lam = c.interactions * (TOUCH_INPUT if run.plan.user_agent == UA_MOBILE else 1.0)
         interactions = _poisson(self.rng, lam * (3 if paused else 1)) if lam > 0 else 0
         await self._beat(
             run,

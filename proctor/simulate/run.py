@@ -120,6 +120,8 @@ def _honest_profiles(
             profiles.append(adversary.new_laptop(rng, base, days, day0))
         elif variant == "new_home":
             profiles.append(adversary.new_laptop(rng, base, days, day0, moved=True))
+        elif variant == "phone_at_home":
+            profiles.append(adversary.new_laptop(rng, base, days, day0, phone=True))
         elif variant == "two_tab":
             profiles.append(adversary.two_tab(rng, world, base))
         elif variant == "couple_catch_up":

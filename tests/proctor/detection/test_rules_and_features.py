@@ -419,6 +419,39 @@ def test_takeover_habit_change(proxy_habits: dict[str, object], low: float, high
     assert low <= r["takeover_behaviour_change"] <= high
 
 
+PHONE_UA = "Mozilla/5.0 (Linux; Android 14) AppleWebKit/537.36 Chrome/125.0 Mobile Safari/537.36"
+
+
+def test_input_rates_are_compared_between_clients_of_one_kind() -> None:
+    """A phone counts taps, a mouse every move: the owner who moved from the office PC to
+    their phone changes the count, not the person; the same count on a new PC does read as
+    another person, and a phone that answers challenges three times faster still does."""
+    owner = [rec(k, d * 24 + 9, 1, device=f"own{k}") for k in (1, 2, 3) for d in range(3)]
+    quiet = {"interactions": 24}  # 0.4 a minute against the owner's 2
+    later = [
+        rec(1, d * 24 + 20, 1, device="phone1", ip="10.1.3.3", ua=PHONE_UA, **quiet)
+        for d in range(3, 9)
+    ]
+    later += [rec(2, d * 24 + 20, 1, device="pc2", ip="10.1.3.4", **quiet) for d in range(3, 9)]
+    later += [
+        rec(
+            3,
+            d * 24 + 20,
+            1,
+            device="phone3",
+            ip="10.1.3.5",
+            ua=PHONE_UA,
+            challenge_latencies_ms=[900, 1000],
+            **quiet,
+        )
+        for d in range(3, 9)
+    ]
+    ids, X = compute(owner + later, {})
+    assert row(ids, X, 1)["takeover_behaviour_change"] == 1.0
+    assert row(ids, X, 2)["takeover_behaviour_change"] >= 3.0
+    assert row(ids, X, 3)["takeover_behaviour_change"] >= 1.5
+
+
 def test_takeover_from_one_fixed_place() -> None:
     """The new device's credit from its one main address: a proxy's home holds all of it; a
     phone on a carrier's pool of addresses spreads it."""
