@@ -468,11 +468,22 @@ def _habit_change(
     # Input rates of one kind of client: the device's own kind (most of its minutes), and
     # the owner's minutes and inputs before it on that kind only.
     mobile_b, mobile_d = before_and_on(np.where(t.mobile, t.wall / 60, 0.0))
-    m_acts_b, _ = before_and_on(np.where(t.mobile, t.interactions, 0.0))
-    acts_b, acts_d = before_and_on(t.interactions)
     phone = 2 * mobile_d >= minutes_d
     minutes_b = np.where(phone, mobile_b, minutes_b - mobile_b)
-    acts_b = np.where(phone, m_acts_b, acts_b - m_acts_b)
+
+    def owner_side(values: Floats) -> tuple[Floats, Floats]:
+        # before: the device's kind only; on the device: all of it (a device is one kind)
+        total_b, on_d = before_and_on(values)
+        mobile_part, _ = before_and_on(np.where(t.mobile, values, 0.0))
+        return np.where(phone, mobile_part, total_b - mobile_part), on_d
+
+    acts_b, acts_d = owner_side(t.interactions)
+    # Sessions differ in more than Poisson noise (a lesson with many pauses has many
+    # inputs): the dispersion of the per-session counts around each side's rate widens the
+    # interval (quasi-Poisson), so the same person's two devices do not read as two people.
+    per_min = t.interactions**2 / np.maximum(t.wall / 60, 1.0)
+    sq_rate_b, sq_rate_d = owner_side(per_min)
+    k_b, k_d = owner_side((t.wall >= 0).astype(float))
     lat_b, lat_d = before_and_on(lat_sum)
     sq_b, sq_d = before_and_on(lat_sq)
     n_b, n_d = before_and_on(lat_n)
@@ -480,10 +491,12 @@ def _habit_change(
         # Inputs are counts: the log rate ratio's standard error is sqrt(1/a + 1/b) (half an
         # input of prior on each side keeps a learner who never touches the mouse finite).
         a_b, a_d = acts_b + 0.5, acts_d + 0.5
-        log_rate = np.abs(
-            np.log((a_d / np.maximum(minutes_d, 1.0)) / (a_b / np.maximum(minutes_b, 1.0)))
-        )
-        rate = np.maximum(0.0, log_rate - 1.96 * np.sqrt(1 / a_b + 1 / a_d))
+        r_b, r_d = a_b / np.maximum(minutes_b, 1.0), a_d / np.maximum(minutes_d, 1.0)
+        # Pearson's statistic per side: sum (x - r m)^2 / (r m) = sum(x^2 / m) / r - sum(x)
+        chi = (sq_rate_b / r_b - acts_b) + (sq_rate_d / r_d - acts_d)
+        dispersion = np.maximum(1.0, chi / np.maximum(k_b + k_d - 2, 1.0))
+        log_rate = np.abs(np.log(r_d / r_b))
+        rate = np.maximum(0.0, log_rate - 1.96 * np.sqrt(dispersion * (1 / a_b + 1 / a_d)))
         rate = np.where((minutes_b >= 30) & (minutes_d >= 30), rate, 0.0)
         nb, nd = np.maximum(n_b, 1.0), np.maximum(n_d, 1.0)
         mean_b, mean_d = lat_b / nb, lat_d / nd

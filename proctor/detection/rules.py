@@ -37,6 +37,7 @@ DEFAULT_THRESHOLDS: Thresholds = {
     "R08.habit_change": 1.3,
     "R08.city_habit_change": 1.2,
     "R08.fixed_place_share": 0.8,
+    "R08.place_habit_change": 1.4,
     "R09.density_corr": 0.9,
     "R09.sessions": 6,
     "T01.non_browser_share": 0.5,
@@ -165,17 +166,23 @@ RULES: tuple[Rule, ...] = (
         # in the learner's own city at the learner's hours brings the network of one fixed
         # place (their home) and their habits: that place stands in for the hours (a phone on
         # a carrier's pool of addresses has no one main address; someone who moved house
-        # keeps their own habits).
+        # keeps their own habits, but may pause more at home: a mover reached 1.25 on a dev
+        # population, so without the hours the habits must differ more).
         lambda f, t: (
             (f("takeover_share") >= t["R08.takeover_share"])
             & (
                 (
-                    (
-                        (f("takeover_hour_shift") >= t["R08.hour_shift"])
-                        | (f("takeover_place_share") >= t["R08.fixed_place_share"])
+                    (f("takeover_new_address_share") >= t["R08.new_address_share"])
+                    & (
+                        (
+                            (f("takeover_hour_shift") >= t["R08.hour_shift"])
+                            & (f("takeover_behaviour_change") >= t["R08.habit_change"])
+                        )
+                        | (
+                            (f("takeover_place_share") >= t["R08.fixed_place_share"])
+                            & (f("takeover_behaviour_change") >= t["R08.place_habit_change"])
+                        )
                     )
-                    & (f("takeover_new_address_share") >= t["R08.new_address_share"])
-                    & (f("takeover_behaviour_change") >= t["R08.habit_change"])
                 )
                 | (
                     (f("takeover_new_city_share") >= t["R08.new_city_share"])
