@@ -34,10 +34,9 @@ DEFAULT_THRESHOLDS: Thresholds = {
     "R08.hour_shift": 3.0,
     "R08.new_address_share": 0.8,
     "R08.new_city_share": 0.8,
-    "R08.habit_change": 1.3,
+    "R08.habit_change": 1.4,
     "R08.city_habit_change": 1.2,
     "R08.fixed_place_share": 0.8,
-    "R08.place_habit_change": 1.4,
     "R09.density_corr": 0.9,
     "R09.sessions": 6,
     "T01.non_browser_share": 0.5,
@@ -166,8 +165,8 @@ RULES: tuple[Rule, ...] = (
         # in the learner's own city at the learner's hours brings the network of one fixed
         # place (their home) and their habits: that place stands in for the hours (a phone on
         # a carrier's pool of addresses has no one main address; someone who moved house
-        # keeps their own habits, but may pause more at home: a mover reached 1.25 on a dev
-        # population, so without the hours the habits must differ more).
+        # keeps their own habits, but may pause more at home, and touch the mouse more: on
+        # fresh seeds one mover passed 1.3, so both network branches ask 1.4).
         lambda f, t: (
             (f("takeover_share") >= t["R08.takeover_share"])
             & (
@@ -180,7 +179,7 @@ RULES: tuple[Rule, ...] = (
                         )
                         | (
                             (f("takeover_place_share") >= t["R08.fixed_place_share"])
-                            & (f("takeover_behaviour_change") >= t["R08.place_habit_change"])
+                            & (f("takeover_behaviour_change") >= t["R08.habit_change"])
                         )
                     )
                 )

@@ -422,7 +422,7 @@ def test_takeover_habit_change(proxy_habits: dict[str, object], low: float, high
 def test_input_rate_allows_for_lessons_that_differ() -> None:
     """One person's lessons differ by more than chance (one with many pauses and notes, one
     watched still): a new device that happened to get more of the busy ones is the same
-    person. Counted as Poisson noise alone, this read 1.37, past R08's 1.3."""
+    person. Counted as Poisson noise alone, this read 1.37."""
     counts = [40, 200, 40]
     owner = [rec(1, d * 24 + 9, 1, device="own", interactions=c) for d, c in enumerate(counts)]
     later = [
@@ -583,8 +583,8 @@ def _matrix(**values: float) -> np.ndarray:
             },
             [],
         ),
-        # without the hours, habits a little apart are not enough (a mover who pauses more
-        # at home); the same habits with the hours shifted are
+        # habits a little apart are not enough, at the owner's hours or in the evenings (a
+        # mover who pauses more at home, and so touches the mouse more)
         (
             {
                 "takeover_share": 0.9,
@@ -603,7 +603,7 @@ def _matrix(**values: float) -> np.ndarray:
                 "takeover_place_share": 1.0,
                 "takeover_behaviour_change": 1.35,
             },
-            ["R08"],
+            [],
         ),
         # a phone on a carrier's pool of addresses (touch input differs): no fixed place
         (
