@@ -583,6 +583,13 @@ def xapi_send(limit: int) -> None:
     is_flag=True,
     help="With --exams: also one population over three exams, evidence combined per pair.",
 )
+@click.option(
+    "--keep",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Keep each seed's simulated database in this new folder (seed-S/sim.db), to examine "
+    "a flagged learner afterwards; a population rebuilt from its seed is not the same.",
+)
 def evaluate(
     seeds: str,
     seed: int | None,
@@ -594,6 +601,7 @@ def evaluate(
     exams: bool,
     runs: int,
     repeated: bool,
+    keep: Path | None,
 ) -> None:
     """Simulate fresh populations, run detection, and report how well it did."""
     import tempfile
@@ -606,6 +614,8 @@ def evaluate(
         raise click.BadParameter("至少需要一个种子", param_hint="--seeds")
     if learners < 20 or days < 3:
         raise click.BadParameter("每个种子至少 20 名学员、3 天", param_hint="--learners/--days")
+    if keep is not None and keep.exists() and any(keep.iterdir()):
+        raise click.BadParameter(f"文件夹 {keep} 已有内容，请指定新的文件夹", param_hint="--keep")
     if exams:
         _evaluate_exams(seed if seed is not None else seed_list[0], as_json, runs, repeated)
         return
@@ -616,9 +626,11 @@ def evaluate(
         jobs = max(1, min(len(seed_list), os.cpu_count() or 1, 8))
 
     with tempfile.TemporaryDirectory(prefix="proctor-eval-") as tmp:
+        if keep is not None:
+            keep.mkdir(parents=True, exist_ok=True)
         report = run_evaluation(
             _settings(),
-            Path(tmp),
+            keep if keep is not None else Path(tmp),
             seeds=seed_list,
             learners=learners,
             days=days,

@@ -114,6 +114,7 @@ def _one_seed(
         d = decisions.get(lid)  # no finished session: cannot be flagged, counts as missed
         people.append(
             {
+                "learner_id": lid,
                 "variant": sim.variants[lid],
                 "attacker": label != HONEST,
                 "flagged": bool(d and d.flagged),
@@ -169,7 +170,13 @@ def evaluate(
                     habit[1] += 1
                 if counted:
                     flags_of_honest.append(
-                        {"seed": run["seed"], "group": v, "band": p["band"], "rules": p["rules"]}
+                        {
+                            "seed": run["seed"],
+                            "learner_id": p["learner_id"],
+                            "group": v,
+                            "band": p["band"],
+                            "rules": p["rules"],
+                        }
                     )
             for table in (hits, seen):
                 row = table.setdefault(v, [0, 0])

@@ -6,6 +6,7 @@ import datetime as dt
 import itertools
 import random
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 
@@ -79,13 +80,36 @@ def test_informed_variants_remove_their_tells() -> None:
     assert alone.variant == "proxy_only" and alone.plans
     assert len({(p.device, p.ip) for p in alone.plans}) == 1  # nothing to change from
     assert all(not p.ip.startswith(learner.city_prefix + ".") for p in alone.plans)
+    local = adversary.proxy_same_hours(rng, world, learner, 14, DAY0, local=True)
+    assert local.variant == "proxy_local"
+    late = local.plans[-1]
+    assert late.ip.startswith(learner.city_prefix + ".")  # the owner's own city
+    assert late.device not in {p.device for p in local.plans[:-1] if p.ip != late.ip}
     base = honest(rng, world, world.learners[1], 14, DAY0, "plain", {})
     tabs = adversary.two_tab(rng, world, base)
     assert any(p.concurrent and p.client.hide_p == 1.0 for p in tabs.plans)
     assert tabs.label == "honest"
 
 
-def test_evaluate_refuses_bad_seeds_and_sizes() -> None:
+def test_movers_take_a_new_device_to_a_new_home_network() -> None:
+    """The honest look-alikes of a proxy in the owner's city: after the move, one new device
+    (a phone reporting a touch screen's client name) on one new address of the same city."""
+    world = _world()
+    for phone in (False, True):
+        rng = random.Random(7)
+        base = honest(rng, world, world.learners[1], 14, DAY0, "plain", {})
+        moved = adversary.new_laptop(rng, base, 14, DAY0, moved=True, phone=phone)
+        switch = (DAY0 - dt.date(1970, 1, 1)).days * 86_400_000 + 7 * 86_400_000
+        before = [p for p in moved.plans if p.start_ms < switch - 8 * 3_600_000]
+        after = [p for p in moved.plans if p.start_ms >= switch]
+        assert moved.variant == ("phone_at_home" if phone else "new_home")
+        assert len({(p.device, p.ip, p.user_agent) for p in after}) == 1
+        assert after[0].ip not in {p.ip for p in before}
+        assert after[0].ip.startswith(world.learners[1].city_prefix + ".")
+        assert ("Mobile" in after[0].user_agent) == phone
+
+
+def test_evaluate_refuses_bad_seeds_and_sizes(tmp_path: Path) -> None:
     """Bad input: a message and a non-zero exit, nothing simulated."""
     from click.testing import CliRunner
 
@@ -98,3 +122,8 @@ def test_evaluate_refuses_bad_seeds_and_sizes() -> None:
     assert small.exit_code == 2 and "至少 20 名学员" in small.output
     share = runner.invoke(main, ["evaluate", "--fraud-share", "0.9"])
     assert share.exit_code == 2
+    # a folder to keep the databases in must be new: an earlier run's would be mixed in
+    (tmp_path / "seed-1").mkdir()
+    used = runner.invoke(main, ["evaluate", "--seeds", "1", "--keep", str(tmp_path)])
+    assert used.exit_code == 2 and "已有内容" in used.output
+    assert [p.name for p in tmp_path.iterdir()] == ["seed-1"]
