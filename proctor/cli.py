@@ -604,6 +604,7 @@ def evaluate(
     keep: Path | None,
 ) -> None:
     """Simulate fresh populations, run detection, and report how well it did."""
+    import contextlib
     import tempfile
 
     try:
@@ -625,12 +626,17 @@ def evaluate(
     if jobs is None:
         jobs = max(1, min(len(seed_list), os.cpu_count() or 1, 8))
 
-    with tempfile.TemporaryDirectory(prefix="proctor-eval-") as tmp:
-        if keep is not None:
-            keep.mkdir(parents=True, exist_ok=True)
+    if keep is not None:
+        keep.mkdir(parents=True, exist_ok=True)
+    folder = (
+        contextlib.nullcontext(str(keep))
+        if keep is not None
+        else tempfile.TemporaryDirectory(prefix="proctor-eval-")
+    )
+    with folder as tmp:
         report = run_evaluation(
             _settings(),
-            keep if keep is not None else Path(tmp),
+            Path(tmp),
             seeds=seed_list,
             learners=learners,
             days=days,
