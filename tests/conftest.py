@@ -8,11 +8,14 @@ in which case that is a failure.
 from __future__ import annotations
 
 import asyncio
+import gc
 import os
 import shutil
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import Any
 
+import aiosqlite
 import pytest
 from aiohttp.test_utils import TestClient
 from sqlalchemy import text
@@ -101,6 +104,33 @@ def _product_env_kept() -> Iterator[None]:
     os.environ.update(before)
     if os.environ.get("PROCTOR_TEST_STRICT_ENV") == "1":
         pytest.fail(f"the test left PROCTOR_* settings changed: {sorted(after.items())}")
+
+
+def _name_sqlite_threads() -> None:
+    """Put the test that opened an aiosqlite connection into its worker thread's name: an
+    exception of that thread is reported in whichever test is running when it happens (see
+    the filter for it in pyproject.toml), and the name is then the only trace of its source."""
+    original = aiosqlite.core.Connection.__init__
+
+    def named(self: aiosqlite.core.Connection, *args: Any, **kwargs: Any) -> None:
+        original(self, *args, **kwargs)
+        test = os.environ.get("PYTEST_CURRENT_TEST", "no test").rsplit(" ", 1)[0]
+        self._thread.name = f"{self._thread.name} opened in {test}"
+
+    aiosqlite.core.Connection.__init__ = named  # type: ignore[method-assign]
+
+
+_name_sqlite_threads()
+
+
+@pytest.fixture(autouse=True)
+def _collect_after_each() -> Iterator[None]:
+    """With PROCTOR_TEST_GC_EACH=1 garbage is collected after every test, so that a
+    connection a test dropped unclosed warns in that test's teardown instead of in whichever
+    later test the collector happens to run (how the sources of finaliser warnings are found)."""
+    yield
+    if os.environ.get("PROCTOR_TEST_GC_EACH") == "1":
+        gc.collect()
 
 
 @pytest.fixture(scope="session")
