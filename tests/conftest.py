@@ -36,6 +36,7 @@ BASE_POSTGRES_URL = os.environ.get(
 WORKER = os.environ.get("PYTEST_XDIST_WORKER", "")
 POSTGRES_URL = f"{BASE_POSTGRES_URL}_{WORKER}" if WORKER else BASE_POSTGRES_URL
 REQUIRE_SERVICES = os.environ.get("PROCTOR_TEST_REQUIRE_SERVICES") == "1"
+GC_EACH = os.environ.get("PROCTOR_TEST_GC_EACH") == "1"
 # Reference data the migrations insert; never truncated between tests.
 KEEP_TABLES = {"course_category", "alembic_version"}
 
@@ -129,7 +130,7 @@ def _collect_after_each() -> Iterator[None]:
     connection a test dropped unclosed warns in that test's teardown instead of in whichever
     later test the collector happens to run (how the sources of finaliser warnings are found)."""
     yield
-    if os.environ.get("PROCTOR_TEST_GC_EACH") == "1":
+    if GC_EACH:
         gc.collect()
 
 

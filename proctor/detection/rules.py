@@ -173,15 +173,10 @@ RULES: tuple[Rule, ...] = (
                 (
                     (f("takeover_new_address_share") >= t["R08.new_address_share"])
                     & (
-                        (
-                            (f("takeover_hour_shift") >= t["R08.hour_shift"])
-                            & (f("takeover_behaviour_change") >= t["R08.habit_change"])
-                        )
-                        | (
-                            (f("takeover_place_share") >= t["R08.fixed_place_share"])
-                            & (f("takeover_behaviour_change") >= t["R08.habit_change"])
-                        )
+                        (f("takeover_hour_shift") >= t["R08.hour_shift"])
+                        | (f("takeover_place_share") >= t["R08.fixed_place_share"])
                     )
+                    & (f("takeover_behaviour_change") >= t["R08.habit_change"])
                 )
                 | (
                     (f("takeover_new_city_share") >= t["R08.new_city_share"])
